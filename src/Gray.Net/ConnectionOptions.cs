@@ -1,0 +1,59 @@
+// Settings every TCP or TLS connection shares, server side and client side.
+using Microsoft.Extensions.Logging;
+
+namespace Gray.Net;
+
+/// <summary>What <see cref="TcpConnection.Send"/> does when the send queue would pass its limit.</summary>
+public enum SendOverflowPolicy
+{
+    /// <summary>Disconnect the connection: its peer reads too slowly to keep up.</summary>
+    Disconnect,
+
+    /// <summary>Drop this message, count it in <see cref="TcpConnection.SendsDropped"/>, keep the connection.</summary>
+    Drop,
+}
+
+public class ConnectionOptions
+{
+    /// <summary>Receive buffer rented from the pool while data flows, in bytes.</summary>
+    public int ReceiveBufferBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Most bytes one connection may have queued for sending. Bounds its memory.</summary>
+    public int SendQueueLimitBytes { get; set; } = 4 * 1024 * 1024;
+
+    public SendOverflowPolicy SendOverflow { get; set; } = SendOverflowPolicy.Disconnect;
+
+    /// <summary>Disable Nagle's algorithm (TCP_NODELAY).</summary>
+    public bool NoDelay { get; set; } = true;
+
+    /// <summary>
+    /// Wait for data with a zero-byte read before renting a receive buffer, so that an idle
+    /// connection holds no buffer (as Kestrel does).
+    /// </summary>
+    public bool WaitForDataBeforeAllocatingBuffer { get; set; } = true;
+
+    public ILoggerFactory? LoggerFactory { get; set; }
+}
+
+public sealed class TcpServerOptions : ConnectionOptions
+{
+    /// <summary>Sessions (including ones still handshaking) past which a new connection is refused at once.</summary>
+    public int MaxSessions { get; set; } = 10_000;
+
+    public int ListenBacklog { get; set; } = 512;
+
+    /// <summary>Accept IPv4 too when bound to an IPv6 address.</summary>
+    public bool DualMode { get; set; } = true;
+
+    /// <summary>Deadline for a session's stream setup (the TLS handshake).</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest pause between accept retries after a failure such as EMFILE.</summary>
+    public TimeSpan MaxAcceptRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+public sealed class TcpClientOptions : ConnectionOptions
+{
+    /// <summary>Deadline for connecting, including the TLS handshake.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,337 @@
+// One TCP (or TLS) connection, server side or client side: lifecycle callbacks, a bounded send
+// queue drained by one send loop, and a receive loop that holds no buffer while idle.
+using System.Buffers;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Gray.Net.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gray.Net;
+
+/// <summary>
+/// A connected byte stream. Use it in one of two ways:
+/// <list type="bullet">
+/// <item>events: override <see cref="OnReceived"/> and call <see cref="Send"/> (CppServer style);</item>
+/// <item>pull: override <see cref="RunAsync"/> and use <see cref="ReceiveAsync"/> with
+/// <see cref="SendAsync"/>, which waits for queue space, so memory stays bounded.</item>
+/// </list>
+/// The connection closes when <see cref="RunAsync"/> returns.
+/// </summary>
+public abstract class TcpConnection
+{
+    private static long s_lastId;
+
+    private readonly ConnectionOptions _options;
+    private Socket? _socket;
+    private Stream? _stream;
+    private SendQueue _sendQueue;
+    private CancellationTokenSource _closing = new();
+    private int _closed = 1;
+    private long _bytesSent;
+    private long _bytesReceived;
+    private long _sendsDropped;
+
+    protected TcpConnection(ConnectionOptions options)
+    {
+        _options = options;
+        _sendQueue = new SendQueue(options.SendQueueLimitBytes);
+        _sendQueue.Close();
+        Logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger(GetType());
+    }
+
+    /// <summary>Unique in this process.</summary>
+    public long Id { get; } = Interlocked.Increment(ref s_lastId);
+
+    public EndPoint? RemoteEndPoint { get; private set; }
+
+    public EndPoint? LocalEndPoint { get; private set; }
+
+    public DateTimeOffset ConnectedAt { get; private set; }
+
+    public bool IsConnected => Volatile.Read(ref _closed) == 0;
+
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Messages dropped by <see cref="SendOverflowPolicy.Drop"/>.</summary>
+    public long SendsDropped => Interlocked.Read(ref _sendsDropped);
+
+    /// <summary>Bytes queued and not yet handed to the socket.</summary>
+    public int PendingSendBytes => _sendQueue.PendingBytes;
+
+    public int SendQueueLimitBytes => _sendQueue.Limit;
+
+    /// <summary>The underlying socket (for socket options; do not read or write it directly).</summary>
+    public Socket Socket => _socket ?? throw new InvalidOperationException("The connection is not open.");
+
+    /// <summary>
+    /// The raw stream (NetworkStream or SslStream). For a pump that owns the connection: reading is
+    /// fine from <see cref="RunAsync"/>; a caller who writes here must not also use Send.
+    /// </summary>
+    public Stream Stream => _stream ?? throw new InvalidOperationException("The connection is not open.");
+
+    /// <summary>Cancelled when the connection closes.</summary>
+    public CancellationToken ConnectionClosed => _closing.Token;
+
+    protected ILogger Logger { get; }
+
+    /// <summary>Queues a copy of <paramref name="data"/>; never waits. See <see cref="SendOverflowPolicy"/>.</summary>
+    public SendResult Send(ReadOnlySpan<byte> data)
+    {
+        switch (_sendQueue.TryEnqueue(data))
+        {
+            case EnqueueResult.Queued:
+                return SendResult.Queued;
+            case EnqueueResult.Closed:
+                return SendResult.Closed;
+        }
+
+        if (_options.SendOverflow == SendOverflowPolicy.Drop)
+        {
+            Interlocked.Increment(ref _sendsDropped);
+            return SendResult.Dropped;
+        }
+
+        Log.SendQueueOverflow(Logger, Id, _sendQueue.Limit);
+        Disconnect();
+        return SendResult.Closed;
+    }
+
+    /// <summary>Queues a copy of <paramref name="data"/>, waiting while the queue is full. False if closed.</summary>
+    public ValueTask<bool> SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        _sendQueue.EnqueueAsync(data, cancellationToken);
+
+    /// <summary>Waits until every queued byte reached the socket. False if the connection closed first.</summary>
+    public ValueTask<bool> FlushAsync(CancellationToken cancellationToken = default) =>
+        _sendQueue.FlushAsync(cancellationToken);
+
+    /// <summary>Pull-style read; 0 means the peer finished sending. Only from <see cref="RunAsync"/>.</summary>
+    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        int read = await Stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref _bytesReceived, read);
+        return read;
+    }
+
+    /// <summary>
+    /// Half-close: sends what is queued, then FIN (after TLS close_notify). Receiving goes on.
+    /// </summary>
+    public async ValueTask ShutdownSendAsync(CancellationToken cancellationToken = default)
+    {
+        if (!await FlushAsync(cancellationToken).ConfigureAwait(false)) return;
+        _sendQueue.Close();
+        try
+        {
+            if (_stream is SslStream ssl) await ssl.ShutdownAsync().ConfigureAwait(false);
+            _socket?.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception error) when (SocketErrors.IsConnectionEnd(error))
+        {
+        }
+    }
+
+    /// <summary>Closes the connection now, dropping anything queued. Idempotent.</summary>
+    public void Disconnect()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        _sendQueue.Close();
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (AggregateException error)
+        {
+            Log.CallbackFailed(Logger, error);
+        }
+
+        _socket?.Dispose();
+    }
+
+    /// <summary>Called once the connection (and its TLS handshake) is up, before any data callback.</summary>
+    protected virtual void OnConnected()
+    {
+    }
+
+    /// <summary>Called from the default <see cref="RunAsync"/> for each chunk received.</summary>
+    protected virtual void OnReceived(ReadOnlySpan<byte> data)
+    {
+    }
+
+    /// <summary>Called from the default <see cref="RunAsync"/> when the peer half-closes. By default: flush, then close.</summary>
+    protected virtual async Task OnReceiveCompletedAsync(CancellationToken cancellationToken) =>
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Called once, after the connection closed and its buffers went back to the pool.</summary>
+    protected virtual void OnDisconnected()
+    {
+    }
+
+    /// <summary>Called for a fault that is more than an ordinary reset or close.</summary>
+    protected virtual void OnError(Exception error) => Log.ConnectionFailed(Logger, error, Id);
+
+    /// <summary>The connection's life; it closes when this returns. By default: the receive loop.</summary>
+    protected virtual async Task RunAsync(CancellationToken cancellationToken)
+    {
+        Stream stream = Stream;
+        int bufferSize = _options.ReceiveBufferBytes;
+        bool waitForData = _options.WaitForDataBeforeAllocatingBuffer;
+        byte[]? buffer = null;
+        try
+        {
+            while (true)
+            {
+                if (buffer is null && waitForData)
+                {
+                    await stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                }
+
+                buffer ??= ArrayPool<byte>.Shared.Rent(bufferSize);
+                int read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (read == 0) break;
+
+                Interlocked.Add(ref _bytesReceived, read);
+                OnReceived(buffer.AsSpan(0, read));
+
+                // A short read means the socket is drained: give the buffer back while we wait.
+                if (waitForData && read < buffer.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
+                }
+            }
+        }
+        finally
+        {
+            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        await OnReceiveCompletedAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes ownership of a connected socket and resets per-connection state.</summary>
+    internal void Attach(Socket socket)
+    {
+        socket.NoDelay = _options.NoDelay;
+        _socket = socket;
+        _stream = null;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        LocalEndPoint = socket.LocalEndPoint;
+        ConnectedAt = DateTimeOffset.UtcNow;
+        _closing = new CancellationTokenSource();
+        _sendQueue = new SendQueue(_options.SendQueueLimitBytes);
+        Interlocked.Exchange(ref _bytesSent, 0);
+        Interlocked.Exchange(ref _bytesReceived, 0);
+        Interlocked.Exchange(ref _sendsDropped, 0);
+        Volatile.Write(ref _closed, 0);
+    }
+
+    /// <summary>Builds the stream (TLS handshake for TLS) within <paramref name="timeout"/>. Throws on failure.</summary>
+    internal async Task OpenStreamAsync(Func<Socket, CancellationToken, ValueTask<Stream>> createStream,
+        TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            _stream = await createStream(Socket, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The connection was not set up within {timeout.TotalSeconds:0.###} s.");
+        }
+    }
+
+    /// <summary>Runs the attached connection to its end. Never throws.</summary>
+    internal async Task RunAttachedAsync()
+    {
+        Task sendLoop = SendLoopAsync(Stream, _sendQueue);
+        try
+        {
+            OnConnected();
+            await RunAsync(_closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            // A reset, an abort or our own Disconnect() is an ordinary end, not an error.
+            if (!SocketErrors.IsConnectionEnd(error)) SafeOnError(error);
+        }
+        finally
+        {
+            Disconnect();
+            await sendLoop.ConfigureAwait(false);
+            try
+            {
+                await Stream.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception error) when (SocketErrors.IsConnectionEnd(error))
+            {
+            }
+
+            try
+            {
+                OnDisconnected();
+            }
+            catch (Exception error)
+            {
+                Log.CallbackFailed(Logger, error);
+            }
+        }
+    }
+
+    /// <summary>Closes a socket that failed before <see cref="RunAttachedAsync"/> started.</summary>
+    internal void Abandon()
+    {
+        Volatile.Write(ref _closed, 1);
+        _sendQueue.Close();
+        _stream?.Dispose();
+        _socket?.Dispose();
+    }
+
+    private async Task SendLoopAsync(Stream stream, SendQueue queue)
+    {
+        byte[]? batch = null;
+        try
+        {
+            while (!queue.IsClosed)
+            {
+                await queue.WaitForDataAsync().ConfigureAwait(false);
+                int count;
+                while ((count = queue.TakeBatch(ref batch)) > 0)
+                {
+                    await stream.WriteAsync(batch.AsMemory(0, count), _closing.Token).ConfigureAwait(false);
+                    Interlocked.Add(ref _bytesSent, count);
+                }
+
+                if (batch is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(batch);
+                    batch = null;
+                }
+            }
+        }
+        catch (Exception error)
+        {
+            if (!SocketErrors.IsConnectionEnd(error)) SafeOnError(error);
+            Disconnect();
+        }
+        finally
+        {
+            if (batch is not null) ArrayPool<byte>.Shared.Return(batch);
+        }
+    }
+
+    private void SafeOnError(Exception error)
+    {
+        try
+        {
+            OnError(error);
+        }
+        catch (Exception callbackError)
+        {
+            Log.CallbackFailed(Logger, callbackError);
+        }
+    }
+}

@@ -1,0 +1,377 @@
+// A TCP server: accept loop with admission control (limit, pause, bans), the live session table,
+// server-wide multicast, and a stop that releases the port and every session.
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Gray.Net.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gray.Net;
+
+public class TcpServer : IAsyncDisposable
+{
+    /// <summary>First pause after a failed accept; it doubles up to MaxAcceptRetryDelay.</summary>
+    private static readonly TimeSpan InitialAcceptRetryDelay = TimeSpan.FromMilliseconds(10);
+
+    private readonly IPEndPoint _configuredEndPoint;
+    private readonly object _lifecycle = new();
+    private readonly ConcurrentDictionary<long, TcpSession> _sessions = new();
+    private readonly ConcurrentDictionary<IPAddress, byte> _banned = new();
+    private Socket? _listener;
+    private CancellationTokenSource? _acceptCancellation;
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _sessionCount;
+    private volatile bool _paused;
+    private long _accepted;
+    private long _refused;
+    private long _acceptErrors;
+    private long _handshakeFailures;
+    private long _closedBytesSent;
+    private long _closedBytesReceived;
+
+    public TcpServer(IPEndPoint endPoint, TcpServerOptions? options = null)
+    {
+        _configuredEndPoint = endPoint;
+        Options = options ?? new TcpServerOptions();
+        Logger = (Options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger(GetType());
+        EndPoint = endPoint;
+    }
+
+    public TcpServerOptions Options { get; }
+
+    /// <summary>The bound address; after Start() it carries the real port when 0 was asked for.</summary>
+    public IPEndPoint EndPoint { get; private set; }
+
+    public bool IsStarted => Volatile.Read(ref _listener) is not null;
+
+    public bool IsAcceptingPaused => _paused;
+
+    /// <summary>Live sessions, including ones still in their handshake.</summary>
+    public int SessionCount => Volatile.Read(ref _sessionCount);
+
+    public long SessionsAccepted => Interlocked.Read(ref _accepted);
+
+    public long ConnectionsRefused => Interlocked.Read(ref _refused);
+
+    public long AcceptErrors => Interlocked.Read(ref _acceptErrors);
+
+    public long HandshakeFailures => Interlocked.Read(ref _handshakeFailures);
+
+    public long BytesSent => Interlocked.Read(ref _closedBytesSent) + _sessions.Values.Sum(s => s.BytesSent);
+
+    public long BytesReceived => Interlocked.Read(ref _closedBytesReceived) + _sessions.Values.Sum(s => s.BytesReceived);
+
+    public IReadOnlyCollection<IPAddress> BannedAddresses => _banned.Keys.ToArray();
+
+    protected ILogger Logger { get; }
+
+    /// <summary>Binds and starts accepting. Throws if the address is in use.</summary>
+    public void Start()
+    {
+        lock (_lifecycle)
+        {
+            if (_listener is not null) throw new InvalidOperationException("The server is already started.");
+            var listener = new Socket(_configuredEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                if (_configuredEndPoint.AddressFamily == AddressFamily.InterNetworkV6)
+                {
+                    listener.DualMode = Options.DualMode;
+                }
+
+                listener.Bind(_configuredEndPoint);
+                listener.Listen(Options.ListenBacklog);
+            }
+            catch
+            {
+                listener.Dispose();
+                throw;
+            }
+
+            EndPoint = (IPEndPoint)listener.LocalEndPoint!;
+            _acceptCancellation = new CancellationTokenSource();
+            _paused = false;
+            Volatile.Write(ref _listener, listener);
+            _acceptLoop = AcceptLoopAsync(listener, _acceptCancellation.Token);
+        }
+
+        Log.Listening(Logger, EndPoint);
+        OnStarted();
+    }
+
+    /// <summary>Stops accepting, releases the port, closes every session and waits for them to end.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        Socket? listener;
+        Task acceptLoop;
+        lock (_lifecycle)
+        {
+            listener = _listener;
+            if (listener is null) return;
+            Volatile.Write(ref _listener, null);
+            acceptLoop = _acceptLoop;
+            _acceptCancellation!.Cancel();
+        }
+
+        listener.Dispose();
+        await acceptLoop.ConfigureAwait(false);
+        DisconnectAll();
+        await Task.WhenAll(_sessions.Values.Select(s => s.Completion)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        Log.Stopped(Logger, EndPoint);
+        OnStopped();
+    }
+
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        await StopAsync(cancellationToken).ConfigureAwait(false);
+        Start();
+    }
+
+    /// <summary>New connections are refused at once (the port stays bound) until resumed.</summary>
+    public void PauseAccepting() => _paused = true;
+
+    public void ResumeAccepting() => _paused = false;
+
+    public IReadOnlyList<SessionInfo> GetSessions() => _sessions.Values.Select(s => s.ToInfo()).ToArray();
+
+    public TcpSession? FindSession(long id) => _sessions.GetValueOrDefault(id);
+
+    public bool DisconnectSession(long id)
+    {
+        if (!_sessions.TryGetValue(id, out var session)) return false;
+        session.Disconnect();
+        return true;
+    }
+
+    public int DisconnectAll() => DisconnectWhere(_ => true);
+
+    /// <summary>Disconnects every session whose remote address is <paramref name="address"/>.</summary>
+    public int DisconnectAddress(IPAddress address)
+    {
+        address = Normalize(address);
+        return DisconnectWhere(s => s.RemoteEndPoint is IPEndPoint ip && Normalize(ip.Address).Equals(address));
+    }
+
+    /// <summary>Refuses new connections from <paramref name="address"/>, and by default drops its sessions.</summary>
+    public void Ban(IPAddress address, bool disconnectExisting = true)
+    {
+        _banned[Normalize(address)] = 0;
+        if (disconnectExisting) DisconnectAddress(address);
+    }
+
+    public bool Unban(IPAddress address) => _banned.TryRemove(Normalize(address), out _);
+
+    public bool IsBanned(IPAddress address) => _banned.ContainsKey(Normalize(address));
+
+    /// <summary>Queues <paramref name="data"/> to every session; returns how many took it.</summary>
+    public int Multicast(ReadOnlySpan<byte> data)
+    {
+        int queued = 0;
+        foreach (var session in _sessions.Values)
+        {
+            if (session.IsConnected && session.Send(data) == SendResult.Queued) queued++;
+        }
+
+        return queued;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Makes the session object for an accepted connection.</summary>
+    protected virtual TcpSession CreateSession() => new(this);
+
+    /// <summary>Builds a session's stream; TLS servers override it to handshake.</summary>
+    protected virtual ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<Stream>(new NetworkStream(socket, ownsSocket: true));
+
+    protected virtual void OnStarted()
+    {
+    }
+
+    protected virtual void OnStopped()
+    {
+    }
+
+    protected virtual void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason)
+    {
+    }
+
+    private static IPAddress Normalize(IPAddress address) =>
+        address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private int DisconnectWhere(Func<TcpSession, bool> predicate)
+    {
+        int count = 0;
+        foreach (var session in _sessions.Values)
+        {
+            if (!predicate(session)) continue;
+            session.Disconnect();
+            count++;
+        }
+
+        return count;
+    }
+
+    // A loop, not a recursion: a long run of synchronous accepts cannot grow the stack.
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken cancellationToken)
+    {
+        int failures = 0;
+        TimeSpan delay = InitialAcceptRetryDelay;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException error)
+            {
+                // EMFILE/ENFILE and friends: keep the listener, back off, and try again.
+                failures++;
+                Interlocked.Increment(ref _acceptErrors);
+                if (SocketErrors.IsDescriptorExhaustion(error))
+                {
+                    Log.AcceptDescriptorsExhausted(Logger, (int)delay.TotalMilliseconds);
+                }
+                else
+                {
+                    Log.AcceptFailed(Logger, error, (int)delay.TotalMilliseconds);
+                }
+
+                try
+                {
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Options.MaxAcceptRetryDelay.Ticks));
+                continue;
+            }
+
+            if (failures > 0)
+            {
+                Log.AcceptRecovered(Logger, failures);
+                failures = 0;
+                delay = InitialAcceptRetryDelay;
+            }
+
+            Admit(socket);
+        }
+    }
+
+    private void Admit(Socket socket)
+    {
+        EndPoint? remote = null;
+        try
+        {
+            remote = socket.RemoteEndPoint;
+        }
+        catch (SocketException)
+        {
+            // The peer is already gone; Refuse below cleans up.
+        }
+
+        RefuseReason? reason = remote is not IPEndPoint ip ? RefuseReason.Banned
+            : _banned.ContainsKey(Normalize(ip.Address)) ? RefuseReason.Banned
+            : _paused ? RefuseReason.Paused
+            : null;
+        if (reason is null && Interlocked.Increment(ref _sessionCount) > Options.MaxSessions)
+        {
+            Interlocked.Decrement(ref _sessionCount);
+            reason = RefuseReason.SessionLimit;
+        }
+
+        if (reason is { } refused)
+        {
+            Refuse(socket, remote, refused);
+            return;
+        }
+
+        Interlocked.Increment(ref _accepted);
+        TcpSession session;
+        try
+        {
+            session = CreateSession();
+            session.Attach(socket);
+        }
+        catch (Exception error)
+        {
+            Interlocked.Decrement(ref _sessionCount);
+            socket.Dispose();
+            Log.CallbackFailed(Logger, error);
+            return;
+        }
+
+        _sessions[session.Id] = session;
+        session.Completion = RunSessionAsync(session);
+    }
+
+    private void Refuse(Socket socket, EndPoint? remote, RefuseReason reason)
+    {
+        Interlocked.Increment(ref _refused);
+        Log.Refused(Logger, remote, reason);
+        try
+        {
+            // Linger 0 sends RST: the peer learns at once instead of waiting on a silent socket.
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+        }
+
+        socket.Dispose();
+        try
+        {
+            OnRefused(remote, reason);
+        }
+        catch (Exception error)
+        {
+            Log.CallbackFailed(Logger, error);
+        }
+    }
+
+    private async Task RunSessionAsync(TcpSession session)
+    {
+        await Task.Yield(); // leave the accept loop at once
+        try
+        {
+            try
+            {
+                await session.OpenStreamAsync(CreateStreamAsync, Options.HandshakeTimeout, CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                Interlocked.Increment(ref _handshakeFailures);
+                Log.HandshakeFailed(Logger, error, session.Id, session.RemoteEndPoint);
+                session.Abandon();
+                return;
+            }
+
+            await session.RunAttachedAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Add(ref _closedBytesSent, session.BytesSent);
+            Interlocked.Add(ref _closedBytesReceived, session.BytesReceived);
+            _sessions.TryRemove(session.Id, out _);
+            Interlocked.Decrement(ref _sessionCount);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+// A TCP client that speaks TLS; the handshake is part of ConnectAsync and its deadline.
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Gray.Net.Internal;
+
+namespace Gray.Net;
+
+public class TlsClient(EndPoint server, TlsClientOptions tls, TcpClientOptions? options = null)
+    : TcpClient(server, options)
+{
+    public SslStream SslStream => (SslStream)Stream;
+
+    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = tls.TargetHost,
+            EnabledSslProtocols = tls.Protocols,
+            RemoteCertificateValidationCallback = tls.ServerCertificateValidation,
+            ClientCertificates = tls.ClientCertificate is null ? null : [tls.ClientCertificate],
+        };
+        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsClientAsync(options, ct), cancellationToken);
+    }
+}

@@ -1,0 +1,50 @@
+// A TCP server whose sessions speak TLS: the handshake runs in the session, under the handshake deadline.
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Gray.Net.Internal;
+
+namespace Gray.Net;
+
+public class TlsServer : TcpServer
+{
+    private readonly TlsServerOptions _tls;
+    private SslStreamCertificateContext _certificateContext;
+
+    public TlsServer(IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions? options = null)
+        : base(endPoint, options)
+    {
+        _tls = tls;
+        _certificateContext = SslStreamCertificateContext.Create(tls.Certificate, null);
+    }
+
+    public X509Certificate2 Certificate => _certificateContext.TargetCertificate;
+
+    /// <summary>Uses <paramref name="certificate"/> for handshakes from now on; live sessions keep theirs.</summary>
+    public void UpdateCertificate(X509Certificate2 certificate) =>
+        Volatile.Write(ref _certificateContext, SslStreamCertificateContext.Create(certificate, null));
+
+    protected override TcpSession CreateSession() => new TlsSession(this);
+
+    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = Volatile.Read(ref _certificateContext),
+            ClientCertificateRequired = _tls.ClientCertificateRequired,
+            RemoteCertificateValidationCallback = _tls.ClientCertificateValidation,
+            EnabledSslProtocols = _tls.Protocols,
+        };
+        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct), cancellationToken);
+    }
+}
+
+/// <summary>The server side of one TLS connection.</summary>
+public class TlsSession(TlsServer server) : TcpSession(server)
+{
+    public SslStream SslStream => (SslStream)Stream;
+
+    /// <summary>The client's certificate, when it sent one.</summary>
+    public X509Certificate? RemoteCertificate => SslStream.RemoteCertificate;
+}

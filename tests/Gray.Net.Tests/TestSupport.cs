@@ -1,0 +1,83 @@
+// Shared helpers for the tests: echo servers, raw loopback sockets, and bounded waits.
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Gray.Net.Tests;
+
+internal static class Loopback
+{
+    public static IPEndPoint AnyPort => new(IPAddress.Loopback, 0);
+
+    /// <summary>Every wait in the tests ends by this deadline.</summary>
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+
+    public static async Task<Socket> ConnectAsync(IPEndPoint endPoint)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var cts = new CancellationTokenSource(Deadline);
+        await socket.ConnectAsync(endPoint, cts.Token);
+        return socket;
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes or throws.</summary>
+    public static async Task<byte[]> ReadExactlyAsync(Stream stream, int count)
+    {
+        var buffer = new byte[count];
+        using var cts = new CancellationTokenSource(Deadline);
+        await stream.ReadExactlyAsync(buffer, cts.Token);
+        return buffer;
+    }
+
+    /// <summary>Polls a condition that is driven by other threads, until true or the deadline.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? Deadline);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out waiting for: {what}");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>True when the peer closed or reset the connection (read returns 0 or fails).</summary>
+    public static async Task<bool> IsClosedByPeerAsync(Socket socket)
+    {
+        var buffer = new byte[1];
+        using var cts = new CancellationTokenSource(Deadline);
+        try
+        {
+            return await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token) == 0;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+    }
+
+    private static readonly Lazy<X509Certificate2> s_certificate = new(() => Certificates.CreateSelfSigned("localhost"));
+
+    public static X509Certificate2 Certificate => s_certificate.Value;
+}
+
+/// <summary>Echoes every byte back (the seed's echo server).</summary>
+internal sealed class EchoServer(IPEndPoint endPoint, TcpServerOptions? options = null) : TcpServer(endPoint, options)
+{
+    protected override TcpSession CreateSession() => new EchoSession(this);
+}
+
+internal sealed class EchoSession(TcpServer server) : TcpSession(server)
+{
+    protected override void OnReceived(ReadOnlySpan<byte> data) => Send(data);
+}
+
+internal sealed class TlsEchoServer(IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions? options = null)
+    : TlsServer(endPoint, tls, options)
+{
+    protected override TcpSession CreateSession() => new TlsEchoSession(this);
+}
+
+internal sealed class TlsEchoSession(TlsServer server) : TlsSession(server)
+{
+    protected override void OnReceived(ReadOnlySpan<byte> data) => Send(data);
+}
