@@ -14,7 +14,7 @@ public class TcpServer : IAsyncDisposable
     /// <summary>First pause after a failed accept; it doubles up to MaxAcceptRetryDelay.</summary>
     private static readonly TimeSpan InitialAcceptRetryDelay = TimeSpan.FromMilliseconds(10);
 
-    private readonly IPEndPoint _configuredEndPoint;
+    private IPEndPoint _bindEndPoint;
     private readonly object _lifecycle = new();
     private readonly ConcurrentDictionary<long, TcpSession> _sessions = new();
     private readonly ConcurrentDictionary<IPAddress, byte> _banned = new();
@@ -32,7 +32,7 @@ public class TcpServer : IAsyncDisposable
 
     public TcpServer(IPEndPoint endPoint, TcpServerOptions? options = null)
     {
-        _configuredEndPoint = endPoint;
+        _bindEndPoint = endPoint;
         Options = options ?? new TcpServerOptions();
         Logger = (Options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger(GetType());
         EndPoint = endPoint;
@@ -72,15 +72,15 @@ public class TcpServer : IAsyncDisposable
         lock (_lifecycle)
         {
             if (_listener is not null) throw new InvalidOperationException("The server is already started.");
-            var listener = new Socket(_configuredEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            var listener = new Socket(_bindEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                if (_configuredEndPoint.AddressFamily == AddressFamily.InterNetworkV6)
+                if (_bindEndPoint.AddressFamily == AddressFamily.InterNetworkV6)
                 {
                     listener.DualMode = Options.DualMode;
                 }
 
-                listener.Bind(_configuredEndPoint);
+                listener.Bind(_bindEndPoint);
                 listener.Listen(Options.ListenBacklog);
             }
             catch
@@ -90,6 +90,7 @@ public class TcpServer : IAsyncDisposable
             }
 
             EndPoint = (IPEndPoint)listener.LocalEndPoint!;
+            _bindEndPoint = EndPoint; // a restart comes back on the same port, even if 0 was asked for
             _acceptCancellation = new CancellationTokenSource();
             _paused = false;
             Volatile.Write(ref _listener, listener);

@@ -55,6 +55,36 @@ internal static class Loopback
         }
     }
 
+    /// <summary>
+    /// Asserts that a new connection is refused at once: on loopback the server's RST can arrive
+    /// before the connect completes (connect fails) or just after (the first read fails).
+    /// </summary>
+    public static async Task AssertRefusedAsync(Func<Task<Socket>> connect, TimeSpan? within = null)
+    {
+        var attempt = RefusedAsync(connect);
+        var limit = within ?? TimeSpan.FromSeconds(3);
+        Assert.Same(attempt, await Task.WhenAny(attempt, Task.Delay(limit)));
+        Assert.True(await attempt, "the connection was accepted");
+    }
+
+    private static async Task<bool> RefusedAsync(Func<Task<Socket>> connect)
+    {
+        Socket socket;
+        try
+        {
+            socket = await connect();
+        }
+        catch (SocketException error) when (error.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+
+        using (socket)
+        {
+            return await IsClosedByPeerAsync(socket);
+        }
+    }
+
     private static readonly Lazy<X509Certificate2> s_certificate = new(() => Certificates.CreateSelfSigned("localhost"));
 
     public static X509Certificate2 Certificate => s_certificate.Value;
