@@ -148,6 +148,7 @@ public abstract class UdpPeer : IAsyncDisposable
             {
                 if (bind.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = Options.DualMode;
                 if (Options.ReuseAddress) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                ReceiveOnlyJoinedGroups(socket);
                 socket.Bind(bind);
                 ConfigureMulticastSending(socket);
                 if (connectTo is not null) socket.Connect(connectTo);
@@ -191,6 +192,17 @@ public abstract class UdpPeer : IAsyncDisposable
         }
 
         throw new ArgumentException($"No interface has the address {localInterface}.", nameof(localInterface));
+    }
+
+    // Linux delivers a group's datagrams to every socket on the port once any socket joins it
+    // (IP_MULTICAST_ALL = 1); turn that off so that a socket hears only the groups it joined.
+    private static void ReceiveOnlyJoinedGroups(Socket socket)
+    {
+        const int IpProtocolLevel = 0, IpMulticastAll = 49;
+        if (OperatingSystem.IsLinux() && socket.AddressFamily == AddressFamily.InterNetwork)
+        {
+            socket.SetRawSocketOption(IpProtocolLevel, IpMulticastAll, [0, 0, 0, 0]);
+        }
     }
 
     private void ConfigureMulticastSending(Socket socket)
