@@ -18,8 +18,8 @@ public class TcpClient : TcpConnection
     /// <summary>Where to connect: an IPEndPoint or a DnsEndPoint.</summary>
     public EndPoint Server { get; }
 
-    /// <summary>Completes when the current connection has ended.</summary>
-    public Task Completion { get; private set; } = Task.CompletedTask;
+    /// <summary>Completes when the current connection has ended (already set when OnConnected runs).</summary>
+    public Task Completion => Ended;
 
     /// <summary>
     /// Connects (and handshakes) within ConnectTimeout, then runs the connection in the background.
@@ -61,7 +61,7 @@ public class TcpClient : TcpConnection
             throw;
         }
 
-        Completion = RunAttachedAsync();
+        _ = RunAttachedAsync(); // never throws; Completion tracks it
     }
 
     /// <summary>Closes the connection and waits until it has ended.</summary>

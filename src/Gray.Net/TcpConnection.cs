@@ -29,6 +29,8 @@ public abstract class TcpConnection
     private SendQueue _sendQueue;
     private CancellationTokenSource _closing = new();
     private int _closed = 1;
+    private volatile bool _established;
+    private TaskCompletionSource _ended = CompletedSource();
     private long _bytesSent;
     private long _bytesReceived;
     private long _sendsDropped;
@@ -50,7 +52,11 @@ public abstract class TcpConnection
 
     public DateTimeOffset ConnectedAt { get; private set; }
 
-    public bool IsConnected => Volatile.Read(ref _closed) == 0;
+    /// <summary>True from the end of the handshake (just before OnConnected) until the connection closes.</summary>
+    public bool IsConnected => _established && Volatile.Read(ref _closed) == 0;
+
+    /// <summary>Completes when the current connection has ended and released everything.</summary>
+    internal Task Ended => _ended.Task;
 
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
@@ -134,9 +140,12 @@ public abstract class TcpConnection
     }
 
     /// <summary>Closes the connection now, dropping anything queued. Idempotent.</summary>
-    public void Disconnect()
+    public void Disconnect() => TryDisconnect();
+
+    /// <summary>Disconnects; false if the connection was already closed.</summary>
+    internal bool TryDisconnect()
     {
-        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return false;
         _sendQueue.Close();
         try
         {
@@ -148,6 +157,7 @@ public abstract class TcpConnection
         }
 
         _socket?.Dispose();
+        return true;
     }
 
     /// <summary>Called once the connection (and its TLS handshake) is up, before any data callback.</summary>
@@ -211,6 +221,10 @@ public abstract class TcpConnection
         await OnReceiveCompletedAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    internal void CountReceived(int bytes) => Interlocked.Add(ref _bytesReceived, bytes);
+
+    internal void CountSent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
+
     /// <summary>Takes ownership of a connected socket and resets per-connection state.</summary>
     internal void Attach(Socket socket)
     {
@@ -225,6 +239,8 @@ public abstract class TcpConnection
         Interlocked.Exchange(ref _bytesSent, 0);
         Interlocked.Exchange(ref _bytesReceived, 0);
         Interlocked.Exchange(ref _sendsDropped, 0);
+        _established = false;
+        _ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _closed, 0);
     }
 
@@ -238,6 +254,10 @@ public abstract class TcpConnection
         {
             _stream = await createStream(Socket, deadline.Token).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException("The connection was closed while it was being set up.");
+        }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"The connection was not set up within {timeout.TotalSeconds:0.###} s.");
@@ -250,6 +270,7 @@ public abstract class TcpConnection
         Task sendLoop = SendLoopAsync(Stream, _sendQueue);
         try
         {
+            _established = true;
             OnConnected();
             await RunAsync(_closing.Token).ConfigureAwait(false);
         }
@@ -278,6 +299,8 @@ public abstract class TcpConnection
             {
                 Log.CallbackFailed(Logger, error);
             }
+
+            _ended.TrySetResult();
         }
     }
 
@@ -288,6 +311,14 @@ public abstract class TcpConnection
         _sendQueue.Close();
         _stream?.Dispose();
         _socket?.Dispose();
+        _ended.TrySetResult();
+    }
+
+    private static TaskCompletionSource CompletedSource()
+    {
+        var source = new TaskCompletionSource();
+        source.SetResult();
+        return source;
     }
 
     private async Task SendLoopAsync(Stream stream, SendQueue queue)

@@ -104,12 +104,24 @@ public class TcpServer : IAsyncDisposable
     /// <summary>Stops accepting, releases the port, closes every session and waits for them to end.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
+        bool wasListening = await StopListeningAsync().ConfigureAwait(false);
+        DisconnectAll();
+        await Task.WhenAll(_sessions.Values.Select(s => s.Completion)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (wasListening) OnStopped();
+    }
+
+    /// <summary>
+    /// Closes the listener (the port is free when this returns) and leaves live sessions running.
+    /// False if it was not listening.
+    /// </summary>
+    public async Task<bool> StopListeningAsync()
+    {
         Socket? listener;
         Task acceptLoop;
         lock (_lifecycle)
         {
             listener = _listener;
-            if (listener is null) return;
+            if (listener is null) return false;
             Volatile.Write(ref _listener, null);
             acceptLoop = _acceptLoop;
             _acceptCancellation!.Cancel();
@@ -117,10 +129,8 @@ public class TcpServer : IAsyncDisposable
 
         listener.Dispose();
         await acceptLoop.ConfigureAwait(false);
-        DisconnectAll();
-        await Task.WhenAll(_sessions.Values.Select(s => s.Completion)).WaitAsync(cancellationToken).ConfigureAwait(false);
         Log.Stopped(Logger, EndPoint);
-        OnStopped();
+        return true;
     }
 
     public async Task RestartAsync(CancellationToken cancellationToken = default)
@@ -134,7 +144,9 @@ public class TcpServer : IAsyncDisposable
 
     public void ResumeAccepting() => _paused = false;
 
-    public IReadOnlyList<SessionInfo> GetSessions() => _sessions.Values.Select(s => s.ToInfo()).ToArray();
+    /// <summary>The connected sessions (past their handshake).</summary>
+    public IReadOnlyList<SessionInfo> GetSessions() =>
+        _sessions.Values.Where(s => s.IsConnected).Select(s => s.ToInfo()).ToArray();
 
     public TcpSession? FindSession(long id) => _sessions.GetValueOrDefault(id);
 
@@ -210,9 +222,7 @@ public class TcpServer : IAsyncDisposable
         int count = 0;
         foreach (var session in _sessions.Values)
         {
-            if (!predicate(session)) continue;
-            session.Disconnect();
-            count++;
+            if (predicate(session) && session.TryDisconnect()) count++;
         }
 
         return count;

@@ -11,7 +11,11 @@ public class TlsClient(EndPoint server, TlsClientOptions tls, TcpClientOptions? 
 {
     public SslStream SslStream => (SslStream)Stream;
 
-    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken)
+    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
+        AuthenticateAsync(socket, tls, cancellationToken);
+
+    /// <summary>The client side of a TLS handshake over a connected socket, for clients that choose TLS per connection.</summary>
+    public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsClientOptions tls, CancellationToken cancellationToken)
     {
         var options = new SslClientAuthenticationOptions
         {

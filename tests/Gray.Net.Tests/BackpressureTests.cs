@@ -45,7 +45,7 @@ public class BackpressureTests
         server.Start();
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         await socket.ConnectAsync(server.EndPoint);
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 1, "session");
+        await Loopback.WaitUntilAsync(() => server.GetSessions().Count == 1, "session");
         var session = server.FindSession(server.GetSessions().Single().Id)!;
         session.Socket.SendBufferSize = 4096;
 
@@ -77,7 +77,7 @@ public class BackpressureTests
         await stalled.ConnectAsync(server.EndPoint);
         var readers = new List<Socket>();
         for (int i = 0; i < 2; i++) readers.Add(await Loopback.ConnectAsync(server.EndPoint));
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 3, "three sessions");
+        await Loopback.WaitUntilAsync(() => server.GetSessions().Count == 3, "three sessions");
         var stalledSession = server.FindSession(server.GetSessions().Single(s => s.RemoteEndPoint!.Equals(stalled.LocalEndPoint)).Id)!;
         stalledSession.Socket.SendBufferSize = 4096;
         var healthy = server.GetSessions().Where(s => s.Id != stalledSession.Id).Select(s => server.FindSession(s.Id)!).ToList();

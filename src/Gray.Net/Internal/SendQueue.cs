@@ -96,7 +96,7 @@ internal sealed class SendQueue
             Task progress;
             lock (_gate)
             {
-                if (_closed) return _pendingCount == 0 && !_draining;
+                if (_closed) return false;
                 if (_pendingCount == 0 && !_draining) return true;
                 progress = ProgressLocked();
             }

@@ -1,0 +1,36 @@
+// The local admin endpoint's protocol: one JSON request line, one JSON response line, with the
+// token from the data directory's admin.json.
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Gray.Admin;
+
+public sealed record AdminRequest(string Token, string Command, string? Id = null, int? ClientPort = null, int? DataPort = null);
+
+public sealed record AdminResponse(bool Ok, string? Error = null, ServerView? Server = null,
+    IReadOnlyList<ServerView>? Servers = null, string? Fingerprint = null);
+
+/// <summary>A registered server as admin commands show it.</summary>
+public sealed record ServerView(
+    string Id,
+    int ClientPort,
+    int DataPort,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Secret = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Connected = null);
+
+/// <summary>Where the running relay's admin endpoint is: written by the relay, read by `gray admin`.</summary>
+public sealed record AdminEndpointFile(string Endpoint, string Token)
+{
+    public const string FileName = "admin.json";
+}
+
+public static class AdminJson
+{
+    /// <summary>Longest request or response line, in bytes.</summary>
+    public const int MaxLineBytes = 1024 * 1024;
+
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}

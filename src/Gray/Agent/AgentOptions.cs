@@ -1,0 +1,36 @@
+// What `gray agent` needs to know.
+using System.Net;
+
+namespace Gray.Agent;
+
+public sealed class AgentOptions
+{
+    public required DnsEndPoint Relay { get; init; }
+
+    public required string Id { get; init; }
+
+    public required string Secret { get; init; }
+
+    public required DnsEndPoint Target { get; init; }
+
+    public int Pool { get; init; } = 8;
+
+    /// <summary>The relay certificate's SHA-256; without it, trust on first use.</summary>
+    public string? Fingerprint { get; init; }
+
+    public bool PlainData { get; init; }
+
+    public string KnownRelaysPath { get; init; } = KnownRelays.DefaultPath();
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public string RelayText => $"{Relay.Host}:{Relay.Port}";
+
+    public string TargetText => $"{Target.Host}:{Target.Port}";
+}
+
+/// <summary>An error that reconnecting cannot fix: the process exits with <see cref="ExitCode"/>.</summary>
+public sealed class AgentFatalException(string message, int exitCode) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

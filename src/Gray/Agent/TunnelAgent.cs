@@ -1,0 +1,165 @@
+// `gray agent`: authenticates to the relay, keeps its pool of data connections full, dials the
+// target for each paired client and splices; reconnects with backoff after any network failure.
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Gray.Net;
+using Gray.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Gray.Agent;
+
+public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFactory)
+{
+    private static readonly BackoffOptions ReconnectBackoff = new()
+    {
+        Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromSeconds(30), Jitter = 0.2,
+    };
+
+    private readonly ConcurrentDictionary<long, TcpConnection> _connections = new();
+    private long _pairIds;
+
+    internal AgentOptions Options => options;
+
+    internal ILogger Logger { get; } = loggerFactory.CreateLogger<TunnelAgent>();
+
+    internal ILoggerFactory LoggerFactory => loggerFactory;
+
+    /// <summary>Runs until cancelled (exit code 0) or until a fatal error (its exit code).</summary>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Reconnector.RunAsync(SessionAsync, ReconnectBackoff, error => error is AgentFatalException, Logger, cancellationToken)
+                .ConfigureAwait(false);
+            return Cli.ExitCodes.Ok;
+        }
+        catch (AgentFatalException error)
+        {
+            Logger.LogError("{Message}", error.Message);
+            Console.Error.WriteLine($"gray agent: {error.Message}");
+            return error.ExitCode;
+        }
+        finally
+        {
+            foreach (var connection in _connections.Values) connection.Disconnect();
+        }
+    }
+
+    internal long NextPairId() => Interlocked.Increment(ref _pairIds);
+
+    internal void Track(TcpConnection connection) => _connections[connection.Id] = connection;
+
+    internal void Forget(TcpConnection connection) => _connections.TryRemove(connection.Id, out _);
+
+    /// <summary>One control session: connect, authenticate, serve until it ends.</summary>
+    private async Task SessionAsync(Action connected, CancellationToken cancellationToken)
+    {
+        var trust = new RelayTrust(options, Logger);
+        var tls = new TlsClientOptions { TargetHost = options.Relay.Host, ServerCertificateValidation = trust.Validate };
+        var control = new ControlClient(this, tls);
+        try
+        {
+            await control.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationException) when (trust.Failure is { } failure)
+        {
+            throw new AgentFatalException(failure, Cli.ExitCodes.Usage);
+        }
+
+        trust.CommitFirstUse();
+        using (cancellationToken.Register(control.Disconnect))
+        {
+            var welcome = await control.Welcomed.ConfigureAwait(false);
+            if (welcome is not null)
+            {
+                connected();
+                var dataTls = welcome.PlainData ? null : new TlsClientOptions
+                {
+                    TargetHost = options.Relay.Host,
+                    ServerCertificateValidation = Certificates.PinSha256(trust.Accepted!),
+                };
+                control.StartServing(dataTls);
+                AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
+                Console.WriteLine($"gray agent: server {options.Id} is public on relay {options.Relay.Host} port {welcome.ClientPort}, forwarding to {options.TargetText}");
+            }
+
+            await control.Completion.ConfigureAwait(false);
+        }
+
+        if (control.Fatal is { } fatal) throw fatal;
+        if (control.EndReason is { } reason) AgentLog.ControlLost(Logger, options.Id, reason);
+    }
+
+    /// <summary>Opens one pooled data connection that presents <paramref name="otp"/>; never throws.</summary>
+    internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls)
+    {
+        var relayData = new DnsEndPoint(options.Relay.Host, dataPort);
+        var data = new DataClient(this, relayData, otp, tls);
+        try
+        {
+            await data.ConnectAsync().ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is SocketException or IOException or TimeoutException or AuthenticationException)
+        {
+            AgentLog.DataFailed(Logger, options.Id, error.Message);
+        }
+    }
+
+    /// <summary>Fingerprint pinning, or trust on first use with the known-relays file.</summary>
+    private sealed class RelayTrust(AgentOptions options, ILogger logger)
+    {
+        private readonly string _relay = options.RelayText;
+        private bool _firstUse;
+
+        public string? Accepted { get; private set; }
+
+        public string? Failure { get; private set; }
+
+        public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if (certificate is null)
+            {
+                Failure = $"relay {_relay} sent no certificate";
+                return false;
+            }
+
+            string actual = Certificates.Sha256Fingerprint(certificate);
+            if (options.Fingerprint is { } pinned)
+            {
+                if (Certificates.MatchesFingerprint(certificate, pinned)) return Accept(actual);
+                Failure = $"relay {_relay} presented certificate SHA-256 {actual}, which is not the --fingerprint {pinned}; refusing to connect";
+                return false;
+            }
+
+            string? known = KnownRelays.Find(options.KnownRelaysPath, _relay);
+            if (known is null)
+            {
+                _firstUse = true;
+                return Accept(actual);
+            }
+
+            if (Certificates.MatchesFingerprint(certificate, known)) return Accept(actual);
+            Failure = $"REFUSING relay {_relay}: its certificate fingerprint changed from {known} to {actual}. " +
+                $"If the relay's certificate really changed, remove its line from {options.KnownRelaysPath} or pass --fingerprint.";
+            return false;
+        }
+
+        public void CommitFirstUse()
+        {
+            if (!_firstUse || Accepted is null) return;
+            KnownRelays.Add(options.KnownRelaysPath, _relay, Accepted);
+            AgentLog.TrustedOnFirstUse(logger, _relay, Accepted, options.KnownRelaysPath);
+            _firstUse = false;
+        }
+
+        private bool Accept(string fingerprint)
+        {
+            Accepted = fingerprint;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,136 @@
+// Reads a relay's YAML config file (gray.yaml) onto RelayOptions; unknown keys are errors.
+using System.Globalization;
+using System.Net;
+using Gray.Relay;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Gray.Cli;
+
+public sealed class ConfigException(string message) : Exception(message);
+
+public static class ConfigFile
+{
+    public static void ApplyRelay(string path, RelayOptions options)
+    {
+        RelayFile file;
+        try
+        {
+            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+            file = deserializer.Deserialize<RelayFile?>(File.ReadAllText(path)) ?? new RelayFile();
+        }
+        catch (YamlException error)
+        {
+            throw new ConfigException($"{path}:{error.Start.Line}: {error.InnerException?.Message ?? error.Message}");
+        }
+        catch (IOException error)
+        {
+            throw new ConfigException($"{path}: {error.Message}");
+        }
+
+        string baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (file.DataDir is { } dataDir) options.DataDir = Path.Combine(baseDir, dataDir);
+        if (file.Control is { } control) options.Control = ParseEndPoint(control, "control");
+        if (file.Ports is { } ports) (options.PortLow, options.PortHigh) = ParsePortRange(ports);
+        if (file.PublicBind is { } bind) options.PublicBind = ParseAddress(bind, "public_bind");
+        if (file.Tls?.Certificate is { } certificate) options.CertificatePath = Path.Combine(baseDir, certificate);
+        if (file.Tls?.Key is { } key) options.KeyPath = Path.Combine(baseDir, key);
+        if (file.AllowPlainData is { } plain) options.AllowPlainData = plain;
+        if (file.HandshakeTimeout is { } handshake) options.HandshakeTimeout = ParseDuration(handshake, "handshake_timeout");
+        if (file.HelloTimeout is { } hello) options.HelloTimeout = ParseDuration(hello, "hello_timeout");
+        if (file.OtpTimeout is { } otpTimeout) options.OtpTimeout = ParseDuration(otpTimeout, "otp_timeout");
+        if (file.OtpLifetime is { } otpLifetime) options.OtpLifetime = ParseDuration(otpLifetime, "otp_lifetime");
+        if (file.PingInterval is { } interval) options.PingInterval = ParseDuration(interval, "ping_interval");
+        if (file.PingTimeout is { } timeout) options.PingTimeout = ParseDuration(timeout, "ping_timeout");
+        if (file.ClientWaitTimeout is { } wait) options.ClientWaitTimeout = ParseDuration(wait, "client_wait_timeout");
+        if (file.MaxWaitingClients is { } waiting) options.MaxWaitingClients = Positive(waiting, "max_waiting_clients");
+        if (file.MaxPool is { } pool) options.MaxPool = Positive(pool, "max_pool");
+        if (file.MaxClientsPerServer is { } clients) options.MaxClientsPerServer = Positive(clients, "max_clients_per_server");
+        if ((options.CertificatePath is null) != (options.KeyPath is null))
+        {
+            throw new ConfigException($"{path}: tls needs both certificate and key");
+        }
+    }
+
+    public static IPEndPoint ParseEndPoint(string text, string what) =>
+        IPEndPoint.TryParse(text, out var endPoint) && endPoint.Port is > 0 and <= 65535
+            ? endPoint
+            : throw new ConfigException($"{what}: '{text}' is not ADDRESS:PORT");
+
+    public static (int Low, int High) ParsePortRange(string text)
+    {
+        string[] parts = text.Split('-');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int low) && int.TryParse(parts[1], out int high)
+            && low is > 0 and <= 65535 && high is > 0 and <= 65535 && low + 1 <= high)
+        {
+            return (low, high);
+        }
+
+        throw new ConfigException($"ports: '{text}' is not LOW-HIGH (1-65535, at least two ports)");
+    }
+
+    /// <summary>Durations like 500ms, 10s, 2m; a bare number is seconds.</summary>
+    public static TimeSpan ParseDuration(string text, string what)
+    {
+        text = text.Trim();
+        (string number, double scale) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
+            : text.EndsWith('s') ? (text[..^1], 1)
+            : text.EndsWith('m') ? (text[..^1], 60)
+            : (text, 1);
+        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0)
+        {
+            return TimeSpan.FromSeconds(value * scale);
+        }
+
+        throw new ConfigException($"{what}: '{text}' is not a duration such as 500ms, 10s or 2m");
+    }
+
+    private static IPAddress ParseAddress(string text, string what) =>
+        IPAddress.TryParse(text, out var address) ? address : throw new ConfigException($"{what}: '{text}' is not an IP address");
+
+    private static int Positive(int value, string what) =>
+        value > 0 ? value : throw new ConfigException($"{what}: must be positive");
+
+    private sealed class RelayFile
+    {
+        public string? DataDir { get; set; }
+
+        public string? Control { get; set; }
+
+        public string? Ports { get; set; }
+
+        public string? PublicBind { get; set; }
+
+        public TlsSection? Tls { get; set; }
+
+        public bool? AllowPlainData { get; set; }
+
+        public string? HandshakeTimeout { get; set; }
+
+        public string? HelloTimeout { get; set; }
+
+        public string? OtpTimeout { get; set; }
+
+        public string? OtpLifetime { get; set; }
+
+        public string? PingInterval { get; set; }
+
+        public string? PingTimeout { get; set; }
+
+        public string? ClientWaitTimeout { get; set; }
+
+        public int? MaxWaitingClients { get; set; }
+
+        public int? MaxPool { get; set; }
+
+        public int? MaxClientsPerServer { get; set; }
+    }
+
+    private sealed class TlsSection
+    {
+        public string? Certificate { get; set; }
+
+        public string? Key { get; set; }
+    }
+}

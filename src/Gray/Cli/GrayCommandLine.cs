@@ -1,0 +1,190 @@
+// The command line (a contract: see the README): relay, agent and admin, with System.CommandLine.
+using System.CommandLine;
+using System.Text.Json;
+using Gray.Admin;
+using Gray.Agent;
+using Gray.Relay;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gray.Cli;
+
+public static class GrayCommandLine
+{
+    private const string DefaultDataDir = "./gray-data";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Gray: offer a TCP service from a private (gray) address through a public relay.")
+        {
+            RelayCommand(),
+            AgentCommand(),
+            AdminCommand(),
+        };
+        try
+        {
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                foreach (var error in parsed.Errors) Console.Error.WriteLine($"gray: {error.Message}");
+                return ExitCodes.Usage;
+            }
+
+            return await parsed.InvokeAsync().ConfigureAwait(false);
+        }
+        catch (ConfigException error)
+        {
+            Console.Error.WriteLine($"gray: {error.Message}");
+            return ExitCodes.Usage;
+        }
+    }
+
+    private static Command RelayCommand()
+    {
+        var config = new Option<string?>("--config") { Description = "YAML config file (gray.yaml)" };
+        var dataDir = new Option<string?>("--data-dir") { Description = $"registry, certificate and admin endpoint (default {DefaultDataDir})" };
+        var control = new Option<string?>("--control") { Description = "TLS control address (default 0.0.0.0:44555)" };
+        var ports = new Option<string?>("--ports") { Description = "range for client and data ports (default 20000-29999)" };
+        var noConsole = new Option<bool>("--no-console") { Description = "do not read /commands from the terminal" };
+        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole };
+        command.SetAction(async (result, _) =>
+        {
+            var options = new RelayOptions();
+            if (result.GetValue(config) is { } file) ConfigFile.ApplyRelay(file, options);
+            if (result.GetValue(dataDir) is { } dir) options.DataDir = dir;
+            if (result.GetValue(control) is { } address) options.Control = ConfigFile.ParseEndPoint(address, "--control");
+            if (result.GetValue(ports) is { } range) (options.PortLow, options.PortHigh) = ConfigFile.ParsePortRange(range);
+            if (result.GetValue(noConsole)) options.Console = false;
+            return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<RelayService>()).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command AgentCommand()
+    {
+        var relay = new Option<string>("--relay") { Description = "relay control address HOST:PORT", Required = true };
+        var id = new Option<string>("--id") { Description = "server ID", Required = true };
+        var secret = new Option<string>("--secret") { Description = "the server's secret, from `gray admin add`", Required = true };
+        var target = new Option<string>("--target") { Description = "the private service HOST:PORT", Required = true };
+        var pool = new Option<int>("--pool") { Description = "data connections kept ready", DefaultValueFactory = _ => 8 };
+        var fingerprint = new Option<string?>("--fingerprint") { Description = "the relay certificate's SHA-256 (else trust on first use)" };
+        var plainData = new Option<bool>("--plain-data") { Description = "plain TCP data connections, for services that encrypt on their own" };
+        var command = new Command("agent", "Run the agent next to a private service.")
+        {
+            relay, id, secret, target, pool, fingerprint, plainData,
+        };
+        command.SetAction(async (result, _) =>
+        {
+            var options = new AgentOptions
+            {
+                Relay = Endpoints.ParseHostPort(result.GetValue(relay)!, "--relay"),
+                Id = result.GetValue(id)!,
+                Secret = result.GetValue(secret)!,
+                Target = Endpoints.ParseHostPort(result.GetValue(target)!, "--target"),
+                Pool = result.GetValue(pool),
+                Fingerprint = result.GetValue(fingerprint),
+                PlainData = result.GetValue(plainData),
+            };
+            if (options.Pool is < Protocol.Wire.MinPool or > Protocol.Wire.MaxPool)
+            {
+                throw new ConfigException($"--pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}");
+            }
+
+            return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<AgentService>()).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command AdminCommand()
+    {
+        var command = new Command("admin", "Manage a running relay through its local admin endpoint.");
+
+        var addId = new Argument<string>("ID") { Description = "server ID" };
+        var clientPort = new Option<int?>("--client-port") { Description = "public client port (default: allocated)" };
+        var dataPort = new Option<int?>("--data-port") { Description = "data port (default: allocated)" };
+        var addJson = JsonOption();
+        var addDir = DataDirOption();
+        var add = new Command("add", "Register a server; prints its ports and its secret (shown once).") { addId, clientPort, dataPort, addJson, addDir };
+        add.SetAction((result, ct) => AdminAsync(result.GetValue(addDir)!, new AdminRequest("", "add", result.GetValue(addId), result.GetValue(clientPort), result.GetValue(dataPort)), response =>
+        {
+            var s = response.Server!;
+            if (result.GetValue(addJson)) return Json(new { id = s.Id, clientPort = s.ClientPort, dataPort = s.DataPort, secret = s.Secret });
+            return $"id:          {s.Id}\nclient port: {s.ClientPort}\ndata port:   {s.DataPort}\nsecret:      {s.Secret}\n(the secret is shown only once)";
+        }, ct));
+
+        var showJson = JsonOption();
+        var showDir = DataDirOption();
+        var show = new Command("show", "List servers and whether their agent is connected.") { showJson, showDir };
+        show.SetAction((result, ct) => AdminAsync(result.GetValue(showDir)!, new AdminRequest("", "show"), response =>
+        {
+            var servers = response.Servers ?? [];
+            if (result.GetValue(showJson))
+            {
+                return Json(servers.Select(s => new { id = s.Id, clientPort = s.ClientPort, dataPort = s.DataPort, connected = s.Connected == true }));
+            }
+
+            return servers.Count == 0 ? "no servers" : string.Join('\n', new[] { $"{"ID",-24} {"CLIENT",-6} {"DATA",-6} AGENT" }
+                .Concat(servers.Select(s => $"{s.Id,-24} {s.ClientPort,-6} {s.DataPort,-6} {(s.Connected == true ? "connected" : "offline")}")));
+        }, ct));
+
+        var deleteId = new Argument<string>("ID") { Description = "server ID" };
+        var deleteDir = DataDirOption();
+        var delete = new Command("delete", "Remove a server, drop its agent and free its ports.") { deleteId, deleteDir };
+        delete.SetAction((result, ct) => AdminAsync(result.GetValue(deleteDir)!, new AdminRequest("", "delete", result.GetValue(deleteId)), _ => $"deleted {result.GetValue(deleteId)}", ct));
+
+        var shutdownDir = DataDirOption();
+        var shutdown = new Command("shutdown", "Stop the relay gracefully.") { shutdownDir };
+        shutdown.SetAction((result, ct) => AdminAsync(result.GetValue(shutdownDir)!, new AdminRequest("", "shutdown"), _ => "relay shutting down", ct));
+
+        var fingerprintDir = DataDirOption();
+        var fingerprint = new Command("fingerprint", "Print the relay certificate's SHA-256, in the form --fingerprint takes.") { fingerprintDir };
+        fingerprint.SetAction((result, ct) => AdminAsync(result.GetValue(fingerprintDir)!, new AdminRequest("", "fingerprint"), r => r.Fingerprint!, ct));
+
+        command.Subcommands.Add(add);
+        command.Subcommands.Add(show);
+        command.Subcommands.Add(delete);
+        command.Subcommands.Add(shutdown);
+        command.Subcommands.Add(fingerprint);
+        return command;
+    }
+
+    private static Option<bool> JsonOption() => new("--json") { Description = "print JSON" };
+
+    private static Option<string> DataDirOption() =>
+        new("--data-dir") { Description = $"the relay's data directory (default {DefaultDataDir})", DefaultValueFactory = _ => DefaultDataDir };
+
+    private static string Json(object value) => JsonSerializer.Serialize(value, AdminJson.Options);
+
+    private static async Task<int> AdminAsync(string dataDir, AdminRequest request, Func<AdminResponse, string> format, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await AdminClient.SendAsync(dataDir, request, cancellationToken).ConfigureAwait(false);
+            if (!response.Ok)
+            {
+                Console.Error.WriteLine($"gray admin {request.Command}: {response.Error}");
+                return ExitCodes.Usage;
+            }
+
+            Console.WriteLine(format(response));
+            return ExitCodes.Ok;
+        }
+        catch (AdminException error)
+        {
+            Console.Error.WriteLine($"gray admin {request.Command}: {error.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+}
+
+/// <summary>The agent as a hosted service; its exit code becomes the process's.</summary>
+internal sealed class AgentService(AgentOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        int exitCode = await new TunnelAgent(options, loggerFactory).RunAsync(stoppingToken).ConfigureAwait(false);
+        Environment.ExitCode = exitCode;
+        lifetime.StopApplication();
+    }
+}

@@ -1,0 +1,66 @@
+// Gray's wire format, shared by relay and agent (docs/protocol.md is the human-readable copy).
+namespace Gray.Protocol;
+
+public static class Wire
+{
+    public const ushort Version = 1;
+
+    /// <summary>Largest control frame (type byte + payload), in bytes.</summary>
+    public const int MaxFrameBytes = 16 * 1024;
+
+    /// <summary>Frame header: the big-endian u32 length of type + payload.</summary>
+    public const int LengthBytes = 4;
+
+    public const int MaxIdBytes = 64;
+
+    public const int ChallengeBytes = 32;
+
+    public const int ProofBytes = 32;
+
+    /// <summary>One-time passwords are 128 bits from a CSPRNG.</summary>
+    public const int OtpBytes = 16;
+
+    /// <summary>Data preface: version byte + OTP.</summary>
+    public const int DataPrefaceBytes = 1 + OtpBytes;
+
+    /// <summary>Start frame on a data connection: type, family, 16 address bytes, port.</summary>
+    public const int StartFrameBytes = 1 + 1 + 16 + 2;
+
+    public const byte StartFrameType = 0x20;
+
+    public const int MaxOtpsPerFrame = 255;
+
+    public const int MinPool = 1;
+
+    public const int MaxPool = 256;
+}
+
+public enum FrameType : byte
+{
+    Hello = 0x01,
+    Challenge = 0x02,
+    Proof = 0x03,
+    Welcome = 0x04,
+    Error = 0x05,
+    Otps = 0x10,
+    Ping = 0x11,
+    Pong = 0x12,
+}
+
+/// <summary>Why the relay refused or ended a control session.</summary>
+public enum ErrorCode : ushort
+{
+    UnknownId = 1,
+    BadProof = 2,
+    UnsupportedVersion = 3,
+    PoolOutOfRange = 4,
+    PlainDataForbidden = 5,
+    Malformed = 6,
+    Deleted = 7,
+    Replaced = 8,
+    ShuttingDown = 9,
+    Unavailable = 10,
+}
+
+/// <summary>Bad bytes from a peer: the connection closes with this message logged.</summary>
+public sealed class ProtocolException(string message) : Exception(message);

@@ -1,0 +1,74 @@
+// A connection on a server's data port: it must present a valid OTP within the deadline, then it
+// waits in the pool, watched by a pending zero-byte read, until a client is paired with it.
+using Gray.Net;
+using Gray.Protocol;
+
+namespace Gray.Relay;
+
+internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSession(listener)
+{
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The zero-byte read that watches the pooled connection; the splice takes it over.</summary>
+    public Task? PendingRead { get; private set; }
+
+    /// <summary>The pair that used this connection has ended.</summary>
+    public void Release() => _released.TrySetResult();
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var preface = new byte[Wire.DataPrefaceBytes];
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            deadline.CancelAfter(server.OtpDeadline(ConnectedAt));
+            try
+            {
+                await Stream.ReadExactlyAsync(preface, deadline.Token).ConfigureAwait(false);
+                if (!server.TryRedeemOtp(DataFrames.ParsePreface(preface)))
+                {
+                    Reject("unknown, used or expired OTP");
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                Reject("no OTP within the deadline");
+                return;
+            }
+            catch (EndOfStreamException)
+            {
+                Reject("closed before presenting an OTP");
+                return;
+            }
+            catch (ProtocolException error)
+            {
+                Reject(error.Message);
+                return;
+            }
+        }
+
+        // The agent sends nothing until the start frame, so any completion here means it closed.
+        PendingRead = Stream.ReadAsync(Memory<byte>.Empty, cancellationToken).AsTask();
+        server.OfferReady(this);
+        _ = PendingRead.ContinueWith(static (_, state) =>
+        {
+            var (session, owner) = ((DataSession, GrayServer))state!;
+            owner.OnPooledConnectionActivity(session);
+        }, (this, server), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
+        await _released.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Reject(string reason) => RelayLog.DataRejected(server.Logger, server.Id, RemoteEndPoint, reason);
+}
+
+/// <summary>A connection on a server's client port: paired with a data connection, then spliced.</summary>
+internal sealed class ClientSession(TcpServer listener, GrayServer server) : TcpSession(listener)
+{
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var data = await server.PairAsync(this, cancellationToken).ConfigureAwait(false);
+        if (data is null) return;
+        await server.RunPairAsync(this, data, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,392 @@
+// One registered server with a live agent (the seed's GrayServer): its client and data ports, the
+// pool of OTP-admitted data connections, the FIFO of clients waiting for one, pairing, and ping/pong.
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using Gray.Net;
+using Gray.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Gray.Relay;
+
+internal sealed class GrayServer
+{
+    /// <summary>Longest pause between housekeeping passes (OTP expiry, pool top-up, pings).</summary>
+    private static readonly TimeSpan MaxHousekeepingInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a shutdown waits to deliver its error frame to the agent.</summary>
+    private static readonly TimeSpan GoodbyeTimeout = TimeSpan.FromSeconds(1);
+
+    private readonly RelayContext _relay;
+    private readonly ControlSession _control;
+    private readonly TcpServer _clients;
+    private readonly TcpServer _data;
+    private readonly object _gate = new();
+    private readonly LinkedList<DataSession> _ready = new();
+    private readonly LinkedList<TaskCompletionSource<DataSession?>> _waiting = new();
+    private readonly List<PendingOtp> _otps = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lastHeard = Environment.TickCount64;
+    private long _lastPingSent = Environment.TickCount64;
+    private int _shutdown;
+    private long _pairIds;
+    private int _activePairs;
+    private long _bytesIn;
+    private long _bytesOut;
+
+    public GrayServer(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData)
+    {
+        _relay = relay;
+        _control = control;
+        Id = entry.Id;
+        ClientPort = entry.ClientPort;
+        DataPort = entry.DataPort;
+        Pool = pool;
+        PlainData = plainData;
+        Logger = relay.LoggerFactory.CreateLogger<GrayServer>();
+        IPAddress bind = relay.Options.EffectivePublicBind;
+        var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer);
+        _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
+        var dataOptions = relay.ListenerOptions(Wire.MaxPool * 4);
+        _data = plainData
+            ? new PlainDataListener(this, new IPEndPoint(bind, DataPort), dataOptions)
+            : new TlsDataListener(this, new IPEndPoint(bind, DataPort), new TlsServerOptions { Certificate = relay.Certificate }, dataOptions);
+    }
+
+    public string Id { get; }
+
+    public int ClientPort { get; }
+
+    public int DataPort { get; }
+
+    public int Pool { get; }
+
+    public bool PlainData { get; }
+
+    public int ReadyCount
+    {
+        get { lock (_gate) return _ready.Count; }
+    }
+
+    public int ActivePairs => Volatile.Read(ref _activePairs);
+
+    public long BytesIn => Interlocked.Read(ref _bytesIn);
+
+    public long BytesOut => Interlocked.Read(ref _bytesOut);
+
+    public EndPoint? AgentEndPoint => _control.RemoteEndPoint;
+
+    public ILogger Logger { get; }
+
+    private bool IsShutDown => Volatile.Read(ref _shutdown) != 0;
+
+    /// <summary>Binds both ports. Throws if a port is taken.</summary>
+    public Task StartAsync()
+    {
+        _data.Start();
+        try
+        {
+            _clients.Start();
+        }
+        catch
+        {
+            _ = _data.StopAsync();
+            throw;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>After the welcome went out: fills the pool and starts housekeeping.</summary>
+    public void Serve()
+    {
+        RelayLog.AgentConnected(Logger, Id, _control.RemoteEndPoint, ClientPort, DataPort, Pool, PlainData ? "plain" : "TLS");
+        TopUpPool();
+        _ = HousekeepingAsync(_stopping.Token);
+    }
+
+    /// <summary>
+    /// Shuts down once: listeners and pooled sockets closed, waiting clients and the control channel
+    /// dropped, removed from the manager. With <paramref name="keepPairs"/> running pairs go on.
+    /// </summary>
+    public async Task ShutdownAsync(string reason, bool keepPairs, ErrorCode? tellAgent = null)
+    {
+        if (Interlocked.Exchange(ref _shutdown, 1) != 0)
+        {
+            await _stopped.Task.ConfigureAwait(false);
+            return;
+        }
+
+        _stopping.Cancel();
+        _relay.Manager.Remove(this);
+        if (tellAgent is { } code && _control.IsConnected)
+        {
+            _control.Send(Frames.Error(code, reason));
+            using var goodbye = new CancellationTokenSource(GoodbyeTimeout);
+            try
+            {
+                await _control.FlushAsync(goodbye.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        _control.Disconnect();
+        if (keepPairs)
+        {
+            await Task.WhenAll(_clients.StopListeningAsync(), _data.StopListeningAsync()).ConfigureAwait(false);
+        }
+        else
+        {
+            await Task.WhenAll(_clients.StopAsync(), _data.StopAsync()).ConfigureAwait(false);
+        }
+
+        List<DataSession> pooled;
+        List<TaskCompletionSource<DataSession?>> waiting;
+        lock (_gate)
+        {
+            pooled = [.. _ready];
+            waiting = [.. _waiting];
+            _ready.Clear();
+            _waiting.Clear();
+            _otps.Clear();
+        }
+
+        foreach (var waiter in waiting) waiter.TrySetResult(null);
+        foreach (var data in pooled) data.Disconnect();
+        RelayLog.ServerShutDown(Logger, Id, reason);
+        _stopped.TrySetResult();
+    }
+
+    /// <summary>A frame from the agent on the control channel.</summary>
+    public void OnControlFrame(Frame frame)
+    {
+        Volatile.Write(ref _lastHeard, Environment.TickCount64);
+        switch (frame.Type)
+        {
+            case FrameType.Ping:
+                _control.Send(Frames.Ping(FrameType.Pong, Frames.ParsePing(frame)));
+                break;
+            case FrameType.Pong:
+                Frames.ParsePing(frame);
+                break;
+            default:
+                throw new ProtocolException($"unexpected {frame.Type} frame after the handshake");
+        }
+    }
+
+    /// <summary>Single use, unexpired, and issued by this server; compared in constant time.</summary>
+    public bool TryRedeemOtp(ReadOnlySpan<byte> otp)
+    {
+        lock (_gate)
+        {
+            ExpireOtpsLocked(Environment.TickCount64);
+            for (int i = 0; i < _otps.Count; i++)
+            {
+                if (CryptographicOperations.FixedTimeEquals(_otps[i].Value, otp))
+                {
+                    _otps.RemoveAt(i);
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>What is left of the OTP deadline for a data connection accepted at <paramref name="acceptedAt"/>.</summary>
+    public TimeSpan OtpDeadline(DateTimeOffset acceptedAt)
+    {
+        var left = _relay.Options.OtpTimeout - (DateTimeOffset.UtcNow - acceptedAt);
+        return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
+    }
+
+    /// <summary>An admitted data connection: to the first waiting client, or into the pool.</summary>
+    public void OfferReady(DataSession data)
+    {
+        bool handed = false, refused = false;
+        lock (_gate)
+        {
+            if (IsShutDown)
+            {
+                refused = true;
+            }
+            else
+            {
+                while (_waiting.First is { } waiter)
+                {
+                    _waiting.RemoveFirst();
+                    if (waiter.Value.TrySetResult(data))
+                    {
+                        handed = true;
+                        break;
+                    }
+                }
+
+                if (!handed) _ready.AddLast(data);
+            }
+        }
+
+        if (refused) data.Disconnect();
+        if (handed) TopUpPool();
+    }
+
+    /// <summary>A pooled connection showed activity before any pairing: the agent closed it, or broke protocol.</summary>
+    public void OnPooledConnectionActivity(DataSession data)
+    {
+        bool wasPooled;
+        lock (_gate)
+        {
+            wasPooled = _ready.Remove(data);
+        }
+
+        if (!wasPooled) return; // already paired: the splice owns its reads now
+        data.Disconnect();
+        TopUpPool();
+    }
+
+    /// <summary>A ready data connection for <paramref name="client"/>, waiting in the FIFO if need be; null if none came.</summary>
+    public async Task<DataSession?> PairAsync(ClientSession client, CancellationToken cancellationToken)
+    {
+        DataSession? ready = null;
+        TaskCompletionSource<DataSession?>? waiter = null;
+        LinkedListNode<TaskCompletionSource<DataSession?>>? node = null;
+        lock (_gate)
+        {
+            if (IsShutDown) return null;
+            if (_ready.First is { } first)
+            {
+                _ready.RemoveFirst();
+                ready = first.Value;
+            }
+            else if (_waiting.Count < _relay.Options.MaxWaitingClients)
+            {
+                waiter = new TaskCompletionSource<DataSession?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                node = _waiting.AddLast(waiter);
+            }
+        }
+
+        if (ready is not null)
+        {
+            TopUpPool(); // ask for the replacement at once
+            return ready;
+        }
+
+        if (waiter is null || node is null)
+        {
+            RelayLog.ClientRefused(Logger, Id, client.RemoteEndPoint, "too many clients waiting for a data connection");
+            return null;
+        }
+
+        try
+        {
+            return await waiter.Task.WaitAsync(_relay.Options.ClientWaitTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is TimeoutException or OperationCanceledException)
+        {
+            DataSession? handed = null;
+            lock (_gate)
+            {
+                if (waiter.Task.IsCompletedSuccessfully) handed = waiter.Task.Result;
+                else if (node.List is not null) _waiting.Remove(node);
+                waiter.TrySetResult(null);
+            }
+
+            if (handed is not null)
+            {
+                if (cancellationToken.IsCancellationRequested) OfferReady(handed); // give it back
+                else return handed;
+            }
+
+            if (error is TimeoutException)
+            {
+                RelayLog.ClientRefused(Logger, Id, client.RemoteEndPoint, "no data connection became ready in time");
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>Tells the agent where the client came from, then splices until both sides are done.</summary>
+    public async Task RunPairAsync(ClientSession client, DataSession data, CancellationToken cancellationToken)
+    {
+        long pairId = Interlocked.Increment(ref _pairIds);
+        Interlocked.Increment(ref _activePairs);
+        try
+        {
+            var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
+            await data.Stream.WriteAsync(DataFrames.Start(from), cancellationToken).ConfigureAwait(false);
+            RelayLog.PairStarted(Logger, Id, pairId, client.RemoteEndPoint);
+            var result = await Splice.RunAsync(client, data, data.PendingRead, cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref _bytesIn, result.BytesAToB);
+            Interlocked.Add(ref _bytesOut, result.BytesBToA);
+            RelayLog.PairEnded(Logger, Id, pairId, result.BytesAToB, result.BytesBToA, result.Faulted ? " (closed on error)" : "");
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activePairs);
+            data.Release();
+        }
+    }
+
+    /// <summary>Issues OTPs over the control channel for every pool slot that is neither ready nor promised.</summary>
+    public void TopUpPool()
+    {
+        List<byte[]>? fresh = null;
+        lock (_gate)
+        {
+            if (IsShutDown) return;
+            long now = Environment.TickCount64;
+            ExpireOtpsLocked(now);
+            int missing = Pool - _ready.Count - _otps.Count;
+            for (int i = 0; i < missing; i++)
+            {
+                var otp = new PendingOtp(RandomNumberGenerator.GetBytes(Wire.OtpBytes), now + (long)_relay.Options.OtpLifetime.TotalMilliseconds);
+                _otps.Add(otp);
+                (fresh ??= []).Add(otp.Value);
+            }
+        }
+
+        if (fresh is null) return;
+        foreach (var batch in fresh.Chunk(Wire.MaxOtpsPerFrame)) _control.Send(Frames.Otps(batch));
+    }
+
+    private void ExpireOtpsLocked(long now) => _otps.RemoveAll(o => o.ExpiresAt <= now);
+
+    // The seed's timers in one loop: pings, the pong deadline, OTP expiry and the pool check.
+    private async Task HousekeepingAsync(CancellationToken cancellationToken)
+    {
+        var options = _relay.Options;
+        var interval = new[] { MaxHousekeepingInterval, options.PingInterval / 2, options.OtpLifetime / 2 }.Min();
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                long now = Environment.TickCount64;
+                long silentMs = now - Volatile.Read(ref _lastHeard);
+                if (silentMs > options.PingTimeout.TotalMilliseconds)
+                {
+                    RelayLog.PingTimeout(Logger, Id, silentMs / 1000.0);
+                    _ = ShutdownAsync("ping timeout", keepPairs: false);
+                    return;
+                }
+
+                if (now - _lastPingSent >= options.PingInterval.TotalMilliseconds)
+                {
+                    _lastPingSent = now;
+                    _control.Send(Frames.Ping(FrameType.Ping, (ulong)Stopwatch.GetTimestamp()));
+                }
+
+                TopUpPool();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private readonly record struct PendingOtp(byte[] Value, long ExpiresAt);
+}

@@ -1,0 +1,153 @@
+// The registry of servers (the seed's DataServers), persisted in SQLite in the data directory:
+// each ID with its secret and its two ports, allocated from the port range.
+using System.Net;
+using System.Net.Sockets;
+using Gray.Protocol;
+using Microsoft.Data.Sqlite;
+
+namespace Gray.Relay;
+
+public sealed record ServerEntry(string Id, string Secret, int ClientPort, int DataPort, DateTimeOffset CreatedAt);
+
+public sealed class RegistryException(string message) : Exception(message);
+
+public sealed class Registry : IDisposable
+{
+    public const string FileName = "registry.db";
+
+    private readonly object _gate = new();
+    private readonly SqliteConnection _connection;
+    private readonly RelayOptions _options;
+
+    private Registry(SqliteConnection connection, RelayOptions options)
+    {
+        _connection = connection;
+        _options = options;
+    }
+
+    public static Registry Open(string dataDir, RelayOptions options)
+    {
+        string path = Path.Combine(dataDir, FileName);
+        if (!File.Exists(path)) DataDirectory.WritePrivate(path, "");
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        var registry = new Registry(connection, options);
+        registry.Execute("""
+            PRAGMA journal_mode = DELETE;
+            CREATE TABLE IF NOT EXISTS servers (
+                id TEXT PRIMARY KEY,
+                secret TEXT NOT NULL,
+                client_port INTEGER NOT NULL UNIQUE,
+                data_port INTEGER NOT NULL UNIQUE,
+                created_at TEXT NOT NULL);
+            """);
+        return registry;
+    }
+
+    public IReadOnlyList<ServerEntry> List()
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT id, secret, client_port, data_port, created_at FROM servers ORDER BY id";
+            using var reader = command.ExecuteReader();
+            var entries = new List<ServerEntry>();
+            while (reader.Read()) entries.Add(Read(reader));
+            return entries;
+        }
+    }
+
+    public ServerEntry? Find(string id)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT id, secret, client_port, data_port, created_at FROM servers WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? Read(reader) : null;
+        }
+    }
+
+    /// <summary>Registers <paramref name="id"/> with a new secret and two ports (given, or the lowest free ones).</summary>
+    public ServerEntry Add(string id, int? clientPort = null, int? dataPort = null)
+    {
+        if (!Auth.IsValidId(id)) throw new RegistryException($"invalid id '{id}': use 1 to {Wire.MaxIdBytes} of A-Z a-z 0-9 . _ -");
+        lock (_gate)
+        {
+            if (Find(id) is not null) throw new RegistryException($"server '{id}' already exists");
+            var used = List().SelectMany(e => new[] { e.ClientPort, e.DataPort }).ToHashSet();
+            used.Add(_options.Control.Port);
+            int client = clientPort is { } c ? Claim(c, used, "client") : Allocate(used);
+            used.Add(client);
+            int data = dataPort is { } d ? Claim(d, used, "data") : Allocate(used);
+            var entry = new ServerEntry(id, Auth.NewSecret(), client, data, DateTimeOffset.UtcNow);
+            using var command = _connection.CreateCommand();
+            command.CommandText = "INSERT INTO servers VALUES ($id, $secret, $client, $data, $created)";
+            command.Parameters.AddWithValue("$id", entry.Id);
+            command.Parameters.AddWithValue("$secret", entry.Secret);
+            command.Parameters.AddWithValue("$client", entry.ClientPort);
+            command.Parameters.AddWithValue("$data", entry.DataPort);
+            command.Parameters.AddWithValue("$created", entry.CreatedAt.ToString("O"));
+            command.ExecuteNonQuery();
+            return entry;
+        }
+    }
+
+    public bool Delete(string id)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "DELETE FROM servers WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            return command.ExecuteNonQuery() > 0;
+        }
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    private static ServerEntry Read(SqliteDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3),
+            DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture));
+
+    private int Claim(int port, HashSet<int> used, string what)
+    {
+        if (port is <= 0 or > 65535) throw new RegistryException($"{what} port {port} is not a port number");
+        if (used.Contains(port)) throw new RegistryException($"{what} port {port} is already taken");
+        return port;
+    }
+
+    // The lowest port in the range that no entry holds and that nothing else is bound to now.
+    private int Allocate(HashSet<int> used)
+    {
+        for (int port = _options.PortLow; port <= _options.PortHigh; port++)
+        {
+            if (!used.Contains(port) && IsBindable(port)) return port;
+        }
+
+        throw new RegistryException($"no free port left in {_options.PortLow}-{_options.PortHigh}");
+    }
+
+    private bool IsBindable(int port)
+    {
+        IPAddress address = _options.EffectivePublicBind;
+        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Bind(new IPEndPoint(address, port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

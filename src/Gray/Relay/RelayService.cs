@@ -1,0 +1,64 @@
+// `gray relay` as a hosted service: data directory, certificate, registry, the TLS control port,
+// the admin endpoint, the console; a graceful stop that releases every port.
+using System.Text.Json;
+using Gray.Admin;
+using Gray.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gray.Relay;
+
+internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
+    : BackgroundService
+{
+    private readonly ILogger _log = loggerFactory.CreateLogger<RelayService>();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        RelayContext relay;
+        ControlListener control;
+        AdminServer admin;
+        string adminFile;
+        try
+        {
+            string dataDir = DataDirectory.Ensure(options.DataDir);
+            var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
+            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options));
+            control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
+            control.Start();
+            var commands = new RelayCommands(relay, lifetime.StopApplication);
+            admin = new AdminServer(commands, relay.ListenerOptions(maxSessions: 64));
+            admin.Start();
+            adminFile = Path.Combine(dataDir, AdminEndpointFile.FileName);
+            DataDirectory.WritePrivate(adminFile, JsonSerializer.Serialize(new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token), AdminJson.Options));
+            RelayLog.AdminListening(_log, admin.EndPoint);
+            RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
+            Console.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
+            if (options.Console && !Console.IsInputRedirected) _ = RelayConsole.RunAsync(commands, stoppingToken);
+        }
+        catch (Exception error)
+        {
+            _log.LogCritical(error, "The relay could not start: {Reason}", error.Message);
+            Console.Error.WriteLine($"gray relay: cannot start: {error.Message}");
+            Environment.ExitCode = error is Cli.ConfigException or RegistryException ? Cli.ExitCodes.Usage : Cli.ExitCodes.Failure;
+            lifetime.StopApplication();
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // Stop: no new agents, then every server (ports released), then the admin endpoint.
+        await control.StopAsync().ConfigureAwait(false);
+        await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);
+        await admin.StopAsync().ConfigureAwait(false);
+        File.Delete(adminFile);
+        relay.Registry.Dispose();
+        RelayLog.Stopped(_log);
+    }
+}

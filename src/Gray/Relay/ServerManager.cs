@@ -1,0 +1,43 @@
+// Holds the live GrayServers, one per connected agent, and replaces an older one by a newer one.
+using System.Collections.Concurrent;
+
+namespace Gray.Relay;
+
+internal sealed class ServerManager
+{
+    private readonly ConcurrentDictionary<string, GrayServer> _servers = new();
+    private readonly SemaphoreSlim _activation = new(1, 1);
+
+    public IReadOnlyCollection<GrayServer> All => _servers.Values.ToArray();
+
+    public GrayServer? Find(string id) => _servers.GetValueOrDefault(id);
+
+    /// <summary>Starts <paramref name="server"/>, first shutting down an older one for its ID (its pairs keep running).</summary>
+    public async Task ActivateAsync(GrayServer server)
+    {
+        await _activation.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_servers.TryGetValue(server.Id, out var older))
+            {
+                await older.ShutdownAsync("replaced by a newer agent session", keepPairs: true, Protocol.ErrorCode.Replaced)
+                    .ConfigureAwait(false);
+            }
+
+            await server.StartAsync().ConfigureAwait(false);
+            _servers[server.Id] = server;
+        }
+        finally
+        {
+            _activation.Release();
+        }
+    }
+
+    public void Remove(GrayServer server) => _servers.TryRemove(KeyValuePair.Create(server.Id, server));
+
+    public async Task ShutdownAllAsync()
+    {
+        await Task.WhenAll(_servers.Values.Select(s =>
+            s.ShutdownAsync("relay shutting down", keepPairs: false, Protocol.ErrorCode.ShuttingDown))).ConfigureAwait(false);
+    }
+}
