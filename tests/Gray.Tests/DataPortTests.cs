@@ -1,0 +1,64 @@
+// Data connections must present a valid OTP: wrong, replayed, expired or missing ones are closed, never paired.
+using System.Security.Cryptography;
+using Gray.Protocol;
+using Gray.Tests.Harness;
+
+namespace Gray.Tests;
+
+public class DataPortTests
+{
+    private static readonly TimeSpan CloseWithin = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task Bad_otps_and_silence_are_closed_and_only_the_valid_connection_is_paired()
+    {
+        await using var relay = new TestRelay(new() { ["otp_timeout"] = "1s", ["otp_lifetime"] = "2s" });
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("otp");
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 2);
+
+        // Wrong: a random OTP the relay never issued.
+        await using var wrong = await agent.OpenDataAsync(DataFrames.Preface(RandomNumberGenerator.GetBytes(Wire.OtpBytes)));
+        Assert.True(await FakeAgent.IsClosedAsync(wrong, CloseWithin), "a wrong OTP was kept");
+
+        // Silence: no OTP at all within the deadline.
+        await using var silent = await agent.OpenDataAsync(preface: null);
+        Assert.True(await FakeAgent.IsClosedAsync(silent, CloseWithin), "a silent connection was kept");
+
+        // Valid, then replayed: the second use of the same OTP is refused.
+        byte[] otp = await agent.NextOtpAsync();
+        await using var valid = await agent.OpenDataAsync(DataFrames.Preface(otp));
+        await using var replay = await agent.OpenDataAsync(DataFrames.Preface(otp));
+        Assert.True(await FakeAgent.IsClosedAsync(replay, CloseWithin), "a replayed OTP was accepted");
+
+        // Expired: an OTP held past its 2 s lifetime.
+        byte[] stale = await agent.NextOtpAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the lifetime itself is what is tested
+        await using var expired = await agent.OpenDataAsync(DataFrames.Preface(stale));
+        Assert.True(await FakeAgent.IsClosedAsync(expired, CloseWithin), "an expired OTP was accepted");
+
+        // A client is paired with the one valid connection: the start frame arrives there.
+        using var client = await Tcp.ConnectAsync(server.ClientPort);
+        var start = new byte[Wire.StartFrameBytes];
+        using var cts = new CancellationTokenSource(Tcp.Deadline);
+        await valid.ReadExactlyAsync(start, cts.Token);
+        Assert.Equal(client.LocalEndPoint, DataFrames.ParseStart(start));
+        await valid.WriteAsync("from the agent"u8.ToArray());
+        Assert.Equal("from the agent"u8.ToArray(), await Tcp.ReadExactlyAsync(client, 14));
+    }
+
+    [Fact]
+    public async Task An_otp_is_bound_to_its_server()
+    {
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var first = await relay.AddServerAsync("first");
+        var second = await relay.AddServerAsync("second");
+        await using var agentA = await FakeAgent.ConnectAsync(relay.ControlPort, first, pool: 1);
+        await using var agentB = await FakeAgent.ConnectAsync(relay.ControlPort, second, pool: 1);
+        byte[] otpOfA = await agentA.NextOtpAsync();
+        // Presented on B's data port, A's OTP means nothing.
+        await using var crossed = await agentB.OpenDataAsync(DataFrames.Preface(otpOfA));
+        Assert.True(await FakeAgent.IsClosedAsync(crossed, CloseWithin));
+    }
+}

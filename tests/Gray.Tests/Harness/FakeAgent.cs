@@ -1,0 +1,80 @@
+// An agent written by hand from the protocol, so tests can present chosen OTPs and misbehave on purpose.
+using System.Net.Security;
+using System.Net.Sockets;
+using Gray.Protocol;
+
+namespace Gray.Tests.Harness;
+
+public sealed class FakeAgent : IAsyncDisposable
+{
+    private readonly SslStream _control;
+    private readonly Queue<byte[]> _otps = new();
+
+    private FakeAgent(SslStream control, Welcome welcome)
+    {
+        _control = control;
+        Welcome = welcome;
+    }
+
+    public Welcome Welcome { get; }
+
+    public static async Task<FakeAgent> ConnectAsync(int controlPort, AddedServer server, int pool)
+    {
+        var control = await TlsAsync(controlPort);
+        await control.WriteAsync(Frames.Hello(new Hello(Wire.Version, (ushort)pool, false, server.Id)));
+        var challenge = Frames.ParseFixed((await ReadAsync(control))!.Value, FrameType.Challenge, Wire.ChallengeBytes);
+        await control.WriteAsync(Frames.Fixed(FrameType.Proof, Auth.Proof(server.Secret, server.Id, challenge), Wire.ProofBytes));
+        return new FakeAgent(control, Frames.ParseWelcome((await ReadAsync(control))!.Value));
+    }
+
+    /// <summary>The next OTP the relay sends (answering its pings meanwhile).</summary>
+    public async Task<byte[]> NextOtpAsync()
+    {
+        while (_otps.Count == 0)
+        {
+            var frame = await ReadAsync(_control) ?? throw new EndOfStreamException("the relay closed the control connection");
+            if (frame.Type == FrameType.Otps) foreach (var otp in Frames.ParseOtps(frame)) _otps.Enqueue(otp);
+            else if (frame.Type == FrameType.Ping) await _control.WriteAsync(Frames.Ping(FrameType.Pong, Frames.ParsePing(frame)));
+        }
+
+        return _otps.Dequeue();
+    }
+
+    /// <summary>A TLS data connection that has sent <paramref name="preface"/> (or nothing, if null).</summary>
+    public async Task<SslStream> OpenDataAsync(byte[]? preface)
+    {
+        var data = await TlsAsync(Welcome.DataPort);
+        if (preface is not null) await data.WriteAsync(preface);
+        return data;
+    }
+
+    public async ValueTask DisposeAsync() => await _control.DisposeAsync();
+
+    /// <summary>True when the relay closes the data connection (EOF or reset) within the deadline.</summary>
+    public static async Task<bool> IsClosedAsync(SslStream data, TimeSpan within)
+    {
+        using var cts = new CancellationTokenSource(within);
+        try
+        {
+            return await data.ReadAsync(new byte[1], cts.Token) == 0;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    public static async Task<SslStream> TlsAsync(int port)
+    {
+        var socket = await Tcp.ConnectAsync(port);
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), false, (_, _, _, _) => true);
+        await ssl.AuthenticateAsClientAsync("localhost");
+        return ssl;
+    }
+
+    private static async Task<Frame?> ReadAsync(SslStream stream)
+    {
+        using var cts = new CancellationTokenSource(Tcp.Deadline);
+        return await Frames.ReadAsync(stream, cts.Token);
+    }
+}

@@ -1,0 +1,92 @@
+// Loopback helpers for tunnel tests: connect, read exactly, bounded waits.
+using System.Net;
+using System.Net.Sockets;
+
+namespace Gray.Tests.Harness;
+
+public static class Tcp
+{
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    public static async Task<Socket> ConnectAsync(int port, IPAddress? address = null)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var cts = new CancellationTokenSource(Deadline);
+        await socket.ConnectAsync(new IPEndPoint(address ?? IPAddress.Loopback, port), cts.Token);
+        return socket;
+    }
+
+    public static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        using var cts = new CancellationTokenSource(Deadline);
+        int got = 0;
+        while (got < count)
+        {
+            int read = await socket.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None, cts.Token);
+            if (read == 0) throw new EndOfStreamException($"closed after {got} of {count} bytes");
+            got += read;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>Reads until the peer's FIN.</summary>
+    public static async Task<byte[]> ReadToEndAsync(Socket socket)
+    {
+        var all = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        using var cts = new CancellationTokenSource(Deadline);
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token)) > 0) all.Write(buffer, 0, read);
+        return all.ToArray();
+    }
+
+    /// <summary>True when the peer closed or reset the connection.</summary>
+    public static async Task<bool> IsClosedByPeerAsync(Socket socket, TimeSpan? within = null)
+    {
+        using var cts = new CancellationTokenSource(within ?? Deadline);
+        try
+        {
+            return await socket.ReceiveAsync(new byte[1], SocketFlags.None, cts.Token) == 0;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+    }
+
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? Deadline);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for: {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? Deadline);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for: {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>True if a connection to the port is refused (nothing listens).</summary>
+    public static async Task<bool> IsRefusedAsync(int port)
+    {
+        try
+        {
+            using var socket = await ConnectAsync(port);
+            return false;
+        }
+        catch (SocketException error) when (error.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+    }
+}
