@@ -16,7 +16,9 @@ public sealed record ServerView(
     int ClientPort,
     int DataPort,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Secret = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Connected = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Connected = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? PoolReady = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ActivePairs = null);
 
 /// <summary>Where the running relay's admin endpoint is: written by the relay, read by `gray admin`.</summary>
 public sealed record AdminEndpointFile(string Endpoint, string Token)

@@ -27,6 +27,7 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
         AdminResponse response;
+        bool shutdownAfterReply = false;
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -37,6 +38,7 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
             response = IsTokenValid(request.Token)
                 ? await ExecuteAsync(request).ConfigureAwait(false)
                 : new AdminResponse(false, "bad admin token");
+            shutdownAfterReply = response.Ok && request.Command == "shutdown";
         }
         catch (Exception error) when (error is JsonException or FormatException or Relay.RegistryException)
         {
@@ -50,6 +52,7 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
         await SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(response, AdminJson.Options) + "\n"), cancellationToken)
             .ConfigureAwait(false);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (shutdownAfterReply) server.Commands.Shutdown(); // after the reply, or stopping would cut it off
     }
 
     private bool IsTokenValid(string? token) =>
@@ -70,7 +73,6 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
                     ? new AdminResponse(true)
                     : new AdminResponse(false, $"no server '{id}'");
             case "shutdown":
-                commands.Shutdown();
                 return new AdminResponse(true);
             case "fingerprint":
                 return new AdminResponse(true, Fingerprint: commands.Fingerprint);

@@ -121,11 +121,15 @@ public static class GrayCommandLine
             var servers = response.Servers ?? [];
             if (result.GetValue(showJson))
             {
-                return Json(servers.Select(s => new { id = s.Id, clientPort = s.ClientPort, dataPort = s.DataPort, connected = s.Connected == true }));
+                return Json(servers.Select(s => new
+                {
+                    id = s.Id, clientPort = s.ClientPort, dataPort = s.DataPort, connected = s.Connected == true,
+                    poolReady = s.PoolReady ?? 0, activePairs = s.ActivePairs ?? 0,
+                }));
             }
 
-            return servers.Count == 0 ? "no servers" : string.Join('\n', new[] { $"{"ID",-24} {"CLIENT",-6} {"DATA",-6} AGENT" }
-                .Concat(servers.Select(s => $"{s.Id,-24} {s.ClientPort,-6} {s.DataPort,-6} {(s.Connected == true ? "connected" : "offline")}")));
+            return servers.Count == 0 ? "no servers" : string.Join('\n', new[] { $"{"ID",-24} {"CLIENT",-6} {"DATA",-6} {"AGENT",-9} {"READY",-5} PAIRS" }
+                .Concat(servers.Select(s => $"{s.Id,-24} {s.ClientPort,-6} {s.DataPort,-6} {(s.Connected == true ? "connected" : "offline"),-9} {s.PoolReady,-5} {s.ActivePairs}")));
         }, ct));
 
         var deleteId = new Argument<string>("ID") { Description = "server ID" };

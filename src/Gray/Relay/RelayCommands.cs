@@ -20,7 +20,9 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
 
     public IReadOnlyList<ServerView> Show() =>
         relay.Registry.List()
-            .Select(e => new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: relay.Manager.Find(e.Id) is not null))
+            .Select(e => relay.Manager.Find(e.Id) is { } live
+                ? new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: true, PoolReady: live.ReadyCount, ActivePairs: live.ActivePairs)
+                : new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: false, PoolReady: 0, ActivePairs: 0))
             .ToList();
 
     /// <summary>Removes the server, drops its live agent and pairs, and frees its ports.</summary>

@@ -88,5 +88,9 @@ public static class Tcp
         {
             return true;
         }
+        catch (SocketException error) when (error.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return false; // caught the listener as it closed: ask again
+        }
     }
 }
