@@ -30,7 +30,10 @@ public sealed class AgentOptions
 }
 
 /// <summary>An error that reconnecting cannot fix: the process exits with <see cref="ExitCode"/>.</summary>
-public sealed class AgentFatalException(string message, int exitCode) : Exception(message)
+public sealed class AgentFatalException(string message, int exitCode, bool finishPairs = false) : Exception(message)
 {
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>Let running pairs finish before exiting (another agent took over: pairs are not its business).</summary>
+    public bool FinishPairs { get; } = finishPairs;
 }

@@ -136,7 +136,8 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
                 Fatal = new AgentFatalException(message, Cli.ExitCodes.Usage);
                 break;
             case ErrorCode.Replaced:
-                Fatal = new AgentFatalException($"another agent took over server '{agent.Options.Id}'; exiting", Cli.ExitCodes.Failure);
+                Fatal = new AgentFatalException($"another agent took over server '{agent.Options.Id}'; exiting once running pairs end",
+                    Cli.ExitCodes.Failure, finishPairs: true);
                 break;
             default:
                 EndReason = message;

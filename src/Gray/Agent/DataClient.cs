@@ -32,27 +32,34 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
         }
 
         IPEndPoint client = DataFrames.ParseStart(start);
-        long pairId = agent.NextPairId();
-        AgentLog.PairStarted(agent.Logger, agent.Options.Id, pairId, client);
-        var target = new TargetConnection(agent);
+        long pairId = agent.PairStarted();
         try
         {
-            await target.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error) when (error is SocketException or TimeoutException or IOException)
-        {
-            AgentLog.TargetFailed(agent.Logger, agent.Options.Id, agent.Options.TargetText, pairId, error.Message);
-            return;
-        }
+            AgentLog.PairStarted(agent.Logger, agent.Options.Id, pairId, client);
+            var target = new TargetConnection(agent);
+            try
+            {
+                await target.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error) when (error is SocketException or TimeoutException or IOException)
+            {
+                AgentLog.TargetFailed(agent.Logger, agent.Options.Id, agent.Options.TargetText, pairId, error.Message);
+                return;
+            }
 
-        try
-        {
-            var result = await Splice.RunAsync(this, target, cancellationToken: cancellationToken).ConfigureAwait(false);
-            AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, result.BytesAToB, result.BytesBToA);
+            try
+            {
+                var result = await Splice.RunAsync(this, target, cancellationToken: cancellationToken).ConfigureAwait(false);
+                AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, result.BytesAToB, result.BytesBToA);
+            }
+            finally
+            {
+                target.Release();
+            }
         }
         finally
         {
-            target.Release();
+            agent.PairEnded();
         }
     }
 }

@@ -20,7 +20,10 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     };
 
     private readonly ConcurrentDictionary<long, TcpConnection> _connections = new();
+    private readonly object _pairsGate = new();
     private long _pairIds;
+    private int _activePairs;
+    private TaskCompletionSource _noPairs = CompletedSource();
 
     internal AgentOptions Options => options;
 
@@ -41,6 +44,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
         {
             Logger.LogError("{Message}", error.Message);
             Console.Error.WriteLine($"gray agent: {error.Message}");
+            if (error.FinishPairs) await FinishPairsAsync(cancellationToken).ConfigureAwait(false);
             return error.ExitCode;
         }
         finally
@@ -49,7 +53,52 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
         }
     }
 
-    internal long NextPairId() => Interlocked.Increment(ref _pairIds);
+    internal long PairStarted()
+    {
+        lock (_pairsGate)
+        {
+            if (_activePairs++ == 0) _noPairs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        return Interlocked.Increment(ref _pairIds);
+    }
+
+    internal void PairEnded()
+    {
+        lock (_pairsGate)
+        {
+            if (--_activePairs == 0) _noPairs.TrySetResult();
+        }
+    }
+
+    private static TaskCompletionSource CompletedSource()
+    {
+        var source = new TaskCompletionSource();
+        source.SetResult();
+        return source;
+    }
+
+    /// <summary>Lets running pairs end by themselves (or until stopped) before the process exits.</summary>
+    private async Task FinishPairsAsync(CancellationToken cancellationToken)
+    {
+        Task noPairs;
+        int active;
+        lock (_pairsGate)
+        {
+            noPairs = _noPairs.Task;
+            active = _activePairs;
+        }
+
+        if (active == 0) return;
+        Logger.LogInformation("Finishing {Pairs} running pairs before exiting", active);
+        try
+        {
+            await noPairs.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
 
     internal void Track(TcpConnection connection) => _connections[connection.Id] = connection;
 

@@ -1,0 +1,128 @@
+// Handshake refusals, takeover by a newer agent, refusing targets, waiting clients and bad frames.
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using Gray.Protocol;
+using Gray.Tests.Harness;
+
+namespace Gray.Tests;
+
+public class ProtocolTests
+{
+    [Theory]
+    [InlineData(2, 8, false, ErrorCode.UnsupportedVersion)]
+    [InlineData(1, 0, false, ErrorCode.PoolOutOfRange)]
+    [InlineData(1, 1000, false, ErrorCode.PoolOutOfRange)]
+    [InlineData(1, 8, true, ErrorCode.PlainDataForbidden)]
+    public async Task The_relay_refuses_a_bad_hello_with_its_error_code(int version, int pool, bool plain, ErrorCode expected)
+    {
+        await using var relay = new TestRelay(new() { ["allow_plain_data"] = "false" });
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("hello");
+        await using var control = await FakeAgent.TlsAsync(relay.ControlPort);
+        await control.WriteAsync(Frames.Hello(new Hello((ushort)version, (ushort)pool, plain, server.Id)));
+        using var cts = new CancellationTokenSource(Tcp.Deadline);
+        var error = Frames.ParseError((await Frames.ReadAsync(control, cts.Token))!.Value);
+        Assert.Equal(expected, error.Code);
+        Assert.False(string.IsNullOrWhiteSpace(error.Message));
+        Assert.Null(await Frames.ReadAsync(control, cts.Token)); // and the relay closes
+    }
+
+    [Fact]
+    public async Task Oversized_and_unknown_frames_close_the_connection_and_the_relay_serves_on()
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("sturdy");
+
+        var header = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(header, 1 << 30);
+        foreach (byte[] garbage in new[] { header, new byte[] { 0, 0, 0, 1, 0x7f }, Frames.Hello(new Hello(1, 8, false, new string('x', 5000))) })
+        {
+            await using var control = await FakeAgent.TlsAsync(relay.ControlPort);
+            await control.WriteAsync(garbage);
+            Assert.True(await FakeAgent.IsClosedAsync(control, TimeSpan.FromSeconds(10)));
+        }
+
+        await relay.Process!.WaitForLineAsync(l => l.Contains("over the 16384-byte limit"), "oversized frame logged");
+        await relay.Process.WaitForLineAsync(l => l.Contains("unknown frame type 0x7f"), "unknown frame logged");
+        await relay.StartAgentAsync(server, echo.EndPoint);
+        await AgentTests.AssertEchoAsync(server.ClientPort);
+    }
+
+    [Fact]
+    public async Task A_newer_agent_takes_over_and_running_pairs_keep_running()
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("twice");
+        var older = await relay.StartAgentAsync(server, echo.EndPoint);
+        using var longPair = await Tcp.ConnectAsync(server.ClientPort);
+        await longPair.SendAsync("one"u8.ToArray());
+        Assert.Equal("one"u8.ToArray(), await Tcp.ReadExactlyAsync(longPair, 3));
+
+        var newer = await relay.StartAgentAsync(server, echo.EndPoint);
+        await older.WaitForLineAsync(l => l.Contains("another agent took over"), "older agent told");
+
+        // The pair on the older agent goes on; new clients reach the newer agent.
+        await longPair.SendAsync("still"u8.ToArray());
+        Assert.Equal("still"u8.ToArray(), await Tcp.ReadExactlyAsync(longPair, 5));
+        await AgentTests.AssertEchoAsync(server.ClientPort);
+        Assert.False(older.HasExited);
+
+        // Once its last pair ends, the older agent exits (1: it did not fail, but it no longer serves).
+        longPair.Shutdown(SocketShutdown.Send);
+        await Tcp.ReadToEndAsync(longPair);
+        Assert.Equal(1, await older.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.False(newer.HasExited);
+        await AgentTests.AssertEchoAsync(server.ClientPort);
+    }
+
+    [Fact]
+    public async Task A_refusing_target_closes_the_client_and_is_logged()
+    {
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("nobody-home");
+        var closedPort = new IPEndPoint(IPAddress.Loopback, FreePort());
+        var agent = await relay.StartAgentAsync(server, closedPort);
+        using var client = await Tcp.ConnectAsync(server.ClientPort);
+        Assert.True(await Tcp.IsClosedByPeerAsync(client));
+        await agent.WaitForLineAsync(l => l.Contains("refused pair") && l.Contains("Connection refused"), "reason logged");
+    }
+
+    [Fact]
+    public async Task A_client_waits_for_a_data_connection_up_to_the_limit_then_is_closed()
+    {
+        await using var relay = new TestRelay(new() { ["client_wait_timeout"] = "1s" });
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("empty-pool");
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1); // never opens data connections
+        using var client = await Tcp.ConnectAsync(server.ClientPort);
+        var started = DateTime.UtcNow;
+        Assert.True(await Tcp.IsClosedByPeerAsync(client));
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(5));
+
+        // A client that is waiting is paired as soon as a data connection arrives.
+        using var patient = await Tcp.ConnectAsync(server.ClientPort);
+        await patient.SendAsync("queued"u8.ToArray());
+        await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync()));
+        var start = new byte[Wire.StartFrameBytes];
+        using var cts = new CancellationTokenSource(Tcp.Deadline);
+        await data.ReadExactlyAsync(start, cts.Token);
+        var queued = new byte[6];
+        await data.ReadExactlyAsync(queued, cts.Token);
+        Assert.Equal("queued"u8.ToArray(), queued);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}
