@@ -30,16 +30,31 @@ public sealed class GrayProcess : IAsyncDisposable
         get { lock (_gate) return string.Join('\n', _lines); }
     }
 
-    public static GrayProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    /// <summary>Runs gray on a pseudo-terminal (through script(1)), as a person at a console would.</summary>
+    public static GrayProcess StartOnTerminal(IEnumerable<string> args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        string command = string.Join(' ', new[] { "dotnet", GrayDll }.Concat(args).Select(a => $"'{a}'"));
+        return Start("script", ["-q", "-e", "-f", "-c", command, "/dev/null"], environment: null);
+    }
+
+    public static GrayProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
+        Start("dotnet", [GrayDll, .. args], environment);
+
+    public async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteAsync(line + "\n");
+        await _process.StandardInput.FlushAsync();
+    }
+
+    private static GrayProcess Start(string program, IEnumerable<string> args, IDictionary<string, string>? environment)
+    {
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true, // not a terminal: the relay's console stays off
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(GrayDll);
         foreach (string arg in args) start.ArgumentList.Add(arg);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         if (environment is not null)
