@@ -10,7 +10,17 @@ public sealed class ProcessWide;
 [Collection(nameof(ProcessWide))]
 public class ResourceTests
 {
-    private static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+    /// <summary>Open descriptors, after finalizers of sockets other tests dropped have run.</summary>
+    private static int OpenDescriptors()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        return Directory.GetFiles("/proc/self/fd").Length;
+    }
 
     [Fact]
     public async Task A_thousand_connect_disconnect_cycles_leak_no_descriptor()
@@ -25,7 +35,7 @@ public class ResourceTests
         await Loopback.WaitUntilAsync(() => server.SessionCount == 0, "every session closed");
         int after = OpenDescriptors();
         Assert.Equal(1020, server.SessionsAccepted);
-        Assert.InRange(after, before - 5, before + 2);
+        Assert.True(after <= before + 2, $"{after - before} descriptors more after 1000 cycles ({before} → {after})");
 
         await server.StopAsync();
         Assert.InRange(OpenDescriptors(), 0, before); // the listener went too

@@ -104,6 +104,34 @@ public class AgentTests
         await Tcp.WaitUntilAsync(async () => await TryEchoAsync(server.ClientPort), "echo after restart");
     }
 
+    [Fact]
+    public async Task Sigterm_stops_the_agent_gracefully_with_exit_code_0()
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("polite");
+        var agent = await relay.StartAgentAsync(server, echo.EndPoint);
+        agent.Signal(GrayProcess.SigTerm);
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(5)));
+        await Tcp.WaitUntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "server dropped", TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Version_and_usage_errors()
+    {
+        var (exitCode, output) = await GrayProcess.RunAsync(["--version"]);
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
+        (exitCode, output) = await GrayProcess.RunAsync(["agent", "--relay", "127.0.0.1:1"]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--id", output);
+        (exitCode, output) = await GrayProcess.RunAsync(["agent", "--relay", "no-port", "--id", "a", "--secret", "s", "--target", "127.0.0.1:1"]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("is not HOST:PORT", output);
+    }
+
     internal static async Task AssertEchoAsync(int port) => Assert.True(await TryEchoAsync(port));
 
     internal static async Task<bool> TryEchoAsync(int port)

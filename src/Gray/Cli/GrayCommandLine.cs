@@ -31,12 +31,19 @@ public static class GrayCommandLine
                 return ExitCodes.Usage;
             }
 
-            return await parsed.InvokeAsync().ConfigureAwait(false);
+            // Signals belong to the Generic Host (graceful stop); errors to the handlers below.
+            var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+            return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
         }
         catch (ConfigException error)
         {
             Console.Error.WriteLine($"gray: {error.Message}");
             return ExitCodes.Usage;
+        }
+        catch (Exception error)
+        {
+            Console.Error.WriteLine($"gray: unexpected error: {error}");
+            return ExitCodes.Failure;
         }
     }
 
