@@ -1,4 +1,5 @@
 // The relay's own duties: dropping dead agents, admin commands on a live relay, graceful SIGTERM.
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Gray.Tests.Harness;
 
@@ -138,6 +139,42 @@ public class RelayTests
         Assert.Equal(0, exitCode);
         Assert.Equal(0, await relay.Process!.WaitForExitAsync(TimeSpan.FromSeconds(5)));
         Assert.True(TestRelay.IsFree(relay.ControlPort));
+    }
+
+    [Fact]
+    public async Task A_configured_pem_certificate_is_used_instead_of_the_self_made_one()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-pem-").FullName;
+        using var certificate = Gray.Net.Certificates.CreateSelfSigned("relay.example");
+        await File.WriteAllTextAsync(Path.Combine(dir, "relay.crt"), certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(Path.Combine(dir, "relay.key"), certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        await using var relay = new TestRelay(new()
+        {
+            ["tls"] = $"{{ certificate: {Path.Combine(dir, "relay.crt")}, key: {Path.Combine(dir, "relay.key")} }}",
+        });
+        await relay.StartAsync();
+        Assert.Equal(Gray.Net.Certificates.Sha256Fingerprint(certificate), relay.Fingerprint);
+        Assert.False(File.Exists(Path.Combine(relay.DataDir, "relay-key.pem")));
+
+        await using var echo = new EchoService();
+        echo.Start();
+        var server = await relay.AddServerAsync("pem");
+        await relay.StartAgentAsync(server, echo.EndPoint, ["--fingerprint", relay.Fingerprint]);
+        await AgentTests.AssertEchoAsync(server.ClientPort);
+    }
+
+    [Fact]
+    public async Task A_bad_config_file_is_a_clear_usage_error()
+    {
+        string config = Path.Combine(Directory.CreateTempSubdirectory("gray-config-").FullName, "gray.yaml");
+        await File.WriteAllTextAsync(config, "ping_interval: 10s\nno_such_setting: 1\n");
+        var (exitCode, output) = await GrayProcess.RunAsync(["relay", "--config", config, "--no-console"]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("gray.yaml:2", output);
+        await File.WriteAllTextAsync(config, "ping_timeout: soon\n");
+        (exitCode, output) = await GrayProcess.RunAsync(["relay", "--config", config, "--no-console"]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ping_timeout: 'soon' is not a duration", output);
     }
 
     [Fact]
