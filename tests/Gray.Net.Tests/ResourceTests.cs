@@ -111,9 +111,6 @@ public class ResourceTests
         {
             RedirectStandardOutput = true, RedirectStandardError = true,
         };
-        // The runtime's W^X double mapping needs descriptors of its own and can abort with
-        // "Out of memory" while they are exhausted; without it the runtime survives.
-        start.Environment["DOTNET_EnableWriteXorExecute"] = "0";
         using var process = System.Diagnostics.Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
