@@ -50,6 +50,18 @@ public sealed class TcpServerOptions : ConnectionOptions
 
     /// <summary>Longest pause between accept retries after a failure such as EMFILE.</summary>
     public TimeSpan MaxAcceptRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Sessions allowed from one source address at once.</summary>
+    public int MaxSessionsPerAddress { get; set; } = int.MaxValue;
+
+    /// <summary>A connection budget shared with other servers (a process-wide limit), or null.</summary>
+    public ConnectionQuota? Quota { get; set; }
+
+    /// <summary>
+    /// Keep one spare descriptor so that, out of descriptors (EMFILE), a pending connection can
+    /// still be accepted and refused at once instead of hanging in the backlog.
+    /// </summary>
+    public bool ShedWhenOutOfDescriptors { get; set; } = true;
 }
 
 public sealed class TcpClientOptions : ConnectionOptions

@@ -18,4 +18,16 @@ public enum RefuseReason
     Banned,
     SessionLimit,
     Paused,
+
+    /// <summary>The shared <see cref="TcpServerOptions.Quota"/> is used up.</summary>
+    GlobalLimit,
+
+    /// <summary>This source address has <see cref="TcpServerOptions.MaxSessionsPerAddress"/> sessions.</summary>
+    AddressLimit,
+
+    /// <summary>A subclass's admission rule said no (an allow/deny list, say).</summary>
+    Denied,
+
+    /// <summary>No file descriptor was left to accept with; the connection was shed.</summary>
+    DescriptorsExhausted,
 }

@@ -21,18 +21,56 @@ public static class Splice
     /// before b's first real read.
     /// </summary>
     public static async Task<SpliceResult> RunAsync(TcpConnection a, TcpConnection b,
-        Task? firstReadOfB = null, CancellationToken cancellationToken = default)
+        Task? firstReadOfB = null, CancellationToken cancellationToken = default) =>
+        await RunAsync(a, b, firstReadOfB, idleTimeout: null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>As above; with <paramref name="idleTimeout"/>, a splice that carries no byte for that long is closed.</summary>
+    public static async Task<SpliceResult> RunAsync(TcpConnection a, TcpConnection b, Task? firstReadOfB,
+        TimeSpan? idleTimeout, CancellationToken cancellationToken = default)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, a.ConnectionClosed, b.ConnectionClosed);
-        var aToB = PumpAsync(a, b, null, linked);
-        var bToA = PumpAsync(b, a, firstReadOfB, linked);
+        var activity = new Activity();
+        var aToB = PumpAsync(a, b, null, linked, activity);
+        var bToA = PumpAsync(b, a, firstReadOfB, linked, activity);
+        var watchdog = idleTimeout is { } idle ? WatchIdleAsync(a, b, idle, activity, linked.Token) : Task.CompletedTask;
         var (forward, forwardFailed) = await aToB.ConfigureAwait(false);
         var (backward, backwardFailed) = await bToA.ConfigureAwait(false);
-        return new SpliceResult(forward, backward, forwardFailed || backwardFailed);
+        await linked.CancelAsync().ConfigureAwait(false);
+        await watchdog.ConfigureAwait(false);
+        return new SpliceResult(forward, backward, forwardFailed || backwardFailed || activity.TimedOut);
+    }
+
+    // Checks a few times per timeout whether any byte moved; closes both sides when none did.
+    private static async Task WatchIdleAsync(TcpConnection a, TcpConnection b, TimeSpan idle, Activity activity,
+        CancellationToken cancellationToken)
+    {
+        var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks));
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (Environment.TickCount64 - activity.LastTick < idle.TotalMilliseconds) continue;
+                activity.TimedOut = true;
+                a.Disconnect();
+                b.Disconnect();
+                return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private sealed class Activity
+    {
+        public long LastTick = Environment.TickCount64;
+
+        public volatile bool TimedOut;
     }
 
     private static async Task<(long Bytes, bool Failed)> PumpAsync(TcpConnection from, TcpConnection to, Task? firstRead,
-        CancellationTokenSource linked)
+        CancellationTokenSource linked, Activity activity)
     {
         Stream source = from.Stream, target = to.Stream;
         CancellationToken cancellationToken = linked.Token;
@@ -50,6 +88,7 @@ public static class Splice
                 from.CountReceived(read);
                 await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 to.CountSent(read);
+                Volatile.Write(ref activity.LastTick, Environment.TickCount64);
                 total += read;
                 if (read < buffer.Length)
                 {

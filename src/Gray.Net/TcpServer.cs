@@ -18,6 +18,9 @@ public class TcpServer : IAsyncDisposable
     private readonly object _lifecycle = new();
     private readonly ConcurrentDictionary<long, TcpSession> _sessions = new();
     private readonly ConcurrentDictionary<IPAddress, byte> _banned = new();
+    private readonly AddressQuota _perAddress;
+    private readonly long[] _refusedBy = new long[Enum.GetValues<RefuseReason>().Length];
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _reserveDescriptor;
     private Socket? _listener;
     private CancellationTokenSource? _acceptCancellation;
     private Task _acceptLoop = Task.CompletedTask;
@@ -36,6 +39,7 @@ public class TcpServer : IAsyncDisposable
         Options = options ?? new TcpServerOptions();
         Logger = (Options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger(GetType());
         EndPoint = endPoint;
+        _perAddress = new AddressQuota(Options.MaxSessionsPerAddress);
     }
 
     public TcpServerOptions Options { get; }
@@ -53,6 +57,12 @@ public class TcpServer : IAsyncDisposable
     public long SessionsAccepted => Interlocked.Read(ref _accepted);
 
     public long ConnectionsRefused => Interlocked.Read(ref _refused);
+
+    /// <summary>Refusals so far for one reason.</summary>
+    public long RefusedFor(RefuseReason reason) => Interlocked.Read(ref _refusedBy[(int)reason]);
+
+    /// <summary>Live sessions from one source address.</summary>
+    public int SessionsFrom(IPAddress address) => _perAddress.CountOf(address);
 
     public long AcceptErrors => Interlocked.Read(ref _acceptErrors);
 
@@ -90,7 +100,8 @@ public class TcpServer : IAsyncDisposable
             }
 
             EndPoint = (IPEndPoint)listener.LocalEndPoint!;
-            _bindEndPoint = EndPoint; // a restart comes back on the same port, even if 0 was asked for
+            _bindEndPoint = EndPoint;
+            if (Options.ShedWhenOutOfDescriptors) _reserveDescriptor ??= OpenReserveDescriptor(); // a restart comes back on the same port, even if 0 was asked for
             _acceptCancellation = new CancellationTokenSource();
             _paused = false;
             Volatile.Write(ref _listener, listener);
@@ -129,6 +140,8 @@ public class TcpServer : IAsyncDisposable
 
         listener.Dispose();
         await acceptLoop.ConfigureAwait(false);
+        _reserveDescriptor?.Dispose();
+        _reserveDescriptor = null;
         Log.Stopped(Logger, EndPoint);
         return true;
     }
@@ -214,8 +227,10 @@ public class TcpServer : IAsyncDisposable
     {
     }
 
-    private static IPAddress Normalize(IPAddress address) =>
-        address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    /// <summary>A subclass's own admission rule, checked after bans, pause and limits; null admits.</summary>
+    protected virtual RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => null;
+
+    private static IPAddress Normalize(IPAddress address) => AddressRules.Normalize(address);
 
     private int DisconnectWhere(Func<TcpSession, bool> predicate)
     {
@@ -256,6 +271,7 @@ public class TcpServer : IAsyncDisposable
                 if (SocketErrors.IsDescriptorExhaustion(error))
                 {
                     Log.AcceptDescriptorsExhausted(Logger, (int)delay.TotalMilliseconds);
+                    ShedOneConnection(listener);
                 }
                 else
                 {
@@ -286,29 +302,69 @@ public class TcpServer : IAsyncDisposable
         }
     }
 
-    private void Admit(Socket socket)
+    // Out of descriptors the kernel keeps completing handshakes into the backlog, where clients would
+    // hang: spend the spare descriptor to accept one and refuse it at once, then take a spare again.
+    private void ShedOneConnection(Socket listener)
     {
-        EndPoint? remote = null;
+        if (_reserveDescriptor is null)
+        {
+            _reserveDescriptor = OpenReserveDescriptor();
+            return;
+        }
+
+        _reserveDescriptor.Dispose();
+        _reserveDescriptor = null;
         try
         {
-            remote = socket.RemoteEndPoint;
+            if (listener.Poll(0, SelectMode.SelectRead))
+            {
+                Socket shed = listener.Accept();
+                Refuse(shed, SafeRemoteEndPoint(shed), RefuseReason.DescriptorsExhausted);
+            }
+        }
+        catch (Exception error) when (error is SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            _reserveDescriptor = OpenReserveDescriptor();
+        }
+    }
+
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle? OpenReserveDescriptor()
+    {
+        try
+        {
+            return File.OpenHandle(OperatingSystem.IsWindows() ? "NUL" : "/dev/null");
+        }
+        catch (IOException)
+        {
+            return null; // none to spare now; try again at the next failure
+        }
+    }
+
+    private static EndPoint? SafeRemoteEndPoint(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint;
         }
         catch (SocketException)
         {
-            // The peer is already gone; Refuse below cleans up.
+            return null;
         }
+    }
 
-        RefuseReason? reason = remote is not IPEndPoint ip ? RefuseReason.Banned
-            : _banned.ContainsKey(Normalize(ip.Address)) ? RefuseReason.Banned
-            : _paused ? RefuseReason.Paused
-            : null;
-        if (reason is null && Interlocked.Increment(ref _sessionCount) > Options.MaxSessions)
+    private void Admit(Socket socket)
+    {
+        EndPoint? remote = SafeRemoteEndPoint(socket); // null: the peer is already gone
+        if (remote is not IPEndPoint ip)
         {
-            Interlocked.Decrement(ref _sessionCount);
-            reason = RefuseReason.SessionLimit;
+            Refuse(socket, remote, RefuseReason.Banned);
+            return;
         }
 
-        if (reason is { } refused)
+        if (Admission(ip) is { } refused)
         {
             Refuse(socket, remote, refused);
             return;
@@ -323,7 +379,7 @@ public class TcpServer : IAsyncDisposable
         }
         catch (Exception error)
         {
-            Interlocked.Decrement(ref _sessionCount);
+            ReleaseAdmission(ip.Address);
             socket.Dispose();
             Log.CallbackFailed(Logger, error);
             return;
@@ -333,9 +389,46 @@ public class TcpServer : IAsyncDisposable
         session.Completion = RunSessionAsync(session);
     }
 
+    // Takes a place in every count (session limit, shared quota, per address) or none.
+    private RefuseReason? Admission(IPEndPoint remote)
+    {
+        IPAddress address = Normalize(remote.Address);
+        if (_banned.ContainsKey(address)) return RefuseReason.Banned;
+        if (_paused) return RefuseReason.Paused;
+        if (CheckAdmission(remote) is { } denied) return denied;
+        if (Interlocked.Increment(ref _sessionCount) > Options.MaxSessions)
+        {
+            Interlocked.Decrement(ref _sessionCount);
+            return RefuseReason.SessionLimit;
+        }
+
+        if (!_perAddress.TryAcquire(address))
+        {
+            Interlocked.Decrement(ref _sessionCount);
+            return RefuseReason.AddressLimit;
+        }
+
+        if (Options.Quota is { } quota && !quota.TryAcquire())
+        {
+            _perAddress.Release(address);
+            Interlocked.Decrement(ref _sessionCount);
+            return RefuseReason.GlobalLimit;
+        }
+
+        return null;
+    }
+
+    private void ReleaseAdmission(IPAddress address)
+    {
+        Options.Quota?.Release();
+        _perAddress.Release(address);
+        Interlocked.Decrement(ref _sessionCount);
+    }
+
     private void Refuse(Socket socket, EndPoint? remote, RefuseReason reason)
     {
         Interlocked.Increment(ref _refused);
+        Interlocked.Increment(ref _refusedBy[(int)reason]);
         Log.Refused(Logger, remote, reason);
         try
         {
@@ -382,7 +475,7 @@ public class TcpServer : IAsyncDisposable
             Interlocked.Add(ref _closedBytesSent, session.BytesSent);
             Interlocked.Add(ref _closedBytesReceived, session.BytesReceived);
             _sessions.TryRemove(session.Id, out _);
-            Interlocked.Decrement(ref _sessionCount);
+            ReleaseAdmission(((IPEndPoint)session.RemoteEndPoint!).Address);
         }
     }
 }

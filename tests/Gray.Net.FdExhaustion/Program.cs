@@ -1,6 +1,7 @@
 // Runs an echo server, exhausts this process's file descriptors so that accept() fails with
-// EMFILE, then frees them and checks that the same server accepts and serves again.
-// Prints one line per step; exit code 0 means the server recovered.
+// EMFILE, checks that a new connection is refused at once (shed) rather than left hanging, then
+// frees the descriptors and checks that the same server accepts and serves again.
+// Prints one line per step; exit code 0 means the server shed cleanly and recovered.
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -39,6 +40,21 @@ try
     while (server.AcceptErrors == 0 && DateTime.UtcNow < until) await Task.Delay(10);
     Check(server.AcceptErrors > 0, "accept failed with EMFILE");
     Console.WriteLine($"accept errors while exhausted: {server.AcceptErrors}");
+
+    // Shed, not left hanging: the server spends its spare descriptor to refuse the connection.
+    bool reset;
+    try
+    {
+        reset = await client.ReceiveAsync(new byte[1], SocketFlags.None).WaitAsync(deadline) == 0;
+    }
+    catch (SocketException)
+    {
+        reset = true;
+    }
+
+    Check(reset, "the connection was shed while out of descriptors");
+    Console.WriteLine($"shed while exhausted: {server.RefusedFor(RefuseReason.DescriptorsExhausted)}");
+    client.Dispose();
 }
 finally
 {
@@ -46,8 +62,9 @@ finally
     Native.setrlimit(RlimitNoFile, ref original);
 }
 
-using (client)
+using (client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
 {
+    await client.ConnectAsync(server.EndPoint).WaitAsync(deadline);
     using var stream = new NetworkStream(client);
     await stream.WriteAsync("recovered"u8.ToArray());
     var reply = new byte[9];

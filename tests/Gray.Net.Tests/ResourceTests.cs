@@ -100,7 +100,7 @@ public class ResourceTests
     }
 
     [Fact]
-    public async Task Accept_recovers_after_running_out_of_descriptors()
+    public async Task Out_of_descriptors_accept_sheds_new_connections_and_recovers()
     {
         // Exhausting descriptors inside the test host would take the runner down, so a child
         // process does it (tests/Gray.Net.FdExhaustion) and reports each step.
@@ -127,6 +127,7 @@ public class ResourceTests
         string report = await output + await errors;
         Assert.True(process.ExitCode == 0, report);
         Assert.Matches(@"accept errors while exhausted: [1-9]", report);
+        Assert.Matches(@"shed while exhausted: [1-9]", report);
         Assert.Contains("recovered: sessions accepted 2, server started True", report);
     }
 

@@ -101,6 +101,23 @@ internal sealed class EchoSession(TcpServer server) : TcpSession(server)
     protected override void OnReceived(ReadOnlySpan<byte> data) => Send(data);
 }
 
+/// <summary>Echoes in pull style: it reads only as fast as its peer takes the echo, so any volume fits.</summary>
+internal sealed class PullEchoServer(IPEndPoint endPoint) : TcpServer(endPoint)
+{
+    protected override TcpSession CreateSession() => new PullEchoSession(this);
+
+    private sealed class PullEchoSession(TcpServer server) : TcpSession(server)
+    {
+        protected override async Task RunAsync(CancellationToken cancellationToken)
+        {
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = await ReceiveAsync(buffer, cancellationToken)) > 0) await SendAsync(buffer.AsMemory(0, read), cancellationToken);
+            await ShutdownSendAsync(cancellationToken);
+        }
+    }
+}
+
 internal sealed class TlsEchoServer(IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions? options = null)
     : TlsServer(endPoint, tls, options)
 {
