@@ -227,8 +227,16 @@ public class TcpServer : IAsyncDisposable
     {
     }
 
-    /// <summary>A subclass's own admission rule, checked after bans, pause and limits; null admits.</summary>
+    /// <summary>
+    /// A subclass's own admission rule, checked after bans, pause and limits; null admits. What it
+    /// takes for an admitted connection, <see cref="OnSessionEnded"/> can give back.
+    /// </summary>
     protected virtual RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => null;
+
+    /// <summary>Called once for every admitted session when it is gone, handshake failures included.</summary>
+    protected virtual void OnSessionEnded(TcpSession session)
+    {
+    }
 
     private static IPAddress Normalize(IPAddress address) => AddressRules.Normalize(address);
 
@@ -395,7 +403,6 @@ public class TcpServer : IAsyncDisposable
         IPAddress address = Normalize(remote.Address);
         if (_banned.ContainsKey(address)) return RefuseReason.Banned;
         if (_paused) return RefuseReason.Paused;
-        if (CheckAdmission(remote) is { } denied) return denied;
         if (Interlocked.Increment(ref _sessionCount) > Options.MaxSessions)
         {
             Interlocked.Decrement(ref _sessionCount);
@@ -413,6 +420,13 @@ public class TcpServer : IAsyncDisposable
             _perAddress.Release(address);
             Interlocked.Decrement(ref _sessionCount);
             return RefuseReason.GlobalLimit;
+        }
+
+        // Last, so that whatever a subclass takes here is taken only for a session that will exist.
+        if (CheckAdmission(remote) is { } denied)
+        {
+            ReleaseAdmission(address);
+            return denied;
         }
 
         return null;
@@ -476,6 +490,14 @@ public class TcpServer : IAsyncDisposable
             Interlocked.Add(ref _closedBytesReceived, session.BytesReceived);
             _sessions.TryRemove(session.Id, out _);
             ReleaseAdmission(((IPEndPoint)session.RemoteEndPoint!).Address);
+            try
+            {
+                OnSessionEnded(session);
+            }
+            catch (Exception error)
+            {
+                Log.CallbackFailed(Logger, error);
+            }
         }
     }
 }

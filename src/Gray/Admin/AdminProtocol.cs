@@ -5,10 +5,27 @@ using System.Text.Json.Serialization;
 
 namespace Gray.Admin;
 
-public sealed record AdminRequest(string Token, string Command, string? Id = null, int? ClientPort = null, int? DataPort = null);
+public sealed record AdminRequest(string Token, string Command, string? Id = null, int? ClientPort = null, int? DataPort = null,
+    string? Client = null);
 
 public sealed record AdminResponse(bool Ok, string? Error = null, ServerView? Server = null,
-    IReadOnlyList<ServerView>? Servers = null, string? Fingerprint = null);
+    IReadOnlyList<ServerView>? Servers = null, string? Fingerprint = null, LimitsView? Limits = null, int? Count = null);
+
+/// <summary>The relay-wide limits and deadlines, as `gray admin show` reports them.</summary>
+public sealed record LimitsView(
+    int MaxConnections,
+    int Connections,
+    int MaxClientConnectionsPerIp,
+    int MaxPendingPerIp,
+    string HandshakeTimeout,
+    string HelloTimeout,
+    string OtpTimeout,
+    string ClientWaitTimeout,
+    int MaxWaitingClients,
+    bool DrainAll);
+
+/// <summary>One server's rules, as `gray admin show` reports them.</summary>
+public sealed record RulesView(int MaxPool, IReadOnlyList<string> ClientAllow, IReadOnlyList<string> ClientDeny, string PairIdleTimeout);
 
 /// <summary>A registered server as admin commands show it.</summary>
 public sealed record ServerView(
@@ -18,7 +35,9 @@ public sealed record ServerView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Secret = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Connected = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? PoolReady = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ActivePairs = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ActivePairs = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Draining = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RulesView? Rules = null);
 
 /// <summary>Where the running relay's admin endpoint is: written by the relay, read by `gray admin`.</summary>
 public sealed record AdminEndpointFile(string Endpoint, string Token)

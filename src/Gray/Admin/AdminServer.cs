@@ -66,7 +66,15 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
             case "add":
                 return new AdminResponse(true, Server: commands.Add(Required(request.Id), request.ClientPort, request.DataPort));
             case "show":
-                return new AdminResponse(true, Servers: commands.Show());
+                return new AdminResponse(true, Servers: commands.Show(), Limits: commands.Limits());
+            case "drain":
+                commands.Drain(request.Id);
+                return new AdminResponse(true);
+            case "resume":
+                commands.Resume(request.Id);
+                return new AdminResponse(true);
+            case "kick":
+                return new AdminResponse(true, Count: commands.Kick(Required(request.Id), request.Client ?? throw new FormatException("kick needs --client IP")));
             case "delete":
                 string id = Required(request.Id);
                 return await commands.DeleteAsync(id).ConfigureAwait(false)

@@ -11,16 +11,33 @@ namespace Gray.Agent;
 internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] otp, TlsClientOptions? tls)
     : TcpClient(relayData, new TcpClientOptions { ConnectTimeout = agent.Options.ConnectTimeout, LoggerFactory = agent.LoggerFactory })
 {
+    private readonly TaskCompletionSource _prefaceSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the OTP is on its way (or the connection ended before that).</summary>
+    public Task PrefaceSent => _prefaceSent.Task;
+
     protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
         tls is null ? base.CreateStreamAsync(socket, cancellationToken) : TlsClient.AuthenticateAsync(socket, tls, cancellationToken);
 
     protected override void OnConnected() => agent.Track(this);
 
-    protected override void OnDisconnected() => agent.Forget(this);
+    protected override void OnDisconnected()
+    {
+        _prefaceSent.TrySetResult();
+        agent.Forget(this);
+    }
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
-        await Stream.WriteAsync(DataFrames.Preface(otp), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Stream.WriteAsync(DataFrames.Preface(otp), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _prefaceSent.TrySetResult();
+        }
+
         var start = new byte[Wire.StartFrameBytes];
         try
         {

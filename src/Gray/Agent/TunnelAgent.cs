@@ -19,7 +19,11 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
         Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromSeconds(30), Jitter = 0.2,
     };
 
+    /// <summary>Data connections being set up at once; the relay limits unauthenticated ones per address.</summary>
+    private const int MaxConcurrentDataSetups = 8;
+
     private readonly ConcurrentDictionary<long, TcpConnection> _connections = new();
+    private readonly SemaphoreSlim _dataSetups = new(MaxConcurrentDataSetups);
     private readonly object _pairsGate = new();
     private long _pairIds;
     private int _activePairs;
@@ -148,13 +152,19 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     {
         var relayData = new DnsEndPoint(options.Relay.Host, dataPort);
         var data = new DataClient(this, relayData, otp, tls);
+        await _dataSetups.WaitAsync().ConfigureAwait(false);
         try
         {
             await data.ConnectAsync().ConfigureAwait(false);
+            await data.PrefaceSent.ConfigureAwait(false);
         }
         catch (Exception error) when (error is SocketException or IOException or TimeoutException or AuthenticationException)
         {
             AgentLog.DataFailed(Logger, options.Id, error.Message);
+        }
+        finally
+        {
+            _dataSetups.Release();
         }
     }
 

@@ -45,8 +45,17 @@ public static class ConfigFile
         if (file.PingTimeout is { } timeout) options.PingTimeout = ParseDuration(timeout, "ping_timeout");
         if (file.ClientWaitTimeout is { } wait) options.ClientWaitTimeout = ParseDuration(wait, "client_wait_timeout");
         if (file.MaxWaitingClients is { } waiting) options.MaxWaitingClients = Positive(waiting, "max_waiting_clients");
-        if (file.MaxPool is { } pool) options.MaxPool = Positive(pool, "max_pool");
         if (file.MaxClientsPerServer is { } clients) options.MaxClientsPerServer = Positive(clients, "max_clients_per_server");
+        if (file.MaxConnections is { } connections) options.MaxConnections = Positive(connections, "max_connections");
+        if (file.MaxClientConnectionsPerIp is { } perIp) options.MaxClientConnectionsPerIp = Positive(perIp, "max_client_connections_per_ip");
+        if (file.MaxPendingPerIp is { } pending) options.MaxPendingPerIp = Positive(pending, "max_pending_per_ip");
+        options.DefaultRules = Rules(file.ClientAllow, file.ClientDeny, file.PairIdleTimeout, file.MaxPool, new ServerRules(), "");
+        foreach (var (id, server) in file.Servers ?? [])
+        {
+            if (!Protocol.Auth.IsValidId(id)) throw new ConfigException($"{path}: servers: '{id}' is not a valid server id");
+            options.Servers[id] = Rules(server.ClientAllow, server.ClientDeny, server.PairIdleTimeout, server.MaxPool,
+                options.DefaultRules, $"servers.{id}.");
+        }
         if ((options.CertificatePath is null) != (options.KeyPath is null))
         {
             throw new ConfigException($"{path}: tls needs both certificate and key");
@@ -85,6 +94,30 @@ public static class ConfigFile
 
         throw new ConfigException($"{what}: '{text}' is not a duration such as 500ms, 10s or 2m");
     }
+
+    private static ServerRules Rules(List<string>? allow, List<string>? deny, string? idle, int? maxPool, ServerRules inherited, string prefix)
+    {
+        var rules = inherited with
+        {
+            ClientAllow = allow ?? inherited.ClientAllow,
+            ClientDeny = deny ?? inherited.ClientDeny,
+            PairIdleTimeout = idle is null ? inherited.PairIdleTimeout : ParseDuration(idle, prefix + "pair_idle_timeout"),
+            MaxPool = maxPool is { } pool ? InRange(pool, Protocol.Wire.MinPool, Protocol.Wire.MaxPool, prefix + "max_pool") : inherited.MaxPool,
+        };
+        try
+        {
+            rules.ToAddressRules();
+        }
+        catch (FormatException error)
+        {
+            throw new ConfigException($"{prefix}client_allow/client_deny: {error.Message}");
+        }
+
+        return rules;
+    }
+
+    private static int InRange(int value, int low, int high, string what) =>
+        value >= low && value <= high ? value : throw new ConfigException($"{what}: must be {low}-{high}");
 
     private static IPAddress ParseAddress(string text, string what) =>
         IPAddress.TryParse(text, out var address) ? address : throw new ConfigException($"{what}: '{text}' is not an IP address");
@@ -125,6 +158,31 @@ public static class ConfigFile
         public int? MaxPool { get; set; }
 
         public int? MaxClientsPerServer { get; set; }
+
+        public int? MaxConnections { get; set; }
+
+        public int? MaxClientConnectionsPerIp { get; set; }
+
+        public int? MaxPendingPerIp { get; set; }
+
+        public List<string>? ClientAllow { get; set; }
+
+        public List<string>? ClientDeny { get; set; }
+
+        public string? PairIdleTimeout { get; set; }
+
+        public Dictionary<string, ServerSection>? Servers { get; set; }
+    }
+
+    private sealed class ServerSection
+    {
+        public int? MaxPool { get; set; }
+
+        public List<string>? ClientAllow { get; set; }
+
+        public List<string>? ClientDeny { get; set; }
+
+        public string? PairIdleTimeout { get; set; }
     }
 
     private sealed class TlsSection

@@ -54,7 +54,8 @@ public static class GrayCommandLine
         var control = new Option<string?>("--control") { Description = "TLS control address (default 0.0.0.0:44555)" };
         var ports = new Option<string?>("--ports") { Description = "range for client and data ports (default 20000-29999)" };
         var noConsole = new Option<bool>("--no-console") { Description = "do not read /commands from the terminal" };
-        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole };
+        var maxConnections = new Option<int?>("--max-connections") { Description = "all connections at once (default 1000; env GRAY_MAX_CONNECTIONS)" };
+        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole, maxConnections };
         command.SetAction(async (result, _) =>
         {
             var options = new RelayOptions();
@@ -63,6 +64,18 @@ public static class GrayCommandLine
             if (result.GetValue(control) is { } address) options.Control = ConfigFile.ParseEndPoint(address, "--control");
             if (result.GetValue(ports) is { } range) (options.PortLow, options.PortHigh) = ConfigFile.ParsePortRange(range);
             if (result.GetValue(noConsole)) options.Console = false;
+            // Precedence: flag, then environment, then file, then default.
+            if (Environment.GetEnvironmentVariable("GRAY_MAX_CONNECTIONS") is { Length: > 0 } fromEnvironment)
+            {
+                options.MaxConnections = int.TryParse(fromEnvironment, out int n) && n > 0
+                    ? n
+                    : throw new ConfigException($"GRAY_MAX_CONNECTIONS: '{fromEnvironment}' is not a positive number");
+            }
+
+            if (result.GetValue(maxConnections) is { } max)
+            {
+                options.MaxConnections = max > 0 ? max : throw new ConfigException("--max-connections must be positive");
+            }
             return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<RelayService>()).ConfigureAwait(false);
         });
         return command;
@@ -131,12 +144,19 @@ public static class GrayCommandLine
                 return Json(servers.Select(s => new
                 {
                     id = s.Id, clientPort = s.ClientPort, dataPort = s.DataPort, connected = s.Connected == true,
-                    poolReady = s.PoolReady ?? 0, activePairs = s.ActivePairs ?? 0,
+                    poolReady = s.PoolReady ?? 0, activePairs = s.ActivePairs ?? 0, draining = s.Draining == true,
+                    rules = s.Rules, limits = response.Limits,
                 }));
             }
 
-            return servers.Count == 0 ? "no servers" : string.Join('\n', new[] { $"{"ID",-24} {"CLIENT",-6} {"DATA",-6} {"AGENT",-9} {"READY",-5} PAIRS" }
-                .Concat(servers.Select(s => $"{s.Id,-24} {s.ClientPort,-6} {s.DataPort,-6} {(s.Connected == true ? "connected" : "offline"),-9} {s.PoolReady,-5} {s.ActivePairs}")));
+            var l = response.Limits!;
+            string header = $"connections {l.Connections}/{l.MaxConnections}, per client IP {l.MaxClientConnectionsPerIp}, " +
+                $"pending per IP {l.MaxPendingPerIp}; deadlines: TLS {l.HandshakeTimeout}, hello {l.HelloTimeout}, OTP {l.OtpTimeout}, " +
+                $"client wait {l.ClientWaitTimeout} (max {l.MaxWaitingClients} waiting){(l.DrainAll ? "; DRAINING ALL" : "")}";
+            return servers.Count == 0 ? header + "\nno servers" : string.Join('\n', new[] { header, $"{"ID",-24} {"CLIENT",-6} {"DATA",-6} {"AGENT",-9} {"READY",-5} {"PAIRS",-5} {"DRAIN",-5} RULES" }
+                .Concat(servers.Select(s => $"{s.Id,-24} {s.ClientPort,-6} {s.DataPort,-6} {(s.Connected == true ? "connected" : "offline"),-9} " +
+                    $"{s.PoolReady,-5} {s.ActivePairs,-5} {(s.Draining == true ? "yes" : "no"),-5} " +
+                    $"pool<={s.Rules!.MaxPool} allow=[{string.Join(',', s.Rules.ClientAllow)}] deny=[{string.Join(',', s.Rules.ClientDeny)}] idle={s.Rules.PairIdleTimeout}")));
         }, ct));
 
         var deleteId = new Argument<string>("ID") { Description = "server ID" };
@@ -152,13 +172,45 @@ public static class GrayCommandLine
         var fingerprint = new Command("fingerprint", "Print the relay certificate's SHA-256, in the form --fingerprint takes.") { fingerprintDir };
         fingerprint.SetAction((result, ct) => AdminAsync(result.GetValue(fingerprintDir)!, new AdminRequest("", "fingerprint"), r => r.Fingerprint!, ct));
 
+        var drainId = new Argument<string?>("ID") { Description = "server ID", Arity = ArgumentArity.ZeroOrOne };
+        var drainAll = new Option<bool>("--all") { Description = "every server" };
+        var drainDir = DataDirOption();
+        var drain = new Command("drain", "Refuse new clients (one server or --all); running pairs finish.") { drainId, drainAll, drainDir };
+        drain.SetAction((result, ct) => AdminAsync(result.GetValue(drainDir)!, new AdminRequest("", "drain", OneOrAll(result.GetValue(drainId), result.GetValue(drainAll))),
+            _ => $"draining {result.GetValue(drainId) ?? "every server"}", ct));
+
+        var resumeId = new Argument<string?>("ID") { Description = "server ID (default: all)", Arity = ArgumentArity.ZeroOrOne };
+        var resumeAll = new Option<bool>("--all") { Description = "every server" };
+        var resumeDir = DataDirOption();
+        var resume = new Command("resume", "Accept new clients again after drain.") { resumeId, resumeAll, resumeDir };
+        resume.SetAction((result, ct) => AdminAsync(result.GetValue(resumeDir)!, new AdminRequest("", "resume", result.GetValue(resumeId)),
+            _ => $"resumed {result.GetValue(resumeId) ?? "every server"}", ct));
+
+        var kickId = new Argument<string>("ID") { Description = "server ID" };
+        var kickClient = new Option<string>("--client") { Description = "the client's IP address", Required = true };
+        var kickDir = DataDirOption();
+        var kick = new Command("kick", "End every pair of one client IP on a server.") { kickId, kickClient, kickDir };
+        kick.SetAction((result, ct) => AdminAsync(result.GetValue(kickDir)!,
+            new AdminRequest("", "kick", result.GetValue(kickId), Client: result.GetValue(kickClient)), r => $"kicked {r.Count} connections", ct));
+
         command.Subcommands.Add(add);
+        command.Subcommands.Add(drain);
+        command.Subcommands.Add(resume);
+        command.Subcommands.Add(kick);
         command.Subcommands.Add(show);
         command.Subcommands.Add(delete);
         command.Subcommands.Add(shutdown);
         command.Subcommands.Add(fingerprint);
         return command;
     }
+
+    private static string? OneOrAll(string? id, bool all) =>
+        (id, all) switch
+        {
+            (null, true) => null,
+            ({ } one, false) => one,
+            _ => throw new ConfigException("name one server ID, or --all"),
+        };
 
     private static Option<bool> JsonOption() => new("--json") { Description = "print JSON" };
 

@@ -6,9 +6,15 @@ using Microsoft.Extensions.Logging;
 
 namespace Gray.Relay;
 
-internal sealed class ControlSession(TlsServer listener, RelayContext relay) : TlsSession(listener)
+internal sealed class ControlSession(TlsServer listener, RelayContext relay) : TlsSession(listener), IPendingSession
 {
     private readonly ILogger _log = relay.LoggerFactory.CreateLogger<ControlSession>();
+    private int _pendingReleased;
+
+    public void ReleasePending()
+    {
+        if (Interlocked.Exchange(ref _pendingReleased, 1) == 0) relay.ReleasePending(RemoteEndPoint);
+    }
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -50,9 +56,10 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
 
         var entry = Auth.IsValidId(hello.Id) ? relay.Registry.Find(hello.Id) : null;
         if (entry is null) return await RefuseAsync(ErrorCode.UnknownId, $"unknown server id '{hello.Id}'");
-        if (hello.Pool < Wire.MinPool || hello.Pool > options.MaxPool)
+        int maxPool = options.RulesFor(entry.Id).MaxPool;
+        if (hello.Pool < Wire.MinPool || hello.Pool > maxPool)
         {
-            return await RefuseAsync(ErrorCode.PoolOutOfRange, $"pool size {hello.Pool} is outside {Wire.MinPool}-{options.MaxPool}");
+            return await RefuseAsync(ErrorCode.PoolOutOfRange, $"pool size {hello.Pool} is outside {Wire.MinPool}-{maxPool}");
         }
 
         if (hello.PlainData && !options.AllowPlainData)
@@ -72,6 +79,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
             }
         }
 
+        ReleasePending(); // authenticated: no longer counts against its address's pending limit
         var server = new GrayServer(relay, this, entry, hello.Pool, hello.PlainData);
         try
         {

@@ -5,9 +5,10 @@ using Gray.Protocol;
 
 namespace Gray.Relay;
 
-internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSession(listener)
+internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSession(listener), IPendingSession
 {
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _pendingReleased;
 
     /// <summary>The zero-byte read that watches the pooled connection; the splice takes it over.</summary>
     public Task? PendingRead { get; private set; }
@@ -47,6 +48,7 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
             }
         }
 
+        ReleasePending(); // admitted by its OTP: no longer pending
         // The agent sends nothing until the start frame, so any completion here means it closed.
         PendingRead = Stream.ReadAsync(Memory<byte>.Empty, cancellationToken).AsTask();
         server.OfferReady(this);
@@ -57,6 +59,11 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         }, (this, server), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
         await _released.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public void ReleasePending()
+    {
+        if (Interlocked.Exchange(ref _pendingReleased, 1) == 0) server.Relay.ReleasePending(RemoteEndPoint);
     }
 
     private void Reject(string reason) => RelayLog.DataRejected(server.Logger, server.Id, RemoteEndPoint, reason);

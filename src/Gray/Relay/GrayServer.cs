@@ -45,8 +45,10 @@ internal sealed class GrayServer
         Pool = pool;
         PlainData = plainData;
         Logger = relay.LoggerFactory.CreateLogger<GrayServer>();
+        Rules = relay.Options.RulesFor(Id);
+        ClientRules = Rules.ToAddressRules();
         IPAddress bind = relay.Options.EffectivePublicBind;
-        var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer);
+        var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer, relay.Options.MaxClientConnectionsPerIp);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
         var dataOptions = relay.ListenerOptions(Wire.MaxPool * 4);
         _data = plainData
@@ -55,6 +57,15 @@ internal sealed class GrayServer
     }
 
     public string Id { get; }
+
+    public RelayContext Relay => _relay;
+
+    public ServerRules Rules { get; }
+
+    public AddressRules ClientRules { get; }
+
+    /// <summary>Ends the pairs of every client from <paramref name="address"/>; returns how many.</summary>
+    public int Kick(IPAddress address) => _clients.DisconnectAddress(address);
 
     public int ClientPort { get; }
 
@@ -319,7 +330,7 @@ internal sealed class GrayServer
             var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
             await data.Stream.WriteAsync(DataFrames.Start(from), cancellationToken).ConfigureAwait(false);
             RelayLog.PairStarted(Logger, Id, pairId, client.RemoteEndPoint);
-            var result = await Splice.RunAsync(client, data, data.PendingRead, cancellationToken).ConfigureAwait(false);
+            var result = await Splice.RunAsync(client, data, data.PendingRead, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false);
             Interlocked.Add(ref _bytesIn, result.BytesAToB);
             Interlocked.Add(ref _bytesOut, result.BytesBToA);
             RelayLog.PairEnded(Logger, Id, pairId, result.BytesAToB, result.BytesBToA, result.Faulted ? " (closed on error)" : "");

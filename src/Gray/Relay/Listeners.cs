@@ -8,22 +8,47 @@ internal sealed class ControlListener(RelayContext relay, TlsServerOptions tls)
     : TlsServer(relay.Options.Control, tls, relay.ListenerOptions(maxSessions: 10_000))
 {
     protected override TcpSession CreateSession() => new ControlSession(this, relay);
+
+    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => relay.AdmitPending(remoteEndPoint);
+
+    protected override void OnSessionEnded(TcpSession session) => ((IPendingSession)session).ReleasePending();
 }
 
+/// <summary>A session that counts as pending (unauthenticated) until it proves itself or ends.</summary>
+internal interface IPendingSession
+{
+    /// <summary>Gives back its place among its address's pending connections; idempotent.</summary>
+    void ReleasePending();
+}
+
+/// <summary>The public port: allow/deny rules and drain mode decide who gets in.</summary>
 internal sealed class ClientListener(GrayServer server, IPEndPoint endPoint, TcpServerOptions options)
     : TcpServer(endPoint, options)
 {
     protected override TcpSession CreateSession() => new ClientSession(this, server);
+
+    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) =>
+        !server.ClientRules.IsAllowed(remoteEndPoint.Address) ? RefuseReason.Denied
+        : server.Relay.IsDraining(server.Id) ? RefuseReason.Paused
+        : null;
 }
 
 internal sealed class TlsDataListener(GrayServer server, IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions options)
     : TlsServer(endPoint, tls, options)
 {
     protected override TcpSession CreateSession() => new DataSession(this, server);
+
+    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => server.Relay.AdmitPending(remoteEndPoint);
+
+    protected override void OnSessionEnded(TcpSession session) => ((IPendingSession)session).ReleasePending();
 }
 
 internal sealed class PlainDataListener(GrayServer server, IPEndPoint endPoint, TcpServerOptions options)
     : TcpServer(endPoint, options)
 {
     protected override TcpSession CreateSession() => new DataSession(this, server);
+
+    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => server.Relay.AdmitPending(remoteEndPoint);
+
+    protected override void OnSessionEnded(TcpSession session) => ((IPendingSession)session).ReleasePending();
 }

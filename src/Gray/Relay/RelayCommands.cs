@@ -19,11 +19,55 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
     }
 
     public IReadOnlyList<ServerView> Show() =>
-        relay.Registry.List()
-            .Select(e => relay.Manager.Find(e.Id) is { } live
-                ? new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: true, PoolReady: live.ReadyCount, ActivePairs: live.ActivePairs)
-                : new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: false, PoolReady: 0, ActivePairs: 0))
-            .ToList();
+        relay.Registry.List().Select(e =>
+        {
+            var live = relay.Manager.Find(e.Id);
+            var rules = relay.Options.RulesFor(e.Id);
+            return new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: live is not null,
+                PoolReady: live?.ReadyCount ?? 0, ActivePairs: live?.ActivePairs ?? 0, Draining: relay.IsDraining(e.Id),
+                Rules: new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny, Duration(rules.PairIdleTimeout)));
+        }).ToList();
+
+    public LimitsView Limits()
+    {
+        var o = relay.Options;
+        return new LimitsView(o.MaxConnections, relay.Connections.Current, o.MaxClientConnectionsPerIp, o.MaxPendingPerIp,
+            Duration(o.HandshakeTimeout), Duration(o.HelloTimeout), Duration(o.OtpTimeout), Duration(o.ClientWaitTimeout),
+            o.MaxWaitingClients, relay.DrainAll);
+    }
+
+    /// <summary>Stops accepting new clients for one server (or all, with null); running pairs go on.</summary>
+    public void Drain(string? id)
+    {
+        if (id is not null) Require(id);
+        relay.Drain(id);
+        _log.LogInformation("Draining {Servers}: new clients are refused, running pairs go on", id ?? "every server");
+    }
+
+    public void Resume(string? id)
+    {
+        if (id is not null) Require(id);
+        relay.Resume(id);
+        _log.LogInformation("Resumed {Servers}", id ?? "every server");
+    }
+
+    /// <summary>Ends the pairs of every client from <paramref name="client"/> on server <paramref name="id"/>.</summary>
+    public int Kick(string id, string client)
+    {
+        Require(id);
+        if (!System.Net.IPAddress.TryParse(client, out var address)) throw new FormatException($"'{client}' is not an IP address");
+        int kicked = relay.Manager.Find(id)?.Kick(address) ?? 0;
+        _log.LogInformation("Server {ServerId}: kicked {Count} connections of client {Client}", id, kicked, address);
+        return kicked;
+    }
+
+    private void Require(string id)
+    {
+        if (relay.Registry.Find(id) is null) throw new RegistryException($"no server '{id}'");
+    }
+
+    private static string Duration(TimeSpan? value) =>
+        value is not { } span ? "off" : span.TotalSeconds >= 1 && span.Milliseconds == 0 ? $"{span.TotalSeconds:0}s" : $"{span.TotalMilliseconds:0}ms";
 
     /// <summary>Removes the server, drops its live agent and pairs, and frees its ports.</summary>
     public async Task<bool> DeleteAsync(string id)

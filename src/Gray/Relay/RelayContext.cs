@@ -1,4 +1,6 @@
-// What every part of a running relay shares.
+// What every part of a running relay shares, including its limits.
+using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gray.Net;
 using Microsoft.Extensions.Logging;
@@ -19,10 +21,51 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
 
     public ServerManager Manager { get; } = new();
 
-    /// <summary>Options for the relay's own listeners: Gray.Net's defaults with our handshake deadline.</summary>
-    public TcpServerOptions ListenerOptions(int maxSessions) => new()
+    /// <summary>Every connection the relay holds (max_connections), across all its listeners.</summary>
+    public ConnectionQuota Connections { get; } = new(options.MaxConnections);
+
+    /// <summary>Unauthenticated connections per address, on the control and data ports together.</summary>
+    public AddressQuota Pending { get; } = new(options.MaxPendingPerIp);
+
+    private readonly ConcurrentDictionary<string, byte> _drained = new();
+    private volatile bool _drainAll;
+
+    public bool IsDraining(string id) => _drainAll || _drained.ContainsKey(id);
+
+    public bool DrainAll => _drainAll;
+
+    public void Drain(string? id)
+    {
+        if (id is null) _drainAll = true;
+        else _drained[id] = 0;
+    }
+
+    public void Resume(string? id)
+    {
+        if (id is not null)
+        {
+            _drained.TryRemove(id, out _);
+            return;
+        }
+
+        _drainAll = false;
+        _drained.Clear();
+    }
+
+    /// <summary>Admission for the control and data ports: a place among its address's pending connections.</summary>
+    public RefuseReason? AdmitPending(IPEndPoint remote) => Pending.TryAcquire(remote.Address) ? null : RefuseReason.AddressLimit;
+
+    public void ReleasePending(EndPoint? remote)
+    {
+        if (remote is IPEndPoint ip) Pending.Release(ip.Address);
+    }
+
+    /// <summary>Options for the relay's own listeners: Gray.Net's defaults with our deadlines and limits.</summary>
+    public TcpServerOptions ListenerOptions(int maxSessions, int maxPerAddress = int.MaxValue) => new()
     {
         MaxSessions = maxSessions,
+        MaxSessionsPerAddress = maxPerAddress,
+        Quota = Connections,
         HandshakeTimeout = Options.HandshakeTimeout,
         LoggerFactory = LoggerFactory,
         // Control frames are small; a peer that lets 1 MiB of them pile up is not reading.

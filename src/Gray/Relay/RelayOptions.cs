@@ -46,12 +46,42 @@ public sealed class RelayOptions
     /// <summary>Clients that may wait at once per server; more are refused at once.</summary>
     public int MaxWaitingClients { get; set; } = 1024;
 
-    public int MaxPool { get; set; } = Protocol.Wire.MaxPool;
-
     /// <summary>Concurrent connections per client port.</summary>
     public int MaxClientsPerServer { get; set; } = 10_000;
+
+    /// <summary>All connections of the relay at once: control, data and client (server.rs's default).</summary>
+    public int MaxConnections { get; set; } = 1000;
+
+    /// <summary>Concurrent connections from one source address on a client port.</summary>
+    public int MaxClientConnectionsPerIp { get; set; } = 256;
+
+    /// <summary>Unauthenticated connections from one address on the control and data ports together.</summary>
+    public int MaxPendingPerIp { get; set; } = 64;
+
+    /// <summary>Rules for servers that have none of their own.</summary>
+    public ServerRules DefaultRules { get; set; } = new();
+
+    /// <summary>Rules by server ID.</summary>
+    public Dictionary<string, ServerRules> Servers { get; set; } = new();
+
+    public ServerRules RulesFor(string id) => Servers.GetValueOrDefault(id) ?? DefaultRules;
 
     public bool Console { get; set; } = true;
 
     public IPAddress EffectivePublicBind => PublicBind ?? Control.Address;
+}
+
+/// <summary>Per-server rules: pool size, who may connect to the client port, and idle pairs.</summary>
+public sealed record ServerRules
+{
+    public int MaxPool { get; init; } = Protocol.Wire.MaxPool;
+
+    public IReadOnlyList<string> ClientAllow { get; init; } = [];
+
+    public IReadOnlyList<string> ClientDeny { get; init; } = [];
+
+    /// <summary>Close a pair that carried no byte for this long; null (the default) never does.</summary>
+    public TimeSpan? PairIdleTimeout { get; init; }
+
+    public Gray.Net.AddressRules ToAddressRules() => Gray.Net.AddressRules.Parse(ClientAllow, ClientDeny);
 }
