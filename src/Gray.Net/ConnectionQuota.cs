@@ -79,10 +79,17 @@ public sealed class AddressRules
     public static AddressRules Parse(IEnumerable<string> allow, IEnumerable<string> deny) =>
         new(allow.Select(ParseNetwork).ToArray(), deny.Select(ParseNetwork).ToArray());
 
-    public static IPNetwork ParseNetwork(string text) =>
-        text.Contains('/') ? IPNetwork.Parse(text)
-        : IPAddress.TryParse(text, out var address) ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
-        : throw new FormatException($"'{text}' is not an address or a network in CIDR form");
+    public static IPNetwork ParseNetwork(string text)
+    {
+        IPNetwork network = text.Contains('/') ? IPNetwork.Parse(text)
+            : IPAddress.TryParse(text, out var address) ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
+            : throw new FormatException($"'{text}' is not an address or a network in CIDR form");
+
+        // ::ffff:a.b.c.d/n names IPv4 addresses, which are compared as IPv4.
+        return network.BaseAddress.IsIPv4MappedToIPv6 && network.PrefixLength >= 96
+            ? new IPNetwork(network.BaseAddress.MapToIPv4(), network.PrefixLength - 96)
+            : network;
+    }
 
     public bool IsAllowed(IPAddress address)
     {

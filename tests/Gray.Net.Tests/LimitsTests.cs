@@ -69,6 +69,7 @@ public class LimitsTests
     [InlineData("2001:db8::/32", "", "2001:db9::1", false)]
     [InlineData("", "192.0.2.7", "::ffff:192.0.2.7", false)]
     [InlineData("", "", "198.51.100.1", true)]
+    [InlineData("", "::ffff:192.0.2.0/120", "192.0.2.9", false)]
     public void Address_rules_deny_first_then_allow(string allow, string deny, string address, bool allowed)
     {
         var rules = AddressRules.Parse(allow.Length == 0 ? [] : [allow], deny.Length == 0 ? [] : [deny]);

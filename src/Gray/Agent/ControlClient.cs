@@ -88,7 +88,7 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
                 case FrameType.Otps:
                     foreach (byte[] otp in Frames.ParseOtps(frame.Value))
                     {
-                        _ = agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls);
+                        _ = agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls, ConnectionClosed);
                     }
 
                     break;

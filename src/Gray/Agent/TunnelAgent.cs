@@ -22,6 +22,14 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     /// <summary>Data connections being set up at once; the relay limits unauthenticated ones per address.</summary>
     private const int MaxConcurrentDataSetups = 8;
 
+    /// <summary>How long a failed data connection is retried: within the relay's OTP lifetime (30 s by default).</summary>
+    private static readonly TimeSpan DataRetryWindow = TimeSpan.FromSeconds(20);
+
+    private static readonly BackoffOptions DataRetryBackoff = new()
+    {
+        Initial = TimeSpan.FromMilliseconds(100), Maximum = TimeSpan.FromSeconds(2), Jitter = 0.2,
+    };
+
     private readonly ConcurrentDictionary<long, TcpConnection> _connections = new();
     private readonly SemaphoreSlim _dataSetups = new(MaxConcurrentDataSetups);
     private readonly object _pairsGate = new();
@@ -147,24 +155,51 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
         if (control.EndReason is { } reason) AgentLog.ControlLost(Logger, options.Id, reason);
     }
 
-    /// <summary>Opens one pooled data connection that presents <paramref name="otp"/>; never throws.</summary>
-    internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls)
+    /// <summary>
+    /// Opens one pooled data connection that presents <paramref name="otp"/>; never throws. A relay at
+    /// its connection limit refuses at once, so failures are retried, with backoff, while the OTP can
+    /// still be valid: otherwise that pool slot would stay empty until the relay lets the OTP expire.
+    /// </summary>
+    internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls, CancellationToken sessionEnded)
     {
         var relayData = new DnsEndPoint(options.Relay.Host, dataPort);
-        var data = new DataClient(this, relayData, otp, tls);
-        await _dataSetups.WaitAsync().ConfigureAwait(false);
-        try
+        var backoff = new ExponentialBackoff(DataRetryBackoff);
+        var deadline = DateTime.UtcNow + DataRetryWindow;
+        while (!sessionEnded.IsCancellationRequested)
         {
-            await data.ConnectAsync().ConfigureAwait(false);
-            await data.PrefaceSent.ConfigureAwait(false);
-        }
-        catch (Exception error) when (error is SocketException or IOException or TimeoutException or AuthenticationException)
-        {
-            AgentLog.DataFailed(Logger, options.Id, error.Message);
-        }
-        finally
-        {
-            _dataSetups.Release();
+            var data = new DataClient(this, relayData, otp, tls);
+            await _dataSetups.WaitAsync(sessionEnded).ConfigureAwait(false);
+            try
+            {
+                await data.ConnectAsync(sessionEnded).ConfigureAwait(false);
+                await data.PrefaceSent.ConfigureAwait(false);
+                return;
+            }
+            catch (Exception error) when (error is SocketException or IOException or TimeoutException or AuthenticationException)
+            {
+                if (DateTime.UtcNow >= deadline)
+                {
+                    AgentLog.DataFailed(Logger, options.Id, error.Message);
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            finally
+            {
+                _dataSetups.Release();
+            }
+
+            try
+            {
+                await Task.Delay(backoff.Next(), sessionEnded).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 

@@ -72,10 +72,41 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
 /// <summary>A connection on a server's client port: paired with a data connection, then spliced.</summary>
 internal sealed class ClientSession(TcpServer listener, GrayServer server) : TcpSession(listener)
 {
+    /// <summary>Where peeks land; their content is never read, so one buffer serves every session.</summary>
+    private static readonly byte[] PeekBuffer = new byte[1];
+
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
-        var data = await server.PairAsync(this, cancellationToken).ConfigureAwait(false);
+        DataSession? data;
+        using (var gone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        using (var paired = new CancellationTokenSource())
+        {
+            // Nobody reads a client that waits for a data connection; a peek notices if it leaves.
+            var watch = WatchForDepartureAsync(gone, paired.Token);
+            data = await server.PairAsync(this, gone.Token).ConfigureAwait(false);
+            await paired.CancelAsync().ConfigureAwait(false);
+            await watch.ConfigureAwait(false);
+        }
+
         if (data is null) return;
         await server.RunPairAsync(this, data, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WatchForDepartureAsync(CancellationTokenSource gone, CancellationToken paired)
+    {
+        try
+        {
+            if (await Socket.ReceiveAsync(PeekBuffer, System.Net.Sockets.SocketFlags.Peek, paired).ConfigureAwait(false) == 0)
+            {
+                await gone.CancelAsync().ConfigureAwait(false); // end of stream before any pairing
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            await gone.CancelAsync().ConfigureAwait(false);
+        }
     }
 }

@@ -8,12 +8,40 @@ public static class Tcp
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
-    public static async Task<Socket> ConnectAsync(int port, IPAddress? address = null)
+    public static async Task<Socket> ConnectAsync(int port, IPAddress? address = null, IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using var cts = new CancellationTokenSource(Deadline);
-        await socket.ConnectAsync(new IPEndPoint(address ?? IPAddress.Loopback, port), cts.Token);
-        return socket;
+        try
+        {
+            if (from is not null) socket.Bind(new IPEndPoint(from, 0));
+            using var cts = new CancellationTokenSource(Deadline);
+            await socket.ConnectAsync(new IPEndPoint(address ?? IPAddress.Loopback, port), cts.Token);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True if the connection was refused at once: connect fails, or the first read ends.</summary>
+    public static async Task<bool> IsRefusedAtOnceAsync(int port, IPAddress? from = null, TimeSpan? within = null)
+    {
+        Socket socket;
+        try
+        {
+            socket = await ConnectAsync(port, from: from);
+        }
+        catch (SocketException error) when (error.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
+        {
+            return true;
+        }
+
+        using (socket)
+        {
+            return await IsClosedByPeerAsync(socket, within ?? TimeSpan.FromSeconds(2));
+        }
     }
 
     public static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
@@ -53,6 +81,10 @@ public static class Tcp
         catch (SocketException)
         {
             return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false; // still open when the time was up
         }
     }
 

@@ -1,0 +1,74 @@
+// A relay with one healthy tunnel (agent + echo service), for attacks that must leave it working.
+using System.Net;
+
+namespace Gray.Tests.Harness;
+
+public sealed class HealthyTunnel : IAsyncDisposable
+{
+    private HealthyTunnel(TestRelay relay, EchoService echo, AddedServer server)
+    {
+        Relay = relay;
+        Echo = echo;
+        Server = server;
+    }
+
+    public TestRelay Relay { get; }
+
+    public EchoService Echo { get; }
+
+    public AddedServer Server { get; }
+
+    public static async Task<HealthyTunnel> StartAsync(Dictionary<string, string>? settings = null)
+    {
+        var echo = new EchoService();
+        echo.Start();
+        var relay = new TestRelay(settings);
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("healthy");
+        await relay.StartAgentAsync(server, echo.EndPoint);
+        var tunnel = new HealthyTunnel(relay, echo, server);
+        await tunnel.AssertHealthyAsync();
+        return tunnel;
+    }
+
+    /// <summary>An echo through the healthy tunnel works (retried briefly while a new pair is set up).</summary>
+    public async Task AssertHealthyAsync() =>
+        await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(Server.ClientPort), "an echo through the healthy tunnel", TimeSpan.FromSeconds(20));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Relay.DisposeAsync();
+        await Echo.DisposeAsync();
+    }
+}
+
+/// <summary>What /proc says about a process: memory and descriptors.</summary>
+public static class ProcessStats
+{
+    /// <summary>Resident set size now, in bytes.</summary>
+    public static long Rss(int pid) => StatusKilobytes(pid, "VmRSS:") * 1024;
+
+    /// <summary>Peak resident set size, in bytes.</summary>
+    public static long PeakRss(int pid) => StatusKilobytes(pid, "VmHWM:") * 1024;
+
+    public static int OpenDescriptors(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
+
+    private static long StatusKilobytes(int pid, string field)
+    {
+        foreach (string line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith(field, StringComparison.Ordinal))
+            {
+                return long.Parse(line[field.Length..].Trim().Split(' ')[0]);
+            }
+        }
+
+        throw new InvalidOperationException($"no {field} for process {pid}");
+    }
+}
+
+/// <summary>Loopback source addresses other than 127.0.0.1, for per-address tests.</summary>
+public static class Sources
+{
+    public static IPAddress Address(int index) => new([127, 0, (byte)(10 + index / 250), (byte)(1 + index % 250)]);
+}
