@@ -50,7 +50,8 @@ internal sealed class GrayServer
         IPAddress bind = relay.Options.EffectivePublicBind;
         var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer, relay.Options.MaxClientConnectionsPerIp);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
-        var dataOptions = relay.ListenerOptions(Wire.MaxPool * 4);
+        // Every pair holds one data connection, and the pool waits on top of them.
+        var dataOptions = relay.ListenerOptions(relay.Options.MaxClientsPerServer + Rules.MaxPool);
         _data = plainData
             ? new PlainDataListener(this, new IPEndPoint(bind, DataPort), dataOptions)
             : new TlsDataListener(this, new IPEndPoint(bind, DataPort), new TlsServerOptions { Certificate = relay.Certificate }, dataOptions);

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 
 namespace Gray.Tests.Adversarial;
 
+[Collection(nameof(Heavy))]
 public class FloodTests(ITestOutputHelper output)
 {
     /// <summary>Connections per port in the slowloris test.</summary>

@@ -7,7 +7,7 @@ using Gray.Net;
 namespace Gray.Tests.Harness;
 
 /// <summary>Echoes every byte; answers a half-close by finishing the echo and closing.</summary>
-public sealed class EchoService() : TcpServer(new IPEndPoint(IPAddress.Loopback, 0))
+public sealed class EchoService(int port = 0) : TcpServer(new IPEndPoint(IPAddress.Loopback, port))
 {
     protected override TcpSession CreateSession() => new EchoSession(this);
 

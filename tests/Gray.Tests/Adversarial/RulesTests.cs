@@ -1,0 +1,112 @@
+// The operator's levers: drain, resume, kick, idle pairs, per-server pool limits, and where limits come from.
+using System.Net;
+using System.Text.Json;
+using Gray.Protocol;
+using Gray.Tests.Harness;
+
+namespace Gray.Tests.Adversarial;
+
+public class RulesTests
+{
+    [Fact]
+    public async Task Drain_refuses_new_clients_lets_running_pairs_finish_and_resume_undoes_it()
+    {
+        await using var tunnel = await HealthyTunnel.StartAsync();
+        using var running = await Tcp.ConnectAsync(tunnel.Server.ClientPort);
+        await running.SendAsync("a"u8.ToArray());
+        await Tcp.ReadExactlyAsync(running, 1);
+
+        Assert.Equal(0, (await tunnel.Relay.AdminAsync("drain", "healthy")).ExitCode);
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort));
+        await running.SendAsync("b"u8.ToArray()); // the running pair goes on
+        Assert.Equal("b"u8.ToArray(), await Tcp.ReadExactlyAsync(running, 1));
+        var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");
+        Assert.True(JsonDocument.Parse(shown).RootElement[0].GetProperty("draining").GetBoolean());
+
+        Assert.Equal(0, (await tunnel.Relay.AdminAsync("resume")).ExitCode);
+        await tunnel.AssertHealthyAsync();
+
+        Assert.Equal(0, (await tunnel.Relay.AdminAsync("drain", "--all")).ExitCode);
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort));
+        (_, shown) = await tunnel.Relay.AdminAsync("show");
+        Assert.Contains("DRAINING ALL", shown);
+        Assert.Equal(0, (await tunnel.Relay.AdminAsync("resume", "--all")).ExitCode);
+        await tunnel.AssertHealthyAsync();
+        Assert.Equal(2, (await tunnel.Relay.AdminAsync("drain", "nonexistent")).ExitCode);
+    }
+
+    [Fact]
+    public async Task Kick_ends_one_clients_pairs_and_leaves_the_others()
+    {
+        await using var tunnel = await HealthyTunnel.StartAsync();
+        using var victim = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.3.3"));
+        using var bystander = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.3.4"));
+        foreach (var socket in new[] { victim, bystander })
+        {
+            await socket.SendAsync("x"u8.ToArray());
+            await Tcp.ReadExactlyAsync(socket, 1);
+        }
+
+        var (exitCode, output) = await tunnel.Relay.AdminAsync("kick", "healthy", "--client", "127.0.3.3");
+        Assert.Equal(0, exitCode);
+        Assert.Contains("kicked 1", output);
+        Assert.True(await Tcp.IsClosedByPeerAsync(victim, TimeSpan.FromSeconds(5)));
+        await bystander.SendAsync("y"u8.ToArray());
+        Assert.Equal("y"u8.ToArray(), await Tcp.ReadExactlyAsync(bystander, 1));
+    }
+
+    [Fact]
+    public async Task An_idle_pair_is_closed_after_the_idle_timeout_and_the_pool_limit_is_per_server()
+    {
+        await using var tunnel = await HealthyTunnel.StartAsync(new()
+        {
+            ["pair_idle_timeout"] = "1s",
+            ["servers"] = "{ small: { max_pool: 2, pair_idle_timeout: 30s } }",
+        });
+        using var idle = await Tcp.ConnectAsync(tunnel.Server.ClientPort);
+        await idle.SendAsync("x"u8.ToArray());
+        await Tcp.ReadExactlyAsync(idle, 1);
+        var quiet = DateTime.UtcNow;
+        Assert.True(await Tcp.IsClosedByPeerAsync(idle, TimeSpan.FromSeconds(10)));
+        Assert.InRange(DateTime.UtcNow - quiet, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(5));
+
+        var small = await tunnel.Relay.AddServerAsync("small");
+        await using (var control = await FakeAgent.TlsAsync(tunnel.Relay.ControlPort))
+        {
+            await control.WriteAsync(Frames.Hello(new Hello(Wire.Version, 3, false, "small")));
+            using var cts = new CancellationTokenSource(Tcp.Deadline);
+            var error = Frames.ParseError((await Frames.ReadAsync(control, cts.Token))!.Value);
+            Assert.Equal(ErrorCode.PoolOutOfRange, error.Code);
+            Assert.Contains("1-2", error.Message);
+        }
+
+        await using var fits = await FakeAgent.ConnectAsync(tunnel.Relay.ControlPort, small, pool: 2);
+        var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");
+        var rules = JsonDocument.Parse(shown).RootElement.EnumerateArray().Single(e => e.GetProperty("id").GetString() == "small").GetProperty("rules");
+        Assert.Equal(2, rules.GetProperty("maxPool").GetInt32());
+        Assert.Equal("30s", rules.GetProperty("pairIdleTimeout").GetString());
+    }
+
+    [Fact]
+    public async Task Max_connections_comes_from_the_flag_then_the_environment_then_the_file()
+    {
+        var paths = new TestRelay();
+        string config = Path.Combine(paths.DataDir, "..", Path.GetFileName(paths.DataDir) + "-limits.yaml");
+        await File.WriteAllTextAsync(config, "max_connections: 111\n");
+
+        async Task<int> ShownAsync(string[] extra, Dictionary<string, string>? environment)
+        {
+            await using var relay = GrayProcess.Start(["relay", "--config", config, "--data-dir", paths.DataDir,
+                "--control", $"127.0.0.1:{paths.ControlPort}", "--ports", $"{paths.PortLow}-{paths.PortHigh}", "--no-console", .. extra], environment);
+            await relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
+            var (_, shown) = await GrayProcess.RunAsync(["admin", "show", "--data-dir", paths.DataDir]);
+            relay.Signal(GrayProcess.SigTerm);
+            await relay.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            return int.Parse(System.Text.RegularExpressions.Regex.Match(shown, @"connections \d+/(\d+)").Groups[1].Value);
+        }
+
+        Assert.Equal(111, await ShownAsync([], null));
+        Assert.Equal(222, await ShownAsync([], new() { ["GRAY_MAX_CONNECTIONS"] = "222" }));
+        Assert.Equal(333, await ShownAsync(["--max-connections", "333"], new() { ["GRAY_MAX_CONNECTIONS"] = "222" }));
+    }
+}
