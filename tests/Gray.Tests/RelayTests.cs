@@ -26,7 +26,7 @@ public class RelayTests
         await relay.Process!.WaitForLineAsync(l => l.Contains("Server frozen: no pong"), "ping timeout", TimeSpan.FromSeconds(10));
         await Tcp.WaitUntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
         Assert.InRange(DateTime.UtcNow - stoppedAt, TimeSpan.Zero, TimeSpan.FromSeconds(1.5 + 3)); // timeout + housekeeping slack
-        Assert.True(TestRelay.IsFree(server.DataPort));
+        await Tcp.WaitUntilAsync(() => TestRelay.IsFree(server.DataPort), "data port released", TimeSpan.FromSeconds(5));
         agent.Signal(GrayProcess.SigCont);
     }
 
