@@ -1,6 +1,5 @@
 // Forwards bytes both ways between two connections with pooled buffers, zero-byte reads while
 // idle, half-close forwarded as half-close, and both sides closed when either fails.
-using System.Buffers;
 using Gray.Net.Internal;
 
 namespace Gray.Net;
@@ -82,7 +81,7 @@ public static class Splice
             else await source.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
             while (true)
             {
-                buffer ??= ArrayPool<byte>.Shared.Rent(BufferBytes);
+                buffer ??= BufferPool.Bytes.Rent(BufferBytes);
                 int read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                 if (read == 0) break;
                 from.CountReceived(read);
@@ -93,7 +92,7 @@ public static class Splice
                 if (read < buffer.Length)
                 {
                     // Drained: hold no buffer while this direction is idle.
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BufferPool.Bytes.Return(buffer);
                     buffer = null;
                     await source.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                 }
@@ -112,7 +111,7 @@ public static class Splice
         }
         finally
         {
-            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null) BufferPool.Bytes.Return(buffer);
         }
     }
 }

@@ -1,7 +1,7 @@
 // One TCP (or TLS) connection, server side or client side: lifecycle callbacks, a bounded send
 // queue drained by one send loop, and a receive loop that holds no buffer while idle.
-using System.Buffers;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Net.Security;
 using System.Net.Sockets;
 using Gray.Net.Internal;
@@ -115,6 +115,7 @@ public abstract class TcpConnection
         _sendQueue.FlushAsync(cancellationToken);
 
     /// <summary>Pull-style read; 0 means the peer finished sending. Only from <see cref="RunAsync"/>.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         int read = await Stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -198,7 +199,7 @@ public abstract class TcpConnection
                     await stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                 }
 
-                buffer ??= ArrayPool<byte>.Shared.Rent(bufferSize);
+                buffer ??= BufferPool.Bytes.Rent(bufferSize);
                 int read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                 if (read == 0) break;
 
@@ -208,14 +209,14 @@ public abstract class TcpConnection
                 // A short read means the socket is drained: give the buffer back while we wait.
                 if (waitForData && read < buffer.Length)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BufferPool.Bytes.Return(buffer);
                     buffer = null;
                 }
             }
         }
         finally
         {
-            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null) BufferPool.Bytes.Return(buffer);
         }
 
         await OnReceiveCompletedAsync(cancellationToken).ConfigureAwait(false);
@@ -338,7 +339,7 @@ public abstract class TcpConnection
 
                 if (batch is not null)
                 {
-                    ArrayPool<byte>.Shared.Return(batch);
+                    BufferPool.Bytes.Return(batch);
                     batch = null;
                 }
             }
@@ -350,7 +351,7 @@ public abstract class TcpConnection
         }
         finally
         {
-            if (batch is not null) ArrayPool<byte>.Shared.Return(batch);
+            if (batch is not null) BufferPool.Bytes.Return(batch);
         }
     }
 

@@ -17,6 +17,9 @@ public class TcpServer : IAsyncDisposable
     private IPEndPoint _bindEndPoint;
     private readonly object _lifecycle = new();
     private readonly ConcurrentDictionary<long, TcpSession> _sessions = new();
+    private TcpSession[] _multicastSnapshot = [];
+    private int _sessionsVersion;
+    private int _snapshotVersion = -1;
     private readonly ConcurrentDictionary<IPAddress, byte> _banned = new();
     private readonly AddressQuota _perAddress;
     private readonly long[] _refusedBy = new long[Enum.GetValues<RefuseReason>().Length];
@@ -194,12 +197,23 @@ public class TcpServer : IAsyncDisposable
     public int Multicast(ReadOnlySpan<byte> data)
     {
         int queued = 0;
-        foreach (var session in _sessions.Values)
+        foreach (var session in MulticastSnapshot())
         {
             if (session.IsConnected && session.Send(data) == SendResult.Queued) queued++;
         }
 
         return queued;
+    }
+
+    // An array of the sessions, rebuilt only after one came or went: multicast itself neither locks nor allocates.
+    private TcpSession[] MulticastSnapshot()
+    {
+        int version = Volatile.Read(ref _sessionsVersion);
+        if (version == Volatile.Read(ref _snapshotVersion)) return Volatile.Read(ref _multicastSnapshot);
+        var snapshot = _sessions.Values.ToArray();
+        Volatile.Write(ref _multicastSnapshot, snapshot);
+        Volatile.Write(ref _snapshotVersion, version);
+        return snapshot;
     }
 
     public async ValueTask DisposeAsync()
@@ -320,6 +334,12 @@ public class TcpServer : IAsyncDisposable
             return;
         }
 
+        // Descriptors may have come back since accept failed: then the next accept serves, not sheds.
+        using (var probe = OpenReserveDescriptor())
+        {
+            if (probe is not null) return;
+        }
+
         _reserveDescriptor.Dispose();
         _reserveDescriptor = null;
         try
@@ -394,6 +414,7 @@ public class TcpServer : IAsyncDisposable
         }
 
         _sessions[session.Id] = session;
+        Interlocked.Increment(ref _sessionsVersion);
         session.Completion = RunSessionAsync(session);
     }
 
@@ -489,6 +510,7 @@ public class TcpServer : IAsyncDisposable
             Interlocked.Add(ref _closedBytesSent, session.BytesSent);
             Interlocked.Add(ref _closedBytesReceived, session.BytesReceived);
             _sessions.TryRemove(session.Id, out _);
+            Interlocked.Increment(ref _sessionsVersion);
             ReleaseAdmission(((IPEndPoint)session.RemoteEndPoint!).Address);
             try
             {

@@ -17,7 +17,7 @@ public class UdpClient(IPEndPoint? server, UdpOptions? options = null) : UdpPeer
 
     /// <summary>Sends one datagram to the server without waiting; false if the kernel would not take it.</summary>
     public bool Send(ReadOnlySpan<byte> datagram) =>
-        SendTo(server ?? throw new InvalidOperationException("This client has no server."), datagram);
+        server is not null ? SendConnected(datagram) : throw new InvalidOperationException("This client has no server.");
 
     public ValueTask SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken = default) =>
         SendToAsync(server ?? throw new InvalidOperationException("This client has no server."), datagram, cancellationToken);

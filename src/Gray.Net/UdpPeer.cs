@@ -1,6 +1,5 @@
 // What UDP servers and clients share: one socket, one pooled receive buffer, a receive loop,
 // non-blocking sends that count what the kernel would not take, and multicast membership.
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Gray.Net.Internal;
@@ -54,6 +53,21 @@ public abstract class UdpPeer : IAsyncDisposable
         try
         {
             Count(Socket.SendTo(datagram, SocketFlags.None, remote));
+            return true;
+        }
+        catch (SocketException error) when (IsTransientSendError(error.SocketErrorCode))
+        {
+            Interlocked.Increment(ref _datagramsDropped);
+            return false;
+        }
+    }
+
+    /// <summary>Sends on a connected socket (no address to encode); false and counted as dropped if the kernel would not take it.</summary>
+    protected bool SendConnected(ReadOnlySpan<byte> datagram)
+    {
+        try
+        {
+            Count(Socket.Send(datagram, SocketFlags.None));
             return true;
         }
         catch (SocketException error) when (IsTransientSendError(error.SocketErrorCode))
@@ -148,6 +162,8 @@ public abstract class UdpPeer : IAsyncDisposable
             {
                 if (bind.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = Options.DualMode;
                 if (Options.ReuseAddress) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                if (Options.SocketReceiveBufferBytes is { } receiveBuffer) socket.ReceiveBufferSize = receiveBuffer;
+                if (Options.SocketSendBufferBytes is { } sendBuffer) socket.SendBufferSize = sendBuffer;
                 ReceiveOnlyJoinedGroups(socket);
                 socket.Bind(bind);
                 ConfigureMulticastSending(socket);
@@ -230,7 +246,7 @@ public abstract class UdpPeer : IAsyncDisposable
     // One buffer for the socket's life; the remote address is decoded again only when it changes.
     private async Task ReceiveLoopAsync(Socket socket, CancellationToken cancellationToken)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Options.ReceiveBufferBytes);
+        byte[] buffer = BufferPool.Bytes.Rent(Options.ReceiveBufferBytes);
         var address = new SocketAddress(socket.AddressFamily);
         var template = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         SocketAddress? lastAddress = null;
@@ -290,7 +306,7 @@ public abstract class UdpPeer : IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BufferPool.Bytes.Return(buffer);
         }
     }
 }

@@ -16,6 +16,16 @@ server.Start();
 Console.WriteLine($"echo server on {server.EndPoint}"); // opens stdout before descriptors run out
 await EchoOnceAsync(server.EndPoint); // warm up every code path before descriptors run out
 
+// Starting a thread takes the runtime a descriptor; one started while none is left aborts it
+// ("Out of memory."). Start the pool's threads now, so that none is needed while exhausted.
+const int PoolThreads = 16;
+ThreadPool.SetMinThreads(PoolThreads, PoolThreads);
+using (var started = new Barrier(PoolThreads))
+{
+    await Task.WhenAll(Enumerable.Range(0, PoolThreads).Select(_ => Task.Factory.StartNew(
+        () => started.SignalAndWait(deadline), CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default)));
+}
+
 var original = new Rlimit();
 Check(Native.getrlimit(RlimitNoFile, ref original) == 0, "getrlimit");
 var fillers = new List<SafeHandle>();
@@ -35,17 +45,25 @@ try
     fillers[^1].Dispose(); // one descriptor for the client socket; none is left for accept()
     fillers.RemoveAt(fillers.Count - 1);
     client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-    await client.ConnectAsync(server.EndPoint).WaitAsync(deadline); // the kernel completes it
+    bool reset = false;
+    try
+    {
+        await client.ConnectAsync(server.EndPoint).WaitAsync(deadline); // the kernel completes it
+    }
+    catch (SocketException error) when (error.SocketErrorCode == SocketError.ConnectionReset)
+    {
+        reset = true; // shed so fast that the reset beat the connect's completion
+    }
+
     var until = DateTime.UtcNow + deadline;
     while (server.AcceptErrors == 0 && DateTime.UtcNow < until) await Task.Delay(10);
     Check(server.AcceptErrors > 0, "accept failed with EMFILE");
     Console.WriteLine($"accept errors while exhausted: {server.AcceptErrors}");
 
     // Shed, not left hanging: the server spends its spare descriptor to refuse the connection.
-    bool reset;
     try
     {
-        reset = await client.ReceiveAsync(new byte[1], SocketFlags.None).WaitAsync(deadline) == 0;
+        reset = reset || await client.ReceiveAsync(new byte[1], SocketFlags.None).WaitAsync(deadline) == 0;
     }
     catch (SocketException)
     {

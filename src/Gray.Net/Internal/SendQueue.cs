@@ -1,7 +1,6 @@
 // The bounded outgoing byte queue of one connection: producers copy in, one send loop drains it.
 // It double-buffers (pending + in-flight batch) so that many small sends become one write, and
 // it never holds more than Limit pending bytes, so a slow reader cannot make memory grow.
-using System.Buffers;
 
 namespace Gray.Net.Internal;
 
@@ -16,6 +15,7 @@ internal sealed class SendQueue
 {
     /// <summary>Smallest pending buffer rented from the pool, in bytes.</summary>
     private const int MinimumBufferBytes = 4096;
+
 
     private readonly object _gate = new();
     private readonly AsyncAutoResetSignal _dataAvailable = new();
@@ -125,7 +125,7 @@ internal sealed class SendQueue
                 _draining = false;
                 if (_pending is not null)
                 {
-                    ArrayPool<byte>.Shared.Return(_pending);
+                    BufferPool.Bytes.Return(_pending);
                     _pending = null;
                 }
             }
@@ -154,7 +154,7 @@ internal sealed class SendQueue
             _pendingCount = 0;
             if (_pending is not null)
             {
-                ArrayPool<byte>.Shared.Return(_pending);
+                BufferPool.Bytes.Return(_pending);
                 _pending = null;
             }
 
@@ -172,11 +172,11 @@ internal sealed class SendQueue
         if (_pending is null || _pending.Length < needed)
         {
             int size = Math.Max(needed, Math.Max(MinimumBufferBytes, (_pending?.Length ?? 0) * 2));
-            byte[] grown = ArrayPool<byte>.Shared.Rent(Math.Min(size, Math.Max(needed, Limit)));
+            byte[] grown = BufferPool.Bytes.Rent(Math.Min(size, Math.Max(needed, Limit)));
             if (_pending is not null)
             {
                 _pending.AsSpan(0, _pendingCount).CopyTo(grown);
-                ArrayPool<byte>.Shared.Return(_pending);
+                BufferPool.Bytes.Return(_pending);
             }
 
             _pending = grown;

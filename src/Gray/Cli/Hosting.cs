@@ -12,6 +12,7 @@ internal static class Hosting
 
     public static async Task<int> RunAsync(Action<IServiceCollection> configure)
     {
+        DescriptorLimit.Raise();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
         builder.Logging.AddSimpleConsole(o =>
         {

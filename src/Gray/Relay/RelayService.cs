@@ -13,6 +13,16 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<RelayService>();
 
+    // Each connection is a descriptor; the relay needs max_connections of them, and some to spare.
+    private void WarnIfDescriptorsAreShort()
+    {
+        if (Cli.DescriptorLimit.Raise() is { } limit && limit < (ulong)options.MaxConnections + 64)
+        {
+            _log.LogWarning("The open-file limit ({Limit}) is below max_connections ({MaxConnections}) plus a margin; " +
+                "raise it (ulimit -n, LimitNOFILE=) or lower max_connections", limit, options.MaxConnections);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         RelayContext relay;
@@ -33,6 +43,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             DataDirectory.WritePrivate(adminFile, JsonSerializer.Serialize(new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token), AdminJson.Options));
             RelayLog.AdminListening(_log, admin.EndPoint);
             RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
+            WarnIfDescriptorsAreShort();
             Console.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
             if (options.Console && !Console.IsInputRedirected) _ = RelayConsole.RunAsync(commands, stoppingToken);
         }
