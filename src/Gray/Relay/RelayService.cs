@@ -13,14 +13,21 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<RelayService>();
 
-    // Each connection is a descriptor; the relay needs max_connections of them, and some to spare.
-    private void WarnIfDescriptorsAreShort()
+    /// <summary>Descriptors kept for everything but connections: listeners, their spares, files, the runtime's own.</summary>
+    private const int DescriptorMargin = 128;
+
+    // Each connection is a descriptor. Out of descriptors the .NET runtime itself can abort ("Out of
+    // memory." when it cannot start a thread), so max_connections must stay below what the process
+    // may open: the relay then refuses at its own limit, cleanly, and never runs the process dry.
+    private void FitConnectionsToDescriptors()
     {
-        if (Cli.DescriptorLimit.Raise() is { } limit && limit < (ulong)options.MaxConnections + 64)
-        {
-            _log.LogWarning("The open-file limit ({Limit}) is below max_connections ({MaxConnections}) plus a margin; " +
-                "raise it (ulimit -n, LimitNOFILE=) or lower max_connections", limit, options.MaxConnections);
-        }
+        if (Cli.DescriptorLimit.Raise() is not { } limit) return;
+        int inUse = Directory.GetFiles("/proc/self/fd").Length;
+        long ceiling = Math.Max(16, (long)limit - inUse - DescriptorMargin);
+        if (options.MaxConnections <= ceiling) return;
+        _log.LogWarning("max_connections {Configured} lowered to {Ceiling}: the process may open only {Limit} files " +
+            "(raise it with ulimit -n or LimitNOFILE=)", options.MaxConnections, ceiling, limit);
+        options.MaxConnections = (int)ceiling;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -31,6 +38,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         string adminFile;
         try
         {
+            if (OperatingSystem.IsLinux()) FitConnectionsToDescriptors();
             string dataDir = DataDirectory.Ensure(options.DataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
             relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options));
@@ -43,7 +51,6 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             DataDirectory.WritePrivate(adminFile, JsonSerializer.Serialize(new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token), AdminJson.Options));
             RelayLog.AdminListening(_log, admin.EndPoint);
             RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
-            WarnIfDescriptorsAreShort();
             Console.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
             if (options.Console && !Console.IsInputRedirected) _ = RelayConsole.RunAsync(commands, stoppingToken);
         }

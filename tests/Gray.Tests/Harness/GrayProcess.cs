@@ -40,6 +40,10 @@ public sealed class GrayProcess : IAsyncDisposable
     public static GrayProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
         Start("dotnet", [GrayDll, .. args], environment);
 
+    /// <summary>Runs gray under prlimit(1) with this many file descriptors, soft and hard.</summary>
+    public static GrayProcess StartWithDescriptorLimit(int descriptors, IEnumerable<string> args) =>
+        Start("prlimit", [$"--nofile={descriptors}:{descriptors}", "dotnet", GrayDll, .. args], environment: null);
+
     public async Task SendLineAsync(string line)
     {
         await _process.StandardInput.WriteAsync(line + "\n");

@@ -17,9 +17,12 @@ public sealed class TestRelay : IAsyncDisposable
 
     private readonly List<GrayProcess> _agents = new();
     private readonly Dictionary<string, string> _settings;
+    private readonly int? _descriptorLimit;
 
-    public TestRelay(Dictionary<string, string>? settings = null, string? dataDir = null, int? controlPort = null)
+    public TestRelay(Dictionary<string, string>? settings = null, string? dataDir = null, int? controlPort = null,
+        int? descriptorLimit = null)
     {
+        _descriptorLimit = descriptorLimit;
         int basePort = Interlocked.Add(ref s_nextBase, PortsPerRelay) - PortsPerRelay;
         ControlPort = controlPort ?? basePort;
         PortLow = basePort + 1;
@@ -47,8 +50,9 @@ public sealed class TestRelay : IAsyncDisposable
     {
         string config = Path.Combine(DataDir, "..", Path.GetFileName(DataDir) + ".yaml");
         await File.WriteAllLinesAsync(config, _settings.Select(kv => $"{kv.Key}: {kv.Value}"));
-        Process = GrayProcess.Start(["relay", "--config", config, "--data-dir", DataDir,
-            "--control", $"127.0.0.1:{ControlPort}", "--ports", $"{PortLow}-{PortHigh}", "--no-console"]);
+        string[] args = ["relay", "--config", config, "--data-dir", DataDir,
+            "--control", $"127.0.0.1:{ControlPort}", "--ports", $"{PortLow}-{PortHigh}", "--no-console"];
+        Process = _descriptorLimit is { } limit ? GrayProcess.StartWithDescriptorLimit(limit, args) : GrayProcess.Start(args);
         string line = await Process.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
         Fingerprint = line[(line.LastIndexOf(' ') + 1)..];
     }
