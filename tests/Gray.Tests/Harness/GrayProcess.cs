@@ -44,6 +44,9 @@ public sealed class GrayProcess : IAsyncDisposable
     public static GrayProcess StartWithDescriptorLimit(int descriptors, IEnumerable<string> args) =>
         Start("prlimit", [$"--nofile={descriptors}:{descriptors}", "dotnet", GrayDll, .. args], environment: null);
 
+    /// <summary>Any program, watched the same way (for namespace plumbing and helpers).</summary>
+    public static GrayProcess StartProgram(string program, IEnumerable<string> args) => Start(program, args, environment: null);
+
     public async Task SendLineAsync(string line)
     {
         await _process.StandardInput.WriteAsync(line + "\n");

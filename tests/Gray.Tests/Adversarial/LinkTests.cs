@@ -1,0 +1,249 @@
+// The relay and the agent on two hosts of their own: network namespaces joined by a veth pair,
+// with tc netem for delay and loss where the kernel has it. Skipped, with the reason, where not.
+using System.Diagnostics;
+using Gray.Tests.Harness;
+using Xunit.Abstractions;
+
+namespace Gray.Tests.Adversarial;
+
+[Collection(nameof(Heavy))]
+public class LinkTests(ITestOutputHelper output)
+{
+    [NamespacesFact]
+    public async Task A_cut_link_fires_the_ping_timeout_and_the_agent_comes_back_when_it_heals()
+    {
+        await using var link = await TwoHosts.CreateAsync(output);
+        await using var relay = await link.StartRelayAsync(pingInterval: "300ms", pingTimeout: "2s");
+        var server = await link.AddServerAsync();
+        await using var agent = link.StartAgent(server);
+        await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving");
+        Assert.Equal(TwoHosts.Ok, await link.TransferAsync(server.ClientPort, 1024 * 1024));
+
+        await link.RunAsync("ip", "netns", "exec", link.AgentHost, "ip", "link", "set", link.AgentSide, "down"); // cut
+        await relay.WaitForLineAsync(l => l.Contains("no pong"), "ping timeout on the relay", TimeSpan.FromSeconds(15));
+        await link.RunAsync("ip", "netns", "exec", link.AgentHost, "ip", "link", "set", link.AgentSide, "up"); // heal
+        await Tcp.WaitUntilAsync(async () => await link.TransferAsync(server.ClientPort, 64 * 1024) == TwoHosts.Ok,
+            "agent back after the link healed", TimeSpan.FromSeconds(60));
+    }
+
+    [NetemFact]
+    public async Task Sixteen_MiB_cross_a_link_with_100_ms_delay_and_5_percent_loss_intact_and_a_dead_link_fires_the_ping_timeout()
+    {
+        await using var link = await TwoHosts.CreateAsync(output);
+        await link.RunAsync("ip", "netns", "exec", link.AgentHost, "tc", "qdisc", "add", "dev", link.AgentSide, "root", "netem", "delay", "100ms", "loss", "5%");
+        await using var relay = await link.StartRelayAsync(pingInterval: "1s", pingTimeout: "10s");
+        var server = await link.AddServerAsync();
+        await using var agent = link.StartAgent(server);
+        await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving", TimeSpan.FromSeconds(60));
+        Assert.Equal(TwoHosts.Ok, await link.TransferAsync(server.ClientPort, 16 * 1024 * 1024, TimeSpan.FromMinutes(5)));
+
+        await link.RunAsync("ip", "netns", "exec", link.AgentHost, "tc", "qdisc", "change", "dev", link.AgentSide, "root", "netem", "loss", "100%");
+        await relay.WaitForLineAsync(l => l.Contains("no pong"), "ping timeout on the relay", TimeSpan.FromSeconds(30));
+    }
+}
+
+/// <summary>Two namespaces, "relay" and "agent", joined by a veth pair with the project's own addresses.</summary>
+internal sealed class TwoHosts : IAsyncDisposable
+{
+    public const string Ok = "OK";
+    private const string RelayAddress = "10.231.7.1", AgentAddress = "10.231.7.2";
+    private const int ControlPort = 44555, ServicePort = 7007;
+    private readonly ITestOutputHelper _output;
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("gray-ns-").FullName;
+
+    private TwoHosts(ITestOutputHelper output, string name)
+    {
+        _output = output;
+        RelayHost = $"{name}-r";
+        AgentHost = $"{name}-a";
+        RelaySide = $"{name[..Math.Min(name.Length, 10)]}r";
+        AgentSide = $"{name[..Math.Min(name.Length, 10)]}a";
+    }
+
+    public string RelayHost { get; }
+
+    public string AgentHost { get; }
+
+    public string RelaySide { get; }
+
+    public string AgentSide { get; }
+
+    private string GrayDll => Path.Combine(AppContext.BaseDirectory, "gray.dll");
+
+    public static async Task<TwoHosts> CreateAsync(ITestOutputHelper output)
+    {
+        var hosts = new TwoHosts(output, $"gy{Environment.ProcessId % 100000}");
+        await hosts.DisposeAsync(); // leftovers of an earlier run
+        foreach (var host in new[] { hosts.RelayHost, hosts.AgentHost }) await hosts.RunAsync("ip", "netns", "add", host);
+        await hosts.RunAsync("ip", "link", "add", hosts.RelaySide, "type", "veth", "peer", "name", hosts.AgentSide);
+        await hosts.RunAsync("ip", "link", "set", hosts.RelaySide, "netns", hosts.RelayHost);
+        await hosts.RunAsync("ip", "link", "set", hosts.AgentSide, "netns", hosts.AgentHost);
+        foreach (var (host, side, address) in new[] { (hosts.RelayHost, hosts.RelaySide, RelayAddress), (hosts.AgentHost, hosts.AgentSide, AgentAddress) })
+        {
+            await hosts.RunAsync("ip", "netns", "exec", host, "ip", "addr", "add", $"{address}/24", "dev", side);
+            await hosts.RunAsync("ip", "netns", "exec", host, "ip", "link", "set", side, "up");
+            await hosts.RunAsync("ip", "netns", "exec", host, "ip", "link", "set", "lo", "up");
+        }
+
+        return hosts;
+    }
+
+    public async Task<GrayProcess> StartRelayAsync(string pingInterval, string pingTimeout)
+    {
+        string config = Path.Combine(_dataDir, "relay.yaml");
+        await File.WriteAllTextAsync(config, $"ping_interval: {pingInterval}\nping_timeout: {pingTimeout}\n");
+        var relay = Exec(RelayHost, "dotnet", GrayDll, "relay", "--config", config, "--data-dir", Path.Combine(_dataDir, "relay"),
+            "--control", $"{RelayAddress}:{ControlPort}", "--ports", "21000-21010", "--no-console");
+        await relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
+        return relay;
+    }
+
+    public async Task<AddedServer> AddServerAsync()
+    {
+        await using var add = Exec(RelayHost, "dotnet", GrayDll, "admin", "add", "far", "--json", "--data-dir", Path.Combine(_dataDir, "relay"));
+        Assert.Equal(0, await add.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var json = System.Text.Json.JsonDocument.Parse(add.Output.Trim()).RootElement;
+        return new AddedServer("far", json.GetProperty("clientPort").GetInt32(), json.GetProperty("dataPort").GetInt32(), json.GetProperty("secret").GetString()!);
+    }
+
+    /// <summary>The agent, and its echo service, on the agent host.</summary>
+    public GrayProcess StartAgent(AddedServer server)
+    {
+        _service = Exec(AgentHost, "python3", "-c", EchoServiceScript);
+        return Exec(AgentHost, "env", $"GRAY_KNOWN_RELAYS={Path.Combine(_dataDir, "known")}", "dotnet", GrayDll, "agent",
+            "--relay", $"{RelayAddress}:{ControlPort}", "--id", server.Id, "--secret", server.Secret, "--target", $"127.0.0.1:{ServicePort}");
+    }
+
+    /// <summary>A client on the relay host sends random bytes and checks the echo's SHA-256; returns "OK" or the failure.</summary>
+    public async Task<string> TransferAsync(int clientPort, int bytes, TimeSpan? within = null)
+    {
+        await using var client = Exec(RelayHost, "python3", "-c", ClientScript, RelayAddress, clientPort.ToString(), bytes.ToString());
+        try
+        {
+            await client.WaitForExitAsync(within ?? TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            return "timed out";
+        }
+
+        return client.Output.Trim().Split('\n')[^1];
+    }
+
+    public async Task RunAsync(params string[] command)
+    {
+        await using var process = Exec(null, command);
+        int exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        if (exit != 0) throw new InvalidOperationException($"{string.Join(' ', command)} failed ({exit}): {process.Output}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_service is not null) await _service.DisposeAsync();
+        foreach (var host in new[] { RelayHost, AgentHost })
+        {
+            await using var delete = Exec(null, "ip", "netns", "delete", host);
+            await delete.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    private GrayProcess? _service;
+
+    private GrayProcess Exec(string? host, params string[] command)
+    {
+        string[] full = host is null ? command : ["ip", "netns", "exec", host, .. command];
+        _output.WriteLine(string.Join(' ', full));
+        return GrayProcess.StartProgram(full[0], full[1..]);
+    }
+
+    private const string EchoServiceScript = """
+        import socket, threading
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 7007)); s.listen(64)
+        def serve(c):
+            while True:
+                d = c.recv(65536)
+                if not d: break
+                c.sendall(d)
+            c.shutdown(socket.SHUT_WR)
+        while True:
+            c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+        """;
+
+    private const string ClientScript = """
+        import hashlib, os, socket, sys, threading
+        host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        data = os.urandom(size)
+        c = socket.create_connection((host, port), timeout=240)
+        def send():
+            c.sendall(data); c.shutdown(socket.SHUT_WR)
+        threading.Thread(target=send, daemon=True).start()
+        h, got = hashlib.sha256(), 0
+        while True:
+            d = c.recv(65536)
+            if not d: break
+            h.update(d); got += len(d)
+        print("OK" if got == size and h.digest() == hashlib.sha256(data).digest() else f"got {got} of {size} bytes, hash ok: {h.digest() == hashlib.sha256(data).digest()}")
+        """;
+}
+
+/// <summary>A fact that needs network namespaces (root, iproute2); skipped with the reason otherwise.</summary>
+public sealed class NamespacesFactAttribute : FactAttribute
+{
+    public NamespacesFactAttribute()
+    {
+        if (Probe.NamespacesMissing() is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>A fact that needs namespaces and tc netem; skipped with the reason otherwise.</summary>
+public sealed class NetemFactAttribute : FactAttribute
+{
+    public NetemFactAttribute()
+    {
+        if ((Probe.NamespacesMissing() ?? Probe.NetemMissing()) is { } reason) Skip = reason;
+    }
+}
+
+internal static class Probe
+{
+    private static readonly Lazy<string?> s_namespaces = new(() =>
+        Run("ip", "netns", "add", "gray-probe") == 0 && Run("ip", "netns", "delete", "gray-probe") == 0
+            ? null
+            : "network namespaces cannot be made here (needs root and iproute2)");
+
+    private static readonly Lazy<string?> s_netem = new(() =>
+    {
+        try
+        {
+            if (Run("ip", "netns", "add", "gray-probe-tc") != 0) return "network namespaces cannot be made here";
+            return Run("ip", "netns", "exec", "gray-probe-tc", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms") == 0
+                ? null
+                : "tc netem is not available in this kernel (sch_netem missing), so delay and loss cannot be emulated";
+        }
+        finally
+        {
+            Run("ip", "netns", "delete", "gray-probe-tc");
+        }
+    });
+
+    public static string? NamespacesMissing() => s_namespaces.Value;
+
+    public static string? NetemMissing() => s_netem.Value;
+
+    private static int Run(string program, params string[] args)
+    {
+        try
+        {
+            var start = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var arg in args) start.ArgumentList.Add(arg);
+            using var process = Process.Start(start)!;
+            process.WaitForExit(10_000);
+            return process.HasExited ? process.ExitCode : -1;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return -1;
+        }
+    }
+}
