@@ -70,7 +70,7 @@ public class FaultTests
         await using var restarted = new TestRelay(dataDir: relay.DataDir, controlPort: relay.ControlPort);
         await restarted.StartAsync();
         var (_, shown) = await restarted.AdminAsync("show", "--json");
-        var ids = JsonDocument.Parse(shown).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString()).ToArray();
+        var ids = JsonDocument.Parse(shown).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToArray();
         Assert.Equal(["first", "second"], ids);
 
         await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(first.ClientPort), "agent back by itself", TimeSpan.FromSeconds(30));

@@ -1,5 +1,7 @@
-// The relay and the agent on two hosts of their own: network namespaces joined by a veth pair,
-// with tc netem for delay and loss where the kernel has it. Skipped, with the reason, where not.
+// The relay and the agent on two hosts of their own: network namespaces joined by a veth pair, or,
+// for a slow and lossy link, by a user-space link (two TUN devices and a forwarder that delays and
+// drops packets) because this kernel has no tc netem. Skipped, with the reason, where namespaces
+// cannot be made.
 using System.Diagnostics;
 using Gray.Tests.Harness;
 using Xunit.Abstractions;
@@ -26,18 +28,24 @@ public class LinkTests(ITestOutputHelper output)
             "agent back after the link healed", TimeSpan.FromSeconds(60));
     }
 
-    [NetemFact]
+    [NamespacesFact]
     public async Task Sixteen_MiB_cross_a_link_with_100_ms_delay_and_5_percent_loss_intact_and_a_dead_link_fires_the_ping_timeout()
     {
-        await using var link = await TwoHosts.CreateAsync(output);
-        await link.RunAsync("ip", "netns", "exec", link.AgentHost, "tc", "qdisc", "add", "dev", link.AgentSide, "root", "netem", "delay", "100ms", "loss", "5%");
-        await using var relay = await link.StartRelayAsync(pingInterval: "1s", pingTimeout: "10s");
+        // The agent's side of the link delays its packets by 100 ms and drops 5% of them, as
+        // `tc qdisc add dev AGENT root netem delay 100ms loss 5%` would.
+        await using var link = await TwoHosts.CreateAsync(output, lossy: true);
+        await using var relay = await link.StartRelayAsync(pingInterval: "1s", pingTimeout: "5s");
         var server = await link.AddServerAsync();
         await using var agent = link.StartAgent(server);
         await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving", TimeSpan.FromSeconds(60));
-        Assert.Equal(TwoHosts.Ok, await link.TransferAsync(server.ClientPort, 16 * 1024 * 1024, TimeSpan.FromMinutes(5)));
+        string rtt = await link.RoundTripAsync(server.ClientPort);
+        output.WriteLine($"echo round trips through the tunnel, ms: {rtt}");
+        Assert.True(rtt.Split(' ').Select(int.Parse).Min() >= 100, "the link does not delay: the test would prove nothing");
+        var watch = Stopwatch.StartNew();
+        Assert.Equal(TwoHosts.Ok, await link.TransferAsync(server.ClientPort, 16 * 1024 * 1024, TimeSpan.FromMinutes(5), echo: true));
+        output.WriteLine($"16 MiB through the lossy link in {watch.Elapsed.TotalSeconds:0.0} s");
 
-        await link.RunAsync("ip", "netns", "exec", link.AgentHost, "tc", "qdisc", "change", "dev", link.AgentSide, "root", "netem", "loss", "100%");
+        link.CutLossyLink(); // 100% loss
         await relay.WaitForLineAsync(l => l.Contains("no pong"), "ping timeout on the relay", TimeSpan.FromSeconds(30));
     }
 }
@@ -70,12 +78,37 @@ internal sealed class TwoHosts : IAsyncDisposable
 
     private string GrayDll => Path.Combine(AppContext.BaseDirectory, "gray.dll");
 
-    public static async Task<TwoHosts> CreateAsync(ITestOutputHelper output)
+    public static async Task<TwoHosts> CreateAsync(ITestOutputHelper output, bool lossy = false)
     {
-        var hosts = new TwoHosts(output, $"gy{Environment.ProcessId % 100000}");
+        var hosts = new TwoHosts(output, $"gy{Environment.ProcessId % 100000}{(lossy ? "l" : "")}");
         await hosts.DisposeAsync(); // leftovers of an earlier run
+        try
+        {
+            await hosts.BuildAsync(lossy);
+            return hosts;
+        }
+        catch
+        {
+            await hosts.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task BuildAsync(bool lossy)
+    {
+        var hosts = this;
         foreach (var host in new[] { hosts.RelayHost, hosts.AgentHost }) await hosts.RunAsync("ip", "netns", "add", host);
-        await hosts.RunAsync("ip", "link", "add", hosts.RelaySide, "type", "veth", "peer", "name", hosts.AgentSide);
+        if (lossy)
+        {
+            string script = Path.Combine(AppContext.BaseDirectory, "Assets", "lossy_link.py");
+            hosts._lossyLink = hosts.Exec(null, "python3", script, hosts.RelaySide, hosts.AgentSide, "100", "5");
+            await hosts._lossyLink.WaitForLineAsync(l => l == "ready", "lossy link ready");
+        }
+        else
+        {
+            await hosts.RunAsync("ip", "link", "add", hosts.RelaySide, "type", "veth", "peer", "name", hosts.AgentSide);
+        }
+
         await hosts.RunAsync("ip", "link", "set", hosts.RelaySide, "netns", hosts.RelayHost);
         await hosts.RunAsync("ip", "link", "set", hosts.AgentSide, "netns", hosts.AgentHost);
         foreach (var (host, side, address) in new[] { (hosts.RelayHost, hosts.RelaySide, RelayAddress), (hosts.AgentHost, hosts.AgentSide, AgentAddress) })
@@ -84,8 +117,6 @@ internal sealed class TwoHosts : IAsyncDisposable
             await hosts.RunAsync("ip", "netns", "exec", host, "ip", "link", "set", side, "up");
             await hosts.RunAsync("ip", "netns", "exec", host, "ip", "link", "set", "lo", "up");
         }
-
-        return hosts;
     }
 
     public async Task<GrayProcess> StartRelayAsync(string pingInterval, string pingTimeout)
@@ -115,9 +146,13 @@ internal sealed class TwoHosts : IAsyncDisposable
     }
 
     /// <summary>A client on the relay host sends random bytes and checks the echo's SHA-256; returns "OK" or the failure.</summary>
-    public async Task<string> TransferAsync(int clientPort, int bytes, TimeSpan? within = null)
+    /// <summary>
+    /// A client on the relay host sends random bytes and checks what comes back: the echo's SHA-256, or
+    /// (without echo) the SHA-256 that the service computes of what it read. Returns "OK" or the failure.
+    /// </summary>
+    public async Task<string> TransferAsync(int clientPort, int bytes, TimeSpan? within = null, bool echo = true)
     {
-        await using var client = Exec(RelayHost, "python3", "-c", ClientScript, RelayAddress, clientPort.ToString(), bytes.ToString());
+        await using var client = Exec(RelayHost, "python3", "-c", ClientScript, RelayAddress, clientPort.ToString(), bytes.ToString(), echo ? "echo" : "hash");
         try
         {
             await client.WaitForExitAsync(within ?? TimeSpan.FromSeconds(30));
@@ -130,6 +165,20 @@ internal sealed class TwoHosts : IAsyncDisposable
         return client.Output.Trim().Split('\n')[^1];
     }
 
+    /// <summary>Ten one-byte echoes through the tunnel from the relay host; their round trips in ms, sorted.</summary>
+    public async Task<string> RoundTripAsync(int clientPort)
+    {
+        await using var client = Exec(RelayHost, "python3", "-c", """
+            import socket, sys, time
+            c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30); c.sendall(b"e"); times = []
+            for _ in range(10):
+                t = time.monotonic(); c.sendall(b"x"); c.recv(1); times.append(int((time.monotonic() - t) * 1000))
+            print(" ".join(str(t) for t in sorted(times)))
+            """, RelayAddress, clientPort.ToString());
+        await client.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return client.Output.Trim().Split('\n')[^1];
+    }
+
     public async Task RunAsync(params string[] command)
     {
         await using var process = Exec(null, command);
@@ -137,9 +186,13 @@ internal sealed class TwoHosts : IAsyncDisposable
         if (exit != 0) throw new InvalidOperationException($"{string.Join(' ', command)} failed ({exit}): {process.Output}");
     }
 
+    /// <summary>Makes the user-space link drop everything, both ways.</summary>
+    public void CutLossyLink() => _lossyLink!.Signal(10); // SIGUSR1
+
     public async ValueTask DisposeAsync()
     {
         if (_service is not null) await _service.DisposeAsync();
+        if (_lossyLink is not null) await _lossyLink.DisposeAsync();
         foreach (var host in new[] { RelayHost, AgentHost })
         {
             await using var delete = Exec(null, "ip", "netns", "delete", host);
@@ -148,6 +201,7 @@ internal sealed class TwoHosts : IAsyncDisposable
     }
 
     private GrayProcess? _service;
+    private GrayProcess? _lossyLink;
 
     private GrayProcess Exec(string? host, params string[] command)
     {
@@ -156,15 +210,19 @@ internal sealed class TwoHosts : IAsyncDisposable
         return GrayProcess.StartProgram(full[0], full[1..]);
     }
 
+    // First byte: "e" echoes everything; "h" answers the SHA-256 of the rest once the client's FIN comes.
     private const string EchoServiceScript = """
-        import socket, threading
+        import hashlib, socket, threading
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", 7007)); s.listen(64)
         def serve(c):
+            mode, h = c.recv(1), hashlib.sha256()
             while True:
                 d = c.recv(65536)
                 if not d: break
-                c.sendall(d)
+                if mode == b"e": c.sendall(d)
+                else: h.update(d)
+            if mode != b"e": c.sendall(h.digest())
             c.shutdown(socket.SHUT_WR)
         while True:
             c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
@@ -172,18 +230,22 @@ internal sealed class TwoHosts : IAsyncDisposable
 
     private const string ClientScript = """
         import hashlib, os, socket, sys, threading
-        host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+        host, port, size, echo = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "echo"
         data = os.urandom(size)
         c = socket.create_connection((host, port), timeout=240)
         def send():
-            c.sendall(data); c.shutdown(socket.SHUT_WR)
+            c.sendall(b"e" if echo else b"h"); c.sendall(data); c.shutdown(socket.SHUT_WR)
         threading.Thread(target=send, daemon=True).start()
-        h, got = hashlib.sha256(), 0
+        h, got, raw = hashlib.sha256(), 0, b""
         while True:
             d = c.recv(65536)
             if not d: break
-            h.update(d); got += len(d)
-        print("OK" if got == size and h.digest() == hashlib.sha256(data).digest() else f"got {got} of {size} bytes, hash ok: {h.digest() == hashlib.sha256(data).digest()}")
+            got += len(d)
+            if echo: h.update(d)
+            else: raw += d
+        expected = hashlib.sha256(data).digest()
+        ok = (got == size and h.digest() == expected) if echo else raw == expected
+        print("OK" if ok else f"got {got} bytes back, expected {'an echo of ' + str(size) if echo else 'a 32-byte hash'}")
         """;
 }
 
@@ -196,15 +258,6 @@ public sealed class NamespacesFactAttribute : FactAttribute
     }
 }
 
-/// <summary>A fact that needs namespaces and tc netem; skipped with the reason otherwise.</summary>
-public sealed class NetemFactAttribute : FactAttribute
-{
-    public NetemFactAttribute()
-    {
-        if ((Probe.NamespacesMissing() ?? Probe.NetemMissing()) is { } reason) Skip = reason;
-    }
-}
-
 internal static class Probe
 {
     private static readonly Lazy<string?> s_namespaces = new(() =>
@@ -212,24 +265,7 @@ internal static class Probe
             ? null
             : "network namespaces cannot be made here (needs root and iproute2)");
 
-    private static readonly Lazy<string?> s_netem = new(() =>
-    {
-        try
-        {
-            if (Run("ip", "netns", "add", "gray-probe-tc") != 0) return "network namespaces cannot be made here";
-            return Run("ip", "netns", "exec", "gray-probe-tc", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms") == 0
-                ? null
-                : "tc netem is not available in this kernel (sch_netem missing), so delay and loss cannot be emulated";
-        }
-        finally
-        {
-            Run("ip", "netns", "delete", "gray-probe-tc");
-        }
-    });
-
     public static string? NamespacesMissing() => s_namespaces.Value;
-
-    public static string? NetemMissing() => s_netem.Value;
 
     private static int Run(string program, params string[] args)
     {
