@@ -88,6 +88,36 @@ public class RulesTests
     }
 
     [Fact]
+    public async Task Unauthenticated_connections_per_address_are_limited_on_control_and_data_ports_together()
+    {
+        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["max_pending_per_ip"] = "4" });
+        var attacker = IPAddress.Parse("127.0.4.4");
+        int before = await ConnectionsAsync(tunnel.Relay);
+        var pending = new List<System.Net.Sockets.Socket>();
+        for (int i = 0; i < 2; i++) pending.Add(await Tcp.ConnectAsync(tunnel.Relay.ControlPort, from: attacker));
+        for (int i = 0; i < 2; i++) pending.Add(await Tcp.ConnectAsync(tunnel.Server.DataPort, from: attacker));
+        await Tcp.WaitUntilAsync(async () => await ConnectionsAsync(tunnel.Relay) >= before + 4, "the four admitted");
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Relay.ControlPort, from: attacker), "a fifth pending connection was admitted");
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.DataPort, from: attacker));
+
+        // Another address is not affected, and authenticated connections do not count: the healthy
+        // agent (from 127.0.0.1) keeps its pool of data connections.
+        using var other = await Tcp.ConnectAsync(tunnel.Relay.ControlPort, from: IPAddress.Parse("127.0.4.5"));
+        Assert.False(await Tcp.IsClosedByPeerAsync(other, TimeSpan.FromMilliseconds(300)));
+        await tunnel.AssertHealthyAsync();
+
+        foreach (var socket in pending) socket.Dispose();
+        await Tcp.WaitUntilAsync(async () => !await Tcp.IsRefusedAtOnceAsync(tunnel.Relay.ControlPort, from: attacker, within: TimeSpan.FromMilliseconds(300)),
+            "places free when the pending connections close");
+    }
+
+    private static async Task<int> ConnectionsAsync(TestRelay relay)
+    {
+        var (_, shown) = await relay.AdminAsync("show", "--json");
+        return JsonDocument.Parse(shown).RootElement[0].GetProperty("limits").GetProperty("connections").GetInt32();
+    }
+
+    [Fact]
     public async Task Max_connections_comes_from_the_flag_then_the_environment_then_the_file()
     {
         var paths = new TestRelay();
