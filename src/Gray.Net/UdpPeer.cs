@@ -83,33 +83,11 @@ public abstract class UdpPeer : IAsyncDisposable
         Count(await Socket.SendToAsync(datagram, SocketFlags.None, remote, cancellationToken).ConfigureAwait(false));
     }
 
-    public void JoinMulticastGroup(IPAddress group, IPAddress? localInterface = null)
-    {
-        if (group.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.AddMembership,
-                new IPv6MulticastOption(group, InterfaceIndex(localInterface)));
-        }
-        else
-        {
-            Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership,
-                new MulticastOption(group, localInterface ?? IPAddress.Any));
-        }
-    }
+    public void JoinMulticastGroup(IPAddress group, IPAddress? localInterface = null) =>
+        SetMembership(SocketOptionName.AddMembership, group, localInterface);
 
-    public void LeaveMulticastGroup(IPAddress group, IPAddress? localInterface = null)
-    {
-        if (group.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.DropMembership,
-                new IPv6MulticastOption(group, InterfaceIndex(localInterface)));
-        }
-        else
-        {
-            Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.DropMembership,
-                new MulticastOption(group, localInterface ?? IPAddress.Any));
-        }
-    }
+    public void LeaveMulticastGroup(IPAddress group, IPAddress? localInterface = null) =>
+        SetMembership(SocketOptionName.DropMembership, group, localInterface);
 
     /// <summary>Stops receiving and closes the socket; the port is free when this returns.</summary>
     public async Task StopAsync()
@@ -193,6 +171,18 @@ public abstract class UdpPeer : IAsyncDisposable
 
     protected static bool IsTransientSendError(SocketError code) =>
         code is SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable or SocketError.ConnectionRefused;
+
+    private void SetMembership(SocketOptionName change, IPAddress group, IPAddress? localInterface)
+    {
+        if (group.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            Socket.SetSocketOption(SocketOptionLevel.IPv6, change, new IPv6MulticastOption(group, InterfaceIndex(localInterface)));
+        }
+        else
+        {
+            Socket.SetSocketOption(SocketOptionLevel.IP, change, new MulticastOption(group, localInterface ?? IPAddress.Any));
+        }
+    }
 
     // IPv6 names interfaces by index: find the one that owns the given address (0 = let the system choose).
     private static int InterfaceIndex(IPAddress? localInterface)
