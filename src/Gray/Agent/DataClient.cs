@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Gray.Net;
 using Gray.Protocol;
+using Gray.Telemetry;
 using TcpClient = Gray.Net.TcpClient;
 
 namespace Gray.Agent;
@@ -60,6 +61,7 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
             }
             catch (Exception error) when (error is SocketException or TimeoutException or IOException)
             {
+                AgentMeter.TargetFailures.Add(1);
                 AgentLog.TargetFailed(agent.Logger, agent.Options.Id, agent.Options.TargetText, pairId, error.Message);
                 return;
             }
@@ -68,6 +70,8 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
             {
                 var result = await Splice.RunAsync(this, target, cancellationToken: cancellationToken).ConfigureAwait(false);
                 AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, result.BytesAToB, result.BytesBToA);
+                AgentMeter.Bytes.Add(result.BytesAToB, new KeyValuePair<string, object?>("direction", "in"));
+                AgentMeter.Bytes.Add(result.BytesBToA, new KeyValuePair<string, object?>("direction", "out"));
             }
             finally
             {

@@ -8,6 +8,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Gray.Net;
 using Gray.Protocol;
+using Gray.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Gray.Agent;
@@ -34,6 +35,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     private readonly SemaphoreSlim _dataSetups = new(MaxConcurrentDataSetups);
     private readonly object _pairsGate = new();
     private long _pairIds;
+    private long _sessions;
     private int _activePairs;
     private TaskCompletionSource _noPairs = CompletedSource();
 
@@ -72,6 +74,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             if (_activePairs++ == 0) _noPairs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
+        AgentMeter.ActivePairs.Add(1);
         return Interlocked.Increment(ref _pairIds);
     }
 
@@ -81,6 +84,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
         {
             if (--_activePairs == 0) _noPairs.TrySetResult();
         }
+
+        AgentMeter.ActivePairs.Add(-1);
     }
 
     private static TaskCompletionSource CompletedSource()
@@ -119,6 +124,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     /// <summary>One control session: connect, authenticate, serve until it ends.</summary>
     private async Task SessionAsync(Action connected, CancellationToken cancellationToken)
     {
+        if (Interlocked.Increment(ref _sessions) > 1) AgentMeter.Reconnects.Add(1);
         var trust = new RelayTrust(options, Logger);
         var tls = new TlsClientOptions { TargetHost = options.Relay.Host, ServerCertificateValidation = trust.Validate };
         var control = new ControlClient(this, tls);
@@ -179,6 +185,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             {
                 if (DateTime.UtcNow >= deadline)
                 {
+                    AgentMeter.DataConnectionsFailed.Add(1);
                     AgentLog.DataFailed(Logger, options.Id, error.Message);
                     return;
                 }

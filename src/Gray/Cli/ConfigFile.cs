@@ -46,6 +46,7 @@ public static class ConfigFile
         if (file.ClientWaitTimeout is { } wait) options.ClientWaitTimeout = ParseDuration(wait, "client_wait_timeout");
         if (file.MaxWaitingClients is { } waiting) options.MaxWaitingClients = Positive(waiting, "max_waiting_clients");
         if (file.MaxClientsPerServer is { } clients) options.MaxClientsPerServer = Positive(clients, "max_clients_per_server");
+        if (file.Metrics?.Listen is { } metrics) options.MetricsListen = ParseEndPoint(metrics, "metrics.listen");
         if (file.MaxConnections is { } connections) options.MaxConnections = Positive(connections, "max_connections");
         if (file.MaxClientConnectionsPerIp is { } perIp) options.MaxClientConnectionsPerIp = Positive(perIp, "max_client_connections_per_ip");
         if (file.MaxPendingPerIp is { } pending) options.MaxPendingPerIp = Positive(pending, "max_pending_per_ip");
@@ -172,6 +173,13 @@ public static class ConfigFile
         public string? PairIdleTimeout { get; set; }
 
         public Dictionary<string, ServerSection>? Servers { get; set; }
+
+        public MetricsSection? Metrics { get; set; }
+    }
+
+    private sealed class MetricsSection
+    {
+        public string? Listen { get; set; }
     }
 
     private sealed class ServerSection

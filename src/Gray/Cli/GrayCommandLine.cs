@@ -55,7 +55,8 @@ public static class GrayCommandLine
         var ports = new Option<string?>("--ports") { Description = "range for client and data ports (default 20000-29999)" };
         var noConsole = new Option<bool>("--no-console") { Description = "do not read /commands from the terminal" };
         var maxConnections = new Option<int?>("--max-connections") { Description = "all connections at once (default 1000; env GRAY_MAX_CONNECTIONS)" };
-        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole, maxConnections };
+        var metrics = MetricsOption();
+        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole, maxConnections, metrics };
         command.SetAction(async (result, _) =>
         {
             var options = new RelayOptions();
@@ -72,6 +73,7 @@ public static class GrayCommandLine
                     : throw new ConfigException($"GRAY_MAX_CONNECTIONS: '{fromEnvironment}' is not a positive number");
             }
 
+            if (result.GetValue(metrics) is { } metricsAddress) options.MetricsListen = ConfigFile.ParseEndPoint(metricsAddress, "--metrics");
             if (result.GetValue(maxConnections) is { } max)
             {
                 options.MaxConnections = max > 0 ? max : throw new ConfigException("--max-connections must be positive");
@@ -90,9 +92,10 @@ public static class GrayCommandLine
         var pool = new Option<int>("--pool") { Description = "data connections kept ready", DefaultValueFactory = _ => 8 };
         var fingerprint = new Option<string?>("--fingerprint") { Description = "the relay certificate's SHA-256 (else trust on first use)" };
         var plainData = new Option<bool>("--plain-data") { Description = "plain TCP data connections, for services that encrypt on their own" };
+        var metrics = MetricsOption();
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, id, secret, target, pool, fingerprint, plainData,
+            relay, id, secret, target, pool, fingerprint, plainData, metrics,
         };
         command.SetAction(async (result, _) =>
         {
@@ -105,6 +108,7 @@ public static class GrayCommandLine
                 Pool = result.GetValue(pool),
                 Fingerprint = result.GetValue(fingerprint),
                 PlainData = result.GetValue(plainData),
+                MetricsListen = result.GetValue(metrics) is { } metricsAddress ? ConfigFile.ParseEndPoint(metricsAddress, "--metrics") : null,
             };
             if (options.Pool is < Protocol.Wire.MinPool or > Protocol.Wire.MaxPool)
             {
@@ -212,6 +216,9 @@ public static class GrayCommandLine
             _ => throw new ConfigException("name one server ID, or --all"),
         };
 
+    private static Option<string?> MetricsOption() =>
+        new("--metrics") { Description = "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)" };
+
     private static Option<bool> JsonOption() => new("--json") { Description = "print JSON" };
 
     private static Option<string> DataDirOption() =>
@@ -246,8 +253,36 @@ internal sealed class AgentService(AgentOptions options, ILoggerFactory loggerFa
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        int exitCode = await new TunnelAgent(options, loggerFactory).RunAsync(stoppingToken).ConfigureAwait(false);
-        Environment.ExitCode = exitCode;
-        lifetime.StopApplication();
+        Telemetry.MetricsServer? metrics = null;
+        if (options.MetricsListen is { } endPoint)
+        {
+            metrics = new Telemetry.MetricsServer(endPoint, new Telemetry.PrometheusExporter(Telemetry.AgentMeter.Name));
+            try
+            {
+                metrics.Start();
+            }
+            catch (System.Net.Sockets.SocketException error)
+            {
+                Console.Error.WriteLine($"gray agent: cannot serve metrics on {endPoint}: {error.Message}");
+                Environment.ExitCode = ExitCodes.Failure;
+                lifetime.StopApplication();
+                return;
+            }
+        }
+
+        try
+        {
+            Environment.ExitCode = await new TunnelAgent(options, loggerFactory).RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (metrics is not null)
+            {
+                await metrics.StopAsync().ConfigureAwait(false);
+                metrics.Exporter.Dispose();
+            }
+
+            lifetime.StopApplication();
+        }
     }
 }

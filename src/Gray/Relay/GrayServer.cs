@@ -5,6 +5,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Gray.Net;
 using Gray.Protocol;
+using Gray.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Gray.Relay;
@@ -182,7 +183,12 @@ internal sealed class GrayServer
                 _control.Send(Frames.Ping(FrameType.Pong, Frames.ParsePing(frame)));
                 break;
             case FrameType.Pong:
-                Frames.ParsePing(frame);
+                long sent = (long)Frames.ParsePing(frame); // our ping's nonce is its Stopwatch timestamp
+                if (sent > 0 && sent <= Stopwatch.GetTimestamp())
+                {
+                    RelayMeter.PingRoundTrip.Record(Stopwatch.GetElapsedTime(sent).TotalSeconds, new KeyValuePair<string, object?>("server", Id));
+                }
+
                 break;
             default:
                 throw new ProtocolException($"unexpected {frame.Type} frame after the handshake");
@@ -200,10 +206,12 @@ internal sealed class GrayServer
                 if (CryptographicOperations.FixedTimeEquals(_otps[i].Value, otp))
                 {
                     _otps.RemoveAt(i);
+                    RelayMeter.Otp(Id, "used");
                     return true;
                 }
             }
 
+            RelayMeter.Otp(Id, "rejected");
             return false;
         }
     }
@@ -330,10 +338,14 @@ internal sealed class GrayServer
         {
             var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
             await data.Stream.WriteAsync(DataFrames.Start(from), cancellationToken).ConfigureAwait(false);
+            var server = new KeyValuePair<string, object?>("server", Id);
+            RelayMeter.PairSetup.Record((DateTimeOffset.UtcNow - client.ConnectedAt).TotalSeconds, server);
             RelayLog.PairStarted(Logger, Id, pairId, client.RemoteEndPoint);
             var result = await Splice.RunAsync(client, data, data.PendingRead, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false);
             Interlocked.Add(ref _bytesIn, result.BytesAToB);
             Interlocked.Add(ref _bytesOut, result.BytesBToA);
+            RelayMeter.Bytes.Add(result.BytesAToB, server, new KeyValuePair<string, object?>("direction", "in"));
+            RelayMeter.Bytes.Add(result.BytesBToA, server, new KeyValuePair<string, object?>("direction", "out"));
             RelayLog.PairEnded(Logger, Id, pairId, result.BytesAToB, result.BytesBToA, result.Faulted ? " (closed on error)" : "");
         }
         finally
@@ -362,10 +374,11 @@ internal sealed class GrayServer
         }
 
         if (fresh is null) return;
+        RelayMeter.Otp(Id, "issued", fresh.Count);
         foreach (var batch in fresh.Chunk(Wire.MaxOtpsPerFrame)) _control.Send(Frames.Otps(batch));
     }
 
-    private void ExpireOtpsLocked(long now) => _otps.RemoveAll(o => o.ExpiresAt <= now);
+    private void ExpireOtpsLocked(long now) => RelayMeter.Otp(Id, "expired", _otps.RemoveAll(o => o.ExpiresAt <= now));
 
     // The seed's timers in one loop: pings, the pong deadline, OTP expiry and the pool check.
     private async Task HousekeepingAsync(CancellationToken cancellationToken)

@@ -1,13 +1,20 @@
 // The relay's listeners, all Gray.Net servers: each only says which session type it makes.
 using System.Net;
 using Gray.Net;
+using Gray.Telemetry;
 
 namespace Gray.Relay;
 
 internal sealed class ControlListener(RelayContext relay, TlsServerOptions tls)
     : TlsServer(relay.Options.Control, tls, relay.ListenerOptions(maxSessions: 10_000))
 {
-    protected override TcpSession CreateSession() => new ControlSession(this, relay);
+    protected override TcpSession CreateSession()
+    {
+        RelayMeter.Accepted("control");
+        return new ControlSession(this, relay);
+    }
+
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("control", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => relay.AdmitPending(remoteEndPoint);
 
@@ -25,7 +32,13 @@ internal interface IPendingSession
 internal sealed class ClientListener(GrayServer server, IPEndPoint endPoint, TcpServerOptions options)
     : TcpServer(endPoint, options)
 {
-    protected override TcpSession CreateSession() => new ClientSession(this, server);
+    protected override TcpSession CreateSession()
+    {
+        RelayMeter.Accepted("client");
+        return new ClientSession(this, server);
+    }
+
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("client", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) =>
         !server.ClientRules.IsAllowed(remoteEndPoint.Address) ? RefuseReason.Denied
@@ -36,7 +49,13 @@ internal sealed class ClientListener(GrayServer server, IPEndPoint endPoint, Tcp
 internal sealed class TlsDataListener(GrayServer server, IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions options)
     : TlsServer(endPoint, tls, options)
 {
-    protected override TcpSession CreateSession() => new DataSession(this, server);
+    protected override TcpSession CreateSession()
+    {
+        RelayMeter.Accepted("data");
+        return new DataSession(this, server);
+    }
+
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("data", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => server.Relay.AdmitPending(remoteEndPoint);
 
@@ -46,7 +65,13 @@ internal sealed class TlsDataListener(GrayServer server, IPEndPoint endPoint, Tl
 internal sealed class PlainDataListener(GrayServer server, IPEndPoint endPoint, TcpServerOptions options)
     : TcpServer(endPoint, options)
 {
-    protected override TcpSession CreateSession() => new DataSession(this, server);
+    protected override TcpSession CreateSession()
+    {
+        RelayMeter.Accepted("data");
+        return new DataSession(this, server);
+    }
+
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("data", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => server.Relay.AdmitPending(remoteEndPoint);
 

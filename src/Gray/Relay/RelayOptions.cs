@@ -68,6 +68,9 @@ public sealed class RelayOptions
 
     public bool Console { get; set; } = true;
 
+    /// <summary>Where GET /metrics answers in the Prometheus text format; null (the default) serves none.</summary>
+    public IPEndPoint? MetricsListen { get; set; }
+
     public IPAddress EffectivePublicBind => PublicBind ?? Control.Address;
 }
 

@@ -36,6 +36,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         ControlListener control;
         AdminServer admin;
         string adminFile;
+        Telemetry.MetricsServer? metrics = null;
         try
         {
             if (OperatingSystem.IsLinux()) FitConnectionsToDescriptors();
@@ -50,6 +51,15 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             adminFile = Path.Combine(dataDir, AdminEndpointFile.FileName);
             DataDirectory.WritePrivate(adminFile, JsonSerializer.Serialize(new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token), AdminJson.Options));
             RelayLog.AdminListening(_log, admin.EndPoint);
+            var manager = relay.Manager;
+            Telemetry.RelayMeter.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool)));
+            if (options.MetricsListen is { } metricsEndPoint)
+            {
+                metrics = new Telemetry.MetricsServer(metricsEndPoint, new Telemetry.PrometheusExporter(Telemetry.RelayMeter.Name));
+                metrics.Start();
+                _log.LogInformation("Metrics on http://{EndPoint}/metrics", metrics.EndPoint);
+            }
+
             RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
             Console.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
             if (options.Console && !Console.IsInputRedirected) _ = RelayConsole.RunAsync(commands, stoppingToken);
@@ -75,6 +85,12 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         await control.StopAsync().ConfigureAwait(false);
         await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);
         await admin.StopAsync().ConfigureAwait(false);
+        if (metrics is not null)
+        {
+            await metrics.StopAsync().ConfigureAwait(false);
+            metrics.Exporter.Dispose();
+        }
+
         File.Delete(adminFile);
         relay.Registry.Dispose();
         RelayLog.Stopped(_log);

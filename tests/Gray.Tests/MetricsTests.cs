@@ -1,0 +1,95 @@
+// /metrics on the relay and the agent: the text parses, and its numbers match the traffic we made.
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Gray.Tests.Harness;
+
+namespace Gray.Tests;
+
+public class MetricsTests
+{
+    private const int Clients = 5;
+    private const int BytesPerClient = 100_000;
+
+    [Fact]
+    public async Task Metrics_parse_and_count_the_real_traffic()
+    {
+        int relayMetrics = FreePort(), agentMetrics = FreePort();
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay(new()
+        {
+            ["metrics"] = $"{{ listen: 127.0.0.1:{relayMetrics} }}", ["ping_interval"] = "200ms", ["client_deny"] = "[127.0.6.6/32]",
+        });
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("metered");
+        await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "4", "--metrics", $"127.0.0.1:{agentMetrics}"]);
+
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(async _ =>
+        {
+            using var client = await Tcp.ConnectAsync(server.ClientPort);
+            await client.SendAsync(new byte[BytesPerClient]);
+            client.Shutdown(SocketShutdown.Send);
+            Assert.Equal(BytesPerClient, (await Tcp.ReadToEndAsync(client)).Length);
+        }));
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(server.ClientPort, from: IPAddress.Parse("127.0.6.6")));
+
+        const double total = Clients * BytesPerClient;
+        var labels = "direction=\"in\",server=\"metered\"";
+        Dictionary<string, double> metrics = [];
+        await Tcp.WaitUntilAsync(async () =>
+        {
+            metrics = await ScrapeAsync(relayMetrics);
+            return metrics.GetValueOrDefault($"gray_relay_bytes_total{{{labels}}}") == total
+                && metrics.GetValueOrDefault("gray_relay_ping_rtt_seconds_count{server=\"metered\"}") >= 1;
+        }, "relay metrics show the traffic");
+        Assert.Equal(total, metrics["gray_relay_bytes_total{direction=\"out\",server=\"metered\"}"]);
+        Assert.Equal(Clients, metrics["gray_relay_pair_setup_duration_seconds_count{server=\"metered\"}"]);
+        Assert.True(metrics["gray_relay_connections_accepted_total{port_kind=\"client\"}"] >= Clients);
+        Assert.Equal(1, metrics["gray_relay_connections_refused_total{port_kind=\"client\",reason=\"denied\"}"]);
+        Assert.True(metrics["gray_relay_otps_total{outcome=\"issued\",server=\"metered\"}"] >= 4 + Clients);
+        Assert.True(metrics["gray_relay_otps_total{outcome=\"used\",server=\"metered\"}"] >= Clients);
+        Assert.Equal(0, metrics["gray_relay_pairs_active{server=\"metered\"}"]);
+        Assert.Equal(4, metrics["gray_relay_pool_target{server=\"metered\"}"]);
+        Assert.Contains(metrics.Keys, k => k.StartsWith("dotnet_", StringComparison.Ordinal)); // the runtime's own
+
+        var agent = await ScrapeAsync(agentMetrics);
+        Assert.Equal(total, agent["gray_agent_bytes_total{direction=\"in\"}"]);
+        Assert.Equal(total, agent["gray_agent_bytes_total{direction=\"out\"}"]);
+        Assert.Equal(0, agent["gray_agent_pairs_active"]);
+    }
+
+    /// <summary>GETs /metrics and parses every sample line (and checks each metric was typed first).</summary>
+    private static async Task<Dictionary<string, double>> ScrapeAsync(int port)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+        var samples = new Dictionary<string, double>();
+        var typed = new HashSet<string>();
+        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith("# TYPE ", StringComparison.Ordinal))
+            {
+                typed.Add(line.Split(' ')[2]);
+                continue;
+            }
+
+            if (line.StartsWith('#')) continue;
+            var match = Regex.Match(line, @"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*=""(?:[^""\\]|\\.)*"",?)*\})? (\S+)$");
+            Assert.True(match.Success, $"unparsable line: {line}");
+            string name = match.Groups[1].Value;
+            Assert.Contains(typed, t => name == t || name.StartsWith(t + "_", StringComparison.Ordinal));
+            samples[name + match.Groups[2].Value] = double.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture);
+        }
+
+        return samples;
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}
