@@ -123,7 +123,7 @@ public class AgentTests
     {
         var (exitCode, output) = await GrayProcess.RunAsync(["--version"]);
         Assert.Equal(0, exitCode);
-        Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
+        Assert.Matches(@"^gray \d+\.\d+\.\d+ \(commit ([0-9a-f]{7,12}|unknown), built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$", output.Trim());
         (exitCode, output) = await GrayProcess.RunAsync(["agent", "--relay", "127.0.0.1:1"]);
         Assert.Equal(2, exitCode);
         Assert.Contains("--id", output);

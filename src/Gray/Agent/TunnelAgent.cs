@@ -151,7 +151,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                 };
                 control.StartServing(dataTls);
                 AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
-                Console.WriteLine($"gray agent: server {options.Id} is public on relay {options.Relay.Host} port {welcome.ClientPort}, forwarding to {options.TargetText}");
+                (Cli.Hosting.JsonLogs ? Console.Error : Console.Out).WriteLine($"gray agent: server {options.Id} is public on relay {options.Relay.Host} port {welcome.ClientPort}, forwarding to {options.TargetText}");
             }
 
             await control.Completion.ConfigureAwait(false);

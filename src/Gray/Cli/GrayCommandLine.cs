@@ -16,6 +16,12 @@ public static class GrayCommandLine
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args is ["--version"])
+        {
+            Console.WriteLine(LongVersion());
+            return ExitCodes.Ok;
+        }
+
         var root = new RootCommand("Gray: offer a TCP service from a private (gray) address through a public relay.")
         {
             RelayCommand(),
@@ -56,7 +62,8 @@ public static class GrayCommandLine
         var noConsole = new Option<bool>("--no-console") { Description = "do not read /commands from the terminal" };
         var maxConnections = new Option<int?>("--max-connections") { Description = "all connections at once (default 1000; env GRAY_MAX_CONNECTIONS)" };
         var metrics = MetricsOption();
-        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole, maxConnections, metrics };
+        var logFormat = LogFormatOption();
+        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole, maxConnections, metrics, logFormat };
         command.SetAction(async (result, _) =>
         {
             var options = new RelayOptions();
@@ -78,7 +85,8 @@ public static class GrayCommandLine
             {
                 options.MaxConnections = max > 0 ? max : throw new ConfigException("--max-connections must be positive");
             }
-            return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<RelayService>()).ConfigureAwait(false);
+            return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<RelayService>(),
+                Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
         });
         return command;
     }
@@ -93,9 +101,10 @@ public static class GrayCommandLine
         var fingerprint = new Option<string?>("--fingerprint") { Description = "the relay certificate's SHA-256 (else trust on first use)" };
         var plainData = new Option<bool>("--plain-data") { Description = "plain TCP data connections, for services that encrypt on their own" };
         var metrics = MetricsOption();
+        var logFormat = LogFormatOption();
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, id, secret, target, pool, fingerprint, plainData, metrics,
+            relay, id, secret, target, pool, fingerprint, plainData, metrics, logFormat,
         };
         command.SetAction(async (result, _) =>
         {
@@ -115,7 +124,8 @@ public static class GrayCommandLine
                 throw new ConfigException($"--pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}");
             }
 
-            return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<AgentService>()).ConfigureAwait(false);
+            return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<AgentService>(),
+                Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
         });
         return command;
     }
@@ -215,6 +225,22 @@ public static class GrayCommandLine
             ({ } one, false) => one,
             _ => throw new ConfigException("name one server ID, or --all"),
         };
+
+    /// <summary>Version, git commit and build date (the seed's LONG_VERSION).</summary>
+    public static string LongVersion()
+    {
+        var assembly = typeof(GrayCommandLine).Assembly;
+        string informational = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+        string[] parts = informational.Split('+', 2);
+        string commit = parts.Length == 2 ? parts[1][..Math.Min(12, parts[1].Length)] : "unknown";
+        string built = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "BuildDate")?.Value ?? "unknown";
+        return $"gray {parts[0]} (commit {commit}, built {built})";
+    }
+
+    private static Option<string> LogFormatOption() =>
+        new("--log-format") { Description = "text (default) or json: one JSON object per line", DefaultValueFactory = _ => "text" };
 
     private static Option<string?> MetricsOption() =>
         new("--metrics") { Description = "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)" };

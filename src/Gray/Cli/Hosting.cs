@@ -10,15 +10,39 @@ internal static class Hosting
     /// <summary>How long a graceful stop may take before the host gives up on it.</summary>
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(4);
 
-    public static async Task<int> RunAsync(Action<IServiceCollection> configure)
+    /// <summary>True when logs go out as JSON lines: then nothing else may be printed on standard output.</summary>
+    public static bool JsonLogs { get; private set; }
+
+    public static bool ParseLogFormat(string text) => text switch
+    {
+        "text" => false,
+        "json" => true,
+        _ => throw new ConfigException($"--log-format: '{text}' is neither text nor json"),
+    };
+
+    public static async Task<int> RunAsync(Action<IServiceCollection> configure, bool jsonLogs = false)
     {
         DescriptorLimit.Raise();
+        JsonLogs = jsonLogs;
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
-        builder.Logging.AddSimpleConsole(o =>
+        if (jsonLogs)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+                o.IncludeScopes = false;
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
         builder.Logging.SetMinimumLevel(
             Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("GRAY_LOG_LEVEL"), ignoreCase: true, out var level)
                 ? level

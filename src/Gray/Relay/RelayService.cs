@@ -61,7 +61,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             }
 
             RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
-            Console.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
+            (Cli.Hosting.JsonLogs ? Console.Error : Console.Out).WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
             if (options.Console && !Console.IsInputRedirected) _ = RelayConsole.RunAsync(commands, stoppingToken);
         }
         catch (Exception error)

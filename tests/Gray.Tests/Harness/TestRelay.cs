@@ -13,7 +13,7 @@ public sealed class TestRelay : IAsyncDisposable
     /// <summary>Ports per relay: the control port and then its range. Below the ephemeral range.</summary>
     private const int PortsPerRelay = 20;
 
-    private static int s_nextBase = 21000 + (Environment.ProcessId % 50) * 200;
+    private static int s_nextBase = 21000 + (System.Environment.ProcessId % 50) * 200;
 
     private readonly List<GrayProcess> _agents = new();
     private readonly Dictionary<string, string> _settings;
@@ -44,6 +44,11 @@ public sealed class TestRelay : IAsyncDisposable
 
     public GrayProcess? Process { get; private set; }
 
+    /// <summary>More arguments for `gray relay`, and its environment.</summary>
+    public string[] ExtraArgs { get; init; } = [];
+
+    public Dictionary<string, string>? Environment { get; init; }
+
     public string Fingerprint { get; private set; } = "";
 
     public async Task StartAsync()
@@ -51,8 +56,8 @@ public sealed class TestRelay : IAsyncDisposable
         string config = Path.Combine(DataDir, "..", Path.GetFileName(DataDir) + ".yaml");
         await File.WriteAllLinesAsync(config, _settings.Select(kv => $"{kv.Key}: {kv.Value}"));
         string[] args = ["relay", "--config", config, "--data-dir", DataDir,
-            "--control", $"127.0.0.1:{ControlPort}", "--ports", $"{PortLow}-{PortHigh}", "--no-console"];
-        Process = _descriptorLimit is { } limit ? GrayProcess.StartWithDescriptorLimit(limit, args) : GrayProcess.Start(args);
+            "--control", $"127.0.0.1:{ControlPort}", "--ports", $"{PortLow}-{PortHigh}", "--no-console", .. ExtraArgs];
+        Process = _descriptorLimit is { } limit ? GrayProcess.StartWithDescriptorLimit(limit, args) : GrayProcess.Start(args, Environment);
         string line = await Process.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
         Fingerprint = line[(line.LastIndexOf(' ') + 1)..];
     }
@@ -72,11 +77,11 @@ public sealed class TestRelay : IAsyncDisposable
 
     /// <summary>Starts `gray agent` for <paramref name="server"/>; waits until it is serving unless told not to.</summary>
     public async Task<GrayProcess> StartAgentAsync(AddedServer server, IPEndPoint target, string[]? extra = null,
-        bool waitUntilServing = true, string? relayAddress = null)
+        bool waitUntilServing = true, string? relayAddress = null, Dictionary<string, string>? environment = null)
     {
         var agent = GrayProcess.Start(["agent", "--relay", relayAddress ?? $"127.0.0.1:{ControlPort}", "--id", server.Id,
             "--secret", server.Secret, "--target", target.ToString(), .. extra ?? []],
-            new Dictionary<string, string> { ["GRAY_KNOWN_RELAYS"] = KnownRelays });
+            new Dictionary<string, string>(environment ?? []) { ["GRAY_KNOWN_RELAYS"] = KnownRelays });
         lock (_agents) _agents.Add(agent);
         if (waitUntilServing) await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving");
         return agent;
