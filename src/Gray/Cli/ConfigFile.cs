@@ -80,20 +80,21 @@ public static class ConfigFile
         throw new ConfigException($"ports: '{text}' is not LOW-HIGH (1-65535, at least two ports)");
     }
 
-    /// <summary>Durations like 500ms, 10s, 2m; a bare number is seconds.</summary>
+    /// <summary>Durations like 500ms, 10s, 2m, 1h; a bare number is seconds.</summary>
     public static TimeSpan ParseDuration(string text, string what)
     {
         text = text.Trim();
         (string number, double scale) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
             : text.EndsWith('s') ? (text[..^1], 1)
             : text.EndsWith('m') ? (text[..^1], 60)
+            : text.EndsWith('h') ? (text[..^1], 3600)
             : (text, 1);
         if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0)
         {
             return TimeSpan.FromSeconds(value * scale);
         }
 
-        throw new ConfigException($"{what}: '{text}' is not a duration such as 500ms, 10s or 2m");
+        throw new ConfigException($"{what}: '{text}' is not a duration such as 500ms, 10s, 2m or 1h");
     }
 
     private static ServerRules Rules(List<string>? allow, List<string>? deny, string? idle, int? maxPool, ServerRules inherited, string prefix)
@@ -102,7 +103,12 @@ public static class ConfigFile
         {
             ClientAllow = allow ?? inherited.ClientAllow,
             ClientDeny = deny ?? inherited.ClientDeny,
-            PairIdleTimeout = idle is null ? inherited.PairIdleTimeout : ParseDuration(idle, prefix + "pair_idle_timeout"),
+            PairIdleTimeout = idle switch
+            {
+                null => inherited.PairIdleTimeout,
+                "off" => null,
+                _ => ParseDuration(idle, prefix + "pair_idle_timeout"),
+            },
             MaxPool = maxPool is { } pool ? InRange(pool, Protocol.Wire.MinPool, Protocol.Wire.MaxPool, prefix + "max_pool") : inherited.MaxPool,
         };
         try

@@ -1,0 +1,50 @@
+// The relay's YAML file: the shipped example is valid, and its settings land where they should.
+using Gray.Cli;
+using Gray.Relay;
+
+namespace Gray.Tests;
+
+public class ConfigTests
+{
+    [Fact]
+    public void The_example_relay_yaml_in_deploy_is_valid_and_read_as_written()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Gray.slnx"))) root = Path.GetDirectoryName(root) ?? throw new DirectoryNotFoundException("repository root");
+        var options = new RelayOptions();
+        ConfigFile.ApplyRelay(Path.Combine(root, "deploy", "relay.yaml"), options);
+
+        Assert.Equal("/var/lib/gray", options.DataDir);
+        Assert.Equal(1000, options.MaxConnections);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.PingTimeout);
+        Assert.Null(options.DefaultRules.PairIdleTimeout);
+        Assert.Equal(TimeSpan.FromHours(2), options.RulesFor("ssh").PairIdleTimeout);
+        Assert.Equal(["198.51.100.0/24", "2001:db8::/32"], options.RulesFor("ssh").ClientAllow);
+        Assert.Equal(32, options.RulesFor("web").MaxPool);
+        Assert.Equal(256, options.RulesFor("other").MaxPool);
+    }
+
+    [Theory]
+    [InlineData("ping_interval: 10", 10.0)]
+    [InlineData("ping_interval: 250ms", 0.25)]
+    [InlineData("ping_interval: 2m", 120.0)]
+    [InlineData("ping_interval: 1h", 3600.0)]
+    public void Durations_take_units(string line, double seconds)
+    {
+        string file = Path.Combine(Directory.CreateTempSubdirectory("gray-duration-").FullName, "gray.yaml");
+        File.WriteAllText(file, line + "\n");
+        var options = new RelayOptions();
+        ConfigFile.ApplyRelay(file, options);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), options.PingInterval);
+    }
+
+    [Fact]
+    public void A_bad_network_in_a_rule_names_its_setting()
+    {
+        string file = Path.Combine(Directory.CreateTempSubdirectory("gray-rule-").FullName, "gray.yaml");
+        File.WriteAllText(file, "servers:\n  web:\n    client_deny: [not-a-network]\n");
+        var error = Assert.Throws<ConfigException>(() => ConfigFile.ApplyRelay(file, new RelayOptions()));
+        Assert.Contains("servers.web.", error.Message);
+        Assert.Contains("not-a-network", error.Message);
+    }
+}
