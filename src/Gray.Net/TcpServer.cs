@@ -64,6 +64,17 @@ public class TcpServer : IAsyncDisposable
     /// <summary>Refusals so far for one reason.</summary>
     public long RefusedFor(RefuseReason reason) => Interlocked.Read(ref _refusedBy[(int)reason]);
 
+    /// <summary>Sessions allowed from one source address; may be changed while running (sessions over a lowered limit stay).</summary>
+    public int MaxSessionsPerAddress
+    {
+        get => _perAddress.LimitPerAddress;
+        set
+        {
+            _perAddress.LimitPerAddress = value;
+            Options.MaxSessionsPerAddress = value;
+        }
+    }
+
     /// <summary>Live sessions from one source address.</summary>
     public int SessionsFrom(IPAddress address) => _perAddress.CountOf(address);
 

@@ -46,6 +46,13 @@ public static class ConfigFile
         if (file.ClientWaitTimeout is { } wait) options.ClientWaitTimeout = ParseDuration(wait, "client_wait_timeout");
         if (file.MaxWaitingClients is { } waiting) options.MaxWaitingClients = Positive(waiting, "max_waiting_clients");
         if (file.MaxClientsPerServer is { } clients) options.MaxClientsPerServer = Positive(clients, "max_clients_per_server");
+        if (file.LogLevel is { } level)
+        {
+            options.LogLevel = Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level == "info" ? "Information" : level == "warn" ? "Warning" : level, ignoreCase: true, out var parsed)
+                ? parsed
+                : throw new ConfigException($"{path}: log_level: '{level}' is not one of trace, debug, info, warn, error, critical, none");
+        }
+
         if (file.Metrics?.Listen is { } metrics) options.MetricsListen = ParseEndPoint(metrics, "metrics.listen");
         if (file.MaxConnections is { } connections) options.MaxConnections = Positive(connections, "max_connections");
         if (file.MaxClientConnectionsPerIp is { } perIp) options.MaxClientConnectionsPerIp = Positive(perIp, "max_client_connections_per_ip");
@@ -181,6 +188,8 @@ public static class ConfigFile
         public Dictionary<string, ServerSection>? Servers { get; set; }
 
         public MetricsSection? Metrics { get; set; }
+
+        public string? LogLevel { get; set; }
     }
 
     private sealed class MetricsSection

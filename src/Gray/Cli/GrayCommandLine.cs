@@ -66,26 +66,34 @@ public static class GrayCommandLine
         var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole, maxConnections, metrics, logFormat };
         command.SetAction(async (result, _) =>
         {
-            var options = new RelayOptions();
-            if (result.GetValue(config) is { } file) ConfigFile.ApplyRelay(file, options);
-            if (result.GetValue(dataDir) is { } dir) options.DataDir = dir;
-            if (result.GetValue(control) is { } address) options.Control = ConfigFile.ParseEndPoint(address, "--control");
-            if (result.GetValue(ports) is { } range) (options.PortLow, options.PortHigh) = ConfigFile.ParsePortRange(range);
-            if (result.GetValue(noConsole)) options.Console = false;
-            // Precedence: flag, then environment, then file, then default.
-            if (Environment.GetEnvironmentVariable("GRAY_MAX_CONNECTIONS") is { Length: > 0 } fromEnvironment)
+            // Flags, then environment, then file, then defaults: read again on every reload.
+            RelayOptions Load()
             {
-                options.MaxConnections = int.TryParse(fromEnvironment, out int n) && n > 0
-                    ? n
-                    : throw new ConfigException($"GRAY_MAX_CONNECTIONS: '{fromEnvironment}' is not a positive number");
+                var options = new RelayOptions();
+                if (result.GetValue(config) is { } file) ConfigFile.ApplyRelay(file, options);
+                if (result.GetValue(dataDir) is { } dir) options.DataDir = dir;
+                if (result.GetValue(control) is { } address) options.Control = ConfigFile.ParseEndPoint(address, "--control");
+                if (result.GetValue(ports) is { } range) (options.PortLow, options.PortHigh) = ConfigFile.ParsePortRange(range);
+                if (result.GetValue(noConsole)) options.Console = false;
+                if (Environment.GetEnvironmentVariable("GRAY_MAX_CONNECTIONS") is { Length: > 0 } fromEnvironment)
+                {
+                    options.MaxConnections = int.TryParse(fromEnvironment, out int n) && n > 0
+                        ? n
+                        : throw new ConfigException($"GRAY_MAX_CONNECTIONS: '{fromEnvironment}' is not a positive number");
+                }
+
+                if (result.GetValue(metrics) is { } metricsAddress) options.MetricsListen = ConfigFile.ParseEndPoint(metricsAddress, "--metrics");
+                if (result.GetValue(maxConnections) is { } max)
+                {
+                    options.MaxConnections = max > 0 ? max : throw new ConfigException("--max-connections must be positive");
+                }
+
+                return options;
             }
 
-            if (result.GetValue(metrics) is { } metricsAddress) options.MetricsListen = ConfigFile.ParseEndPoint(metricsAddress, "--metrics");
-            if (result.GetValue(maxConnections) is { } max)
-            {
-                options.MaxConnections = max > 0 ? max : throw new ConfigException("--max-connections must be positive");
-            }
-            return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<RelayService>(),
+            var options = Load();
+            var source = new RelayConfigSource(result.GetValue(config), Load);
+            return await Hosting.RunAsync(services => services.AddSingleton(options).AddSingleton(source).AddHostedService<RelayService>(),
                 Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
         });
         return command;

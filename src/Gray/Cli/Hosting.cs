@@ -10,6 +10,9 @@ internal static class Hosting
     /// <summary>How long a graceful stop may take before the host gives up on it.</summary>
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(4);
 
+    /// <summary>The least important level written; a configuration reload may change it.</summary>
+    public static LogLevel MinimumLevel { get; set; } = LogLevel.Information;
+
     /// <summary>True when logs go out as JSON lines: then nothing else may be printed on standard output.</summary>
     public static bool JsonLogs { get; private set; }
 
@@ -43,10 +46,9 @@ internal static class Hosting
             });
         }
 
-        builder.Logging.SetMinimumLevel(
-            Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("GRAY_LOG_LEVEL"), ignoreCase: true, out var level)
-                ? level
-                : LogLevel.Information);
+        if (Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("GRAY_LOG_LEVEL"), ignoreCase: true, out var level)) MinimumLevel = level;
+        builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        builder.Logging.AddFilter((_, _, messageLevel) => messageLevel >= MinimumLevel); // read at each line: reloadable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         configure(builder.Services);

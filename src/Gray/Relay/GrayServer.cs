@@ -46,8 +46,6 @@ internal sealed class GrayServer
         Pool = pool;
         PlainData = plainData;
         Logger = relay.LoggerFactory.CreateLogger<GrayServer>();
-        Rules = relay.Options.RulesFor(Id);
-        ClientRules = Rules.ToAddressRules();
         IPAddress bind = relay.Options.EffectivePublicBind;
         var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer, relay.Options.MaxClientConnectionsPerIp);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
@@ -62,9 +60,34 @@ internal sealed class GrayServer
 
     public RelayContext Relay => _relay;
 
-    public ServerRules Rules { get; }
+    /// <summary>This server's rules as the configuration has them now (a reload may change them).</summary>
+    public ServerRules Rules => _relay.Options.RulesFor(Id);
 
-    public AddressRules ClientRules { get; }
+    public AddressRules ClientRules
+    {
+        get
+        {
+            var rules = Rules;
+            var cached = _clientRules;
+            if (cached is null || !ReferenceEquals(cached.Source, rules))
+            {
+                cached = new ParsedRules(rules, rules.ToAddressRules());
+                _clientRules = cached;
+            }
+
+            return cached.Rules;
+        }
+    }
+
+    private volatile ParsedRules? _clientRules;
+
+    /// <summary>Applies reloaded listener settings: the TLS deadline and the per-address client limit.</summary>
+    public void ApplyListenerSettings(RelayOptions options)
+    {
+        _clients.Options.HandshakeTimeout = options.HandshakeTimeout;
+        _data.Options.HandshakeTimeout = options.HandshakeTimeout;
+        _clients.MaxSessionsPerAddress = options.MaxClientConnectionsPerIp;
+    }
 
     /// <summary>Ends the pairs of every client from <paramref name="address"/>; returns how many.</summary>
     public int Kick(IPAddress address) => _clients.DisconnectAddress(address);
@@ -414,4 +437,7 @@ internal sealed class GrayServer
     }
 
     private readonly record struct PendingOtp(byte[] Value, long ExpiresAt);
+
+    /// <summary>The parsed allow/deny lists of one rules object (parsed once per reload, not per client).</summary>
+    private sealed record ParsedRules(ServerRules Source, AddressRules Rules);
 }

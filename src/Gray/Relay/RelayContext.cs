@@ -13,9 +13,16 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
 
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
-    public X509Certificate2 Certificate { get; } = certificate;
+    private volatile X509Certificate2 _certificate = certificate;
 
-    public string Fingerprint { get; } = Certificates.Sha256Fingerprint(certificate);
+    /// <summary>The certificate for new handshakes; a reload may replace it.</summary>
+    public X509Certificate2 Certificate
+    {
+        get => _certificate;
+        set => _certificate = value;
+    }
+
+    public string Fingerprint => Certificates.Sha256Fingerprint(_certificate);
 
     public Registry Registry { get; } = registry;
 

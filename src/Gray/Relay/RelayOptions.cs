@@ -68,11 +68,17 @@ public sealed class RelayOptions
 
     public bool Console { get; set; } = true;
 
+    /// <summary>Least important log level written (a reload may change it).</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
     /// <summary>Where GET /metrics answers in the Prometheus text format; null (the default) serves none.</summary>
     public IPEndPoint? MetricsListen { get; set; }
 
     public IPAddress EffectivePublicBind => PublicBind ?? Control.Address;
 }
+
+/// <summary>Where the relay's settings come from, so that a reload can read them again: the file, then the flags.</summary>
+public sealed record RelayConfigSource(string? Path, Func<RelayOptions> Load);
 
 /// <summary>Per-server rules: pool size, who may connect to the client port, and idle pairs.</summary>
 public sealed record ServerRules

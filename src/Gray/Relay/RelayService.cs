@@ -8,10 +8,14 @@ using Microsoft.Extensions.Logging;
 
 namespace Gray.Relay;
 
-internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
+internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime,
+    RelayConfigSource? configSource = null)
     : BackgroundService
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<RelayService>();
+
+    /// <summary>The most connections the open-file limit allows (a reload cannot raise max_connections past it).</summary>
+    public static int ConnectionCeiling { get; private set; } = int.MaxValue;
 
     /// <summary>Descriptors kept for everything but connections: listeners, their spares, files, the runtime's own.</summary>
     private const int DescriptorMargin = 128;
@@ -24,6 +28,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         if (Cli.DescriptorLimit.Raise() is not { } limit) return;
         int inUse = Directory.GetFiles("/proc/self/fd").Length;
         long ceiling = Math.Max(16, (long)limit - inUse - DescriptorMargin);
+        ConnectionCeiling = (int)Math.Min(int.MaxValue, ceiling);
         if (options.MaxConnections <= ceiling) return;
         _log.LogWarning("max_connections {Configured} lowered to {Ceiling}: the process may open only {Limit} files " +
             "(raise it with ulimit -n or LimitNOFILE=)", options.MaxConnections, ceiling, limit);
@@ -37,9 +42,11 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         AdminServer admin;
         string adminFile;
         Telemetry.MetricsServer? metrics = null;
+        ConfigReloader? reloader = null;
         try
         {
             if (OperatingSystem.IsLinux()) FitConnectionsToDescriptors();
+            if (Environment.GetEnvironmentVariable("GRAY_LOG_LEVEL") is not { Length: > 0 }) Cli.Hosting.MinimumLevel = options.LogLevel;
             string dataDir = DataDirectory.Ensure(options.DataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
             relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options));
@@ -62,6 +69,12 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
 
             RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
             (Cli.Hosting.JsonLogs ? Console.Error : Console.Out).WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
+            if (configSource is not null)
+            {
+                reloader = new ConfigReloader(configSource, relay, control, dataDir, _log);
+                reloader.Start();
+            }
+
             if (options.Console && !Console.IsInputRedirected) _ = RelayConsole.RunAsync(commands, stoppingToken);
         }
         catch (Exception error)
@@ -82,6 +95,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         }
 
         // Stop: no new agents, then every server (ports released), then the admin endpoint.
+        reloader?.Dispose();
         await control.StopAsync().ConfigureAwait(false);
         await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);
         await admin.StopAsync().ConfigureAwait(false);

@@ -51,9 +51,12 @@ public sealed class TestRelay : IAsyncDisposable
 
     public string Fingerprint { get; private set; } = "";
 
+    /// <summary>The relay's YAML file, written from the settings at start; tests may rewrite it.</summary>
+    public string ConfigPath => Path.GetFullPath(Path.Combine(DataDir, "..", Path.GetFileName(DataDir) + ".yaml"));
+
     public async Task StartAsync()
     {
-        string config = Path.Combine(DataDir, "..", Path.GetFileName(DataDir) + ".yaml");
+        string config = ConfigPath;
         await File.WriteAllLinesAsync(config, _settings.Select(kv => $"{kv.Key}: {kv.Value}"));
         string[] args = ["relay", "--config", config, "--data-dir", DataDir,
             "--control", $"127.0.0.1:{ControlPort}", "--ports", $"{PortLow}-{PortHigh}", "--no-console", .. ExtraArgs];

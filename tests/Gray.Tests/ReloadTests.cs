@@ -1,0 +1,102 @@
+// Hot reload of the relay's configuration: on SIGHUP and when the file changes; bad files refused.
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Gray.Net;
+using Gray.Tests.Harness;
+
+namespace Gray.Tests;
+
+public class ReloadTests
+{
+    [Fact]
+    public async Task A_reload_changes_limits_allow_lists_and_ping_timeout_while_a_16_MiB_transfer_runs()
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay(new() { ["max_connections"] = "900", ["ping_timeout"] = "30s" });
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("reloaded");
+        await relay.StartAgentAsync(server, echo.EndPoint);
+
+        // A transfer that spans the reload: 16 MiB in 64 chunks with pauses.
+        using var client = await Tcp.ConnectAsync(server.ClientPort);
+        byte[] payload = RandomNumberGenerator.GetBytes(16 * 1024 * 1024);
+        var echoed = Tcp.ReadToEndAsync(client);
+        var sending = Task.Run(async () =>
+        {
+            for (int offset = 0; offset < payload.Length; offset += payload.Length / 64)
+            {
+                await client.SendAsync(payload.AsMemory(offset, payload.Length / 64));
+                await Task.Delay(20); // spread over about a second and a half, across the reload
+            }
+
+            client.Shutdown(SocketShutdown.Send);
+        });
+
+        await File.WriteAllTextAsync(relay.ConfigPath, "max_connections: 500\nping_timeout: 45s\nclient_deny: [127.0.9.0/24]\n");
+        relay.Process!.Signal(1); // SIGHUP
+        string reloaded = await relay.Process.WaitForLineAsync(l => l.Contains("Configuration reloaded"), "reloaded");
+        Assert.Contains("max_connections 900 → 500", reloaded);
+        Assert.Contains("ping_timeout 00:00:30 → 00:00:45", reloaded);
+        Assert.Contains("server rules", reloaded);
+
+        var (_, shown) = await relay.AdminAsync("show");
+        Assert.Contains("/500", shown);
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(server.ClientPort, from: IPAddress.Parse("127.0.9.9")));
+        await AgentTests.AssertEchoAsync(server.ClientPort);
+
+        await sending;
+        Assert.Equal(SHA256.HashData(payload), SHA256.HashData(await echoed)); // unaffected by the reload
+    }
+
+    [Fact]
+    public async Task A_changed_file_is_picked_up_and_an_invalid_one_is_refused_keeping_the_old_settings()
+    {
+        await using var relay = new TestRelay(new() { ["max_connections"] = "900" });
+        await relay.StartAsync();
+        await File.WriteAllTextAsync(relay.ConfigPath, "max_connections: 700\n");
+        await relay.Process!.WaitForLineAsync(l => l.Contains("max_connections 900 → 700"), "reloaded on file change");
+
+        await File.WriteAllTextAsync(relay.ConfigPath, "max_connections: [not, a, number\n");
+        await relay.Process.WaitForLineAsync(l => l.Contains("reload (the file changed) refused"), "bad file refused");
+        var (_, shown) = await relay.AdminAsync("show");
+        Assert.Contains("/700", shown);
+        Assert.False(relay.Process.HasExited);
+    }
+
+    [Fact]
+    public async Task A_rotated_certificate_is_used_for_new_handshakes()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-rotate-").FullName;
+        string cert = Path.Combine(dir, "relay.crt"), key = Path.Combine(dir, "relay.key");
+        using (var first = Certificates.CreateSelfSigned("relay")) WritePem(first, cert, key);
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay(new() { ["tls"] = $"{{ certificate: {cert}, key: {key} }}" });
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("rotating");
+        var old = await relay.StartAgentAsync(server, echo.EndPoint, ["--fingerprint", relay.Fingerprint]);
+        await AgentTests.AssertEchoAsync(server.ClientPort);
+
+        using var second = Certificates.CreateSelfSigned("relay");
+        WritePem(second, cert, key);
+        relay.Process!.Signal(1); // SIGHUP
+        string fingerprint = Certificates.Sha256Fingerprint(second);
+        await relay.Process.WaitForLineAsync(l => l.Contains($"certificate SHA-256 {fingerprint}"), "rotated");
+        var (_, shown) = await relay.AdminAsync("fingerprint");
+        Assert.Equal(fingerprint, shown.Trim());
+
+        await AgentTests.AssertEchoAsync(server.ClientPort); // the connected agent goes on
+        await old.DisposeAsync();
+        var fresh = await relay.StartAgentAsync(server, echo.EndPoint, ["--fingerprint", fingerprint]); // a new handshake sees the new one
+        await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "served by the agent that pinned the new certificate");
+        Assert.False(fresh.HasExited);
+    }
+
+    private static void WritePem(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string certPath, string keyPath)
+    {
+        File.WriteAllText(keyPath, System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.GetECDsaPrivateKey(certificate)!.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(certPath, certificate.ExportCertificatePem());
+    }
+}
