@@ -48,3 +48,33 @@ public class ConfigTests
         Assert.Contains("not-a-network", error.Message);
     }
 }
+
+public class ConfigCommandTests
+{
+    [Fact]
+    public async Task Config_check_names_the_line_of_each_error_and_show_prints_a_file_that_reads_back_the_same()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-config-cmd-").FullName;
+        string bad = Path.Combine(dir, "bad.yaml");
+        await File.WriteAllTextAsync(bad, "ping_interval: 10s\nmax_connections: 5\nno_such_setting: 1\n");
+        var (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "check", bad]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("bad.yaml:3: unknown setting 'no_such_setting'", output);
+
+        string good = Path.Combine(dir, "good.yaml");
+        await File.WriteAllTextAsync(good, "max_connections: 321\nservers:\n  web: { max_pool: 9, client_deny: [10.0.0.0/8] }\n");
+        (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "check", good]);
+        Assert.Equal(0, exitCode);
+        Assert.Contains("valid", output);
+
+        (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", good]);
+        Assert.Equal(0, exitCode);
+        string shown = Path.Combine(dir, "shown.yaml");
+        await File.WriteAllTextAsync(shown, output);
+        var again = new RelayOptions();
+        ConfigFile.ApplyRelay(shown, again); // the effective settings, read back
+        Assert.Equal(321, again.MaxConnections);
+        Assert.Equal(9, again.RulesFor("web").MaxPool);
+        Assert.Equal(["10.0.0.0/8"], again.RulesFor("web").ClientDeny);
+    }
+}

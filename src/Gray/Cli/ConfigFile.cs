@@ -22,7 +22,10 @@ public static class ConfigFile
         }
         catch (YamlException error)
         {
-            throw new ConfigException($"{path}:{error.Start.Line}: {error.InnerException?.Message ?? error.Message}");
+            string reason = error.InnerException?.Message ?? error.Message;
+            var unknown = System.Text.RegularExpressions.Regex.Match(reason, "^Property '([^']+)' not found");
+            if (unknown.Success) reason = $"unknown setting '{UnderscoredNamingConvention.Instance.Apply(unknown.Groups[1].Value)}'";
+            throw new ConfigException($"{path}:{error.Start.Line}: {reason}");
         }
         catch (IOException error)
         {
@@ -68,6 +71,48 @@ public static class ConfigFile
         {
             throw new ConfigException($"{path}: tls needs both certificate and key");
         }
+    }
+
+    /// <summary>The effective settings as YAML (the relay holds no secrets in its file: they live in the registry).</summary>
+    public static string Describe(RelayOptions o)
+    {
+        static string D(TimeSpan? t) => t is not { } span ? "off" : span.TotalMilliseconds % 1000 == 0 ? $"{span.TotalSeconds:0}s" : $"{span.TotalMilliseconds:0}ms";
+        static string L(IReadOnlyList<string> list) => "[" + string.Join(", ", list) + "]";
+        var text = new System.Text.StringBuilder();
+        text.AppendLine($"data_dir: {o.DataDir}");
+        text.AppendLine($"control: {o.Control}");
+        text.AppendLine($"ports: {o.PortLow}-{o.PortHigh}");
+        text.AppendLine($"public_bind: {o.EffectivePublicBind}");
+        text.AppendLine(o.CertificatePath is null ? "# tls: none configured: a self-made certificate in data_dir" : $"tls: {{ certificate: {o.CertificatePath}, key: {o.KeyPath} }}");
+        text.AppendLine($"allow_plain_data: {(o.AllowPlainData ? "true" : "false")}");
+        foreach (var (name, value) in new[]
+        {
+            ("handshake_timeout", o.HandshakeTimeout), ("hello_timeout", o.HelloTimeout), ("otp_timeout", o.OtpTimeout),
+            ("otp_lifetime", o.OtpLifetime), ("ping_interval", o.PingInterval), ("ping_timeout", o.PingTimeout),
+            ("client_wait_timeout", o.ClientWaitTimeout),
+        })
+        {
+            text.AppendLine($"{name}: {D(value)}");
+        }
+
+        text.AppendLine($"max_waiting_clients: {o.MaxWaitingClients}");
+        text.AppendLine($"max_connections: {o.MaxConnections}");
+        text.AppendLine($"max_client_connections_per_ip: {o.MaxClientConnectionsPerIp}");
+        text.AppendLine($"max_pending_per_ip: {o.MaxPendingPerIp}");
+        text.AppendLine($"max_clients_per_server: {o.MaxClientsPerServer}");
+        text.AppendLine($"max_pool: {o.DefaultRules.MaxPool}");
+        text.AppendLine($"client_allow: {L(o.DefaultRules.ClientAllow)}");
+        text.AppendLine($"client_deny: {L(o.DefaultRules.ClientDeny)}");
+        text.AppendLine($"pair_idle_timeout: {D(o.DefaultRules.PairIdleTimeout)}");
+        text.AppendLine(o.Servers.Count == 0 ? "servers: {}" : "servers:");
+        foreach (var (id, r) in o.Servers.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            text.AppendLine($"  {id}: {{ max_pool: {r.MaxPool}, client_allow: {L(r.ClientAllow)}, client_deny: {L(r.ClientDeny)}, pair_idle_timeout: {D(r.PairIdleTimeout)} }}");
+        }
+
+        text.AppendLine($"log_level: {o.LogLevel.ToString().ToLowerInvariant()}");
+        text.Append(o.MetricsListen is null ? "# metrics: off" : $"metrics: {{ listen: {o.MetricsListen} }}");
+        return text.ToString();
     }
 
     public static IPEndPoint ParseEndPoint(string text, string what) =>

@@ -27,6 +27,7 @@ public static class GrayCommandLine
             RelayCommand(),
             AgentCommand(),
             AdminCommand(),
+            ConfigCommand(),
         };
         try
         {
@@ -135,6 +136,34 @@ public static class GrayCommandLine
             return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<AgentService>(),
                 Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
         });
+        return command;
+    }
+
+    private static Command ConfigCommand()
+    {
+        var command = new Command("config", "Check or show a relay configuration file.");
+        var checkFile = new Argument<string>("FILE") { Description = "the YAML file" };
+        var check = new Command("check", "Validate a file; each error names its line. Exit 0 if valid, 2 if not.") { checkFile };
+        check.SetAction(result =>
+        {
+            ConfigFile.ApplyRelay(result.GetValue(checkFile)!, new RelayOptions()); // throws ConfigException, exit 2
+            Console.WriteLine($"{result.GetValue(checkFile)}: valid");
+            return ExitCodes.Ok;
+        });
+
+        var showFile = new Argument<string?>("FILE") { Description = "the YAML file (default: none, only defaults)", Arity = ArgumentArity.ZeroOrOne };
+        var show = new Command("show", "Print the effective relay settings: defaults, then the file, then the environment.") { showFile };
+        show.SetAction(result =>
+        {
+            var options = new RelayOptions();
+            if (result.GetValue(showFile) is { } file) ConfigFile.ApplyRelay(file, options);
+            if (Environment.GetEnvironmentVariable("GRAY_MAX_CONNECTIONS") is { Length: > 0 } max && int.TryParse(max, out int n)) options.MaxConnections = n;
+            Console.WriteLine(ConfigFile.Describe(options));
+            return ExitCodes.Ok;
+        });
+
+        command.Subcommands.Add(check);
+        command.Subcommands.Add(show);
         return command;
     }
 
