@@ -178,6 +178,36 @@ public class RelayTests
     }
 
     [Fact]
+    public async Task Admin_top_shows_servers_agents_pool_pairs_and_rates()
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("top-web");
+        await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "3"]);
+        using var pair = await Tcp.ConnectAsync(server.ClientPort);
+        using var stop = new CancellationTokenSource();
+        var traffic = Task.Run(async () =>
+        {
+            var chunk = new byte[64 * 1024];
+            while (!stop.IsCancellationRequested)
+            {
+                await pair.SendAsync(chunk);
+                await Tcp.ReadExactlyAsync(pair, chunk.Length);
+            }
+        });
+
+        var (exitCode, output) = await relay.AdminAsync("top", "--count", "3");
+        await stop.CancelAsync();
+        await traffic;
+        Assert.Equal(0, exitCode);
+        Assert.Contains("top-web", output);
+        Assert.Contains("connected", output);
+        Assert.Matches(@"top-web\s*│\s*\d+\s*│\s*\d+\s*│\s*\S*connected\S*\s*│\s*\d+/256\s*│\s*1\s*│\s*[\d.]+ (B|KiB|MiB|GiB)", output);
+    }
+
+    [Fact]
     public async Task The_data_directory_is_private()
     {
         await using var relay = new TestRelay();

@@ -37,7 +37,9 @@ public sealed record ServerView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? PoolReady = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ActivePairs = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Draining = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RulesView? Rules = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RulesView? Rules = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? BytesIn = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? BytesOut = null);
 
 /// <summary>Where the running relay's admin endpoint is: written by the relay, read by `gray admin`.</summary>
 public sealed record AdminEndpointFile(string Endpoint, string Token)

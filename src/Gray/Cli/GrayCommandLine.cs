@@ -244,7 +244,24 @@ public static class GrayCommandLine
         kick.SetAction((result, ct) => AdminAsync(result.GetValue(kickDir)!,
             new AdminRequest("", "kick", result.GetValue(kickId), Client: result.GetValue(kickClient)), r => $"kicked {r.Count} connections", ct));
 
+        var topDir = DataDirOption();
+        var topCount = new Option<int?>("--count") { Description = "stop after this many refreshes (default: until Ctrl+C)" };
+        var top = new Command("top", "A live table of servers, agents, pool fill, pairs and bytes per second.") { topDir, topCount };
+        top.SetAction(async (result, ct) =>
+        {
+            try
+            {
+                return await TopView.RunAsync(result.GetValue(topDir)!, result.GetValue(topCount), ct);
+            }
+            catch (AdminException error)
+            {
+                Console.Error.WriteLine($"gray admin top: {error.Message}");
+                return ExitCodes.Failure;
+            }
+        });
+
         command.Subcommands.Add(add);
+        command.Subcommands.Add(top);
         command.Subcommands.Add(drain);
         command.Subcommands.Add(resume);
         command.Subcommands.Add(kick);

@@ -33,8 +33,6 @@ internal sealed class GrayServer
     private int _shutdown;
     private long _pairIds;
     private int _activePairs;
-    private long _bytesIn;
-    private long _bytesOut;
 
     public GrayServer(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData)
     {
@@ -107,9 +105,11 @@ internal sealed class GrayServer
 
     public int ActivePairs => Volatile.Read(ref _activePairs);
 
-    public long BytesIn => Interlocked.Read(ref _bytesIn);
+    /// <summary>Bytes from clients so far, running pairs included (the client port's own count).</summary>
+    public long BytesIn => _clients.BytesReceived;
 
-    public long BytesOut => Interlocked.Read(ref _bytesOut);
+    /// <summary>Bytes to clients so far, running pairs included.</summary>
+    public long BytesOut => _clients.BytesSent;
 
     public EndPoint? AgentEndPoint => _control.RemoteEndPoint;
 
@@ -365,8 +365,6 @@ internal sealed class GrayServer
             RelayMeter.PairSetup.Record((DateTimeOffset.UtcNow - client.ConnectedAt).TotalSeconds, server);
             RelayLog.PairStarted(Logger, Id, pairId, client.RemoteEndPoint);
             var result = await Splice.RunAsync(client, data, data.PendingRead, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false);
-            Interlocked.Add(ref _bytesIn, result.BytesAToB);
-            Interlocked.Add(ref _bytesOut, result.BytesBToA);
             RelayMeter.Bytes.Add(result.BytesAToB, server, new KeyValuePair<string, object?>("direction", "in"));
             RelayMeter.Bytes.Add(result.BytesBToA, server, new KeyValuePair<string, object?>("direction", "out"));
             RelayLog.PairEnded(Logger, Id, pairId, result.BytesAToB, result.BytesBToA, result.Faulted ? " (closed on error)" : "");

@@ -25,6 +25,7 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
             var rules = relay.Options.RulesFor(e.Id);
             return new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: live is not null,
                 PoolReady: live?.ReadyCount ?? 0, ActivePairs: live?.ActivePairs ?? 0, Draining: relay.IsDraining(e.Id),
+                BytesIn: live?.BytesIn ?? 0, BytesOut: live?.BytesOut ?? 0,
                 Rules: new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny, Duration(rules.PairIdleTimeout)));
         }).ToList();
 
