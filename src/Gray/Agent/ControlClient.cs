@@ -88,7 +88,7 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
                 case FrameType.Otps:
                     foreach (byte[] otp in Frames.ParseOtps(frame.Value))
                     {
-                        _ = agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls, ConnectionClosed);
+                        Cli.Background.Observe(agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls, ConnectionClosed), "A data connection", agent.Logger);
                     }
 
                     break;

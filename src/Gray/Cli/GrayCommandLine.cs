@@ -331,7 +331,11 @@ public static class GrayCommandLine
 /// <summary>The agent as a hosted service; its exit code becomes the process's.</summary>
 internal sealed class AgentService(AgentOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // The agent is critical: if it fails unexpectedly, the process stops with exit code 1.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Background.CriticalAsync(() => RunAsync(stoppingToken), "The agent", loggerFactory.CreateLogger<AgentService>(), lifetime);
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         Telemetry.MetricsServer? metrics = null;
         if (options.MetricsListen is { } endPoint)

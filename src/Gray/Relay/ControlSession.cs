@@ -35,7 +35,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         finally
         {
             // The agent went away: stop serving its ports; pairs already running go on.
-            if (server is not null) _ = server.ShutdownAsync("agent disconnected", keepPairs: true);
+            if (server is not null) Cli.Background.Observe(server.ShutdownAsync("agent disconnected", keepPairs: true), $"Server {server.Id}: shutdown", _log);
         }
     }
 

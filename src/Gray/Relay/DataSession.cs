@@ -52,11 +52,12 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         // The agent sends nothing until the start frame, so any completion here means it closed.
         PendingRead = Stream.ReadAsync(Memory<byte>.Empty, cancellationToken).AsTask();
         server.OfferReady(this);
-        _ = PendingRead.ContinueWith(static (_, state) =>
+        var watch = PendingRead.ContinueWith(static (_, state) =>
         {
             var (session, owner) = ((DataSession, GrayServer))state!;
             owner.OnPooledConnectionActivity(session);
         }, (this, server), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        Cli.Background.Observe(watch, $"Server {server.Id}: pooled connection watch", server.Logger);
 
         await _released.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -127,7 +127,7 @@ internal sealed class GrayServer
         }
         catch
         {
-            _ = _data.StopAsync();
+            Cli.Background.Observe(_data.StopAsync(), $"Server {Id}: data port stop", Logger);
             throw;
         }
 
@@ -139,7 +139,7 @@ internal sealed class GrayServer
     {
         RelayLog.AgentConnected(Logger, Id, _control.RemoteEndPoint, ClientPort, DataPort, Pool, PlainData ? "plain" : "TLS");
         TopUpPool();
-        _ = HousekeepingAsync(_stopping.Token);
+        Cli.Background.Observe(HousekeepingAsync(_stopping.Token), $"Server {Id}: housekeeping", Logger);
     }
 
     /// <summary>
@@ -416,7 +416,7 @@ internal sealed class GrayServer
                 if (silentMs > options.PingTimeout.TotalMilliseconds)
                 {
                     RelayLog.PingTimeout(Logger, Id, silentMs / 1000.0);
-                    _ = ShutdownAsync("ping timeout", keepPairs: false);
+                    Cli.Background.Observe(ShutdownAsync("ping timeout", keepPairs: false), $"Server {Id}: shutdown", Logger);
                     return;
                 }
 

@@ -35,7 +35,11 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         options.MaxConnections = (int)ceiling;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // The relay itself is critical: if it fails, the process stops with exit code 1.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Cli.Background.CriticalAsync(() => RunAsync(stoppingToken), "The relay", _log, lifetime);
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         RelayContext relay;
         ControlListener control;
@@ -75,7 +79,10 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
                 reloader.Start();
             }
 
-            if (options.Console && !Console.IsInputRedirected) _ = RelayConsole.RunAsync(commands, stoppingToken);
+            if (options.Console && !Console.IsInputRedirected)
+            {
+                Cli.Background.Observe(Cli.Background.SuperviseAsync(ct => RelayConsole.RunAsync(commands, ct), "The console", _log, stoppingToken), "The console", _log);
+            }
         }
         catch (Exception error)
         {
