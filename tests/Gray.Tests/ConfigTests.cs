@@ -78,3 +78,44 @@ public class ConfigCommandTests
         Assert.Equal(["10.0.0.0/8"], again.RulesFor("web").ClientDeny);
     }
 }
+
+public class PrecedenceTests
+{
+    [Fact]
+    public async Task Environment_and_dot_env_override_the_file_and_never_each_other()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-precedence-").FullName;
+        string file = Path.Combine(dir, "relay.yaml");
+        await File.WriteAllTextAsync(file, "ping_interval: 10s\nmax_connections: 111\nmetrics: { listen: 127.0.0.1:9000 }\n");
+        await File.WriteAllTextAsync(Path.Combine(dir, ".env"), "# loaded as the seed loads it\nGRAY_MAX_CONNECTIONS=222\nexport GRAY_PING_TIMEOUT=\"44s\"\n");
+
+        var (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", file],
+            new Dictionary<string, string> { ["GRAY_PING_INTERVAL"] = "20s", ["GRAY_METRICS_LISTEN"] = "127.0.0.1:9100" }, workingDirectory: dir);
+        Assert.Equal(0, exitCode);
+        Assert.Contains("ping_interval: 20s", output);      // environment over file
+        Assert.Contains("max_connections: 222", output);    // .env over file
+        Assert.Contains("ping_timeout: 44s", output);       // .env over default
+        Assert.Contains("metrics: { listen: 127.0.0.1:9100 }", output);
+
+        (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", file],
+            new Dictionary<string, string> { ["GRAY_MAX_CONNECTIONS"] = "333" }, workingDirectory: dir);
+        Assert.Contains("max_connections: 333", output);    // the real environment over .env
+    }
+
+    [Fact]
+    public async Task The_agent_takes_its_secret_from_the_environment()
+    {
+        await using var echo = new Harness.EchoService();
+        echo.Start();
+        await using var relay = new Harness.TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("from-env");
+        await using var agent = Harness.GrayProcess.Start(["agent"], new Dictionary<string, string>
+        {
+            ["GRAY_RELAY"] = $"127.0.0.1:{relay.ControlPort}", ["GRAY_ID"] = server.Id, ["GRAY_SECRET"] = server.Secret,
+            ["GRAY_TARGET"] = echo.EndPoint.ToString(), ["GRAY_POOL"] = "2", ["GRAY_KNOWN_RELAYS"] = relay.KnownRelays,
+        });
+        await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving");
+        await AgentTests.AssertEchoAsync(server.ClientPort);
+    }
+}

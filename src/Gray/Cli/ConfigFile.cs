@@ -12,13 +12,74 @@ public sealed class ConfigException(string message) : Exception(message);
 
 public static class ConfigFile
 {
+    /// <summary>Relay settings that GRAY_* environment variables may set: GRAY_ + the key in capitals, dots as underscores.</summary>
+    private static readonly string[] EnvironmentKeys =
+    [
+        "data_dir", "control", "ports", "public_bind", "allow_plain_data", "handshake_timeout", "hello_timeout", "otp_timeout",
+        "otp_lifetime", "ping_interval", "ping_timeout", "client_wait_timeout", "max_waiting_clients", "max_clients_per_server",
+        "max_connections", "max_client_connections_per_ip", "max_pending_per_ip", "max_pool", "pair_idle_timeout", "log_level",
+        "tls.certificate", "tls.key", "metrics.listen",
+    ];
+
+    /// <summary>GRAY_* variables as a YAML document, applied after the file (environment wins over file).</summary>
+    public static void ApplyRelayEnvironment(RelayOptions options)
+    {
+        var lines = new List<string>();
+        var sections = new Dictionary<string, List<string>>();
+        foreach (string key in EnvironmentKeys)
+        {
+            string variable = "GRAY_" + key.Replace('.', '_').ToUpperInvariant();
+            if (Environment.GetEnvironmentVariable(variable) is not { Length: > 0 } value) continue;
+            string quoted = "'" + value.Replace("'", "''") + "'";
+            if (key.Split('.') is [var section, var name]) (sections.TryGetValue(section, out var list) ? list : sections[section] = []).Add($"  {name}: {quoted}");
+            else lines.Add($"{key}: {quoted}");
+        }
+
+        foreach (var (section, entries) in sections) lines.AddRange([$"{section}:", .. entries]);
+        if (lines.Count > 0) ApplyRelayText(string.Join('\n', lines), "environment (GRAY_*)", Environment.CurrentDirectory, options, replaceRules: false);
+    }
+
+    /// <summary>Loads KEY=VALUE lines of a .env file into the environment, without overriding variables already set.</summary>
+    public static void LoadDotEnv(string path)
+    {
+        if (!File.Exists(path)) return;
+        int number = 0;
+        foreach (string raw in File.ReadLines(path))
+        {
+            number++;
+            string line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            if (line.StartsWith("export ", StringComparison.Ordinal)) line = line[7..];
+            int equals = line.IndexOf('=');
+            if (equals <= 0) throw new ConfigException($"{path}:{number}: expected KEY=VALUE");
+            string key = line[..equals].Trim(), value = line[(equals + 1)..].Trim();
+            if (value.Length >= 2 && (value[0] == '"' && value[^1] == '"' || value[0] == '\'' && value[^1] == '\'')) value = value[1..^1];
+            if (Environment.GetEnvironmentVariable(key) is null) Environment.SetEnvironmentVariable(key, value);
+        }
+    }
+
     public static void ApplyRelay(string path, RelayOptions options)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException error)
+        {
+            throw new ConfigException($"{path}: {error.Message}");
+        }
+
+        ApplyRelayText(text, path, Path.GetDirectoryName(Path.GetFullPath(path))!, options, replaceRules: true);
+    }
+
+    private static void ApplyRelayText(string text, string path, string baseDir, RelayOptions options, bool replaceRules)
     {
         RelayFile file;
         try
         {
             var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
-            file = deserializer.Deserialize<RelayFile?>(File.ReadAllText(path)) ?? new RelayFile();
+            file = deserializer.Deserialize<RelayFile?>(text) ?? new RelayFile();
         }
         catch (YamlException error)
         {
@@ -27,12 +88,7 @@ public static class ConfigFile
             if (unknown.Success) reason = $"unknown setting '{UnderscoredNamingConvention.Instance.Apply(unknown.Groups[1].Value)}'";
             throw new ConfigException($"{path}:{error.Start.Line}: {reason}");
         }
-        catch (IOException error)
-        {
-            throw new ConfigException($"{path}: {error.Message}");
-        }
 
-        string baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         if (file.DataDir is { } dataDir) options.DataDir = Path.Combine(baseDir, dataDir);
         if (file.Control is { } control) options.Control = ParseEndPoint(control, "control");
         if (file.Ports is { } ports) (options.PortLow, options.PortHigh) = ParsePortRange(ports);
@@ -60,7 +116,8 @@ public static class ConfigFile
         if (file.MaxConnections is { } connections) options.MaxConnections = Positive(connections, "max_connections");
         if (file.MaxClientConnectionsPerIp is { } perIp) options.MaxClientConnectionsPerIp = Positive(perIp, "max_client_connections_per_ip");
         if (file.MaxPendingPerIp is { } pending) options.MaxPendingPerIp = Positive(pending, "max_pending_per_ip");
-        options.DefaultRules = Rules(file.ClientAllow, file.ClientDeny, file.PairIdleTimeout, file.MaxPool, new ServerRules(), "");
+        options.DefaultRules = Rules(file.ClientAllow, file.ClientDeny, file.PairIdleTimeout, file.MaxPool,
+            replaceRules ? new ServerRules() : options.DefaultRules, "");
         foreach (var (id, server) in file.Servers ?? [])
         {
             if (!Protocol.Auth.IsValidId(id)) throw new ConfigException($"{path}: servers: '{id}' is not a valid server id");

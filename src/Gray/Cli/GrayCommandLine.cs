@@ -22,6 +22,16 @@ public static class GrayCommandLine
             return ExitCodes.Ok;
         }
 
+        try
+        {
+            ConfigFile.LoadDotEnv(Path.Combine(Environment.CurrentDirectory, ".env")); // as the seed does; never overrides
+        }
+        catch (ConfigException error)
+        {
+            Console.Error.WriteLine($"gray: {error.Message}");
+            return ExitCodes.Usage;
+        }
+
         var root = new RootCommand("Gray: offer a TCP service from a private (gray) address through a public relay.")
         {
             RelayCommand(),
@@ -72,16 +82,11 @@ public static class GrayCommandLine
             {
                 var options = new RelayOptions();
                 if (result.GetValue(config) is { } file) ConfigFile.ApplyRelay(file, options);
+                ConfigFile.ApplyRelayEnvironment(options);
                 if (result.GetValue(dataDir) is { } dir) options.DataDir = dir;
                 if (result.GetValue(control) is { } address) options.Control = ConfigFile.ParseEndPoint(address, "--control");
                 if (result.GetValue(ports) is { } range) (options.PortLow, options.PortHigh) = ConfigFile.ParsePortRange(range);
                 if (result.GetValue(noConsole)) options.Console = false;
-                if (Environment.GetEnvironmentVariable("GRAY_MAX_CONNECTIONS") is { Length: > 0 } fromEnvironment)
-                {
-                    options.MaxConnections = int.TryParse(fromEnvironment, out int n) && n > 0
-                        ? n
-                        : throw new ConfigException($"GRAY_MAX_CONNECTIONS: '{fromEnvironment}' is not a positive number");
-                }
 
                 if (result.GetValue(metrics) is { } metricsAddress) options.MetricsListen = ConfigFile.ParseEndPoint(metricsAddress, "--metrics");
                 if (result.GetValue(maxConnections) is { } max)
@@ -102,12 +107,12 @@ public static class GrayCommandLine
 
     private static Command AgentCommand()
     {
-        var relay = new Option<string>("--relay") { Description = "relay control address HOST:PORT", Required = true };
-        var id = new Option<string>("--id") { Description = "server ID", Required = true };
-        var secret = new Option<string>("--secret") { Description = "the server's secret, from `gray admin add`", Required = true };
-        var target = new Option<string>("--target") { Description = "the private service HOST:PORT", Required = true };
-        var pool = new Option<int>("--pool") { Description = "data connections kept ready", DefaultValueFactory = _ => 8 };
-        var fingerprint = new Option<string?>("--fingerprint") { Description = "the relay certificate's SHA-256 (else trust on first use)" };
+        var relay = new Option<string?>("--relay") { Description = "relay control address HOST:PORT (or GRAY_RELAY)" };
+        var id = new Option<string?>("--id") { Description = "server ID (or GRAY_ID)" };
+        var secret = new Option<string?>("--secret") { Description = "the server's secret, from `gray admin add` (or GRAY_SECRET, which ps cannot show)" };
+        var target = new Option<string?>("--target") { Description = "the private service HOST:PORT (or GRAY_TARGET)" };
+        var pool = new Option<int?>("--pool") { Description = "data connections kept ready (default 8, or GRAY_POOL)" };
+        var fingerprint = new Option<string?>("--fingerprint") { Description = "the relay certificate's SHA-256 (or GRAY_FINGERPRINT; else trust on first use)" };
         var plainData = new Option<bool>("--plain-data") { Description = "plain TCP data connections, for services that encrypt on their own" };
         var metrics = MetricsOption();
         var logFormat = LogFormatOption();
@@ -117,14 +122,19 @@ public static class GrayCommandLine
         };
         command.SetAction(async (result, _) =>
         {
+            // Flag, then environment; the four without a default are required.
+            string Setting(Option<string?> option, string variable, bool required = true) =>
+                result.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null)
+                ?? (required ? throw new ConfigException($"{option.Name} (or {variable}) is required") : null!);
+            string? poolText = result.GetValue(pool)?.ToString() ?? Environment.GetEnvironmentVariable("GRAY_POOL");
             var options = new AgentOptions
             {
-                Relay = Endpoints.ParseHostPort(result.GetValue(relay)!, "--relay"),
-                Id = result.GetValue(id)!,
-                Secret = result.GetValue(secret)!,
-                Target = Endpoints.ParseHostPort(result.GetValue(target)!, "--target"),
-                Pool = result.GetValue(pool),
-                Fingerprint = result.GetValue(fingerprint),
+                Relay = Endpoints.ParseHostPort(Setting(relay, "GRAY_RELAY"), "--relay"),
+                Id = Setting(id, "GRAY_ID"),
+                Secret = Setting(secret, "GRAY_SECRET"),
+                Target = Endpoints.ParseHostPort(Setting(target, "GRAY_TARGET"), "--target"),
+                Pool = poolText is null ? 8 : int.TryParse(poolText, out int n) ? n : throw new ConfigException($"--pool: '{poolText}' is not a number"),
+                Fingerprint = Setting(fingerprint, "GRAY_FINGERPRINT", required: false),
                 PlainData = result.GetValue(plainData),
                 MetricsListen = result.GetValue(metrics) is { } metricsAddress ? ConfigFile.ParseEndPoint(metricsAddress, "--metrics") : null,
             };
@@ -157,7 +167,7 @@ public static class GrayCommandLine
         {
             var options = new RelayOptions();
             if (result.GetValue(showFile) is { } file) ConfigFile.ApplyRelay(file, options);
-            if (Environment.GetEnvironmentVariable("GRAY_MAX_CONNECTIONS") is { Length: > 0 } max && int.TryParse(max, out int n)) options.MaxConnections = n;
+            ConfigFile.ApplyRelayEnvironment(options);
             Console.WriteLine(ConfigFile.Describe(options));
             return ExitCodes.Ok;
         });

@@ -53,10 +53,12 @@ public sealed class GrayProcess : IAsyncDisposable
         await _process.StandardInput.FlushAsync();
     }
 
-    private static GrayProcess Start(string program, IEnumerable<string> args, IDictionary<string, string>? environment)
+    private static GrayProcess Start(string program, IEnumerable<string> args, IDictionary<string, string>? environment,
+        string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(program)
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true, // not a terminal: the relay's console stays off
@@ -81,9 +83,9 @@ public sealed class GrayProcess : IAsyncDisposable
 
     /// <summary>Runs `gray ARGS` to its end and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> args,
-        IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+        IDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
     {
-        await using var process = Start(args, environment);
+        await using var process = Start("dotnet", [GrayDll, .. args], environment, workingDirectory);
         int exitCode = await process.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
         return (exitCode, process.Output);
     }
