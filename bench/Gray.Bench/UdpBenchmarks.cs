@@ -175,18 +175,16 @@ internal sealed class UdpBenchmark(Shared shared) : IBenchmark
     {
         if (Echo)
         {
-            var server = new UdpEchoServer(new IPEndPoint(IPAddress.Loopback, 0), new UdpOptions(), shared);
+            var server = new UdpEchoServer(new IPEndPoint(IPAddress.Loopback, 0), Enlarged(new UdpOptions()), shared);
             _server = server;
             server.Start();
-            Enlarge(server.Socket);
             Port = server.EndPoint.Port;
             var endPoint = new IPEndPoint(IPAddress.Loopback, Port);
             for (int i = 0; i < _o.Clients; i++)
             {
                 var client = new UdpEchoClient(endPoint,
-                    new UdpOptions { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0) }, shared);
+                    Enlarged(new UdpOptions { LocalEndPoint = new IPEndPoint(IPAddress.Loopback, 0) }), shared);
                 client.Start();
-                Enlarge(client.Socket);
                 _echoClients.Add(client);
             }
 
@@ -322,12 +320,14 @@ internal sealed class UdpBenchmark(Shared shared) : IBenchmark
     /// <summary>
     /// A larger socket receive buffer than the 208 KiB default, which holds only a few hundred small
     /// datagrams (each costs its kernel bookkeeping, about 1 KiB, not its payload): the kernel caps the
-    /// request at net.core.rmem_max. UdpOptions has no setting for it, so the socket is set directly.
+    /// request at net.core.rmem_max (and net.core.wmem_max for the send buffer). The library sets both
+    /// on the socket before it binds.
     /// </summary>
-    private static void Enlarge(Socket socket)
+    private static UdpOptions Enlarged(UdpOptions options)
     {
-        socket.ReceiveBufferSize = EchoSocketBufferBytes;
-        socket.SendBufferSize = EchoSocketBufferBytes;
+        options.SocketReceiveBufferBytes = EchoSocketBufferBytes;
+        options.SocketSendBufferBytes = EchoSocketBufferBytes;
+        return options;
     }
 
     private static int FreeUdpPort()

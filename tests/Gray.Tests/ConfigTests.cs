@@ -24,6 +24,23 @@ public class ConfigTests
         Assert.Equal(256, options.RulesFor("other").MaxPool);
     }
 
+    [Fact]
+    public void The_example_agent_yaml_in_deploy_is_valid()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Gray.slnx"))) root = Path.GetDirectoryName(root) ?? throw new DirectoryNotFoundException("repository root");
+        string secrets = Directory.CreateTempSubdirectory("gray-agent-example-").FullName;
+        string file = Path.Combine(secrets, "agent.yaml");
+        File.WriteAllText(Path.Combine(secrets, "web.secret"), "s3cret\n");
+        File.WriteAllText(file, File.ReadAllText(Path.Combine(root, "deploy", "agent.yaml")).Replace("/etc/gray/web.secret", "web.secret"));
+        Environment.SetEnvironmentVariable("GRAY_SSH_SECRET", "other");
+        var tunnels = Gray.Agent.AgentConfig.Load(file);
+        Assert.Equal(["web", "ssh"], tunnels.Select(t => t.Id));
+        Assert.Equal("s3cret", tunnels[0].Secret);
+        Assert.True(tunnels[1].PlainData);
+        Assert.Equal(22, tunnels[1].Target.Port);
+    }
+
     [Theory]
     [InlineData("ping_interval: 10", 10.0)]
     [InlineData("ping_interval: 250ms", 0.25)]

@@ -24,9 +24,6 @@ public sealed class AgentOptions
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Where GET /metrics answers; null serves none.</summary>
-    public IPEndPoint? MetricsListen { get; init; }
-
     public string RelayText => $"{Relay.Host}:{Relay.Port}";
 
     public string TargetText => $"{Target.Host}:{Target.Port}";

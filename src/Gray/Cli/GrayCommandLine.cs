@@ -116,12 +116,21 @@ public static class GrayCommandLine
         var plainData = new Option<bool>("--plain-data") { Description = "plain TCP data connections, for services that encrypt on their own" };
         var metrics = MetricsOption();
         var logFormat = LogFormatOption();
+        var agentConfig = new Option<string?>("--config") { Description = "YAML file with the relay and several tunnels (reloaded on SIGHUP and on change)" };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, id, secret, target, pool, fingerprint, plainData, metrics, logFormat,
+            relay, id, secret, target, pool, fingerprint, plainData, metrics, logFormat, agentConfig,
         };
         command.SetAction(async (result, _) =>
         {
+            var metricsListen = result.GetValue(metrics) is { } metricsText ? ConfigFile.ParseEndPoint(metricsText, "--metrics") : null;
+            if (result.GetValue(agentConfig) is { } file)
+            {
+                var setup = new AgentSetup(AgentConfig.Load(file), file, metricsListen);
+                return await Hosting.RunAsync(services => services.AddSingleton(setup).AddHostedService<AgentService>(),
+                    Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
+            }
+
             // Flag, then environment; the four without a default are required.
             string Setting(Option<string?> option, string variable, bool required = true) =>
                 result.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null)
@@ -136,14 +145,14 @@ public static class GrayCommandLine
                 Pool = poolText is null ? 8 : int.TryParse(poolText, out int n) ? n : throw new ConfigException($"--pool: '{poolText}' is not a number"),
                 Fingerprint = Setting(fingerprint, "GRAY_FINGERPRINT", required: false),
                 PlainData = result.GetValue(plainData),
-                MetricsListen = result.GetValue(metrics) is { } metricsAddress ? ConfigFile.ParseEndPoint(metricsAddress, "--metrics") : null,
             };
             if (options.Pool is < Protocol.Wire.MinPool or > Protocol.Wire.MaxPool)
             {
                 throw new ConfigException($"--pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}");
             }
 
-            return await Hosting.RunAsync(services => services.AddSingleton(options).AddHostedService<AgentService>(),
+            var single = new AgentSetup([options], null, metricsListen);
+            return await Hosting.RunAsync(services => services.AddSingleton(single).AddHostedService<AgentService>(),
                 Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
         });
         return command;
@@ -338,17 +347,22 @@ public static class GrayCommandLine
     }
 }
 
+/// <summary>What an agent process runs: its tunnels, and the file they came from (if any) for reloads.</summary>
+internal sealed record AgentSetup(IReadOnlyList<AgentOptions> Tunnels, string? ConfigPath, System.Net.IPEndPoint? MetricsListen);
+
 /// <summary>The agent as a hosted service; its exit code becomes the process's.</summary>
-internal sealed class AgentService(AgentOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
+internal sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
 {
+    private readonly ILogger _log = loggerFactory.CreateLogger<AgentService>();
+
     // The agent is critical: if it fails unexpectedly, the process stops with exit code 1.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Background.CriticalAsync(() => RunAsync(stoppingToken), "The agent", loggerFactory.CreateLogger<AgentService>(), lifetime);
+        Background.CriticalAsync(() => RunAsync(stoppingToken), "The agent", _log, lifetime);
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         Telemetry.MetricsServer? metrics = null;
-        if (options.MetricsListen is { } endPoint)
+        if (setup.MetricsListen is { } endPoint)
         {
             metrics = new Telemetry.MetricsServer(endPoint, new Telemetry.PrometheusExporter(Telemetry.AgentMeter.Name));
             try
@@ -364,12 +378,49 @@ internal sealed class AgentService(AgentOptions options, ILoggerFactory loggerFa
             }
         }
 
+        var tunnels = new TunnelSet(loggerFactory, stoppingToken);
+        var gate = new SemaphoreSlim(1, 1);
+        ReloadTrigger? trigger = null;
         try
         {
-            Environment.ExitCode = await new TunnelAgent(options, loggerFactory).RunAsync(stoppingToken).ConfigureAwait(false);
+            await tunnels.ApplyAsync(setup.Tunnels).ConfigureAwait(false);
+            if (setup.ConfigPath is { } path)
+            {
+                trigger = new ReloadTrigger(path, why => Background.Observe(ReloadAsync(path, why), "Agent configuration reload", _log));
+            }
+
+            async Task ReloadAsync(string file, string why)
+            {
+                await gate.WaitAsync(stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    var wanted = AgentConfig.Load(file);
+                    await tunnels.ApplyAsync(wanted).ConfigureAwait(false);
+                    _log.LogInformation("Configuration reloaded ({Trigger}): tunnels {Tunnels}", why, string.Join(", ", wanted.Select(t => t.Id)));
+                }
+                catch (ConfigException error)
+                {
+                    _log.LogError("Configuration reload ({Trigger}) refused, the old tunnels stay: {Reason}", why, error.Message);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+
+            try
+            {
+                await tunnels.AllEnded.WaitAsync(stoppingToken).ConfigureAwait(false);
+                Environment.ExitCode = tunnels.WorstExitCode; // every tunnel ended by itself
+            }
+            catch (OperationCanceledException)
+            {
+                Environment.ExitCode = ExitCodes.Ok; // SIGINT/SIGTERM: a graceful stop
+            }
         }
         finally
         {
+            trigger?.Dispose();
             if (metrics is not null)
             {
                 await metrics.StopAsync().ConfigureAwait(false);

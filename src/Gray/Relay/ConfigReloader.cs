@@ -2,7 +2,6 @@
 // again and applies what changed without dropping connections. A file that does not parse is
 // refused with a logged error, and the settings in force stay.
 using System.Diagnostics.Metrics;
-using System.Runtime.InteropServices;
 using Gray.Net;
 using Microsoft.Extensions.Logging;
 
@@ -10,9 +9,6 @@ namespace Gray.Relay;
 
 internal sealed class ConfigReloader : IDisposable
 {
-    /// <summary>Editors write a file in several steps; wait this long after the last change.</summary>
-    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(300);
-
     private static readonly Counter<long> Reloads = Telemetry.RelayMeter.Meter.CreateCounter<long>(
         "gray.relay.config.reloads", description: "Configuration reloads, by result (ok, failed)");
 
@@ -22,9 +18,7 @@ internal sealed class ConfigReloader : IDisposable
     private readonly string _dataDir;
     private readonly ILogger _log;
     private readonly object _gate = new();
-    private readonly Timer _debounce;
-    private FileSystemWatcher? _watcher;
-    private PosixSignalRegistration? _hangup;
+    private Cli.ReloadTrigger? _trigger;
 
     public ConfigReloader(RelayConfigSource source, RelayContext relay, TlsServer control, string dataDir, ILogger log)
     {
@@ -33,34 +27,9 @@ internal sealed class ConfigReloader : IDisposable
         _control = control;
         _dataDir = dataDir;
         _log = log;
-        _debounce = new Timer(_ => Reload("the file changed"));
     }
 
-    public void Start()
-    {
-        if (!OperatingSystem.IsWindows())
-        {
-            _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-            {
-                context.Cancel = true; // SIGHUP reloads; it does not stop the relay
-                ThreadPool.QueueUserWorkItem(_ => Reload("SIGHUP"));
-            });
-        }
-
-        if (_source.Path is { } path)
-        {
-            string full = Path.GetFullPath(path);
-            _watcher = new FileSystemWatcher(Path.GetDirectoryName(full)!, Path.GetFileName(full))
-            {
-                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
-            };
-            FileSystemEventHandler changed = (_, _) => _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
-            _watcher.Changed += changed;
-            _watcher.Created += changed;
-            _watcher.Renamed += (_, _) => _debounce.Change(Debounce, Timeout.InfiniteTimeSpan);
-            _watcher.EnableRaisingEvents = true;
-        }
-    }
+    public void Start() => _trigger = new Cli.ReloadTrigger(_source.Path, trigger => Reload(trigger));
 
     /// <summary>Reads the settings again and applies them; false (and nothing changed) if they are invalid.</summary>
     public bool Reload(string trigger)
@@ -88,12 +57,7 @@ internal sealed class ConfigReloader : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        _hangup?.Dispose();
-        _watcher?.Dispose();
-        _debounce.Dispose();
-    }
+    public void Dispose() => _trigger?.Dispose();
 
     private List<string> Apply(RelayOptions fresh, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
     {

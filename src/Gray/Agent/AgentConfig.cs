@@ -1,0 +1,98 @@
+// An agent's YAML file: one relay, several tunnels. Secrets come from the file, a file of their own,
+// or an environment variable.
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Gray.Agent;
+
+public static class AgentConfig
+{
+    /// <summary>The tunnels a file declares, each as the options of one agent.</summary>
+    public static IReadOnlyList<AgentOptions> Load(string path)
+    {
+        AgentFile file;
+        try
+        {
+            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+            file = deserializer.Deserialize<AgentFile?>(File.ReadAllText(path)) ?? new AgentFile();
+        }
+        catch (YamlException error)
+        {
+            throw new Cli.ConfigException($"{path}:{error.Start.Line}: {error.InnerException?.Message ?? error.Message}");
+        }
+        catch (IOException error)
+        {
+            throw new Cli.ConfigException($"{path}: {error.Message}");
+        }
+
+        if (file.Relay is null) throw new Cli.ConfigException($"{path}: relay: HOST:PORT is required");
+        var relay = Cli.Endpoints.ParseHostPort(file.Relay, "relay");
+        if (file.Tunnels is not { Count: > 0 }) throw new Cli.ConfigException($"{path}: tunnels: declare at least one");
+        var tunnels = new List<AgentOptions>();
+        foreach (var (id, tunnel) in file.Tunnels)
+        {
+            string where = $"{path}: tunnels.{id}";
+            if (!Protocol.Auth.IsValidId(id)) throw new Cli.ConfigException($"{where}: not a valid server id");
+            tunnels.Add(new AgentOptions
+            {
+                Relay = relay,
+                Id = id,
+                Secret = Secret(tunnel, where, Path.GetDirectoryName(Path.GetFullPath(path))!),
+                Target = Cli.Endpoints.ParseHostPort(tunnel.Target ?? throw new Cli.ConfigException($"{where}: target is required"), $"tunnels.{id}.target"),
+                Pool = tunnel.Pool is { } pool and >= Protocol.Wire.MinPool and <= Protocol.Wire.MaxPool ? pool
+                    : tunnel.Pool is null ? 8 : throw new Cli.ConfigException($"{where}: pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}"),
+                Fingerprint = file.Fingerprint,
+                PlainData = tunnel.PlainData ?? false,
+            });
+        }
+
+        return tunnels;
+    }
+
+    private static string Secret(TunnelSection tunnel, string where, string baseDir)
+    {
+        int given = (tunnel.Secret is null ? 0 : 1) + (tunnel.SecretFile is null ? 0 : 1) + (tunnel.SecretEnv is null ? 0 : 1);
+        if (given != 1) throw new Cli.ConfigException($"{where}: give exactly one of secret, secret_file, secret_env");
+        if (tunnel.Secret is { } secret) return secret;
+        if (tunnel.SecretFile is { } file)
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(baseDir, file)).Trim();
+            }
+            catch (IOException error)
+            {
+                throw new Cli.ConfigException($"{where}: secret_file: {error.Message}");
+            }
+        }
+
+        return Environment.GetEnvironmentVariable(tunnel.SecretEnv!) is { Length: > 0 } value
+            ? value
+            : throw new Cli.ConfigException($"{where}: secret_env: {tunnel.SecretEnv} is not set");
+    }
+
+    private sealed class AgentFile
+    {
+        public string? Relay { get; set; }
+
+        public string? Fingerprint { get; set; }
+
+        public Dictionary<string, TunnelSection>? Tunnels { get; set; }
+    }
+
+    private sealed class TunnelSection
+    {
+        public string? Target { get; set; }
+
+        public string? Secret { get; set; }
+
+        public string? SecretFile { get; set; }
+
+        public string? SecretEnv { get; set; }
+
+        public int? Pool { get; set; }
+
+        public bool? PlainData { get; set; }
+    }
+}
