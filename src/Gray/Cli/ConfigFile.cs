@@ -123,6 +123,14 @@ public static class ConfigFile
             if (!Protocol.Auth.IsValidId(id)) throw new ConfigException($"{path}: servers: '{id}' is not a valid server id");
             options.Servers[id] = Rules(server.ClientAllow, server.ClientDeny, server.PairIdleTimeout, server.MaxPool,
                 options.DefaultRules, $"servers.{id}.");
+            if (DeclaredSecret(server, $"{path}: servers.{id}", baseDir) is { } secret)
+            {
+                options.Declared[id] = new DeclaredServer(id, secret, server.ClientPort, server.DataPort);
+            }
+            else if (server.ClientPort is not null || server.DataPort is not null)
+            {
+                throw new ConfigException($"{path}: servers.{id}: client_port and data_port declare a server, which needs secret, secret_file or secret_env");
+            }
         }
         if ((options.CertificatePath is null) != (options.KeyPath is null))
         {
@@ -232,6 +240,30 @@ public static class ConfigFile
         return rules;
     }
 
+    // A server is declared (registered from the file) when its entry has a secret.
+    private static string? DeclaredSecret(ServerSection server, string where, string baseDir)
+    {
+        int given = (server.Secret is null ? 0 : 1) + (server.SecretFile is null ? 0 : 1) + (server.SecretEnv is null ? 0 : 1);
+        if (given == 0) return null;
+        if (given > 1) throw new ConfigException($"{where}: give only one of secret, secret_file, secret_env");
+        string secret = server.Secret
+            ?? (server.SecretFile is { } file ? ReadSecretFile(Path.Combine(baseDir, file), where)
+            : Environment.GetEnvironmentVariable(server.SecretEnv!) ?? throw new ConfigException($"{where}: secret_env: {server.SecretEnv} is not set"));
+        return secret.Length >= 16 ? secret : throw new ConfigException($"{where}: the secret must have at least 16 characters");
+    }
+
+    private static string ReadSecretFile(string path, string where)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (IOException error)
+        {
+            throw new ConfigException($"{where}: secret_file: {error.Message}");
+        }
+    }
+
     private static int InRange(int value, int low, int high, string what) =>
         value >= low && value <= high ? value : throw new ConfigException($"{what}: must be {low}-{high}");
 
@@ -301,6 +333,16 @@ public static class ConfigFile
 
     private sealed class ServerSection
     {
+        public string? Secret { get; set; }
+
+        public string? SecretFile { get; set; }
+
+        public string? SecretEnv { get; set; }
+
+        public int? ClientPort { get; set; }
+
+        public int? DataPort { get; set; }
+
         public int? MaxPool { get; set; }
 
         public List<string>? ClientAllow { get; set; }

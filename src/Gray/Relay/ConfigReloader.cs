@@ -50,7 +50,20 @@ internal sealed class ConfigReloader : IDisposable
                 return false;
             }
 
+            List<string> declared;
+            try
+            {
+                declared = DeclaredServers.Sync(_relay, fresh);
+            }
+            catch (RegistryException error)
+            {
+                Reloads.Add(1, new KeyValuePair<string, object?>("result", "failed"));
+                _log.LogError("Configuration reload ({Trigger}) refused: {Reason}", trigger, error.Message);
+                return false;
+            }
+
             var changes = Apply(fresh, certificate);
+            changes.AddRange(declared);
             Reloads.Add(1, new KeyValuePair<string, object?>("result", "ok"));
             _log.LogInformation("Configuration reloaded ({Trigger}): {Changes}", trigger, changes.Count == 0 ? "nothing changed" : string.Join(", ", changes));
             return true;
@@ -90,6 +103,7 @@ internal sealed class ConfigReloader : IDisposable
             live.LogLevel = v;
             if (Environment.GetEnvironmentVariable("GRAY_LOG_LEVEL") is not { Length: > 0 }) Cli.Hosting.MinimumLevel = v;
         });
+        live.Declared = fresh.Declared;
         if (!RulesEqual(live, fresh))
         {
             live.DefaultRules = fresh.DefaultRules;

@@ -41,6 +41,7 @@ public sealed class Registry : IDisposable
                 data_port INTEGER NOT NULL UNIQUE,
                 created_at TEXT NOT NULL);
             """);
+        registry.AddDeclaredColumn();
         return registry;
     }
 
@@ -83,7 +84,7 @@ public sealed class Registry : IDisposable
             int data = dataPort is { } d ? Claim(d, used, "data") : Allocate(used);
             var entry = new ServerEntry(id, Auth.NewSecret(), client, data, DateTimeOffset.UtcNow);
             using var command = _connection.CreateCommand();
-            command.CommandText = "INSERT INTO servers VALUES ($id, $secret, $client, $data, $created)";
+            command.CommandText = "INSERT INTO servers (id, secret, client_port, data_port, created_at) VALUES ($id, $secret, $client, $data, $created)";
             command.Parameters.AddWithValue("$id", entry.Id);
             command.Parameters.AddWithValue("$secret", entry.Secret);
             command.Parameters.AddWithValue("$client", entry.ClientPort);
@@ -92,6 +93,56 @@ public sealed class Registry : IDisposable
             command.ExecuteNonQuery();
             return entry;
         }
+    }
+
+    /// <summary>IDs registered from the config file (they are managed by it, not by `gray admin`).</summary>
+    public IReadOnlySet<string> DeclaredIds()
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT id FROM servers WHERE declared = 1";
+            using var reader = command.ExecuteReader();
+            var ids = new HashSet<string>();
+            while (reader.Read()) ids.Add(reader.GetString(0));
+            return ids;
+        }
+    }
+
+    /// <summary>Makes a declared server's entry match the file; true if it was added or changed.</summary>
+    public bool Declare(DeclaredServer server)
+    {
+        lock (_gate)
+        {
+            var current = Find(server.Id);
+            bool sameSecret = current?.Secret == server.Secret;
+            bool samePorts = current is not null && (server.ClientPort ?? current.ClientPort) == current.ClientPort
+                && (server.DataPort ?? current.DataPort) == current.DataPort;
+            if (current is not null && sameSecret && samePorts && IsDeclared(server.Id)) return false;
+            if (current is not null) Delete(server.Id);
+            var added = Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null), server.DataPort ?? (samePorts ? current?.DataPort : null));
+            using var command = _connection.CreateCommand();
+            command.CommandText = "UPDATE servers SET secret = $secret, declared = 1 WHERE id = $id";
+            command.Parameters.AddWithValue("$secret", server.Secret);
+            command.Parameters.AddWithValue("$id", added.Id);
+            command.ExecuteNonQuery();
+            return true;
+        }
+    }
+
+    private bool IsDeclared(string id)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT declared FROM servers WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        return Convert.ToInt64(command.ExecuteScalar() ?? 0L) == 1;
+    }
+
+    private void AddDeclaredColumn()
+    {
+        using var check = _connection.CreateCommand();
+        check.CommandText = "SELECT COUNT(*) FROM pragma_table_info('servers') WHERE name = 'declared'";
+        if (Convert.ToInt64(check.ExecuteScalar()) == 0) Execute("ALTER TABLE servers ADD COLUMN declared INTEGER NOT NULL DEFAULT 0");
     }
 
     public bool Delete(string id)

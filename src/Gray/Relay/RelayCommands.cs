@@ -73,6 +73,11 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
     /// <summary>Removes the server, drops its live agent and pairs, and frees its ports.</summary>
     public async Task<bool> DeleteAsync(string id)
     {
+        if (relay.Registry.DeclaredIds().Contains(id))
+        {
+            throw new RegistryException($"server '{id}' is declared in the configuration file; remove it there");
+        }
+
         if (!relay.Registry.Delete(id)) return false;
         if (relay.Manager.Find(id) is { } live)
         {

@@ -66,6 +66,9 @@ public sealed class RelayOptions
 
     public ServerRules RulesFor(string id) => Servers.GetValueOrDefault(id) ?? DefaultRules;
 
+    /// <summary>Servers declared in the file (with their secrets): the registry is made to match them.</summary>
+    public Dictionary<string, DeclaredServer> Declared { get; set; } = new();
+
     public bool Console { get; set; } = true;
 
     /// <summary>Least important log level written (a reload may change it).</summary>
@@ -76,6 +79,9 @@ public sealed class RelayOptions
 
     public IPAddress EffectivePublicBind => PublicBind ?? Control.Address;
 }
+
+/// <summary>A server declared in the relay's file: its ID, secret and (optionally) fixed ports.</summary>
+public sealed record DeclaredServer(string Id, string Secret, int? ClientPort, int? DataPort);
 
 /// <summary>Where the relay's settings come from, so that a reload can read them again: the file, then the flags.</summary>
 public sealed record RelayConfigSource(string? Path, Func<RelayOptions> Load);

@@ -54,6 +54,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             string dataDir = DataDirectory.Ensure(options.DataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
             relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options));
+            foreach (string change in DeclaredServers.Sync(relay, options)) _log.LogInformation("Configuration: {Change}", change);
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
             control.Start();
             var commands = new RelayCommands(relay, lifetime.StopApplication);

@@ -116,7 +116,7 @@ public sealed class GrayProcess : IAsyncDisposable
                 continue;
             }
 
-            await Task.WhenAny(added, Task.Delay(left));
+            await Task.WhenAny(added, _process.WaitForExitAsync(), Task.Delay(left));
         }
     }
 
