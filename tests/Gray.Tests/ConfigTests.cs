@@ -93,6 +93,14 @@ public class ConfigCommandTests
         Assert.Equal(321, again.MaxConnections);
         Assert.Equal(9, again.RulesFor("web").MaxPool);
         Assert.Equal(["10.0.0.0/8"], again.RulesFor("web").ClientDeny);
+
+        // Secrets of declared servers are masked.
+        string declared = Path.Combine(dir, "declared.yaml");
+        await File.WriteAllTextAsync(declared, "servers:\n  db: { secret: 'do-not-print-this-secret', client_port: 21234 }\n");
+        (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", declared]);
+        Assert.Equal(0, exitCode);
+        Assert.DoesNotContain("do-not-print-this-secret", output);
+        Assert.Contains("db: { secret: '********', client_port: 21234", output);
     }
 }
 

@@ -172,7 +172,11 @@ public static class ConfigFile
         text.AppendLine(o.Servers.Count == 0 ? "servers: {}" : "servers:");
         foreach (var (id, r) in o.Servers.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            text.AppendLine($"  {id}: {{ max_pool: {r.MaxPool}, client_allow: {L(r.ClientAllow)}, client_deny: {L(r.ClientDeny)}, pair_idle_timeout: {D(r.PairIdleTimeout)} }}");
+            // A declared server's secret is masked: show what is set, never the value.
+            string declared = o.Declared.TryGetValue(id, out var d)
+                ? $"secret: '********', {(d.ClientPort is { } cp ? $"client_port: {cp}, " : "")}{(d.DataPort is { } dp ? $"data_port: {dp}, " : "")}"
+                : "";
+            text.AppendLine($"  {id}: {{ {declared}max_pool: {r.MaxPool}, client_allow: {L(r.ClientAllow)}, client_deny: {L(r.ClientDeny)}, pair_idle_timeout: {D(r.PairIdleTimeout)} }}");
         }
 
         text.AppendLine($"log_level: {o.LogLevel.ToString().ToLowerInvariant()}");
