@@ -18,7 +18,7 @@ public static class ConfigFile
         "data_dir", "control", "ports", "public_bind", "allow_plain_data", "handshake_timeout", "hello_timeout", "otp_timeout",
         "otp_lifetime", "ping_interval", "ping_timeout", "client_wait_timeout", "max_waiting_clients", "max_clients_per_server",
         "max_connections", "max_client_connections_per_ip", "max_pending_per_ip", "max_pool", "pair_idle_timeout", "log_level",
-        "tls.certificate", "tls.key", "metrics.listen",
+        "tls.certificate", "tls.key", "metrics.listen", "otlp.endpoint", "otlp.interval",
     ];
 
     /// <summary>GRAY_* variables as a YAML document, applied after the file (environment wins over file).</summary>
@@ -112,6 +112,14 @@ public static class ConfigFile
                 : throw new ConfigException($"{path}: log_level: '{level}' is not one of trace, debug, info, warn, error, critical, none");
         }
 
+        if (file.Otlp?.Endpoint is { } otlp)
+        {
+            options.OtlpEndpoint = Uri.TryCreate(otlp, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                ? uri
+                : throw new ConfigException($"{path}: otlp.endpoint: '{otlp}' is not an http(s) URL");
+        }
+
+        if (file.Otlp?.Interval is { } otlpInterval) options.OtlpInterval = ParseDuration(otlpInterval, "otlp.interval");
         if (file.Metrics?.Listen is { } metrics) options.MetricsListen = ParseEndPoint(metrics, "metrics.listen");
         if (file.MaxConnections is { } connections) options.MaxConnections = Positive(connections, "max_connections");
         if (file.MaxClientConnectionsPerIp is { } perIp) options.MaxClientConnectionsPerIp = Positive(perIp, "max_client_connections_per_ip");
@@ -180,6 +188,7 @@ public static class ConfigFile
         }
 
         text.AppendLine($"log_level: {o.LogLevel.ToString().ToLowerInvariant()}");
+        text.AppendLine(o.OtlpEndpoint is null ? "# otlp: off" : $"otlp: {{ endpoint: {o.OtlpEndpoint}, interval: {D(o.OtlpInterval)} }}");
         text.Append(o.MetricsListen is null ? "# metrics: off" : $"metrics: {{ listen: {o.MetricsListen} }}");
         return text.ToString();
     }
@@ -327,7 +336,16 @@ public static class ConfigFile
 
         public MetricsSection? Metrics { get; set; }
 
+        public OtlpSection? Otlp { get; set; }
+
         public string? LogLevel { get; set; }
+    }
+
+    private sealed class OtlpSection
+    {
+        public string? Endpoint { get; set; }
+
+        public string? Interval { get; set; }
     }
 
     private sealed class MetricsSection

@@ -74,7 +74,8 @@ public static class GrayCommandLine
         var maxConnections = new Option<int?>("--max-connections") { Description = "all connections at once (default 1000; env GRAY_MAX_CONNECTIONS)" };
         var metrics = MetricsOption();
         var logFormat = LogFormatOption();
-        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole, maxConnections, metrics, logFormat };
+        var relayOtlp = new Option<string?>("--otlp") { Description = "push metrics over OTLP/HTTP to this URL (config otlp.endpoint)" };
+        var command = new Command("relay", "Run the public relay.") { config, dataDir, control, ports, noConsole, maxConnections, metrics, logFormat, relayOtlp };
         command.SetAction(async (result, _) =>
         {
             // Flags, then environment, then file, then defaults: read again on every reload.
@@ -89,6 +90,10 @@ public static class GrayCommandLine
                 if (result.GetValue(noConsole)) options.Console = false;
 
                 if (result.GetValue(metrics) is { } metricsAddress) options.MetricsListen = ConfigFile.ParseEndPoint(metricsAddress, "--metrics");
+                if (result.GetValue(relayOtlp) is { } otlpText)
+                {
+                    options.OtlpEndpoint = Uri.TryCreate(otlpText, UriKind.Absolute, out var otlpUri) ? otlpUri : throw new ConfigException($"--otlp: '{otlpText}' is not a URL");
+                }
                 if (result.GetValue(maxConnections) is { } max)
                 {
                     options.MaxConnections = max > 0 ? max : throw new ConfigException("--max-connections must be positive");
@@ -117,16 +122,20 @@ public static class GrayCommandLine
         var metrics = MetricsOption();
         var logFormat = LogFormatOption();
         var agentConfig = new Option<string?>("--config") { Description = "YAML file with the relay and several tunnels (reloaded on SIGHUP and on change)" };
+        var otlp = new Option<string?>("--otlp") { Description = "push metrics over OTLP/HTTP to this URL (or GRAY_OTLP_ENDPOINT), e.g. http://collector:4318" };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, id, secret, target, pool, fingerprint, plainData, metrics, logFormat, agentConfig,
+            relay, id, secret, target, pool, fingerprint, plainData, metrics, logFormat, agentConfig, otlp,
         };
         command.SetAction(async (result, _) =>
         {
             var metricsListen = result.GetValue(metrics) is { } metricsText ? ConfigFile.ParseEndPoint(metricsText, "--metrics") : null;
+            Uri? otlpEndpoint = (result.GetValue(otlp) ?? Environment.GetEnvironmentVariable("GRAY_OTLP_ENDPOINT")) is { Length: > 0 } otlpText
+                ? Uri.TryCreate(otlpText, UriKind.Absolute, out var otlpUri) ? otlpUri : throw new ConfigException($"--otlp: '{otlpText}' is not a URL")
+                : null;
             if (result.GetValue(agentConfig) is { } file)
             {
-                var setup = new AgentSetup(AgentConfig.Load(file), file, metricsListen);
+                var setup = new AgentSetup(AgentConfig.Load(file), file, metricsListen, otlpEndpoint);
                 return await Hosting.RunAsync(services => services.AddSingleton(setup).AddHostedService<AgentService>(),
                     Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
             }
@@ -151,7 +160,7 @@ public static class GrayCommandLine
                 throw new ConfigException($"--pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}");
             }
 
-            var single = new AgentSetup([options], null, metricsListen);
+            var single = new AgentSetup([options], null, metricsListen, otlpEndpoint);
             return await Hosting.RunAsync(services => services.AddSingleton(single).AddHostedService<AgentService>(),
                 Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
         });
@@ -348,7 +357,7 @@ public static class GrayCommandLine
 }
 
 /// <summary>What an agent process runs: its tunnels, and the file they came from (if any) for reloads.</summary>
-internal sealed record AgentSetup(IReadOnlyList<AgentOptions> Tunnels, string? ConfigPath, System.Net.IPEndPoint? MetricsListen);
+internal sealed record AgentSetup(IReadOnlyList<AgentOptions> Tunnels, string? ConfigPath, System.Net.IPEndPoint? MetricsListen, Uri? OtlpEndpoint = null);
 
 /// <summary>The agent as a hosted service; its exit code becomes the process's.</summary>
 internal sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime) : BackgroundService
@@ -378,6 +387,9 @@ internal sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactor
             }
         }
 
+        using var otlp = setup.OtlpEndpoint is { } otlpEndpoint
+            ? Telemetry.OtlpExport.Start(Telemetry.AgentMeter.Name, otlpEndpoint, Telemetry.OtlpExport.DefaultInterval)
+            : null;
         var tunnels = new TunnelSet(loggerFactory, stoppingToken);
         var gate = new SemaphoreSlim(1, 1);
         ReloadTrigger? trigger = null;

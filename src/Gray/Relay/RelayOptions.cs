@@ -71,6 +71,11 @@ public sealed class RelayOptions
 
     public bool Console { get; set; } = true;
 
+    /// <summary>Where metrics are pushed over OTLP/HTTP (e.g. http://collector:4318); null pushes none.</summary>
+    public Uri? OtlpEndpoint { get; set; }
+
+    public TimeSpan OtlpInterval { get; set; } = Telemetry.OtlpExport.DefaultInterval;
+
     /// <summary>Least important log level written (a reload may change it).</summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Information;
 

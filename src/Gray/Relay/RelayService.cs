@@ -47,6 +47,8 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         string adminFile;
         Telemetry.MetricsServer? metrics = null;
         ConfigReloader? reloader = null;
+        OpenTelemetry.Metrics.MeterProvider? otlp = null;
+        Telemetry.PrometheusExporter? exporter = null;
         try
         {
             if (OperatingSystem.IsLinux()) FitConnectionsToDescriptors();
@@ -55,6 +57,14 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
             relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options));
             foreach (string change in DeclaredServers.Sync(relay, options)) _log.LogInformation("Configuration: {Change}", change);
+            // Exporters first: a measurement made before they listen would be lost.
+            exporter = options.MetricsListen is null ? null : new Telemetry.PrometheusExporter(Telemetry.RelayMeter.Name);
+            if (options.OtlpEndpoint is { } otlpEndpoint)
+            {
+                otlp = Telemetry.OtlpExport.Start(Telemetry.RelayMeter.Name, otlpEndpoint, options.OtlpInterval);
+                _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", otlpEndpoint, options.OtlpInterval.TotalSeconds);
+            }
+
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
             control.Start();
             var commands = new RelayCommands(relay, lifetime.StopApplication);
@@ -67,7 +77,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             Telemetry.RelayMeter.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool)));
             if (options.MetricsListen is { } metricsEndPoint)
             {
-                metrics = new Telemetry.MetricsServer(metricsEndPoint, new Telemetry.PrometheusExporter(Telemetry.RelayMeter.Name));
+                metrics = new Telemetry.MetricsServer(metricsEndPoint, exporter!);
                 metrics.Start();
                 _log.LogInformation("Metrics on http://{EndPoint}/metrics", metrics.EndPoint);
             }
@@ -104,6 +114,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
 
         // Stop: no new agents, then every server (ports released), then the admin endpoint.
         reloader?.Dispose();
+        otlp?.Dispose(); // flushes the last measurements
         await control.StopAsync().ConfigureAwait(false);
         await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);
         await admin.StopAsync().ConfigureAwait(false);
