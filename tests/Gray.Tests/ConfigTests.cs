@@ -94,6 +94,13 @@ public class ConfigCommandTests
         Assert.Equal(9, again.RulesFor("web").MaxPool);
         Assert.Equal(["10.0.0.0/8"], again.RulesFor("web").ClientDeny);
 
+        // Agent files are checked as agent files.
+        string agentFile = Path.Combine(dir, "agent.yaml");
+        await File.WriteAllTextAsync(agentFile, "relay: 127.0.0.1:44555\ntunnels:\n  web: { target: 127.0.0.1:80 }\n");
+        (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "check", agentFile]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("tunnels.web: give exactly one of secret, secret_file, secret_env", output);
+
         // Secrets of declared servers are masked.
         string declared = Path.Combine(dir, "declared.yaml");
         await File.WriteAllTextAsync(declared, "servers:\n  db: { secret: 'do-not-print-this-secret', client_port: 21234 }\n");

@@ -171,11 +171,22 @@ public static class GrayCommandLine
     {
         var command = new Command("config", "Check or show a relay configuration file.");
         var checkFile = new Argument<string>("FILE") { Description = "the YAML file" };
-        var check = new Command("check", "Validate a file; each error names its line. Exit 0 if valid, 2 if not.") { checkFile };
+        var check = new Command("check", "Validate a relay or agent file (an agent file has tunnels:); each error names its line. Exit 0 if valid, 2 if not.") { checkFile };
         check.SetAction(result =>
         {
-            ConfigFile.ApplyRelay(result.GetValue(checkFile)!, new RelayOptions()); // throws ConfigException, exit 2
-            Console.WriteLine($"{result.GetValue(checkFile)}: valid");
+            string file = result.GetValue(checkFile)!;
+            bool agentFile = File.Exists(file) && File.ReadLines(file).Any(l => l.StartsWith("tunnels:", StringComparison.Ordinal));
+            if (agentFile)
+            {
+                var tunnels = AgentConfig.Load(file); // throws ConfigException, exit 2
+                Console.WriteLine($"{file}: valid agent file, tunnels {string.Join(", ", tunnels.Select(t => t.Id))}");
+            }
+            else
+            {
+                ConfigFile.ApplyRelay(file, new RelayOptions());
+                Console.WriteLine($"{file}: valid");
+            }
+
             return ExitCodes.Ok;
         });
 
