@@ -27,14 +27,19 @@ public class TlsServer : TcpServer
 
     protected override TcpSession CreateSession() => new TlsSession(this);
 
-    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken)
+    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
+        AuthenticateAsync(socket, _tls, Volatile.Read(ref _certificateContext), cancellationToken);
+
+    /// <summary>The server side of a TLS handshake over an accepted socket, for servers that choose TLS per listener.</summary>
+    public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsServerOptions tls, SslStreamCertificateContext? certificate,
+        CancellationToken cancellationToken)
     {
         var options = new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = Volatile.Read(ref _certificateContext),
-            ClientCertificateRequired = _tls.ClientCertificateRequired,
-            RemoteCertificateValidationCallback = _tls.ClientCertificateValidation,
-            EnabledSslProtocols = _tls.Protocols,
+            ServerCertificateContext = certificate ?? SslStreamCertificateContext.Create(tls.Certificate, null),
+            ClientCertificateRequired = tls.ClientCertificateRequired,
+            RemoteCertificateValidationCallback = tls.ClientCertificateValidation,
+            EnabledSslProtocols = tls.Protocols,
         };
         return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct), cancellationToken);
     }

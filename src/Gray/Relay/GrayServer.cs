@@ -49,9 +49,8 @@ internal sealed class GrayServer
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
         // Every pair holds one data connection, and the pool waits on top of them.
         var dataOptions = relay.ListenerOptions(relay.Options.MaxClientsPerServer + Rules.MaxPool);
-        _data = plainData
-            ? new PlainDataListener(this, new IPEndPoint(bind, DataPort), dataOptions)
-            : new TlsDataListener(this, new IPEndPoint(bind, DataPort), new TlsServerOptions { Certificate = relay.Certificate }, dataOptions);
+        _data = new DataListener(this, new IPEndPoint(bind, DataPort),
+            plainData ? null : new TlsServerOptions { Certificate = relay.Certificate }, dataOptions);
     }
 
     public string Id { get; }

@@ -46,30 +46,22 @@ internal sealed class ClientListener(GrayServer server, IPEndPoint endPoint, Tcp
         : null;
 }
 
-internal sealed class TlsDataListener(GrayServer server, IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions options)
-    : TlsServer(endPoint, tls, options)
-{
-    protected override TcpSession CreateSession()
-    {
-        RelayMeter.Accepted("data");
-        return new DataSession(this, server);
-    }
-
-    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("data", reason);
-
-    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => server.Relay.AdmitPending(remoteEndPoint);
-
-    protected override void OnSessionEnded(TcpSession session) => ((IPendingSession)session).ReleasePending();
-}
-
-internal sealed class PlainDataListener(GrayServer server, IPEndPoint endPoint, TcpServerOptions options)
+/// <summary>A server's data port: TLS with the relay's certificate, or plain TCP when the agent asked for it.</summary>
+internal sealed class DataListener(GrayServer server, IPEndPoint endPoint, TlsServerOptions? tls, TcpServerOptions options)
     : TcpServer(endPoint, options)
 {
+    // Made once: the certificate this data port presents for its whole life (see ConfigReloader).
+    private readonly System.Net.Security.SslStreamCertificateContext? _certificate =
+        tls is null ? null : System.Net.Security.SslStreamCertificateContext.Create(tls.Certificate, null);
+
     protected override TcpSession CreateSession()
     {
         RelayMeter.Accepted("data");
         return new DataSession(this, server);
     }
+
+    protected override ValueTask<Stream> CreateStreamAsync(System.Net.Sockets.Socket socket, CancellationToken cancellationToken) =>
+        tls is null ? base.CreateStreamAsync(socket, cancellationToken) : TlsServer.AuthenticateAsync(socket, tls, _certificate, cancellationToken);
 
     protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("data", reason);
 
