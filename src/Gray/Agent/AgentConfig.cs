@@ -38,7 +38,8 @@ public static class AgentConfig
             {
                 Relay = relay,
                 Id = id,
-                Secret = Secret(tunnel, where, Path.GetDirectoryName(Path.GetFullPath(path))!),
+                Secret = tunnel.KeyFile is null ? Secret(tunnel, where, Path.GetDirectoryName(Path.GetFullPath(path))!) : "",
+                KeyFile = tunnel.KeyFile is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, tunnel.KeyFile),
                 Target = Cli.Endpoints.ParseHostPort(tunnel.Target ?? throw new Cli.ConfigException($"{where}: target is required"), $"tunnels.{id}.target"),
                 Pool = tunnel.Pool is { } pool and >= Protocol.Wire.MinPool and <= Protocol.Wire.MaxPool ? pool
                     : tunnel.Pool is null ? 8 : throw new Cli.ConfigException($"{where}: pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}"),
@@ -53,7 +54,7 @@ public static class AgentConfig
     private static string Secret(TunnelSection tunnel, string where, string baseDir)
     {
         int given = (tunnel.Secret is null ? 0 : 1) + (tunnel.SecretFile is null ? 0 : 1) + (tunnel.SecretEnv is null ? 0 : 1);
-        if (given != 1) throw new Cli.ConfigException($"{where}: give exactly one of secret, secret_file, secret_env");
+        if (given != 1) throw new Cli.ConfigException($"{where}: give exactly one of secret, secret_file, secret_env (or key_file)");
         if (tunnel.Secret is { } secret) return secret;
         if (tunnel.SecretFile is { } file)
         {
@@ -90,6 +91,9 @@ public static class AgentConfig
         public string? SecretFile { get; set; }
 
         public string? SecretEnv { get; set; }
+
+        /// <summary>A PEM ECDSA P-256 private key trusted by the relay, instead of a secret.</summary>
+        public string? KeyFile { get; set; }
 
         public int? Pool { get; set; }
 

@@ -9,7 +9,11 @@ public sealed class AgentOptions
 
     public required string Id { get; init; }
 
+    /// <summary>The server's secret; empty when the agent authenticates with <see cref="Key"/>.</summary>
     public required string Secret { get; init; }
+
+    /// <summary>A PEM file with the agent's ECDSA P-256 private key, signing the challenge instead of the secret.</summary>
+    public string? KeyFile { get; init; }
 
     public required DnsEndPoint Target { get; init; }
 

@@ -49,11 +49,14 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
     private async Task<Welcome?> HandshakeAsync(CancellationToken cancellationToken)
     {
         var options = agent.Options;
-        Send(Frames.Hello(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id)));
+        using var key = LoadKey(options.KeyFile);
+        Send(Frames.Hello(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id, KeyAuth: key is not null)));
         var frame = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (frame is null || Refused(frame.Value)) return null;
         byte[] challenge = Frames.ParseFixed(frame.Value, FrameType.Challenge, Wire.ChallengeBytes);
-        Send(Frames.Fixed(FrameType.Proof, Auth.Proof(options.Secret, options.Id, challenge), Wire.ProofBytes));
+        Send(key is not null
+            ? Frames.Fixed(FrameType.SignedProof, Auth.Sign(key, options.Id, challenge), Wire.SignatureBytes)
+            : Frames.Fixed(FrameType.Proof, Auth.Proof(options.Secret, options.Id, challenge), Wire.ProofBytes));
         frame = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (frame is null || Refused(frame.Value)) return null;
         return Frames.ParseWelcome(frame.Value);
@@ -123,6 +126,22 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
         }
     }
 
+    private static System.Security.Cryptography.ECDsa? LoadKey(string? path)
+    {
+        if (path is null) return null;
+        var key = System.Security.Cryptography.ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(File.ReadAllText(path));
+            return key;
+        }
+        catch (Exception error) when (error is IOException or ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            key.Dispose();
+            throw new AgentFatalException($"cannot use the key in {path}: {error.Message}", Cli.ExitCodes.Usage);
+        }
+    }
+
     /// <summary>True (and Fatal or EndReason set) when the frame is the relay's error.</summary>
     private bool Refused(Frame frame)
     {
@@ -132,7 +151,7 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
         switch (error.Code)
         {
             case ErrorCode.UnknownId or ErrorCode.BadProof or ErrorCode.UnsupportedVersion
-                or ErrorCode.PoolOutOfRange or ErrorCode.PlainDataForbidden or ErrorCode.Deleted:
+                or ErrorCode.PoolOutOfRange or ErrorCode.PlainDataForbidden or ErrorCode.Deleted or ErrorCode.KeyRevoked:
                 Fatal = new AgentFatalException(message, Cli.ExitCodes.Usage);
                 break;
             case ErrorCode.Replaced:

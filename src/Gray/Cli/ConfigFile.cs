@@ -112,6 +112,12 @@ public static class ConfigFile
                 : throw new ConfigException($"{path}: log_level: '{level}' is not one of trace, debug, info, warn, error, critical, none");
         }
 
+        if (file.TrustedKeys?.Source is { } keys)
+        {
+            options.TrustedKeysSource = keys.Contains("://", StringComparison.Ordinal) ? keys : Path.Combine(baseDir, keys);
+        }
+
+        if (file.TrustedKeys?.Refresh is { } keysRefresh) options.TrustedKeysRefresh = ParseDuration(keysRefresh, "trusted_keys.refresh");
         if (file.Otlp?.Endpoint is { } otlp)
         {
             options.OtlpEndpoint = Uri.TryCreate(otlp, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
@@ -338,7 +344,16 @@ public static class ConfigFile
 
         public OtlpSection? Otlp { get; set; }
 
+        public TrustedKeysSection? TrustedKeys { get; set; }
+
         public string? LogLevel { get; set; }
+    }
+
+    private sealed class TrustedKeysSection
+    {
+        public string? Source { get; set; }
+
+        public string? Refresh { get; set; }
     }
 
     private sealed class OtlpSection

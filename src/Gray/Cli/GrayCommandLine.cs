@@ -123,9 +123,10 @@ public static class GrayCommandLine
         var logFormat = LogFormatOption();
         var agentConfig = new Option<string?>("--config") { Description = "YAML file with the relay and several tunnels (reloaded on SIGHUP and on change)" };
         var otlp = new Option<string?>("--otlp") { Description = "push metrics over OTLP/HTTP to this URL (or GRAY_OTLP_ENDPOINT), e.g. http://collector:4318" };
+        var key = new Option<string?>("--key") { Description = "PEM file with an ECDSA P-256 private key trusted by the relay, instead of --secret (or GRAY_KEY_FILE)" };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, id, secret, target, pool, fingerprint, plainData, metrics, logFormat, agentConfig, otlp,
+            relay, id, secret, target, pool, fingerprint, plainData, metrics, logFormat, agentConfig, otlp, key,
         };
         command.SetAction(async (result, _) =>
         {
@@ -149,7 +150,8 @@ public static class GrayCommandLine
             {
                 Relay = Endpoints.ParseHostPort(Setting(relay, "GRAY_RELAY"), "--relay"),
                 Id = Setting(id, "GRAY_ID"),
-                Secret = Setting(secret, "GRAY_SECRET"),
+                KeyFile = Setting(key, "GRAY_KEY_FILE", required: false),
+                Secret = Setting(secret, "GRAY_SECRET", required: Setting(key, "GRAY_KEY_FILE", required: false) is null) ?? "",
                 Target = Endpoints.ParseHostPort(Setting(target, "GRAY_TARGET"), "--target"),
                 Pool = poolText is null ? 8 : int.TryParse(poolText, out int n) ? n : throw new ConfigException($"--pool: '{poolText}' is not a number"),
                 Fingerprint = Setting(fingerprint, "GRAY_FINGERPRINT", required: false),

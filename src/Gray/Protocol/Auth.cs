@@ -28,6 +28,22 @@ public static class Auth
     public static bool Verify(string secret, string id, ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> proof) =>
         CryptographicOperations.FixedTimeEquals(Proof(secret, id, challenge), proof);
 
+    private static readonly byte[] KeyDomain = "gray/1 key proof"u8.ToArray();
+
+    /// <summary>What an agent signs with its key: the domain, its ID and the relay's challenge.</summary>
+    public static byte[] SignedMessage(string id, ReadOnlySpan<byte> challenge)
+    {
+        byte[] idBytes = Encoding.UTF8.GetBytes(id);
+        return [.. KeyDomain, (byte)(idBytes.Length >> 8), (byte)idBytes.Length, .. idBytes, .. challenge];
+    }
+
+    public static byte[] Sign(ECDsa key, string id, ReadOnlySpan<byte> challenge) =>
+        key.SignData(SignedMessage(id, challenge), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+
+    public static bool VerifySignature(ECDsa publicKey, string id, ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> signature) =>
+        signature.Length == Wire.SignatureBytes &&
+        publicKey.VerifyData(SignedMessage(id, challenge), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+
     /// <summary>IDs: 1 to 64 of [A-Za-z0-9._-], so they are safe in file names, logs and URLs.</summary>
     public static bool IsValidId(string id) =>
         id.Length is > 0 and <= Wire.MaxIdBytes && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');

@@ -6,7 +6,7 @@ namespace Gray.Protocol;
 
 public readonly record struct Frame(FrameType Type, byte[] Payload);
 
-public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string Id);
+public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string Id, bool KeyAuth = false);
 
 public sealed record Welcome(int ClientPort, int DataPort, bool PlainData, TimeSpan PingInterval, TimeSpan PingTimeout);
 
@@ -46,14 +46,17 @@ public static class Frames
     public static byte[] Hello(Hello hello)
     {
         var w = new Writer();
-        w.U16(hello.Version).U16(hello.Pool).U8(hello.PlainData ? (byte)1 : (byte)0).Str(hello.Id);
+        byte flags = (byte)((hello.PlainData ? Wire.FlagPlainData : 0) | (hello.KeyAuth ? Wire.FlagKeyAuth : 0));
+        w.U16(hello.Version).U16(hello.Pool).U8(flags).Str(hello.Id);
         return Encode(FrameType.Hello, w.ToArray());
     }
 
     public static Hello ParseHello(Frame frame)
     {
         var r = new Reader(Expect(frame, FrameType.Hello));
-        var hello = new Hello(r.U16(), r.U16(), (r.U8() & 1) != 0, r.Str(Wire.MaxIdBytes));
+        ushort version = r.U16(), pool = r.U16();
+        byte flags = r.U8();
+        var hello = new Hello(version, pool, (flags & Wire.FlagPlainData) != 0, r.Str(Wire.MaxIdBytes), (flags & Wire.FlagKeyAuth) != 0);
         r.End();
         return hello;
     }

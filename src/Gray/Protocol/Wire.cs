@@ -17,6 +17,12 @@ public static class Wire
 
     public const int ProofBytes = 32;
 
+    /// <summary>An ECDSA P-256 signature in IEEE P1363 form (r ‖ s).</summary>
+    public const int SignatureBytes = 64;
+
+    /// <summary>Hello flag bits.</summary>
+    public const byte FlagPlainData = 0x01, FlagKeyAuth = 0x02;
+
     /// <summary>One-time passwords are 128 bits from a CSPRNG.</summary>
     public const int OtpBytes = 16;
 
@@ -40,6 +46,7 @@ public enum FrameType : byte
     Hello = 0x01,
     Challenge = 0x02,
     Proof = 0x03,
+    SignedProof = 0x06,
     Welcome = 0x04,
     Error = 0x05,
     Otps = 0x10,
@@ -60,6 +67,7 @@ public enum ErrorCode : ushort
     Replaced = 8,
     ShuttingDown = 9,
     Unavailable = 10,
+    KeyRevoked = 11,
 }
 
 /// <summary>Bad bytes from a peer: the connection closes with this message logged.</summary>

@@ -67,20 +67,31 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
             return await RefuseAsync(ErrorCode.PlainDataForbidden, "this relay does not allow plain data connections");
         }
 
+        if (hello.KeyAuth && relay.TrustedKeys is null)
+        {
+            return await RefuseAsync(ErrorCode.BadProof, "this relay has no trusted keys; authenticate with the secret");
+        }
+
         byte[] challenge = RandomNumberGenerator.GetBytes(Wire.ChallengeBytes);
         Send(Frames.Fixed(FrameType.Challenge, challenge, Wire.ChallengeBytes));
+        byte[]? authKey = null;
         using (var deadline = Deadline(cancellationToken))
         {
             var frame = await ReadStepAsync(deadline.Token, "proof").ConfigureAwait(false);
-            byte[] proof = Frames.ParseFixed(frame, FrameType.Proof, Wire.ProofBytes);
-            if (!Auth.Verify(entry.Secret, entry.Id, challenge, proof))
+            if (hello.KeyAuth)
+            {
+                byte[] signature = Frames.ParseFixed(frame, FrameType.SignedProof, Wire.SignatureBytes);
+                authKey = relay.TrustedKeys!.Verify(entry.Id, challenge, signature);
+                if (authKey is null) return await RefuseAsync(ErrorCode.BadProof, $"no trusted key of server id '{entry.Id}' made this signature");
+            }
+            else if (!Auth.Verify(entry.Secret, entry.Id, challenge, Frames.ParseFixed(frame, FrameType.Proof, Wire.ProofBytes)))
             {
                 return await RefuseAsync(ErrorCode.BadProof, $"wrong secret for server id '{entry.Id}'");
             }
         }
 
         ReleasePending(); // authenticated: no longer counts against its address's pending limit
-        var server = new GrayServer(relay, this, entry, hello.Pool, hello.PlainData);
+        var server = new GrayServer(relay, this, entry, hello.Pool, hello.PlainData, authKey);
         try
         {
             await relay.Manager.ActivateAsync(server).ConfigureAwait(false);

@@ -34,8 +34,9 @@ internal sealed class GrayServer
     private long _pairIds;
     private int _activePairs;
 
-    public GrayServer(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData)
+    public GrayServer(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData, byte[]? authKey = null)
     {
+        AuthKey = authKey;
         _relay = relay;
         _control = control;
         Id = entry.Id;
@@ -54,6 +55,9 @@ internal sealed class GrayServer
     }
 
     public string Id { get; }
+
+    /// <summary>The trusted key its agent authenticated with, or null for the HMAC secret.</summary>
+    public byte[]? AuthKey { get; }
 
     public RelayContext Relay => _relay;
 

@@ -28,6 +28,9 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
 
     public ServerManager Manager { get; } = new();
 
+    /// <summary>Agent keys that may authenticate instead of a secret; null when not configured.</summary>
+    public TrustedKeys? TrustedKeys { get; set; }
+
     /// <summary>Every connection the relay holds (max_connections), across all its listeners.</summary>
     public ConnectionQuota Connections { get; } = new(options.MaxConnections);
 

@@ -71,6 +71,11 @@ public sealed class RelayOptions
 
     public bool Console { get; set; } = true;
 
+    /// <summary>Agent public keys that may authenticate instead of a secret: a path or a file:// or http(s):// URL.</summary>
+    public string? TrustedKeysSource { get; set; }
+
+    public TimeSpan TrustedKeysRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Where metrics are pushed over OTLP/HTTP (e.g. http://collector:4318); null pushes none.</summary>
     public Uri? OtlpEndpoint { get; set; }
 

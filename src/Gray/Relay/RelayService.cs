@@ -57,6 +57,17 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
             relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options));
             foreach (string change in DeclaredServers.Sync(relay, options)) _log.LogInformation("Configuration: {Change}", change);
+            if (options.TrustedKeysSource is { } keySource)
+            {
+                try
+                {
+                    relay.TrustedKeys = new TrustedKeys(keySource, options.TrustedKeysRefresh, relay, _log);
+                }
+                catch (Exception error) when (error is IOException or HttpRequestException or TaskCanceledException or FormatException or System.Security.Cryptography.CryptographicException)
+                {
+                    throw new Cli.ConfigException($"trusted_keys: {keySource}: {error.Message}");
+                }
+            }
             // Exporters first: a measurement made before they listen would be lost.
             exporter = options.MetricsListen is null ? null : new Telemetry.PrometheusExporter(Telemetry.RelayMeter.Name);
             if (options.OtlpEndpoint is { } otlpEndpoint)
@@ -114,6 +125,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
 
         // Stop: no new agents, then every server (ports released), then the admin endpoint.
         reloader?.Dispose();
+        relay.TrustedKeys?.Dispose();
         otlp?.Dispose(); // flushes the last measurements
         await control.StopAsync().ConfigureAwait(false);
         await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);
