@@ -54,4 +54,34 @@ public class AgentConfigTests
         await AgentTests.AssertEchoAsync(a.ClientPort);
         Assert.DoesNotContain(a.Secret, agent.Output);
     }
+
+    [Fact]
+    public async Task Without_flags_both_roles_read_gray_yaml_from_the_working_directory()
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        var paths = new TestRelay();
+        string relayDir = Directory.CreateTempSubdirectory("gray-default-relay-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(relayDir, "gray.yaml"),
+            $"control: 127.0.0.1:{paths.ControlPort}\nports: {paths.PortLow}-{paths.PortHigh}\ndata_dir: data\nmax_connections: 123\n");
+        await using var relay = GrayProcess.Start(["relay", "--no-console"], workingDirectory: relayDir);
+        string started = await relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay from gray.yaml");
+        string fingerprint = started[(started.LastIndexOf(' ') + 1)..];
+        var (_, shown) = await GrayProcess.RunAsync(["admin", "show", "--data-dir", Path.Combine(relayDir, "data")]);
+        Assert.Contains("/123", shown);
+        var (_, added) = await GrayProcess.RunAsync(["admin", "add", "defaulted", "--json", "--data-dir", Path.Combine(relayDir, "data")]);
+        var json = System.Text.Json.JsonDocument.Parse(added.Trim()).RootElement;
+
+        string agentDir = Directory.CreateTempSubdirectory("gray-default-agent-").FullName;
+        int metricsPort = paths.PortHigh;
+        await File.WriteAllTextAsync(Path.Combine(agentDir, "gray.yaml"),
+            $"relay: 127.0.0.1:{paths.ControlPort}\nfingerprint: {fingerprint}\nlog_level: debug\nmetrics: {{ listen: 127.0.0.1:{metricsPort} }}\n" +
+            $"tunnels:\n  defaulted: {{ target: '{echo.EndPoint}', secret: '{json.GetProperty("secret").GetString()}' }}\n");
+        await using var agent = GrayProcess.Start(["agent"], workingDirectory: agentDir);
+        await agent.WaitForLineAsync(l => l.Contains("server defaulted is public"), "agent from gray.yaml");
+        await AgentTests.AssertEchoAsync(json.GetProperty("clientPort").GetInt32());
+        await agent.WaitForLineAsync(l => l.Contains("dbug:"), "debug lines, as the file says");
+        using var http = new HttpClient();
+        Assert.Contains("gray_agent_pairs_active", await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics"));
+    }
 }

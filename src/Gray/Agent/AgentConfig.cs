@@ -6,10 +6,16 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace Gray.Agent;
 
+/// <summary>What an agent file says besides its tunnels.</summary>
+public sealed record AgentFileSettings(System.Net.IPEndPoint? MetricsListen, Uri? OtlpEndpoint, Microsoft.Extensions.Logging.LogLevel? LogLevel);
+
 public static class AgentConfig
 {
     /// <summary>The tunnels a file declares, each as the options of one agent.</summary>
-    public static IReadOnlyList<AgentOptions> Load(string path)
+    public static IReadOnlyList<AgentOptions> Load(string path) => LoadWithSettings(path).Tunnels;
+
+    /// <summary>The tunnels and the process-wide settings (metrics, OTLP, log level) of an agent file.</summary>
+    public static (IReadOnlyList<AgentOptions> Tunnels, AgentFileSettings Settings) LoadWithSettings(string path)
     {
         AgentFile file;
         try
@@ -48,7 +54,16 @@ public static class AgentConfig
             });
         }
 
-        return tunnels;
+        var settings = new AgentFileSettings(
+            file.Metrics?.Listen is { } listen ? Cli.ConfigFile.ParseEndPoint(listen, "metrics.listen") : null,
+            file.Otlp?.Endpoint is { } endpoint
+                ? Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri : throw new Cli.ConfigException($"{path}: otlp.endpoint: '{endpoint}' is not a URL")
+                : null,
+            file.LogLevel is { } level
+                ? Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level == "info" ? "Information" : level == "warn" ? "Warning" : level, true, out var parsed)
+                    ? parsed : throw new Cli.ConfigException($"{path}: log_level: '{level}' is not a log level")
+                : null);
+        return (tunnels, settings);
     }
 
     private static string Secret(TunnelSection tunnel, string where, string baseDir)
@@ -80,6 +95,19 @@ public static class AgentConfig
         public string? Fingerprint { get; set; }
 
         public Dictionary<string, TunnelSection>? Tunnels { get; set; }
+
+        public EndpointSection? Metrics { get; set; }
+
+        public EndpointSection? Otlp { get; set; }
+
+        public string? LogLevel { get; set; }
+    }
+
+    private sealed class EndpointSection
+    {
+        public string? Listen { get; set; }
+
+        public string? Endpoint { get; set; }
     }
 
     private sealed class TunnelSection

@@ -14,6 +14,9 @@ public static class GrayCommandLine
 {
     private const string DefaultDataDir = "./gray-data";
 
+    /// <summary>Read when --config is not given and the file exists (one per role).</summary>
+    private const string DefaultConfigFile = "gray.yaml";
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (args is ["--version"])
@@ -79,10 +82,11 @@ public static class GrayCommandLine
         command.SetAction(async (result, _) =>
         {
             // Flags, then environment, then file, then defaults: read again on every reload.
+            string? configFile = result.GetValue(config) ?? (File.Exists(DefaultConfigFile) ? DefaultConfigFile : null);
             RelayOptions Load()
             {
                 var options = new RelayOptions();
-                if (result.GetValue(config) is { } file) ConfigFile.ApplyRelay(file, options);
+                if (configFile is { } file) ConfigFile.ApplyRelay(file, options);
                 ConfigFile.ApplyRelayEnvironment(options);
                 if (result.GetValue(dataDir) is { } dir) options.DataDir = dir;
                 if (result.GetValue(control) is { } address) options.Control = ConfigFile.ParseEndPoint(address, "--control");
@@ -103,7 +107,7 @@ public static class GrayCommandLine
             }
 
             var options = Load();
-            var source = new RelayConfigSource(result.GetValue(config), Load);
+            var source = new RelayConfigSource(configFile, Load);
             return await Hosting.RunAsync(services => services.AddSingleton(options).AddSingleton(source).AddHostedService<RelayService>(),
                 Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
         });
@@ -134,9 +138,13 @@ public static class GrayCommandLine
             Uri? otlpEndpoint = (result.GetValue(otlp) ?? Environment.GetEnvironmentVariable("GRAY_OTLP_ENDPOINT")) is { Length: > 0 } otlpText
                 ? Uri.TryCreate(otlpText, UriKind.Absolute, out var otlpUri) ? otlpUri : throw new ConfigException($"--otlp: '{otlpText}' is not a URL")
                 : null;
-            if (result.GetValue(agentConfig) is { } file)
+            string? configFile = result.GetValue(agentConfig)
+                ?? (result.GetValue(relay) is null && Environment.GetEnvironmentVariable("GRAY_RELAY") is null && File.Exists(DefaultConfigFile) ? DefaultConfigFile : null);
+            if (configFile is { } file)
             {
-                var setup = new AgentSetup(AgentConfig.Load(file), file, metricsListen, otlpEndpoint);
+                var (tunnelList, fileSettings) = AgentConfig.LoadWithSettings(file);
+                if (fileSettings.LogLevel is { } fileLevel && Environment.GetEnvironmentVariable("GRAY_LOG_LEVEL") is null) Hosting.MinimumLevel = fileLevel;
+                var setup = new AgentSetup(tunnelList, file, metricsListen ?? fileSettings.MetricsListen, otlpEndpoint ?? fileSettings.OtlpEndpoint);
                 return await Hosting.RunAsync(services => services.AddSingleton(setup).AddHostedService<AgentService>(),
                     Hosting.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
             }
@@ -419,7 +427,8 @@ internal sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactor
                 await gate.WaitAsync(stoppingToken).ConfigureAwait(false);
                 try
                 {
-                    var wanted = AgentConfig.Load(file);
+                    var (wanted, settings) = AgentConfig.LoadWithSettings(file);
+                    if (settings.LogLevel is { } level && Environment.GetEnvironmentVariable("GRAY_LOG_LEVEL") is null) Hosting.MinimumLevel = level;
                     await tunnels.ApplyAsync(wanted).ConfigureAwait(false);
                     _log.LogInformation("Configuration reloaded ({Trigger}): tunnels {Tunnels}", why, string.Join(", ", wanted.Select(t => t.Id)));
                 }

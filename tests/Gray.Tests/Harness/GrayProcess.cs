@@ -37,8 +37,8 @@ public sealed class GrayProcess : IAsyncDisposable
         return Start("script", ["-q", "-e", "-f", "-c", command, "/dev/null"], environment: null);
     }
 
-    public static GrayProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
-        Start("dotnet", [GrayDll, .. args], environment);
+    public static GrayProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        Start("dotnet", [GrayDll, .. args], environment, workingDirectory);
 
     /// <summary>Runs gray under prlimit(1) with this many file descriptors, soft and hard.</summary>
     public static GrayProcess StartWithDescriptorLimit(int descriptors, IEnumerable<string> args) =>
