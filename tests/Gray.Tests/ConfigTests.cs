@@ -73,10 +73,13 @@ public class ConfigCommandTests
     {
         string dir = Directory.CreateTempSubdirectory("gray-config-cmd-").FullName;
         string bad = Path.Combine(dir, "bad.yaml");
-        await File.WriteAllTextAsync(bad, "ping_interval: 10s\nmax_connections: 5\nno_such_setting: 1\n");
+        await File.WriteAllTextAsync(bad, "ping_interval: 10s\nmax_connections: 5\nno_such_setting: 1\nping_timeout: soon\nservers:\n  web: { max_pool: 999 }\n");
         var (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "check", bad]);
         Assert.Equal(2, exitCode);
+        // Every error, each with its line.
         Assert.Contains("bad.yaml:3: unknown setting 'no_such_setting'", output);
+        Assert.Contains("bad.yaml:4: ping_timeout: 'soon' is not a duration", output);
+        Assert.Contains("bad.yaml:6: servers.web.max_pool: must be 1-256", output);
 
         string good = Path.Combine(dir, "good.yaml");
         await File.WriteAllTextAsync(good, "max_connections: 321\nservers:\n  web: { max_pool: 9, client_deny: [10.0.0.0/8] }\n");

@@ -58,6 +58,77 @@ public static class ConfigFile
         }
     }
 
+    /// <summary>
+    /// Every error of a relay file, each with its line: each top-level setting (and each server entry)
+    /// is checked on its own, so one bad value does not hide the next. Empty when the file is valid.
+    /// </summary>
+    public static List<string> CheckRelay(string path)
+    {
+        var errors = new List<string>();
+        var yaml = new YamlDotNet.RepresentationModel.YamlStream();
+        try
+        {
+            yaml.Load(new StringReader(File.ReadAllText(path)));
+        }
+        catch (YamlException error)
+        {
+            return [$"{path}:{error.Start.Line}: {error.Message}"];
+        }
+        catch (IOException error)
+        {
+            return [$"{path}: {error.Message}"];
+        }
+
+        if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlDotNet.RepresentationModel.YamlMappingNode root) return errors;
+        string baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        foreach (var (key, value) in root.Children)
+        {
+            if (key.ToString() == "servers" && value is YamlDotNet.RepresentationModel.YamlMappingNode servers)
+            {
+                foreach (var (id, entry) in servers.Children)
+                {
+                    var one = new YamlDotNet.RepresentationModel.YamlMappingNode();
+                    one.Add(id, entry);
+                    Check(new YamlDotNet.RepresentationModel.YamlMappingNode { { "servers", one } }, id.Start.Line);
+                }
+
+                continue;
+            }
+
+            Check(new YamlDotNet.RepresentationModel.YamlMappingNode { { key, value } }, key.Start.Line);
+        }
+
+        if (errors.Count == 0)
+        {
+            try
+            {
+                ApplyRelay(path, new RelayOptions()); // what only the whole file can tell (tls needs both paths)
+            }
+            catch (ConfigException error)
+            {
+                errors.Add(error.Message);
+            }
+        }
+
+        return errors;
+
+        void Check(YamlDotNet.RepresentationModel.YamlMappingNode single, long line)
+        {
+            var writer = new StringWriter();
+            new YamlDotNet.RepresentationModel.YamlStream(new YamlDotNet.RepresentationModel.YamlDocument(single)).Save(writer, assignAnchors: false);
+            try
+            {
+                ApplyRelayText(writer.ToString(), path, baseDir, new RelayOptions(), replaceRules: true);
+            }
+            catch (ConfigException error)
+            {
+                // Name the line in the real file, not in the one-entry document.
+                string message = System.Text.RegularExpressions.Regex.Replace(error.Message, $"^{System.Text.RegularExpressions.Regex.Escape(path)}(:\\d+)?: ", "");
+                if (!message.Contains("tls needs both", StringComparison.Ordinal)) errors.Add($"{path}:{line}: {message}");
+            }
+        }
+    }
+
     public static void ApplyRelay(string path, RelayOptions options)
     {
         string text;

@@ -193,7 +193,9 @@ public static class GrayCommandLine
             }
             else
             {
-                ConfigFile.ApplyRelay(file, new RelayOptions());
+                var errors = ConfigFile.CheckRelay(file);
+                foreach (string error in errors) Console.Error.WriteLine(error);
+                if (errors.Count > 0) return ExitCodes.Usage;
                 Console.WriteLine($"{file}: valid");
             }
 
