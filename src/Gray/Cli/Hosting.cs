@@ -34,7 +34,7 @@ internal static class Hosting
             {
                 o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
                 o.UseUtcTimestamp = true;
-                o.IncludeScopes = false;
+                o.IncludeScopes = true; // the server ID of library lines travels as a scope
             });
         }
         else
@@ -42,6 +42,7 @@ internal static class Hosting
             builder.Logging.AddSimpleConsole(o =>
             {
                 o.SingleLine = true;
+                o.IncludeScopes = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
             });
         }

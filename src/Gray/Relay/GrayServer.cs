@@ -46,10 +46,10 @@ internal sealed class GrayServer
         PlainData = plainData;
         Logger = relay.LoggerFactory.CreateLogger<GrayServer>();
         IPAddress bind = relay.Options.EffectivePublicBind;
-        var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer, relay.Options.MaxClientConnectionsPerIp);
+        var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer, relay.Options.MaxClientConnectionsPerIp, Id);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
         // Every pair holds one data connection, and the pool waits on top of them.
-        var dataOptions = relay.ListenerOptions(relay.Options.MaxClientsPerServer + Rules.MaxPool);
+        var dataOptions = relay.ListenerOptions(relay.Options.MaxClientsPerServer + Rules.MaxPool, serverId: Id);
         _data = new DataListener(this, new IPEndPoint(bind, DataPort),
             plainData ? null : new TlsServerOptions { Certificate = relay.Certificate }, dataOptions);
     }
@@ -368,8 +368,6 @@ internal sealed class GrayServer
             RelayMeter.PairSetup.Record((DateTimeOffset.UtcNow - client.ConnectedAt).TotalSeconds, server);
             RelayLog.PairStarted(Logger, Id, pairId, client.RemoteEndPoint);
             var result = await Splice.RunAsync(client, data, data.PendingRead, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false);
-            RelayMeter.Bytes.Add(result.BytesAToB, server, new KeyValuePair<string, object?>("direction", "in"));
-            RelayMeter.Bytes.Add(result.BytesBToA, server, new KeyValuePair<string, object?>("direction", "out"));
             RelayLog.PairEnded(Logger, Id, pairId, result.BytesAToB, result.BytesBToA, result.Faulted ? " (closed on error)" : "");
         }
         finally

@@ -71,13 +71,15 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     }
 
     /// <summary>Options for the relay's own listeners: Gray.Net's defaults with our deadlines and limits.</summary>
-    public TcpServerOptions ListenerOptions(int maxSessions, int maxPerAddress = int.MaxValue) => new()
+    public TcpServerOptions ListenerOptions(int maxSessions, int maxPerAddress = int.MaxValue, string? serverId = null) => new()
     {
         MaxSessions = maxSessions,
         MaxSessionsPerAddress = maxPerAddress,
         Quota = Connections,
         HandshakeTimeout = Options.HandshakeTimeout,
-        LoggerFactory = LoggerFactory,
+        // The library's lines about one server's connections carry its ID.
+        LoggerFactory = serverId is null ? LoggerFactory
+            : new Telemetry.ScopedLoggerFactory(LoggerFactory, new Telemetry.LogScope("ServerId", serverId)),
         // Control frames are small; a peer that lets 1 MiB of them pile up is not reading.
         SendQueueLimitBytes = 1024 * 1024,
     };

@@ -85,7 +85,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             DataDirectory.WritePrivate(adminFile, JsonSerializer.Serialize(new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token), AdminJson.Options));
             RelayLog.AdminListening(_log, admin.EndPoint);
             var manager = relay.Manager;
-            Telemetry.RelayMeter.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool)));
+            Telemetry.RelayMeter.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
             if (options.MetricsListen is { } metricsEndPoint)
             {
                 metrics = new Telemetry.MetricsServer(metricsEndPoint, exporter!);

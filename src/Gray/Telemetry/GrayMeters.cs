@@ -19,9 +19,6 @@ internal static class RelayMeter
     public static readonly Counter<long> Otps = Meter.CreateCounter<long>(
         "gray.relay.otps", description: "One-time passwords by outcome: issued, used, expired, rejected");
 
-    public static readonly Counter<long> Bytes = Meter.CreateCounter<long>(
-        "gray.relay.bytes", unit: "By", description: "Bytes forwarded by ended pairs, by server and direction (in: client to service)");
-
     public static readonly Histogram<double> PairSetup = Meter.CreateHistogram<double>(
         "gray.relay.pair.setup.duration", unit: "s", description: "From a client's accept to its start frame on a data connection");
 
@@ -51,8 +48,16 @@ internal static class RelayMeter
     };
 
     /// <summary>Registers the per-server gauges, read from the live servers at each collection.</summary>
-    public static void ObserveServers(Func<IEnumerable<(string Id, int ActivePairs, int PoolReady, int PoolTarget)>> servers)
+    public static void ObserveServers(Func<IEnumerable<(string Id, int ActivePairs, int PoolReady, int PoolTarget, long BytesIn, long BytesOut)>> servers)
     {
+        // Live counts, running pairs included; they start again when a newer agent session takes over.
+        Meter.CreateObservableCounter("gray.relay.bytes",
+            () => servers().SelectMany(s => new[]
+            {
+                new Measurement<long>(s.BytesIn, new KeyValuePair<string, object?>("server", s.Id), new KeyValuePair<string, object?>("direction", "in")),
+                new Measurement<long>(s.BytesOut, new KeyValuePair<string, object?>("server", s.Id), new KeyValuePair<string, object?>("direction", "out")),
+            }),
+            unit: "By", description: "Bytes forwarded, by server and direction (in: client to service), running pairs included");
         Meter.CreateObservableGauge("gray.relay.pairs.active",
             () => servers().Select(s => new Measurement<int>(s.ActivePairs, new KeyValuePair<string, object?>("server", s.Id))),
             description: "Pairs running, by server");
