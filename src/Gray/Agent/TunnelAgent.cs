@@ -41,9 +41,13 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
 
     internal AgentOptions Options => options;
 
-    internal ILogger Logger { get; } = loggerFactory.CreateLogger<TunnelAgent>();
+    // Every line of this tunnel, the library's included, carries its server ID.
+    private readonly ILoggerFactory _scopedLoggers = new ScopedLoggerFactory(loggerFactory, new LogScope("ServerId", options.Id));
 
-    internal ILoggerFactory LoggerFactory => loggerFactory;
+    internal ILogger Logger { get; } =
+        new ScopedLoggerFactory(loggerFactory, new LogScope("ServerId", options.Id)).CreateLogger<TunnelAgent>();
+
+    internal ILoggerFactory LoggerFactory => _scopedLoggers;
 
     /// <summary>Runs until cancelled (exit code 0) or until a fatal error (its exit code).</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
