@@ -15,7 +15,7 @@ public class MetricsTests
     [Fact]
     public async Task Metrics_parse_and_count_the_real_traffic()
     {
-        int relayMetrics = FreePort(), agentMetrics = FreePort();
+        int relayMetrics = Tcp.FreePort(), agentMetrics = Tcp.FreePort();
         await using var echo = new EchoService();
         echo.Start();
         await using var relay = new TestRelay(new()
@@ -86,10 +86,4 @@ public class MetricsTests
         return samples;
     }
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }

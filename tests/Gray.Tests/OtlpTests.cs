@@ -10,12 +10,7 @@ public class OtlpTests
     [Fact]
     public async Task The_relay_pushes_its_metrics_over_OTLP_HTTP()
     {
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        int port = Tcp.FreePort();
 
         using var collector = new HttpListener();
         collector.Prefixes.Add($"http://127.0.0.1:{port}/");

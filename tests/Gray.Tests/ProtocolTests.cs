@@ -88,7 +88,7 @@ public class ProtocolTests
         await using var relay = new TestRelay();
         await relay.StartAsync();
         var server = await relay.AddServerAsync("nobody-home");
-        var closedPort = new IPEndPoint(IPAddress.Loopback, FreePort());
+        var closedPort = new IPEndPoint(IPAddress.Loopback, Tcp.FreePort());
         var agent = await relay.StartAgentAsync(server, closedPort);
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         Assert.True(await Tcp.IsClosedByPeerAsync(client));
@@ -119,10 +119,4 @@ public class ProtocolTests
         Assert.Equal("queued"u8.ToArray(), queued);
     }
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }

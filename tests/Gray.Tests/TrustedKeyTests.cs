@@ -44,12 +44,7 @@ public class TrustedKeyTests
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         string keyFile = Path.Combine(Directory.CreateTempSubdirectory("gray-keys-http-").FullName, "agent.key");
         await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem());
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        int port = Tcp.FreePort();
 
         using var keyServer = new System.Net.HttpListener();
         keyServer.Prefixes.Add($"http://127.0.0.1:{port}/");

@@ -59,34 +59,13 @@ public static class AgentConfig
             file.Otlp?.Endpoint is { } endpoint
                 ? Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri : throw new Cli.ConfigException($"{path}: otlp.endpoint: '{endpoint}' is not a URL")
                 : null,
-            file.LogLevel is { } level
-                ? Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level == "info" ? "Information" : level == "warn" ? "Warning" : level, true, out var parsed)
-                    ? parsed : throw new Cli.ConfigException($"{path}: log_level: '{level}' is not a log level")
-                : null);
+            file.LogLevel is { } level ? Cli.ConfigFile.ParseLogLevel(level, path) : null);
         return (tunnels, settings);
     }
 
-    private static string Secret(TunnelSection tunnel, string where, string baseDir)
-    {
-        int given = (tunnel.Secret is null ? 0 : 1) + (tunnel.SecretFile is null ? 0 : 1) + (tunnel.SecretEnv is null ? 0 : 1);
-        if (given != 1) throw new Cli.ConfigException($"{where}: give exactly one of secret, secret_file, secret_env (or key_file)");
-        if (tunnel.Secret is { } secret) return secret;
-        if (tunnel.SecretFile is { } file)
-        {
-            try
-            {
-                return File.ReadAllText(Path.Combine(baseDir, file)).Trim();
-            }
-            catch (IOException error)
-            {
-                throw new Cli.ConfigException($"{where}: secret_file: {error.Message}");
-            }
-        }
-
-        return Environment.GetEnvironmentVariable(tunnel.SecretEnv!) is { Length: > 0 } value
-            ? value
-            : throw new Cli.ConfigException($"{where}: secret_env: {tunnel.SecretEnv} is not set");
-    }
+    private static string Secret(TunnelSection tunnel, string where, string baseDir) =>
+        Cli.ConfigFile.ResolveSecret(tunnel.Secret, tunnel.SecretFile, tunnel.SecretEnv, where, baseDir)
+        ?? throw new Cli.ConfigException($"{where}: give exactly one of secret, secret_file, secret_env (or key_file)");
 
     private sealed class AgentFile
     {

@@ -178,9 +178,7 @@ public static class ConfigFile
         if (file.MaxClientsPerServer is { } clients) options.MaxClientsPerServer = Positive(clients, "max_clients_per_server");
         if (file.LogLevel is { } level)
         {
-            options.LogLevel = Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level == "info" ? "Information" : level == "warn" ? "Warning" : level, ignoreCase: true, out var parsed)
-                ? parsed
-                : throw new ConfigException($"{path}: log_level: '{level}' is not one of trace, debug, info, warn, error, critical, none");
+            options.LogLevel = ParseLogLevel(level, path);
         }
 
         if (file.TrustedKeys?.Source is { } keys)
@@ -226,7 +224,7 @@ public static class ConfigFile
     /// <summary>The effective settings as YAML (the relay holds no secrets in its file: they live in the registry).</summary>
     public static string Describe(RelayOptions o)
     {
-        static string D(TimeSpan? t) => t is not { } span ? "off" : span.TotalMilliseconds % 1000 == 0 ? $"{span.TotalSeconds:0}s" : $"{span.TotalMilliseconds:0}ms";
+        static string D(TimeSpan? t) => FormatDuration(t);
         static string L(IReadOnlyList<string> list) => "[" + string.Join(", ", list) + "]";
         var text = new System.Text.StringBuilder();
         text.AppendLine($"data_dir: {o.DataDir}");
@@ -331,28 +329,47 @@ public static class ConfigFile
     }
 
     // A server is declared (registered from the file) when its entry has a secret.
-    private static string? DeclaredSecret(ServerSection server, string where, string baseDir)
+    private static string? DeclaredSecret(ServerSection server, string where, string baseDir) =>
+        ResolveSecret(server.Secret, server.SecretFile, server.SecretEnv, where, baseDir) is not { } secret ? null
+        : secret.Length >= 16 ? secret
+        : throw new ConfigException($"{where}: the secret must have at least 16 characters");
+
+    /// <summary>
+    /// A secret given in the file itself, in a file of its own, or in an environment variable (relay
+    /// servers and agent tunnels alike); null when none of the three is given, an error if several are.
+    /// </summary>
+    public static string? ResolveSecret(string? secret, string? secretFile, string? secretEnv, string where, string baseDir)
     {
-        int given = (server.Secret is null ? 0 : 1) + (server.SecretFile is null ? 0 : 1) + (server.SecretEnv is null ? 0 : 1);
+        int given = (secret is null ? 0 : 1) + (secretFile is null ? 0 : 1) + (secretEnv is null ? 0 : 1);
         if (given == 0) return null;
         if (given > 1) throw new ConfigException($"{where}: give only one of secret, secret_file, secret_env");
-        string secret = server.Secret
-            ?? (server.SecretFile is { } file ? ReadSecretFile(Path.Combine(baseDir, file), where)
-            : Environment.GetEnvironmentVariable(server.SecretEnv!) ?? throw new ConfigException($"{where}: secret_env: {server.SecretEnv} is not set"));
-        return secret.Length >= 16 ? secret : throw new ConfigException($"{where}: the secret must have at least 16 characters");
+        if (secret is not null) return secret;
+        if (secretFile is not null)
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(baseDir, secretFile)).Trim();
+            }
+            catch (IOException error)
+            {
+                throw new ConfigException($"{where}: secret_file: {error.Message}");
+            }
+        }
+
+        return Environment.GetEnvironmentVariable(secretEnv!) is { Length: > 0 } value
+            ? value
+            : throw new ConfigException($"{where}: secret_env: {secretEnv} is not set");
     }
 
-    private static string ReadSecretFile(string path, string where)
-    {
-        try
-        {
-            return File.ReadAllText(path).Trim();
-        }
-        catch (IOException error)
-        {
-            throw new ConfigException($"{where}: secret_file: {error.Message}");
-        }
-    }
+    /// <summary>trace, debug, info, warn, error, critical, none (and .NET's own names).</summary>
+    public static Microsoft.Extensions.Logging.LogLevel ParseLogLevel(string text, string where) =>
+        Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(text switch { "info" => "Information", "warn" => "Warning", _ => text }, ignoreCase: true, out var level)
+            ? level
+            : throw new ConfigException($"{where}: log_level: '{text}' is not one of trace, debug, info, warn, error, critical, none");
+
+    /// <summary>500ms, 10s, 2m (whole seconds when it is whole), or off.</summary>
+    public static string FormatDuration(TimeSpan? value) =>
+        value is not { } span ? "off" : span.TotalMilliseconds % 1000 == 0 ? $"{span.TotalSeconds:0}s" : $"{span.TotalMilliseconds:0}ms";
 
     private static int InRange(int value, int low, int high, string what) =>
         value >= low && value <= high ? value : throw new ConfigException($"{what}: must be {low}-{high}");

@@ -67,8 +67,7 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         if (relay.Registry.Find(id) is null) throw new RegistryException($"no server '{id}'");
     }
 
-    private static string Duration(TimeSpan? value) =>
-        value is not { } span ? "off" : span.TotalSeconds >= 1 && span.Milliseconds == 0 ? $"{span.TotalSeconds:0}s" : $"{span.TotalMilliseconds:0}ms";
+    private static string Duration(TimeSpan? value) => Cli.ConfigFile.FormatDuration(value);
 
     /// <summary>Removes the server, drops its live agent and pairs, and frees its ports.</summary>
     public async Task<bool> DeleteAsync(string id)

@@ -66,7 +66,7 @@ public class ScaleTests(ITestOutputHelper output)
         await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "64"]);
         await AgentTests.AssertEchoAsync(server.ClientPort);
         int pid = relay.Process!.Pid;
-        await Task.Delay(TimeSpan.FromSeconds(1)); // let the pool settle before the baseline is read
+        await Tcp.WaitUntilAsync(async () => await PoolReadyAsync(relay) == 64, "the pool full before the baseline is read");
         GC.Collect();
         long rssBefore = ProcessStats.Rss(pid);
         int fdsBefore = ProcessStats.OpenDescriptors(pid);
@@ -95,6 +95,12 @@ public class ScaleTests(ITestOutputHelper output)
         foreach (var socket in clients) socket.Dispose();
         await Tcp.WaitUntilAsync(() => ProcessStats.OpenDescriptors(pid) <= fdsBefore + 8, "descriptors back to the baseline", TimeSpan.FromSeconds(60));
         await AgentTests.AssertEchoAsync(server.ClientPort);
+    }
+
+    private static async Task<int> PoolReadyAsync(TestRelay relay)
+    {
+        var (_, shown) = await relay.AdminAsync("show", "--json");
+        return System.Text.Json.JsonDocument.Parse(shown).RootElement[0].GetProperty("poolReady").GetInt32();
     }
 
     /// <summary>Sends as fast as its peer takes it, through a bounded queue.</summary>

@@ -88,6 +88,14 @@ public static class Tcp
         }
     }
 
+    /// <summary>A loopback TCP port nothing listens on right now (the kernel's choice).</summary>
+    public static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
     public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
     {
         var deadline = DateTime.UtcNow + (within ?? Deadline);
