@@ -36,7 +36,7 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
             var request = JsonSerializer.Deserialize<AdminRequest>(line, AdminJson.Options)
                 ?? throw new FormatException("empty request");
             response = IsTokenValid(request.Token)
-                ? await ExecuteAsync(request).ConfigureAwait(false)
+                ? await Task.Run(() => ExecuteAsync(request), cancellationToken).ConfigureAwait(false) // off the socket thread: SQLite writes block
                 : new AdminResponse(false, "bad admin token");
             shutdownAfterReply = response.Ok && request.Command == "shutdown";
         }

@@ -1,0 +1,132 @@
+// The command line: which setups and workloads, how long, how many rounds, where the report goes.
+using System.Globalization;
+
+namespace Gray.TunnelBench;
+
+internal sealed record BenchOptions
+{
+    public static readonly string[] AllSetups = ["direct", "gray-tls", "gray-plain", "haproxy", "ssh"];
+    public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "idle"];
+
+    public const string Usage =
+        """
+        Usage: Gray.TunnelBench [--quick] [--runs N] [--seconds S] [--setups LIST] [--workloads LIST]
+                                [--idle LEVELS] [--pool N] [--lever NAME:VAR=VALUE[,VAR=VALUE]]...
+                                [--doc FILE] [--svg FILE]
+
+          --quick            a smoke run (CI): 1 round, 1 s per measurement, idle levels 0,100
+          --runs N           rounds; each runs every workload on every setup once; medians are reported (default 3)
+          --seconds S        length of each bulk, request/response and connection-rate measurement (default 5)
+          --setups LIST      comma-separated: direct,gray-tls,gray-plain,haproxy,ssh (default: all)
+          --workloads LIST   comma-separated: bulk,rr,conn,idle (default: all)
+          --idle LEVELS      idle connection counts, ascending (default 0,1000,10000)
+          --pool N           data connections the Gray agent keeps ready (default 64)
+          --lever NAME:ENV   also run each Gray setup as "Gray … [NAME]" with these environment variables
+                             (e.g. --lever inline:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1), to
+                             measure one lever against the default in the same run
+          --doc FILE         write the report into FILE between its tunnel-benchmark markers
+          --svg FILE         write the chart as SVG
+          -h, --help         this text
+
+        Everything runs on 127.0.0.1 and is stopped at the end. haproxy, sshd and iperf3 come from
+        Debian's packages (haproxy, openssh-server, iperf3); a missing one is reported and skipped.
+        """;
+
+    public int Runs { get; init; } = 3;
+
+    public int Seconds { get; init; } = 5;
+
+    public IReadOnlyList<string> Setups { get; init; } = AllSetups;
+
+    public IReadOnlyList<string> Workloads { get; init; } = AllWorkloads;
+
+    public IReadOnlyList<int> IdleLevels { get; init; } = [0, 1_000, 10_000];
+
+    public int Pool { get; init; } = 64;
+
+    /// <summary>Named sets of environment variables under which the Gray setups run once more.</summary>
+    public IReadOnlyList<Lever> Levers { get; init; } = [];
+
+    public bool Quick { get; init; }
+
+    public string? DocFile { get; init; }
+
+    public string? SvgFile { get; init; }
+
+    /// <summary>The options, or null with <paramref name="error"/> (null too when help was asked for).</summary>
+    public static BenchOptions? Parse(string[] args, out string? error)
+    {
+        error = null;
+        var options = new BenchOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{arg} needs a value");
+            try
+            {
+                options = arg switch
+                {
+                    "--quick" => options with { Quick = true, Runs = 1, Seconds = 1, IdleLevels = [0, 100] },
+                    "--runs" => options with { Runs = Positive(arg, Value()) },
+                    "--seconds" => options with { Seconds = Positive(arg, Value()) },
+                    "--setups" => options with { Setups = List(arg, Value(), AllSetups) },
+                    "--workloads" => options with { Workloads = List(arg, Value(), AllWorkloads) },
+                    "--idle" => options with { IdleLevels = Levels(arg, Value()) },
+                    "--pool" => options with { Pool = Positive(arg, Value()) },
+                    "--lever" => options with { Levers = [.. options.Levers, ParseLever(arg, Value())] },
+                    "--doc" => options with { DocFile = Value() },
+                    "--svg" => options with { SvgFile = Value() },
+                    "-h" or "--help" => null,
+                    _ => throw new FormatException($"unknown argument '{arg}'"),
+                };
+                if (options is null) return null;
+            }
+            catch (FormatException e)
+            {
+                error = e.Message;
+                return null;
+            }
+        }
+
+        return options;
+    }
+
+    private static int Positive(string name, string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw new FormatException($"{name}: '{text}' is not a positive number");
+
+    private static string[] List(string name, string text, string[] allowed)
+    {
+        string[] items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (string item in items)
+        {
+            if (!allowed.Contains(item)) throw new FormatException($"{name}: '{item}' is not one of {string.Join(", ", allowed)}");
+        }
+
+        return items.Length > 0 ? items : throw new FormatException($"{name}: empty list");
+    }
+
+    private static Lever ParseLever(string name, string text)
+    {
+        int colon = text.IndexOf(':');
+        if (colon <= 0) throw new FormatException($"{name}: '{text}' is not NAME:VAR=VALUE[,VAR=VALUE]");
+        var environment = new Dictionary<string, string>();
+        foreach (string pair in text[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0) throw new FormatException($"{name}: '{pair}' is not VAR=VALUE");
+            environment[pair[..eq]] = pair[(eq + 1)..];
+        }
+
+        return new Lever(text[..colon], environment);
+    }
+
+    private static int[] Levels(string name, string text)
+    {
+        int[] levels = text.Split(',').Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : -1).ToArray();
+        bool ascending = levels.Zip(levels.Skip(1)).All(p => p.First < p.Second);
+        return levels.Length >= 2 && levels.All(l => l >= 0) && ascending ? levels : throw new FormatException($"{name}: '{text}' is not a list of at least two ascending counts");
+    }
+}
+
+/// <summary>A variant of the Gray setups: a name for the report and the environment it runs under.</summary>
+internal sealed record Lever(string Name, IReadOnlyDictionary<string, string> Environment);

@@ -1,0 +1,145 @@
+// The tunnel benchmark: runs each workload through no tunnel, Gray (TLS and plain data), haproxy
+// and `ssh -R` on loopback, in rounds, and reports medians and ratios as Markdown and SVG.
+using System.Runtime.InteropServices;
+using Gray.TunnelBench;
+using Gray.TunnelBench.Report;
+using Gray.TunnelBench.Setups;
+using Gray.TunnelBench.Workloads;
+
+if (args is [EchoTarget.Flag]) return await EchoTarget.RunAsync();
+
+var options = BenchOptions.Parse(args, out string? error);
+if (options is null)
+{
+    if (error is not null) Console.Error.WriteLine($"error: {error}");
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return error is null ? 0 : 2;
+}
+
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => ChildProcess.KillAll());
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => ChildProcess.KillAll());
+ulong descriptors = DescriptorLimit.Raise();
+string scratch = Directory.CreateTempSubdirectory("gray-tunnel-bench-").FullName;
+var results = new Results();
+var runNotes = new List<string>();
+if (DescriptorLimit.FitIdleLevels(options, descriptors) is { } fitted)
+{
+    runNotes.Add($"open-file limit {descriptors:N0} (hard; raising it needs CAP_SYS_RESOURCE): a relay holds two descriptors per " +
+        $"tunneled connection, so the top idle level is {fitted.IdleLevels[^1]:N0} instead of {options.IdleLevels[^1]:N0}");
+    options = fitted;
+}
+
+var setups = new List<string>();
+foreach (string setup in options.Setups)
+{
+    string? missing = setup switch
+    {
+        "haproxy" when !File.Exists(HaproxySetup.Program) => "haproxy is not installed (apt-get install haproxy): skipped",
+        "ssh" when !File.Exists(SshSetup.Daemon) || !File.Exists(SshSetup.Client) => "sshd or ssh is not installed (apt-get install openssh-server openssh-client): skipped",
+        _ => null,
+    };
+    if (missing is null) setups.Add(setup);
+    else runNotes.Add(missing);
+}
+
+// Each lever runs the Gray setups once more, right after the default, under its environment.
+foreach (var lever in options.Levers)
+{
+    foreach (string gray in setups.Where(s => s.StartsWith("gray-", StringComparison.Ordinal) && !s.Contains('@')).ToList())
+    {
+        setups.Insert(setups.IndexOf(gray) + 1 + options.Levers.ToList().IndexOf(lever), $"{gray}@{lever.Name}");
+    }
+}
+
+bool bulk = options.Workloads.Contains("bulk");
+if (bulk && !File.Exists(Bulk.Program))
+{
+    runNotes.Add("iperf3 is not installed (apt-get install iperf3): bulk and CPU cost skipped");
+    bulk = false;
+}
+
+bool echoWorkloads = options.Workloads.Any(w => w is "rr" or "conn" or "idle");
+var run = new RunInfo(DateTime.UtcNow, "dotnet run -c Release --project bench/Gray.TunnelBench -- " + string.Join(' ', args),
+    await Machine.DescribeAsync(), await Machine.PeersAsync(), runNotes);
+foreach (string note in runNotes) Console.Error.WriteLine($"# {note}");
+int failures = 0;
+try
+{
+    var (echo, echoPort) = await EchoTarget.StartAsync();
+    await using var echoTarget = echo;
+    ChildProcess? iperfServer = null;
+    int iperfPort = 0;
+    if (bulk) (iperfServer, iperfPort) = await Bulk.StartServerAsync();
+    await using var iperfServerOwner = iperfServer;
+
+    for (int round = 1; round <= options.Runs; round++)
+    {
+        foreach (string name in setups)
+        {
+            Console.Error.WriteLine($"# round {round}/{options.Runs}: {name}");
+            try
+            {
+                if (bulk)
+                {
+                    await using var tunnel = Create(name);
+                    int port = await tunnel.StartAsync(iperfPort);
+                    await Bulk.RunAsync(tunnel, port, options, results);
+                }
+
+                if (echoWorkloads)
+                {
+                    await using var tunnel = Create(name);
+                    int port = await tunnel.StartAsync(echoPort);
+                    if (options.Workloads.Contains("rr")) await RequestResponse.RunAsync(tunnel, port, options, results);
+                    if (options.Workloads.Contains("conn")) await ConnectionRate.RunAsync(tunnel, port, options, results);
+                    if (options.Workloads.Contains("idle")) await IdleFootprint.RunAsync(tunnel, port, options, results);
+                }
+            }
+            catch (BenchException e)
+            {
+                failures++;
+                results.Note(Title(name), $"round {round} failed: {e.Message.Split('\n')[0]}");
+                Console.Error.WriteLine($"# {Title(name)} failed in round {round}: {e.Message}");
+            }
+        }
+    }
+}
+finally
+{
+    ChildProcess.KillAll();
+    try
+    {
+        Directory.Delete(scratch, recursive: true);
+    }
+    catch (IOException)
+    {
+    }
+}
+
+var names = setups.Select(Title).ToList();
+string report = MarkdownReport.Render(results, options, names, run);
+Console.WriteLine(report);
+if (options.DocFile is { } doc) MarkdownReport.WriteInto(doc, report);
+if (options.SvgFile is { } svg) File.WriteAllText(svg, SvgChart.Render(results, names, run));
+return failures == 0 ? 0 : 1;
+
+string Title(string name) => name.Split('@') is [var baseName, var leverName] ? $"{Title(baseName)} [{leverName}]" : name switch
+{
+    "direct" => Goals.Direct,
+    "gray-tls" => Goals.Tls,
+    "gray-plain" => Goals.Plain,
+    "haproxy" => Goals.Haproxy,
+    _ => Goals.Ssh,
+};
+
+TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverName]
+    ? new GraySetup(scratch, plainData: baseName == "gray-plain", options.Pool, options.Levers.First(l => l.Name == leverName))
+    : name switch
+{
+    "direct" => new DirectSetup(),
+    "gray-tls" => new GraySetup(scratch, plainData: false, options.Pool),
+    "gray-plain" => new GraySetup(scratch, plainData: true, options.Pool),
+    "haproxy" => new HaproxySetup(scratch, descriptors),
+    "ssh" => new SshSetup(scratch),
+    _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
+};

@@ -1,0 +1,64 @@
+// The performance issue's goals, checked against the medians of one run.
+namespace Gray.TunnelBench.Report;
+
+internal sealed record GoalCheck(string Goal, string Measured, bool? Met);
+
+internal static class Goals
+{
+    public const string Direct = "direct", Tls = "Gray TLS", Plain = "Gray plain", Haproxy = "haproxy", Ssh = "ssh -R";
+
+    /// <summary>Most a full pool may add to connection setup over no tunnel, in µs (p50).</summary>
+    public const double MaxPairingMicroseconds = 200;
+
+    public const double MaxRelayKiBPerConnection = 16;
+
+    /// <summary>Relay RSS limit with 1,000 idle connections, in MiB.</summary>
+    public const double MaxRelayMiBAtThousand = 64;
+
+    public static IReadOnlyList<GoalCheck> Check(Results r)
+    {
+        Metric[] bulk = [Metrics.BulkUp, Metrics.BulkDown, Metrics.Bulk8];
+        return
+        [
+            AtLeast(r, "plain data: bulk ≥ 1.0× haproxy (1 up / 1 down / 8 streams)", Plain, Haproxy, 1.0, bulk),
+            AtLeast(r, "plain data: request/response ≥ 1.0× haproxy", Plain, Haproxy, 1.0, Metrics.RequestRate),
+            AtLeast(r, "plain data: connection rate ≥ 0.8× haproxy", Plain, Haproxy, 0.8, Metrics.ConnectionRate),
+            AtLeast(r, "TLS data: bulk ≥ 2× ssh -R (1 up / 1 down / 8 streams)", Tls, Ssh, 2.0, bulk),
+            AtLeast(r, "TLS data: request/response ≥ 1.2× ssh -R", Tls, Ssh, 1.2, Metrics.RequestRate),
+            AtLeast(r, "TLS data: connection rate ≥ 3× ssh -R", Tls, Ssh, 3.0, Metrics.ConnectionRate),
+            Pairing(r, Tls),
+            Pairing(r, Plain),
+            Idle(r, Tls),
+            Idle(r, Plain),
+        ];
+    }
+
+    private static GoalCheck AtLeast(Results r, string goal, string setup, string reference, double minimum, params Metric[] metrics)
+    {
+        var ratios = metrics.Select(m => r.Ratio(setup, reference, m)).ToArray();
+        if (ratios.Any(x => x is null)) return new GoalCheck(goal, "not measured", null);
+        return new GoalCheck(goal, string.Join(" / ", ratios.Select(x => $"{x:0.00}×")), ratios.All(x => x >= minimum));
+    }
+
+    private static GoalCheck Pairing(Results r, string setup)
+    {
+        string goal = $"{setup}: pairing adds < {MaxPairingMicroseconds:0} µs to setup (p50, one at a time, against direct)";
+        if (r.Median(setup, Metrics.SingleSetupP50) is not { } tunnel || r.Median(Direct, Metrics.SingleSetupP50) is not { } direct)
+        {
+            return new GoalCheck(goal, "not measured", null);
+        }
+
+        double added = tunnel - direct;
+        return new GoalCheck(goal, $"{added:0} µs ({tunnel:0} vs {direct:0})", added < MaxPairingMicroseconds);
+    }
+
+    private static GoalCheck Idle(Results r, string setup)
+    {
+        string goal = $"{setup}: relay ≤ {MaxRelayKiBPerConnection:0} KiB per idle connection; RSS < {MaxRelayMiBAtThousand:0} MiB at 1,000";
+        double? perConnection = r.Median(setup, Metrics.RelayPerConnection);
+        double? atThousand = r.Median(setup, Metrics.Rss("relay", 1_000));
+        if (perConnection is null || atThousand is null) return new GoalCheck(goal, "not measured", null);
+        return new GoalCheck(goal, $"{perConnection:0.0} KiB; {atThousand:0.0} MiB",
+            perConnection <= MaxRelayKiBPerConnection && atThousand < MaxRelayMiBAtThousand);
+    }
+}

@@ -1,0 +1,11 @@
+// No tunnel: clients connect to the service itself. The reference for every ratio.
+namespace Gray.TunnelBench.Setups;
+
+internal sealed class DirectSetup : TunnelSetup
+{
+    public override string Name => Report.Goals.Direct;
+
+    public override Task<int> StartAsync(int targetPort) => Task.FromResult(targetPort);
+
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

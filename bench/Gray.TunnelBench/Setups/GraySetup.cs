@@ -1,0 +1,104 @@
+// Gray itself: a real `gray relay` and `gray agent` (this build's gray.dll), with TLS or plain data
+// connections, limits raised for the idle workload, and the agent's pool full before measuring.
+using System.Text.Json;
+
+namespace Gray.TunnelBench.Setups;
+
+internal sealed class GraySetup(string scratch, bool plainData, int pool, Lever? lever = null) : TunnelSetup
+{
+    private const string ServerId = "bench";
+
+    /// <summary>Ports the relay gets: the control port and its client/data range.</summary>
+    private const int RelayPorts = 10;
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60), AdminTimeout = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan PoolPollPause = TimeSpan.FromMilliseconds(200);
+
+    private static readonly string GrayDll = Path.Combine(AppContext.BaseDirectory, "gray.dll");
+
+    private ChildProcess? _relay, _agent;
+    private string _dataDir = "";
+
+    public override string Name => (plainData ? Report.Goals.Plain : Report.Goals.Tls) + (lever is null ? "" : $" [{lever.Name}]");
+
+    public override async Task<int> StartAsync(int targetPort)
+    {
+        string dir = Directory.CreateDirectory(Path.Combine(scratch, $"gray-{Guid.NewGuid():N}")).FullName;
+        _dataDir = Path.Combine(dir, "data");
+        string config = Path.Combine(dir, "relay.yaml");
+        // Limits above the idle workload's 10,000 tunneled connections (two relay connections each).
+        await File.WriteAllTextAsync(config, """
+            max_connections: 60000
+            max_client_connections_per_ip: 30000
+            max_clients_per_server: 30000
+            max_pending_per_ip: 512
+            allow_plain_data: true
+
+            """);
+        int basePort = Ports.FreeBlock(RelayPorts);
+        _relay = ChildProcess.Start("relay", "dotnet",
+        [
+            GrayDll, "relay", "--config", config, "--data-dir", _dataDir, "--control", $"127.0.0.1:{basePort}",
+            "--ports", $"{basePort + 1}-{basePort + RelayPorts - 1}", "--no-console",
+        ], lever?.Environment.ToDictionary());
+        string line = await _relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started", StartTimeout);
+        string fingerprint = line[(line.LastIndexOf(' ') + 1)..];
+
+        var added = JsonDocument.Parse(await AdminAsync("add", ServerId, "--json")).RootElement;
+        int clientPort = added.GetProperty("clientPort").GetInt32();
+        string secret = added.GetProperty("secret").GetString()!;
+
+        string[] agentArgs =
+        [
+            GrayDll, "agent", "--relay", $"127.0.0.1:{basePort}", "--id", ServerId, "--target", $"127.0.0.1:{targetPort}",
+            "--pool", pool.ToString(), "--fingerprint", fingerprint, .. plainData ? new[] { "--plain-data" } : [],
+        ];
+        var agentEnvironment = lever?.Environment.ToDictionary() ?? new Dictionary<string, string>();
+        agentEnvironment["GRAY_SECRET"] = secret;
+        agentEnvironment["GRAY_KNOWN_RELAYS"] = Path.Combine(dir, "known_relays");
+        _agent = ChildProcess.Start("agent", "dotnet", agentArgs, agentEnvironment);
+        await WaitForFullPoolAsync();
+        return clientPort;
+    }
+
+    /// <summary>Waits until the relay holds the agent's whole pool (as after a quiet moment in production).</summary>
+    public async Task WaitForFullPoolAsync()
+    {
+        var deadline = DateTime.UtcNow + StartTimeout;
+        int ready = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            EnsureRunning();
+            var servers = JsonDocument.Parse(await AdminAsync("show", "--json")).RootElement;
+            ready = servers.GetArrayLength() > 0 ? servers[0].GetProperty("poolReady").GetInt32() : 0;
+            if (ready >= pool) return;
+            await Task.Delay(PoolPollPause);
+        }
+
+        throw new BenchException($"the agent's pool reached {ready} of {pool} within {StartTimeout.TotalSeconds:0} s:\n{_relay?.Output}\n{_agent?.Output}");
+    }
+
+    private async Task<string> AdminAsync(params string[] args)
+    {
+        var (exit, output) = await ChildProcess.RunAsync("dotnet", [GrayDll, "admin", .. args, "--data-dir", _dataDir], AdminTimeout);
+        if (exit != 0) throw new BenchException($"gray admin {string.Join(' ', args)} failed ({exit}): {output}");
+        return output.Trim();
+    }
+
+    public override IReadOnlyList<int> RelayPids() => _relay is null ? [] : [_relay.Pid];
+
+    public override IReadOnlyList<int> AgentPids() => _agent is null ? [] : [_agent.Pid];
+
+    public override void EnsureRunning()
+    {
+        _relay?.EnsureRunning();
+        _agent?.EnsureRunning();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_agent is not null) await _agent.DisposeAsync();
+        if (_relay is not null) await _relay.DisposeAsync();
+    }
+}

@@ -1,0 +1,50 @@
+// haproxy in TCP mode with kernel splicing on, the speed reference for a plain proxy.
+namespace Gray.TunnelBench.Setups;
+
+internal sealed class HaproxySetup(string scratch, ulong descriptors) : TunnelSetup
+{
+    public const string Program = "/usr/sbin/haproxy";
+
+    /// <summary>haproxy asks for about 2.5 descriptors per maxconn (two sockets, pipes for splicing).</summary>
+    private const ulong MaxConnections = 60_000, ReservedDescriptors = 200, DescriptorsPerConnection = 3;
+
+    private ChildProcess? _haproxy;
+
+    public override string Name => Report.Goals.Haproxy;
+
+    public override async Task<int> StartAsync(int targetPort)
+    {
+        int port = Ports.Free();
+        string config = Path.Combine(scratch, $"haproxy-{port}.cfg");
+        // splice-auto: haproxy 2.6 splices only when asked. maxconn: within our descriptor limit.
+        ulong maxConnections = Math.Min(MaxConnections, (descriptors - ReservedDescriptors) / DescriptorsPerConnection);
+        await File.WriteAllTextAsync(config, $"""
+            global
+                maxconn {maxConnections}
+            defaults
+                mode tcp
+                option splice-auto
+                timeout connect 5s
+                timeout client 1h
+                timeout server 1h
+            frontend bench
+                bind 127.0.0.1:{port}
+                default_backend service
+            backend service
+                server target 127.0.0.1:{targetPort}
+
+            """);
+        _haproxy = ChildProcess.Start("haproxy", Program, ["-f", config, "-db"]);
+        await Ports.WaitUntilAcceptingAsync(port, _haproxy);
+        return port;
+    }
+
+    public override IReadOnlyList<int> RelayPids() => _haproxy is null ? [] : [_haproxy.Pid];
+
+    public override void EnsureRunning() => _haproxy?.EnsureRunning();
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_haproxy is not null) await _haproxy.DisposeAsync();
+    }
+}

@@ -1,0 +1,24 @@
+// One way of carrying a TCP service to a client port: no tunnel, Gray, haproxy or `ssh -R`.
+namespace Gray.TunnelBench.Setups;
+
+internal abstract class TunnelSetup : IAsyncDisposable
+{
+    /// <summary>Name in the report.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Starts the tunnel to a service on 127.0.0.1:<paramref name="targetPort"/>; the port clients use.</summary>
+    public abstract Task<int> StartAsync(int targetPort);
+
+    /// <summary>The public side's processes (relay, haproxy, sshd and its session processes).</summary>
+    public virtual IReadOnlyList<int> RelayPids() => [];
+
+    /// <summary>The private side's processes (agent, ssh client).</summary>
+    public virtual IReadOnlyList<int> AgentPids() => [];
+
+    /// <summary>Fails with the output of a child that has exited.</summary>
+    public virtual void EnsureRunning()
+    {
+    }
+
+    public abstract ValueTask DisposeAsync();
+}

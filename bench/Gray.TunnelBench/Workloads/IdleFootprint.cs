@@ -1,0 +1,77 @@
+// Idle footprint: the relay's and the agent's resident memory with 0, 1,000 and 10,000 idle
+// tunneled connections (each proved to work by one echo), and the memory per connection.
+using System.Net.Sockets;
+using Gray.TunnelBench.Setups;
+
+namespace Gray.TunnelBench.Workloads;
+
+internal static class IdleFootprint
+{
+    /// <summary>Connections being opened at once.</summary>
+    private const int OpenConcurrency = 32;
+
+    /// <summary>Pause after the last connection of a level before reading memory (refills, deferred frees).</summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(180);
+
+    public static async Task RunAsync(TunnelSetup setup, int port, BenchOptions options, Results results)
+    {
+        var relayPids = setup.RelayPids();
+        if (relayPids.Count == 0) return; // no tunnel, nothing to weigh
+        var sockets = new List<Socket>();
+        using var cts = new CancellationTokenSource(OpenTimeout);
+        try
+        {
+            double? relayBase = null, agentBase = null;
+            foreach (int level in options.IdleLevels)
+            {
+                await OpenAsync(port, level - sockets.Count, sockets, cts.Token);
+                if (setup is GraySetup gray) await gray.WaitForFullPoolAsync();
+                await Task.Delay(Settle);
+                setup.EnsureRunning();
+                double relay = Rss(setup.RelayPids()), agent = Rss(setup.AgentPids());
+                results.Add(setup.Name, Metrics.Rss("relay", level), relay / (1024 * 1024));
+                if (agent > 0) results.Add(setup.Name, Metrics.Rss("agent", level), agent / (1024 * 1024));
+                relayBase ??= relay;
+                agentBase ??= agent;
+                if (level == options.IdleLevels[^1] && level > options.IdleLevels[0])
+                {
+                    int added = level - options.IdleLevels[0];
+                    results.Add(setup.Name, Metrics.RelayPerConnection, (relay - relayBase.Value) / added / 1024);
+                    if (agent > 0) results.Add(setup.Name, Metrics.AgentPerConnection, (agent - agentBase.Value) / added / 1024);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new BenchException($"{setup.Name}: opening {options.IdleLevels[^1]:N0} idle connections took over {OpenTimeout.TotalSeconds:0} s");
+        }
+        finally
+        {
+            foreach (var socket in sockets) socket.Dispose();
+        }
+    }
+
+    private static long Rss(IReadOnlyList<int> pids) => pids.Sum(ProcessStats.RssBytes);
+
+    private static async Task OpenAsync(int port, int count, List<Socket> sockets, CancellationToken cancellationToken)
+    {
+        int next = 0;
+        async Task Worker()
+        {
+            byte[] request = new byte[Loopback.MessageBytes], response = new byte[Loopback.MessageBytes];
+            while (Interlocked.Increment(ref next) <= count)
+            {
+                var socket = await Loopback.ConnectAsync(port, cancellationToken);
+                lock (sockets) sockets.Add(socket);
+                if (!await Loopback.RoundTripAsync(socket, request, response, cancellationToken))
+                {
+                    throw new BenchException($"idle: connection {sockets.Count} was closed by the tunnel");
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, OpenConcurrency).Select(_ => Task.Run(Worker, cancellationToken)));
+    }
+}
