@@ -58,7 +58,7 @@ if (bulk && !File.Exists(Bulk.Program))
     bulk = false;
 }
 
-bool echoWorkloads = options.Workloads.Any(w => w is "rr" or "conn" or "idle");
+bool echoWorkloads = options.Workloads.Any(w => w is "rr" or "conn");
 var run = new RunInfo(DateTime.UtcNow, "dotnet run -c Release --project bench/Gray.TunnelBench -- " + string.Join(' ', args),
     await Machine.DescribeAsync(), await Machine.PeersAsync(), runNotes);
 foreach (string note in runNotes) Console.Error.WriteLine($"# {note}");
@@ -77,29 +77,24 @@ try
         foreach (string name in setups)
         {
             Console.Error.WriteLine($"# round {round}/{options.Runs}: {name}");
-            try
+            if (bulk)
             {
-                if (bulk)
-                {
-                    await using var tunnel = Create(name);
-                    int port = await tunnel.StartAsync(iperfPort);
-                    await Bulk.RunAsync(tunnel, port, options, results);
-                }
+                failures += await RunGroupAsync(name, round, iperfPort, (tunnel, port) => Bulk.RunAsync(tunnel, port, options, results));
+            }
 
-                if (echoWorkloads)
+            if (echoWorkloads)
+            {
+                failures += await RunGroupAsync(name, round, echoPort, async (tunnel, port) =>
                 {
-                    await using var tunnel = Create(name);
-                    int port = await tunnel.StartAsync(echoPort);
                     if (options.Workloads.Contains("rr")) await RequestResponse.RunAsync(tunnel, port, options, results);
                     if (options.Workloads.Contains("conn")) await ConnectionRate.RunAsync(tunnel, port, options, results);
-                    if (options.Workloads.Contains("idle")) await IdleFootprint.RunAsync(tunnel, port, options, results);
-                }
+                });
             }
-            catch (BenchException e)
+
+            if (options.Workloads.Contains("idle"))
             {
-                failures++;
-                results.Note(Title(name), $"round {round} failed: {e.Message.Split('\n')[0]}");
-                Console.Error.WriteLine($"# {Title(name)} failed in round {round}: {e.Message}");
+                // Afresh: memory after the other workloads would measure their leftovers, not idle connections.
+                failures += await RunGroupAsync(name, round, echoPort, (tunnel, port) => IdleFootprint.RunAsync(tunnel, port, options, results));
             }
         }
     }
@@ -122,6 +117,23 @@ Console.WriteLine(report);
 if (options.DocFile is { } doc) MarkdownReport.WriteInto(doc, report);
 if (options.SvgFile is { } svg) File.WriteAllText(svg, SvgChart.Render(results, names, run));
 return failures == 0 ? 0 : 1;
+
+// Starts the setup afresh for one group of workloads against one service; 1 if it failed, noted.
+async Task<int> RunGroupAsync(string name, int round, int servicePort, Func<TunnelSetup, int, Task> workloads)
+{
+    try
+    {
+        await using var tunnel = Create(name);
+        await workloads(tunnel, await tunnel.StartAsync(servicePort));
+        return 0;
+    }
+    catch (BenchException e)
+    {
+        results.Note(Title(name), $"round {round} failed: {e.Message.Split('\n')[0]}");
+        Console.Error.WriteLine($"# {Title(name)} failed in round {round}: {e.Message}");
+        return 1;
+    }
+}
 
 string Title(string name) => name.Split('@') is [var baseName, var leverName] ? $"{Title(baseName)} [{leverName}]" : name switch
 {

@@ -8,11 +8,15 @@ public class TcpClient : TcpConnection
 {
     private readonly TcpClientOptions _options;
 
+    /// <summary>The address connected to: a name that is an IP literal needs no resolver and no dual-mode socket.</summary>
+    private readonly EndPoint _connectTo;
+
     public TcpClient(EndPoint server, TcpClientOptions? options = null)
         : base(options ??= new TcpClientOptions())
     {
         Server = server;
         _options = options;
+        _connectTo = server is DnsEndPoint dns && IPAddress.TryParse(dns.Host, out var address) ? new IPEndPoint(address, dns.Port) : server;
     }
 
     /// <summary>Where to connect: an IPEndPoint or a DnsEndPoint.</summary>
@@ -30,14 +34,14 @@ public class TcpClient : TcpConnection
         if (IsConnected) throw new InvalidOperationException("The client is already connected.");
         await Completion.ConfigureAwait(false);
 
-        Socket socket = Server is IPEndPoint ip
+        Socket socket = _connectTo is IPEndPoint ip
             ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
             : new Socket(SocketType.Stream, ProtocolType.Tcp); // dual-mode, for names
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.ConnectTimeout);
         try
         {
-            await socket.ConnectAsync(Server, deadline.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(_connectTo, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -23,6 +23,7 @@ public class TlsClient(EndPoint server, TlsClientOptions tls, TcpClientOptions? 
             EnabledSslProtocols = tls.Protocols,
             RemoteCertificateValidationCallback = tls.ServerCertificateValidation,
             ClientCertificates = tls.ClientCertificate is null ? null : [tls.ClientCertificate],
+            CertificateChainPolicy = tls.CertificateChainPolicy?.Clone(), // SslStream may add to the policy it gets
         };
         return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsClientAsync(options, ct), cancellationToken);
     }

@@ -30,7 +30,10 @@ public class TlsServer : TcpServer
     protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
         AuthenticateAsync(socket, _tls, Volatile.Read(ref _certificateContext), cancellationToken);
 
-    /// <summary>The server side of a TLS handshake over an accepted socket, for servers that choose TLS per listener.</summary>
+    /// <summary>
+    /// The server side of a TLS handshake over an accepted socket, for servers that choose TLS per listener.
+    /// Pass the same <paramref name="certificate"/> context each time: sessions resume only within one.
+    /// </summary>
     public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsServerOptions tls, SslStreamCertificateContext? certificate,
         CancellationToken cancellationToken)
     {
@@ -40,6 +43,10 @@ public class TlsServer : TcpServer
             ClientCertificateRequired = tls.ClientCertificateRequired,
             RemoteCertificateValidationCallback = tls.ClientCertificateValidation,
             EnabledSslProtocols = tls.Protocols,
+            // Resumption needs the same certificate context for every handshake: .NET keeps the OpenSSL
+            // context, and with it the ticket keys, in it. Ticket keys are random per context and process, so
+            // a new certificate (a new context) or a restart means a full handshake, never a resumed one.
+            AllowTlsResume = true,
         };
         return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct), cancellationToken);
     }

@@ -5,8 +5,8 @@ internal sealed class HaproxySetup(string scratch, ulong descriptors) : TunnelSe
 {
     public const string Program = "/usr/sbin/haproxy";
 
-    /// <summary>haproxy asks for about 2.5 descriptors per maxconn (two sockets, pipes for splicing).</summary>
-    private const ulong MaxConnections = 60_000, ReservedDescriptors = 200, DescriptorsPerConnection = 3;
+    /// <summary>haproxy needs two descriptors per connection and two per splice pipe, plus a few.</summary>
+    private const ulong MaxConnections = 60_000, MaxPipes = 200, ReservedDescriptors = 200;
 
     private ChildProcess? _haproxy;
 
@@ -16,11 +16,12 @@ internal sealed class HaproxySetup(string scratch, ulong descriptors) : TunnelSe
     {
         int port = Ports.Free();
         string config = Path.Combine(scratch, $"haproxy-{port}.cfg");
-        // splice-auto: haproxy 2.6 splices only when asked. maxconn: within our descriptor limit.
-        ulong maxConnections = Math.Min(MaxConnections, (descriptors - ReservedDescriptors) / DescriptorsPerConnection);
+        // splice-auto: haproxy 2.6 splices only when asked. maxconn and maxpipes: within our descriptor limit.
+        ulong maxConnections = Math.Min(MaxConnections, (descriptors - ReservedDescriptors - 2 * MaxPipes) / 2);
         await File.WriteAllTextAsync(config, $"""
             global
                 maxconn {maxConnections}
+                maxpipes {MaxPipes}
             defaults
                 mode tcp
                 option splice-auto

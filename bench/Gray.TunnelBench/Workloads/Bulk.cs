@@ -14,6 +14,9 @@ internal static class Bulk
     /// <summary>iperf3's server takes one test at a time; a tunnel may still be closing the last one.</summary>
     private const int BusyRetries = 100;
 
+    /// <summary>Tries after a test that broke off (a control connection closed early), before giving up.</summary>
+    private const int BrokenRetries = 2;
+
     private static readonly TimeSpan BusyPause = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Starts `iperf3 -s` on a free loopback port.</summary>
@@ -53,7 +56,7 @@ internal static class Bulk
     {
         string[] args = ["-c", "127.0.0.1", "-p", port.ToString(), "-t", seconds.ToString(), "-J", .. extra];
         var timeout = TimeSpan.FromSeconds(seconds + 30);
-        for (int attempt = 0; ; attempt++)
+        for (int attempt = 0, broken = 0; ; attempt++)
         {
             var (exit, output) = await ChildProcess.RunAsync(Program, args, timeout);
             var json = JsonDocument.Parse(output).RootElement;
@@ -61,6 +64,13 @@ internal static class Bulk
             {
                 if (error.GetString()!.Contains("busy", StringComparison.Ordinal) && attempt < BusyRetries)
                 {
+                    await Task.Delay(BusyPause);
+                    continue;
+                }
+
+                if (error.GetString()!.Contains("unexpectedly", StringComparison.Ordinal) && broken++ < BrokenRetries)
+                {
+                    Console.Error.WriteLine($"# iperf3 {string.Join(' ', extra)}: {error.GetString()}; trying again");
                     await Task.Delay(BusyPause);
                     continue;
                 }

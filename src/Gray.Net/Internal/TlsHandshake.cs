@@ -13,6 +13,7 @@ internal static class TlsHandshake
         try
         {
             await authenticate(ssl, cancellationToken).ConfigureAwait(false);
+            OpenSslBuffers.ReleaseWhenIdle(ssl);
             return ssl;
         }
         catch

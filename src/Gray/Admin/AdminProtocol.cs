@@ -45,6 +45,22 @@ public sealed record ServerView(
 public sealed record AdminEndpointFile(string Endpoint, string Token)
 {
     public const string FileName = "admin.json";
+
+    /// <summary>Characters of an IP endpoint or a hex token: none of them needs escaping in a JSON string.</summary>
+    private static readonly System.Buffers.SearchValues<char> Plain = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF.:[]%");
+
+    /// <summary>
+    /// The file's text, as <see cref="AdminJson.Options"/> would write it. The relay writes it at every
+    /// start; System.Text.Json's serializer (reflection, emitted code) would cost the idle relay about 3 MiB.
+    /// An endpoint and a hex token need no escaping; anything else goes through the serializer.
+    /// </summary>
+    public string ToJson() =>
+        NeedsNoEscaping(Endpoint) && NeedsNoEscaping(Token)
+            ? $$"""{"endpoint":"{{Endpoint}}","token":"{{Token}}"}"""
+            : JsonSerializer.Serialize(this, AdminJson.Options);
+
+    private static bool NeedsNoEscaping(string value) =>
+        !value.AsSpan().ContainsAnyExcept(Plain);
 }
 
 public static class AdminJson

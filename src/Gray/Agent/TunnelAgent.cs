@@ -148,11 +148,9 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             if (welcome is not null)
             {
                 connected();
-                var dataTls = welcome.PlainData ? null : new TlsClientOptions
-                {
-                    TargetHost = options.Relay.Host,
-                    ServerCertificateValidation = Certificates.PinSha256(trust.Accepted!),
-                };
+                // Pinned to the certificate this session accepted; TLS sessions resume, so a pool refill is
+                // mostly an abbreviated handshake (the pin still checks every one).
+                var dataTls = welcome.PlainData ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host, welcome.DataPort);
                 control.StartServing(dataTls);
                 AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
                 (Cli.Hosting.JsonLogs ? Console.Error : Console.Out).WriteLine($"gray agent: server {options.Id} is public on relay {options.Relay.Host} port {welcome.ClientPort}, forwarding to {options.TargetText}");

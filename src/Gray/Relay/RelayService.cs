@@ -1,6 +1,5 @@
 // `gray relay` as a hosted service: data directory, certificate, registry, the TLS control port,
 // the admin endpoint, the console; a graceful stop that releases every port.
-using System.Text.Json;
 using Gray.Admin;
 using Gray.Net;
 using Microsoft.Extensions.Hosting;
@@ -39,6 +38,29 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Cli.Background.CriticalAsync(() => RunAsync(stoppingToken), "The relay", _log, lifetime);
 
+    // OTLP and trusted keys live in methods of their own: the JIT then loads OpenTelemetry and
+    // System.Net.Http (about 1 MiB of a relay's memory) only for relays that use them.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private IDisposable StartOtlp(Uri endpoint)
+    {
+        var provider = Telemetry.OtlpExport.Start(Telemetry.RelayMeter.Name, endpoint, options.OtlpInterval);
+        _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", endpoint, options.OtlpInterval.TotalSeconds);
+        return provider;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void LoadTrustedKeys(RelayContext relay, string keySource)
+    {
+        try
+        {
+            relay.TrustedKeys = new TrustedKeys(keySource, options.TrustedKeysRefresh, relay, _log);
+        }
+        catch (Exception error) when (error is IOException or HttpRequestException or TaskCanceledException or FormatException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new Cli.ConfigException($"trusted_keys: {keySource}: {error.Message}");
+        }
+    }
+
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         RelayContext relay;
@@ -47,7 +69,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
         string adminFile;
         Telemetry.MetricsServer? metrics = null;
         ConfigReloader? reloader = null;
-        OpenTelemetry.Metrics.MeterProvider? otlp = null;
+        IDisposable? otlp = null;
         Telemetry.PrometheusExporter? exporter = null;
         try
         {
@@ -57,24 +79,10 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
             relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options));
             foreach (string change in DeclaredServers.Sync(relay, options)) _log.LogInformation("Configuration: {Change}", change);
-            if (options.TrustedKeysSource is { } keySource)
-            {
-                try
-                {
-                    relay.TrustedKeys = new TrustedKeys(keySource, options.TrustedKeysRefresh, relay, _log);
-                }
-                catch (Exception error) when (error is IOException or HttpRequestException or TaskCanceledException or FormatException or System.Security.Cryptography.CryptographicException)
-                {
-                    throw new Cli.ConfigException($"trusted_keys: {keySource}: {error.Message}");
-                }
-            }
+            if (options.TrustedKeysSource is { } keySource) LoadTrustedKeys(relay, keySource);
             // Exporters first: a measurement made before they listen would be lost.
             exporter = options.MetricsListen is null ? null : new Telemetry.PrometheusExporter(Telemetry.RelayMeter.Name);
-            if (options.OtlpEndpoint is { } otlpEndpoint)
-            {
-                otlp = Telemetry.OtlpExport.Start(Telemetry.RelayMeter.Name, otlpEndpoint, options.OtlpInterval);
-                _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", otlpEndpoint, options.OtlpInterval.TotalSeconds);
-            }
+            if (options.OtlpEndpoint is { } otlpEndpoint) otlp = StartOtlp(otlpEndpoint);
 
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
             control.Start();
@@ -82,7 +90,7 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
             admin = new AdminServer(commands, relay.ListenerOptions(maxSessions: 64));
             admin.Start();
             adminFile = Path.Combine(dataDir, AdminEndpointFile.FileName);
-            DataDirectory.WritePrivate(adminFile, JsonSerializer.Serialize(new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token), AdminJson.Options));
+            DataDirectory.WritePrivate(adminFile, new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token).ToJson());
             RelayLog.AdminListening(_log, admin.EndPoint);
             var manager = relay.Manager;
             Telemetry.RelayMeter.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
@@ -93,14 +101,15 @@ internal sealed class RelayService(RelayOptions options, ILoggerFactory loggerFa
                 _log.LogInformation("Metrics on http://{EndPoint}/metrics", metrics.EndPoint);
             }
 
-            RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
-            (Cli.Hosting.JsonLogs ? Console.Error : Console.Out).WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
+            // Armed before the ready line: a file changed once the relay said it runs must be reloaded.
             if (configSource is not null)
             {
                 reloader = new ConfigReloader(configSource, relay, control, dataDir, _log);
                 reloader.Start();
             }
 
+            RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
+            (Cli.Hosting.JsonLogs ? Console.Error : Console.Out).WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
             if (options.Console && !Console.IsInputRedirected)
             {
                 Cli.Background.Observe(Cli.Background.SuperviseAsync(ct => RelayConsole.RunAsync(commands, ct), "The console", _log, stoppingToken), "The console", _log);

@@ -6,7 +6,13 @@ namespace Gray.Telemetry;
 
 internal sealed class ScopedLoggerFactory(ILoggerFactory inner, LogScope scope) : ILoggerFactory
 {
-    public ILogger CreateLogger(string categoryName) => new ScopedLogger(inner.CreateLogger(categoryName), scope);
+    // Gray.Net asks for a logger per connection; one per category (a type name: a bounded set) is enough.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ILogger> _loggers = new();
+
+    public ILogger CreateLogger(string categoryName) =>
+        _loggers.TryGetValue(categoryName, out var logger)
+            ? logger
+            : _loggers.GetOrAdd(categoryName, new ScopedLogger(inner.CreateLogger(categoryName), scope));
 
     public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 
