@@ -108,7 +108,11 @@ public sealed class GrayProcess : IAsyncDisposable
             }
 
             var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) throw new TimeoutException($"no line for '{what}' from gray; output so far:\n{Output}");
+            if (left <= TimeSpan.Zero)
+            {
+                throw new TimeoutException($"no line for '{what}' from gray (test host pool: {ThreadPool.ThreadCount} threads, " +
+                    $"{ThreadPool.PendingWorkItemCount} items waiting); output so far:\n{Output}");
+            }
             if (_process.HasExited)
             {
                 await Task.WhenAny(added, Task.Delay(200)); // let the output readers drain
