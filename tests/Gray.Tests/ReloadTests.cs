@@ -82,6 +82,19 @@ public class ReloadTests
         using var second = Certificates.CreateSelfSigned("relay");
         WritePem(second, cert, key);
         relay.Process!.Signal(1); // SIGHUP
+        // Under the whole suite a relay has twice not acted on its SIGHUP (no "Reading the
+        // configuration again" line for 30 s; not reproduced alone). A second signal after 10 s keeps
+        // this test about rotation; the note on the performance issue tracks the lost signal.
+        try
+        {
+            await relay.Process.WaitForLineAsync(l => l.Contains("Reading the configuration again (SIGHUP)"), "SIGHUP seen", TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            Console.Error.WriteLine("relay did not act on SIGHUP within 10 s; sending it again");
+            relay.Process.Signal(1);
+        }
+
         string fingerprint = Certificates.Sha256Fingerprint(second);
         await relay.Process.WaitForLineAsync(l => l.Contains($"certificate SHA-256 {fingerprint}"), "rotated");
         var (_, shown) = await relay.AdminAsync("fingerprint");

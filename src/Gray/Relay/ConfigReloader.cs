@@ -34,6 +34,7 @@ internal sealed class ConfigReloader : IDisposable
     /// <summary>Reads the settings again and applies them; false (and nothing changed) if they are invalid.</summary>
     public bool Reload(string trigger)
     {
+        _log.LogInformation("Reading the configuration again ({Trigger})", trigger);
         lock (_gate)
         {
             RelayOptions fresh;
