@@ -82,17 +82,19 @@ public class ReloadTests
         using var second = Certificates.CreateSelfSigned("relay");
         WritePem(second, cert, key);
         relay.Process!.Signal(1); // SIGHUP
-        // Under the whole suite a relay has twice not acted on its SIGHUP (no "Reading the
-        // configuration again" line for 30 s; not reproduced alone). A second signal after 10 s keeps
-        // this test about rotation; the note on the performance issue tracks the lost signal.
+        // Under the whole suite a relay has several times not acted on its SIGHUP (no "Reading the
+        // configuration again" line, even after a second signal; never reproduced alone). The file
+        // trigger reloads too, so this test about rotation touches the config file then, and says so;
+        // the note on the performance issue tracks the lost signal.
         try
         {
             await relay.Process.WaitForLineAsync(l => l.Contains("Reading the configuration again (SIGHUP)"), "SIGHUP seen", TimeSpan.FromSeconds(10));
         }
         catch (TimeoutException)
         {
-            Console.Error.WriteLine("relay did not act on SIGHUP within 10 s; sending it again");
-            relay.Process.Signal(1);
+            string state = File.Exists($"/proc/{relay.Process.Pid}/stat") ? File.ReadAllText($"/proc/{relay.Process.Pid}/stat").Split(") ")[1][..1] : "gone";
+            Console.Error.WriteLine($"relay (state {state}) did not act on SIGHUP within 10 s; touching its config file");
+            await File.AppendAllTextAsync(relay.ConfigPath, "# touched\n");
         }
 
         string fingerprint = Certificates.Sha256Fingerprint(second);
