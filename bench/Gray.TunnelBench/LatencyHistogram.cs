@@ -28,10 +28,17 @@ internal sealed class LatencyHistogram
         Count++;
     }
 
-    public void Merge(LatencyHistogram other)
+    /// <summary>All the samples of <paramref name="histograms"/> in one histogram.</summary>
+    public static LatencyHistogram Combine(IEnumerable<LatencyHistogram> histograms)
     {
-        for (int i = 0; i < _counts.Length; i++) _counts[i] += other._counts[i];
-        Count += other.Count;
+        var all = new LatencyHistogram();
+        foreach (var histogram in histograms)
+        {
+            for (int i = 0; i < all._counts.Length; i++) all._counts[i] += histogram._counts[i];
+            all.Count += histogram.Count;
+        }
+
+        return all;
     }
 
     /// <summary>The latency in microseconds below which <paramref name="fraction"/> of the samples fall (bucket's upper edge).</summary>

@@ -44,7 +44,7 @@ public static class Splice
     /// Forward plain (non-TLS) pairs with splice(2) on Linux. GRAY_SPLICE=0 or 1 sets it at start-up
     /// (read once), so both paths can be compared in one benchmark. Elsewhere, for TLS, or without a
     /// pipe (EMFILE, or the pipe bound reached) the buffered path runs. Off by default: on a 2-CPU
-    /// loopback bench (bench/splice) it cost the relay 5-30% less CPU per GiB but carried no
+    /// loopback bench (docs/benchmarks.md, "splice(2)") it cost the relay 5-30% less CPU per GiB but carried no
     /// measurably more, and each busy direction holds two more descriptors.
     /// </summary>
     public static bool ZeroCopy { get; set; } = Environment.GetEnvironmentVariable("GRAY_SPLICE")?.Trim() switch

@@ -85,16 +85,6 @@ public class SpliceTests
         }
     }
 
-    /// <summary>A client the splice drives: its own loop only waits.</summary>
-    private sealed class BackendConnection(IPEndPoint backend) : TcpClient(backend)
-    {
-        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Release() => _released.TrySetResult();
-
-        protected override Task RunAsync(CancellationToken cancellationToken) => _released.Task.WaitAsync(cancellationToken);
-    }
-
     private sealed class ResettingServer() : TcpServer(Loopback.AnyPort)
     {
         protected override TcpSession CreateSession() => new ResettingSession(this);

@@ -264,15 +264,6 @@ public class ZeroCopySpliceTests
         }
     }
 
-    /// <summary>A client the splice drives: its own loop only waits.</summary>
-    private sealed class BackendConnection(IPEndPoint backend) : TcpClient(backend)
-    {
-        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Release() => _released.TrySetResult();
-
-        protected override Task RunAsync(CancellationToken cancellationToken) => _released.Task.WaitAsync(cancellationToken);
-    }
 }
 
 /// <summary>Tests that read Splice's process-wide counters run one at a time.</summary>

@@ -29,8 +29,7 @@ internal static class ConnectionRate
         }
 
         double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        var all = new LatencyHistogram();
-        foreach (var histogram in histograms) all.Merge(histogram);
+        var all = LatencyHistogram.Combine(histograms);
         results.Add(setup.Name, Metrics.ConnectionRate, all.Count / elapsed);
         results.Add(setup.Name, Metrics.SetupP50, all.Percentile(0.50));
         results.Add(setup.Name, Metrics.SetupP99, all.Percentile(0.99));

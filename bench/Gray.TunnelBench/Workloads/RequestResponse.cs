@@ -29,8 +29,7 @@ internal static class RequestResponse
             await Task.WhenAll(sockets.Select((s, i) => PingPongAsync(s, long.MaxValue, end, histograms[i], cts.Token)));
             double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
 
-            var all = new LatencyHistogram();
-            foreach (var histogram in histograms) all.Merge(histogram);
+            var all = LatencyHistogram.Combine(histograms);
             results.Add(setup.Name, Metrics.RequestRate, all.Count / elapsed);
             results.Add(setup.Name, Metrics.RequestP50, all.Percentile(0.50));
             results.Add(setup.Name, Metrics.RequestP99, all.Percentile(0.99));
