@@ -24,7 +24,7 @@ public class AgentConfigTests
             $"relay: 127.0.0.1:{relay.ControlPort}\nfingerprint: {relay.Fingerprint}\ntunnels:\n" + string.Join("", tunnels);
         string tunnelA = $"  tunnel-a: {{ target: '{echo.EndPoint}', secret: '{a.Secret}', pool: 2 }}\n";
         string tunnelB = $"  tunnel-b: {{ target: '{banner.EndPoint}', secret_file: b.secret }}\n";
-        string tunnelC = $"  tunnel-c: {{ target: '{echo.EndPoint}', secret_env: TUNNEL_C_SECRET }}\n";
+        string tunnelC = $"  tunnel-c: {{ target: '{echo.EndPoint}', secret_env: TUNNEL_C_SECRET, mux: true }}\n";
         await File.WriteAllTextAsync(config, Yaml(tunnelA, tunnelB));
 
         await using var agent = GrayProcess.Start(["agent", "--config", config],

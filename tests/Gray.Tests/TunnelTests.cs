@@ -7,8 +7,11 @@ using Gray.Tests.Harness;
 namespace Gray.Tests;
 
 /// <summary>One relay with four servers, each with its agent and its kind of service.</summary>
-public sealed class TunnelFixture : IAsyncLifetime
+public class TunnelFixture : IAsyncLifetime
 {
+    /// <summary>Given to every agent: the pooled data connections here, multiplexed ones in <see cref="MuxTunnelFixture"/>.</summary>
+    protected virtual string[] AgentArgs => [];
+
     public TestRelay Relay { get; } = new();
 
     public EchoService Echo { get; } = new();
@@ -36,10 +39,10 @@ public sealed class TunnelFixture : IAsyncLifetime
         HashServer = await Relay.AddServerAsync("hash");
         ClosingServer = await Relay.AddServerAsync("closing");
         await Task.WhenAll(
-            Relay.StartAgentAsync(EchoServer, Echo.EndPoint, ["--pool", "16"]),
-            Relay.StartAgentAsync(BannerServer, Banner.EndPoint),
-            Relay.StartAgentAsync(HashServer, Hash.EndPoint),
-            Relay.StartAgentAsync(ClosingServer, ClosingFirst.EndPoint, ["--plain-data"]));
+            Relay.StartAgentAsync(EchoServer, Echo.EndPoint, ["--pool", "16", .. AgentArgs]),
+            Relay.StartAgentAsync(BannerServer, Banner.EndPoint, AgentArgs),
+            Relay.StartAgentAsync(HashServer, Hash.EndPoint, AgentArgs),
+            Relay.StartAgentAsync(ClosingServer, ClosingFirst.EndPoint, ["--plain-data", .. AgentArgs]));
     }
 
     public async Task DisposeAsync()
@@ -49,7 +52,18 @@ public sealed class TunnelFixture : IAsyncLifetime
     }
 }
 
-public class TunnelTests(TunnelFixture tunnel) : IClassFixture<TunnelFixture>
+/// <summary>The same relay and agents, every tunneled connection a channel of a multiplexed data connection.</summary>
+public sealed class MuxTunnelFixture : TunnelFixture
+{
+    protected override string[] AgentArgs => ["--mux"];
+}
+
+public sealed class TunnelTests(TunnelFixture tunnel) : TunnelContract(tunnel), IClassFixture<TunnelFixture>;
+
+public sealed class MuxTunnelTests(MuxTunnelFixture tunnel) : TunnelContract(tunnel), IClassFixture<MuxTunnelFixture>;
+
+/// <summary>What every tunnel must do, whatever its data connections.</summary>
+public abstract class TunnelContract(TunnelFixture tunnel)
 {
     [Fact]
     public async Task An_echo_service_answers_through_the_tunnel()

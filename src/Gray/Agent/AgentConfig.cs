@@ -51,6 +51,7 @@ public static class AgentConfig
                     : tunnel.Pool is null ? 8 : throw new Cli.ConfigException($"{where}: pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}"),
                 Fingerprint = file.Fingerprint,
                 PlainData = tunnel.PlainData ?? false,
+                Mux = tunnel.Mux ?? false,
             });
         }
 
@@ -105,5 +106,7 @@ public static class AgentConfig
         public int? Pool { get; set; }
 
         public bool? PlainData { get; set; }
+
+        public bool? Mux { get; set; }
     }
 }

@@ -24,6 +24,9 @@ public sealed class AgentOptions
 
     public bool PlainData { get; init; }
 
+    /// <summary>Multiplexed data connections: each carries many tunneled connections.</summary>
+    public bool Mux { get; init; }
+
     public string KnownRelaysPath { get; init; } = KnownRelays.DefaultPath();
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -50,7 +50,7 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
     {
         var options = agent.Options;
         using var key = LoadKey(options.KeyFile);
-        Send(Frames.Hello(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id, KeyAuth: key is not null)));
+        Send(Frames.Hello(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id, KeyAuth: key is not null, Mux: options.Mux)));
         var frame = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (frame is null || Refused(frame.Value)) return null;
         byte[] challenge = Frames.ParseFixed(frame.Value, FrameType.Challenge, Wire.ChallengeBytes);
@@ -91,7 +91,7 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
                 case FrameType.Otps:
                     foreach (byte[] otp in Frames.ParseOtps(frame.Value))
                     {
-                        Cli.Background.Observe(agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls, ConnectionClosed), "A data connection", agent.Logger);
+                        Cli.Background.Observe(agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls, welcome.Mux, ConnectionClosed), "A data connection", agent.Logger);
                     }
 
                     break;

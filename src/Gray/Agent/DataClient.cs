@@ -1,15 +1,17 @@
-// One pooled data connection of the agent: presents its OTP, waits for the start frame, dials the
-// target and splices. A refusing target closes just this connection.
+// One data connection of the agent: presents its OTP; then, pooled, waits for the start frame, dials the
+// target and splices (a refusing target closes just this connection), or, multiplexed, does that for
+// every channel the relay opens on it (a refusing target resets just that channel).
 using System.Net;
 using System.Net.Sockets;
 using Gray.Net;
+using Gray.Net.Multiplexing;
 using Gray.Protocol;
 using Gray.Telemetry;
 using TcpClient = Gray.Net.TcpClient;
 
 namespace Gray.Agent;
 
-internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] otp, TlsClientOptions? tls)
+internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] otp, TlsClientOptions? tls, bool mux = false)
     : TcpClient(relayData, new TcpClientOptions { ConnectTimeout = agent.Options.ConnectTimeout, LoggerFactory = agent.LoggerFactory })
 {
     private readonly TaskCompletionSource _prefaceSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,11 +34,17 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
     {
         try
         {
-            await Stream.WriteAsync(DataFrames.Preface(otp), cancellationToken).ConfigureAwait(false);
+            await Stream.WriteAsync(DataFrames.Preface(otp, mux), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _prefaceSent.TrySetResult();
+        }
+
+        if (mux)
+        {
+            await RunMultiplexedAsync(cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         var start = new byte[Wire.StartFrameBytes];
@@ -49,7 +57,26 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
             return; // the relay let this pooled connection go (restart, expiry, shutdown)
         }
 
-        IPEndPoint client = DataFrames.ParseStart(start);
+        await ServePairAsync(DataFrames.ParseStart(start), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunMultiplexedAsync(CancellationToken cancellationToken)
+    {
+        var connection = new MuxConnection(Stream, opens: false, accept: (channel, open) =>
+            ServePairAsync(DataFrames.ParseStart(open.Span), cancellationToken, channel));
+        try
+        {
+            await connection.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MuxProtocolException error)
+        {
+            AgentLog.DataFailed(agent.Logger, agent.Options.Id, $"the relay broke the multiplexing protocol: {error.Message}");
+        }
+    }
+
+    // Dials the target for one client and splices it with this connection, or with its channel.
+    private async Task ServePairAsync(IPEndPoint client, CancellationToken cancellationToken, MuxChannel? channel = null)
+    {
         long pairId = agent.PairStarted();
         try
         {
@@ -63,15 +90,20 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
             {
                 AgentMeter.TargetFailures.Add(1);
                 AgentLog.TargetFailed(agent.Logger, agent.Options.Id, agent.Options.TargetText, pairId, error.Message);
+                channel?.Abort();
                 return;
             }
 
             try
             {
-                var result = await Splice.RunAsync(this, target, cancellationToken: cancellationToken).ConfigureAwait(false);
-                AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, result.BytesAToB, result.BytesBToA);
-                AgentMeter.Bytes.Add(result.BytesAToB, new KeyValuePair<string, object?>("direction", "in"));
-                AgentMeter.Bytes.Add(result.BytesBToA, new KeyValuePair<string, object?>("direction", "out"));
+                var result = channel is null
+                    ? await Splice.RunAsync(this, target, cancellationToken: cancellationToken).ConfigureAwait(false)
+                    : await MuxSplice.RunAsync(target, channel, idleTimeout: null, cancellationToken).ConfigureAwait(false);
+                // A pooled splice runs relay → target first; a channel's runs target → relay first.
+                var (fromRelay, toRelay) = channel is null ? (result.BytesAToB, result.BytesBToA) : (result.BytesBToA, result.BytesAToB);
+                AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, fromRelay, toRelay);
+                AgentMeter.Bytes.Add(fromRelay, new KeyValuePair<string, object?>("direction", "in"));
+                AgentMeter.Bytes.Add(toRelay, new KeyValuePair<string, object?>("direction", "out"));
             }
             finally
             {

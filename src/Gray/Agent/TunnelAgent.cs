@@ -168,14 +168,14 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     /// its connection limit refuses at once, so failures are retried, with backoff, while the OTP can
     /// still be valid: otherwise that pool slot would stay empty until the relay lets the OTP expire.
     /// </summary>
-    internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls, CancellationToken sessionEnded)
+    internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls, bool mux, CancellationToken sessionEnded)
     {
         var relayData = new DnsEndPoint(options.Relay.Host, dataPort);
         var backoff = new ExponentialBackoff(DataRetryBackoff);
         var deadline = DateTime.UtcNow + DataRetryWindow;
         while (!sessionEnded.IsCancellationRequested)
         {
-            var data = new DataClient(this, relayData, otp, tls);
+            var data = new DataClient(this, relayData, otp, tls, mux);
             await _dataSetups.WaitAsync(sessionEnded).ConfigureAwait(false);
             try
             {

@@ -123,6 +123,7 @@ public static class GrayCommandLine
         var pool = new Option<int?>("--pool") { Description = "data connections kept ready (default 8, or GRAY_POOL)" };
         var fingerprint = new Option<string?>("--fingerprint") { Description = "the relay certificate's SHA-256 (or GRAY_FINGERPRINT; else trust on first use)" };
         var plainData = new Option<bool>("--plain-data") { Description = "plain TCP data connections, for services that encrypt on their own" };
+        var mux = new Option<bool>("--mux") { Description = "carry many tunneled connections on each data connection (no handshake per client; or GRAY_MUX=1)" };
         var metrics = MetricsOption();
         var logFormat = LogFormatOption();
         var agentConfig = new Option<string?>("--config") { Description = "YAML file with the relay and several tunnels (reloaded on SIGHUP and on change)" };
@@ -130,7 +131,7 @@ public static class GrayCommandLine
         var key = new Option<string?>("--key") { Description = "PEM file with an ECDSA P-256 private key trusted by the relay, instead of --secret (or GRAY_KEY_FILE)" };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, id, secret, target, pool, fingerprint, plainData, metrics, logFormat, agentConfig, otlp, key,
+            relay, id, secret, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig, otlp, key,
         };
         command.SetAction(async (result, _) =>
         {
@@ -164,6 +165,7 @@ public static class GrayCommandLine
                 Pool = poolText is null ? 8 : int.TryParse(poolText, out int n) ? n : throw new ConfigException($"--pool: '{poolText}' is not a number"),
                 Fingerprint = Setting(fingerprint, "GRAY_FINGERPRINT", required: false),
                 PlainData = result.GetValue(plainData),
+                Mux = result.GetValue(mux) || Environment.GetEnvironmentVariable("GRAY_MUX") is "1" or "true",
             };
             if (options.Pool is < Protocol.Wire.MinPool or > Protocol.Wire.MaxPool)
             {

@@ -7,19 +7,23 @@ namespace Gray.Protocol;
 
 public static class DataFrames
 {
-    public static byte[] Preface(ReadOnlySpan<byte> otp)
+    public static byte[] Preface(ReadOnlySpan<byte> otp, bool mux = false)
     {
         var preface = new byte[Wire.DataPrefaceBytes];
-        preface[0] = (byte)Wire.Version;
+        preface[0] = mux ? Wire.DataKindMux : Wire.DataKindPooled;
         otp.CopyTo(preface.AsSpan(1));
         return preface;
     }
 
     /// <summary>The OTP from a preface, or a ProtocolException.</summary>
-    public static ReadOnlySpan<byte> ParsePreface(ReadOnlySpan<byte> preface)
+    public static ReadOnlySpan<byte> ParsePreface(ReadOnlySpan<byte> preface) => ParsePreface(preface, out _);
+
+    /// <summary>The OTP from a preface and whether the connection is multiplexed, or a ProtocolException.</summary>
+    public static ReadOnlySpan<byte> ParsePreface(ReadOnlySpan<byte> preface, out bool mux)
     {
         if (preface.Length != Wire.DataPrefaceBytes) throw new ProtocolException("short data preface");
-        if (preface[0] != Wire.Version) throw new ProtocolException($"unsupported data version {preface[0]}");
+        if (preface[0] is not (Wire.DataKindPooled or Wire.DataKindMux)) throw new ProtocolException($"unsupported data connection kind {preface[0]}");
+        mux = preface[0] == Wire.DataKindMux;
         return preface[1..];
     }
 

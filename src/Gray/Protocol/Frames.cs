@@ -6,9 +6,9 @@ namespace Gray.Protocol;
 
 public readonly record struct Frame(FrameType Type, byte[] Payload);
 
-public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string Id, bool KeyAuth = false);
+public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string Id, bool KeyAuth = false, bool Mux = false);
 
-public sealed record Welcome(int ClientPort, int DataPort, bool PlainData, TimeSpan PingInterval, TimeSpan PingTimeout);
+public sealed record Welcome(int ClientPort, int DataPort, bool PlainData, TimeSpan PingInterval, TimeSpan PingTimeout, bool Mux = false);
 
 public sealed record ErrorMessage(ErrorCode Code, string Message);
 
@@ -46,7 +46,7 @@ public static class Frames
     public static byte[] Hello(Hello hello)
     {
         var w = new Writer();
-        byte flags = (byte)((hello.PlainData ? Wire.FlagPlainData : 0) | (hello.KeyAuth ? Wire.FlagKeyAuth : 0));
+        byte flags = (byte)((hello.PlainData ? Wire.FlagPlainData : 0) | (hello.KeyAuth ? Wire.FlagKeyAuth : 0) | (hello.Mux ? Wire.FlagMux : 0));
         w.U16(hello.Version).U16(hello.Pool).U8(flags).Str(hello.Id);
         return Encode(FrameType.Hello, w.ToArray());
     }
@@ -56,7 +56,8 @@ public static class Frames
         var r = new Reader(Expect(frame, FrameType.Hello));
         ushort version = r.U16(), pool = r.U16();
         byte flags = r.U8();
-        var hello = new Hello(version, pool, (flags & Wire.FlagPlainData) != 0, r.Str(Wire.MaxIdBytes), (flags & Wire.FlagKeyAuth) != 0);
+        var hello = new Hello(version, pool, (flags & Wire.FlagPlainData) != 0, r.Str(Wire.MaxIdBytes), (flags & Wire.FlagKeyAuth) != 0,
+            (flags & Wire.FlagMux) != 0);
         r.End();
         return hello;
     }
@@ -64,7 +65,8 @@ public static class Frames
     public static byte[] Welcome(Welcome welcome)
     {
         var w = new Writer();
-        w.U16((ushort)welcome.ClientPort).U16((ushort)welcome.DataPort).U8(welcome.PlainData ? (byte)1 : (byte)0)
+        byte flags = (byte)((welcome.PlainData ? Wire.WelcomePlainData : 0) | (welcome.Mux ? Wire.WelcomeMux : 0));
+        w.U16((ushort)welcome.ClientPort).U16((ushort)welcome.DataPort).U8(flags)
             .U32((uint)welcome.PingInterval.TotalMilliseconds).U32((uint)welcome.PingTimeout.TotalMilliseconds);
         return Encode(FrameType.Welcome, w.ToArray());
     }
@@ -72,8 +74,10 @@ public static class Frames
     public static Welcome ParseWelcome(Frame frame)
     {
         var r = new Reader(Expect(frame, FrameType.Welcome));
-        var welcome = new Welcome(r.U16(), r.U16(), (r.U8() & 1) != 0,
-            TimeSpan.FromMilliseconds(r.U32()), TimeSpan.FromMilliseconds(r.U32()));
+        int clientPort = r.U16(), dataPort = r.U16();
+        byte flags = r.U8();
+        var welcome = new Welcome(clientPort, dataPort, (flags & Wire.WelcomePlainData) != 0,
+            TimeSpan.FromMilliseconds(r.U32()), TimeSpan.FromMilliseconds(r.U32()), (flags & Wire.WelcomeMux) != 0);
         r.End();
         return welcome;
     }

@@ -21,13 +21,19 @@ public static class Wire
     public const int SignatureBytes = 64;
 
     /// <summary>Hello flag bits.</summary>
-    public const byte FlagPlainData = 0x01, FlagKeyAuth = 0x02;
+    public const byte FlagPlainData = 0x01, FlagKeyAuth = 0x02, FlagMux = 0x04;
+
+    /// <summary>Welcome flag bits.</summary>
+    public const byte WelcomePlainData = 0x01, WelcomeMux = 0x02;
 
     /// <summary>One-time passwords are 128 bits from a CSPRNG.</summary>
     public const int OtpBytes = 16;
 
-    /// <summary>Data preface: version byte + OTP.</summary>
+    /// <summary>Data preface: kind byte + OTP.</summary>
     public const int DataPrefaceBytes = 1 + OtpBytes;
+
+    /// <summary>Preface kinds: one pooled pair per connection (version 1's only kind), or multiplexed channels.</summary>
+    public const byte DataKindPooled = 1, DataKindMux = 2;
 
     /// <summary>Start frame on a data connection: type, family, 16 address bytes, port.</summary>
     public const int StartFrameBytes = 1 + 1 + 16 + 2;

@@ -1,6 +1,8 @@
 // A connection on a server's data port: it must present a valid OTP within the deadline, then it
-// waits in the pool, watched by a pending zero-byte read, until a client is paired with it.
+// waits in the pool, watched by a pending zero-byte read, until a client is paired with it; or, if
+// multiplexed, it carries a channel for every client until it closes.
 using Gray.Net;
+using Gray.Net.Multiplexing;
 using Gray.Protocol;
 
 namespace Gray.Relay;
@@ -13,19 +15,23 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
     /// <summary>The zero-byte read that watches the pooled connection; the splice takes it over.</summary>
     public Task? PendingRead { get; private set; }
 
+    /// <summary>Set for a multiplexed connection once admitted: clients open channels on it.</summary>
+    public MuxConnection? Mux { get; private set; }
+
     /// <summary>The pair that used this connection has ended.</summary>
     public void Release() => _released.TrySetResult();
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
         var preface = new byte[Wire.DataPrefaceBytes];
+        bool mux;
         using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             deadline.CancelAfter(server.OtpDeadline(ConnectedAt));
             try
             {
                 await Stream.ReadExactlyAsync(preface, deadline.Token).ConfigureAwait(false);
-                if (!server.TryRedeemOtp(DataFrames.ParsePreface(preface)))
+                if (!server.TryRedeemOtp(DataFrames.ParsePreface(preface, out mux)))
                 {
                     Reject("unknown, used or expired OTP");
                     return;
@@ -49,6 +55,12 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         }
 
         ReleasePending(); // admitted by its OTP: no longer pending
+        if (mux)
+        {
+            await RunMultiplexedAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         // The agent sends nothing until the start frame, so any completion here means it closed.
         PendingRead = Stream.ReadAsync(Memory<byte>.Empty, cancellationToken).AsTask();
         server.OfferReady(this);
@@ -60,6 +72,30 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         Cli.Background.Observe(watch, $"Server {server.Id}: pooled connection watch", server.Logger);
 
         await _released.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunMultiplexedAsync(CancellationToken cancellationToken)
+    {
+        if (!server.Mux)
+        {
+            Reject("a multiplexed data connection, but the agent did not ask for multiplexing");
+            return;
+        }
+
+        Mux = new MuxConnection(Stream, opens: true);
+        server.OfferMux(this);
+        try
+        {
+            await Mux.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MuxProtocolException error)
+        {
+            RelayLog.DataRejected(server.Logger, server.Id, RemoteEndPoint, $"broke the multiplexing protocol: {error.Message}");
+        }
+        finally
+        {
+            server.OnMuxEnded(this);
+        }
     }
 
     public void ReleasePending()

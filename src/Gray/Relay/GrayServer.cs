@@ -1,9 +1,11 @@
 // One registered server with a live agent (the seed's GrayServer): its client and data ports, the
-// pool of OTP-admitted data connections, the FIFO of clients waiting for one, pairing, and ping/pong.
+// pool of OTP-admitted data connections (or multiplexed ones, which each carry many clients), the
+// FIFO of clients waiting for one, pairing, and ping/pong.
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using Gray.Net;
+using Gray.Net.Multiplexing;
 using Gray.Protocol;
 using Gray.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -24,6 +26,7 @@ internal sealed class GrayServer
     private readonly TcpServer _data;
     private readonly object _gate = new();
     private readonly LinkedList<DataSession> _ready = new();
+    private readonly List<DataSession> _muxes = new();
     private readonly LinkedList<TaskCompletionSource<DataSession?>> _waiting = new();
     private readonly List<PendingOtp> _otps = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -34,8 +37,10 @@ internal sealed class GrayServer
     private long _pairIds;
     private int _activePairs;
 
-    public GrayServer(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData, byte[]? authKey = null)
+    public GrayServer(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData, byte[]? authKey = null,
+        bool mux = false)
     {
+        Mux = mux;
         AuthKey = authKey;
         _relay = relay;
         _control = control;
@@ -101,9 +106,12 @@ internal sealed class GrayServer
 
     public bool PlainData { get; }
 
+    /// <summary>The agent asked for multiplexed data connections.</summary>
+    public bool Mux { get; }
+
     public int ReadyCount
     {
-        get { lock (_gate) return _ready.Count; }
+        get { lock (_gate) return _ready.Count + _muxes.Count; }
     }
 
     public int ActivePairs => Volatile.Read(ref _activePairs);
@@ -182,19 +190,28 @@ internal sealed class GrayServer
             await Task.WhenAll(_clients.StopAsync(), _data.StopAsync()).ConfigureAwait(false);
         }
 
-        List<DataSession> pooled;
+        List<DataSession> pooled, muxes;
         List<TaskCompletionSource<DataSession?>> waiting;
         lock (_gate)
         {
             pooled = [.. _ready];
+            muxes = [.. _muxes];
             waiting = [.. _waiting];
             _ready.Clear();
+            _muxes.Clear();
             _waiting.Clear();
             _otps.Clear();
         }
 
         foreach (var waiter in waiting) waiter.TrySetResult(null);
         foreach (var data in pooled) data.Disconnect();
+        foreach (var data in muxes)
+        {
+            // Kept pairs run on: the connection closes when its last channel ends.
+            if (keepPairs) data.Mux!.Drain();
+            else data.Disconnect();
+        }
+
         RelayLog.ServerShutDown(Logger, Id, reason);
         _stopped.TrySetResult();
     }
@@ -279,6 +296,43 @@ internal sealed class GrayServer
         if (handed) TopUpPool();
     }
 
+    /// <summary>An admitted multiplexed connection: every waiting client gets a channel on it.</summary>
+    public void OfferMux(DataSession data)
+    {
+        List<TaskCompletionSource<DataSession?>>? waiting = null;
+        bool refused = false;
+        lock (_gate)
+        {
+            if (IsShutDown)
+            {
+                refused = true;
+            }
+            else
+            {
+                _muxes.Add(data);
+                if (_waiting.Count > 0)
+                {
+                    waiting = [.. _waiting];
+                    _waiting.Clear();
+                }
+            }
+        }
+
+        if (refused) data.Disconnect();
+        foreach (var waiter in waiting ?? []) waiter.TrySetResult(data);
+    }
+
+    /// <summary>A multiplexed connection closed: its channels were reset; the agent is asked for a replacement.</summary>
+    public void OnMuxEnded(DataSession data)
+    {
+        lock (_gate)
+        {
+            if (!_muxes.Remove(data)) return;
+        }
+
+        TopUpPool();
+    }
+
     /// <summary>A pooled connection showed activity before any pairing: the agent closed it, or broke protocol.</summary>
     public void OnPooledConnectionActivity(DataSession data)
     {
@@ -302,6 +356,7 @@ internal sealed class GrayServer
         lock (_gate)
         {
             if (IsShutDown) return null;
+            if (LeastLoadedMuxLocked() is { } mux) return mux;
             if (_ready.First is { } first)
             {
                 _ready.RemoveFirst();
@@ -342,7 +397,11 @@ internal sealed class GrayServer
 
             if (handed is not null)
             {
-                if (cancellationToken.IsCancellationRequested) OfferReady(handed); // give it back
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    if (handed.Mux is null) OfferReady(handed); // give it back (a multiplexed one never left)
+                    return null;
+                }
                 else return handed;
             }
 
@@ -358,23 +417,52 @@ internal sealed class GrayServer
     /// <summary>Tells the agent where the client came from, then splices until both sides are done.</summary>
     public async Task RunPairAsync(ClientSession client, DataSession data, CancellationToken cancellationToken)
     {
+        var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
+        MuxChannel? channel = null;
+        if (data.Mux is { } mux && (channel = mux.TryOpen(DataFrames.Start(from))) is null)
+        {
+            RelayLog.ClientRefused(Logger, Id, client.RemoteEndPoint, "its multiplexed data connection closed");
+            return;
+        }
+
         long pairId = Interlocked.Increment(ref _pairIds);
         Interlocked.Increment(ref _activePairs);
         try
         {
-            var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
-            await data.Stream.WriteAsync(DataFrames.Start(from), cancellationToken).ConfigureAwait(false);
+            if (channel is null) await data.Stream.WriteAsync(DataFrames.Start(from), cancellationToken).ConfigureAwait(false);
             var server = new KeyValuePair<string, object?>("server", Id);
             RelayMeter.PairSetup.Record((DateTimeOffset.UtcNow - client.ConnectedAt).TotalSeconds, server);
             RelayLog.PairStarted(Logger, Id, pairId, client.RemoteEndPoint);
-            var result = await Splice.RunAsync(client, data, data.PendingRead, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false);
+            var result = channel is null
+                ? await Splice.RunAsync(client, data, data.PendingRead, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false)
+                : await MuxSplice.RunAsync(client, channel, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false);
             RelayLog.PairEnded(Logger, Id, pairId, result.BytesAToB, result.BytesBToA, result.Faulted ? " (closed on error)" : "");
         }
         finally
         {
             Interlocked.Decrement(ref _activePairs);
-            data.Release();
+            if (channel is null) data.Release();
         }
+    }
+
+    // The multiplexed connection with the fewest channels that takes new ones; null if none.
+    private DataSession? LeastLoadedMuxLocked()
+    {
+        DataSession? best = null;
+        int bestCount = int.MaxValue;
+        foreach (var data in _muxes)
+        {
+            var mux = data.Mux!;
+            if (!mux.IsAvailable) continue;
+            int count = mux.ChannelCount;
+            if (count < bestCount)
+            {
+                best = data;
+                bestCount = count;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>Issues OTPs over the control channel for every pool slot that is neither ready nor promised.</summary>
@@ -386,7 +474,7 @@ internal sealed class GrayServer
             if (IsShutDown) return;
             long now = Environment.TickCount64;
             ExpireOtpsLocked(now);
-            int missing = Pool - _ready.Count - _otps.Count;
+            int missing = Pool - _ready.Count - _muxes.Count - _otps.Count;
             for (int i = 0; i < missing; i++)
             {
                 var otp = new PendingOtp(RandomNumberGenerator.GetBytes(Wire.OtpBytes), now + (long)_relay.Options.OtpLifetime.TotalMilliseconds);

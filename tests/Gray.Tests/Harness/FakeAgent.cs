@@ -18,10 +18,10 @@ public sealed class FakeAgent : IAsyncDisposable
 
     public Welcome Welcome { get; }
 
-    public static async Task<FakeAgent> ConnectAsync(int controlPort, AddedServer server, int pool)
+    public static async Task<FakeAgent> ConnectAsync(int controlPort, AddedServer server, int pool, bool mux = false)
     {
         var control = await TlsAsync(controlPort);
-        await control.WriteAsync(Frames.Hello(new Hello(Wire.Version, (ushort)pool, false, server.Id)));
+        await control.WriteAsync(Frames.Hello(new Hello(Wire.Version, (ushort)pool, false, server.Id, Mux: mux)));
         var challenge = Frames.ParseFixed((await ReadAsync(control))!.Value, FrameType.Challenge, Wire.ChallengeBytes);
         await control.WriteAsync(Frames.Fixed(FrameType.Proof, Auth.Proof(server.Secret, server.Id, challenge), Wire.ProofBytes));
         return new FakeAgent(control, Frames.ParseWelcome((await ReadAsync(control))!.Value));

@@ -1,0 +1,32 @@
+// Limits of a multiplexed connection: the per-channel window, the channel count, the write queue.
+namespace Gray.Net.Multiplexing;
+
+public sealed class MuxOptions
+{
+    /// <summary>Bytes a sender may have in flight per channel before the receiver grants more (as yamux's 256 KiB).</summary>
+    public const int DefaultWindowBytes = 256 * 1024;
+
+    /// <summary>
+    /// Largest data frame payload, in bytes: with its header, exactly one full TLS record (16 KiB), so
+    /// that records and frames line up and channels interleave finely.
+    /// </summary>
+    public const int MaxPayloadBytes = 16 * 1024 - MuxFrame.HeaderBytes;
+
+    /// <summary>
+    /// Largest read from a local connection, in bytes (about the plain splice's 64 KiB, in whole frames):
+    /// the writer cuts it into frames, and the receiver joins a channel's consecutive frames into one
+    /// local write.
+    /// </summary>
+    public const int ChunkBytes = 4 * MaxPayloadBytes;
+
+    /// <summary>Largest open frame payload, in bytes (the opener's description of the channel).</summary>
+    public const int MaxOpenPayloadBytes = 64;
+
+    public int WindowBytes { get; init; } = DefaultWindowBytes;
+
+    /// <summary>Channels open at once; an open beyond it is reset at once.</summary>
+    public int MaxChannels { get; init; } = 16 * 1024;
+
+    /// <summary>Bytes queued for the transport before channel senders wait for room, in bytes.</summary>
+    public int MaxQueuedBytes { get; init; } = 4 * 1024 * 1024;
+}

@@ -1,0 +1,126 @@
+// Multiplexed data connections (`gray agent --mux`) end to end: real relay and agent processes.
+// TunnelContract runs the tunnel's basic tests over them too (MuxTunnelTests).
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Gray.Protocol;
+using Gray.Tests.Harness;
+
+namespace Gray.Tests;
+
+public class MuxTests
+{
+    [Fact]
+    public async Task Forty_clients_share_the_two_multiplexed_data_connections()
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("shared");
+        await relay.StartAgentAsync(server, echo.EndPoint, ["--mux", "--pool", "2"]);
+        await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 2, "two data connections");
+
+        var clients = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Tcp.ConnectAsync(server.ClientPort)));
+        try
+        {
+            await Task.WhenAll(clients.Select(async client =>
+            {
+                byte[] message = RandomNumberGenerator.GetBytes(1000);
+                await client.SendAsync(message);
+                Assert.Equal(message, await Tcp.ReadExactlyAsync(client, message.Length));
+            }));
+            Assert.Equal(2, EstablishedTo(server.DataPort)); // not one per client
+        }
+        finally
+        {
+            foreach (var client in clients) client.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_stops_reading_does_not_stall_the_others_on_its_data_connection()
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("stall");
+        await relay.StartAgentAsync(server, echo.EndPoint, ["--mux", "--pool", "1"]);
+        await AgentTests.AssertEchoAsync(server.ClientPort);
+
+        byte[] flood = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
+        using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
+        await stalled.ConnectAsync(IPAddress.Loopback, server.ClientPort);
+        var flooding = Task.Run(async () => await stalled.SendAsync(flood));
+
+        for (int i = 0; i < 20; i++) await AgentTests.AssertEchoAsync(server.ClientPort);
+        Assert.False(flooding.IsCompleted, "the flood should still be waiting for the stalled client to read");
+        Assert.Equal(1, EstablishedTo(server.DataPort));
+
+        byte[] echoed = await Tcp.ReadExactlyAsync(stalled, flood.Length);
+        await flooding.WaitAsync(Tcp.Deadline);
+        Assert.Equal(SHA256.HashData(flood), SHA256.HashData(echoed));
+    }
+
+    [Fact]
+    public async Task A_refused_target_closes_its_client_and_keeps_the_data_connection()
+    {
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("refused");
+        await relay.StartAgentAsync(server, new IPEndPoint(IPAddress.Loopback, Tcp.FreePort()), ["--mux", "--pool", "1"]);
+        await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 1, "the data connection");
+        for (int i = 0; i < 3; i++)
+        {
+            using var client = await Tcp.ConnectAsync(server.ClientPort);
+            await client.SendAsync(new byte[10]);
+            Assert.True(await Tcp.IsClosedByPeerAsync(client));
+        }
+
+        Assert.Equal(1, EstablishedTo(server.DataPort));
+    }
+
+    [Fact]
+    public async Task The_relay_refuses_a_multiplexed_data_connection_the_agent_did_not_ask_for()
+    {
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("unasked");
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
+        Assert.False(agent.Welcome.Mux);
+        await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync(), mux: true));
+        Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));
+    }
+
+    [Fact]
+    public async Task The_relay_opens_a_channel_per_client_and_closes_a_data_connection_that_breaks_the_protocol()
+    {
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("breaker");
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1, mux: true);
+        Assert.True(agent.Welcome.Mux);
+        await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync(), mux: true));
+
+        using var client = await Tcp.ConnectAsync(server.ClientPort);
+        byte[] open = new byte[8 + Wire.StartFrameBytes];
+        await data.ReadExactlyAsync(open).AsTask().WaitAsync(Tcp.Deadline);
+        Assert.Equal(new byte[] { 1, 0, 0, Wire.StartFrameBytes, 0, 0, 0, 1 }, open[..8]); // Open, channel 1
+        Assert.Equal(((IPEndPoint)client.LocalEndPoint!).Port, DataFrames.ParseStart(open.AsSpan(8)).Port);
+
+        await data.WriteAsync(new byte[] { 0x7f, 0, 0, 0, 0, 0, 0, 1 }); // no such frame type
+        Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));
+        Assert.True(await Tcp.IsClosedByPeerAsync(client));
+    }
+
+    /// <summary>Established TCP connections whose local port is <paramref name="port"/> (the relay's side), from /proc/net/tcp.</summary>
+    private static int EstablishedTo(int port)
+    {
+        const string Established = "01";
+        return File.ReadLines("/proc/net/tcp").Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Count(f => int.Parse(f[1].Split(':')[1], NumberStyles.HexNumber) == port && f[3] == Established);
+    }
+}
