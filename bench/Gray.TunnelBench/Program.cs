@@ -139,18 +139,23 @@ string Title(string name) => name.Split('@') is [var baseName, var leverName] ? 
 {
     "direct" => Goals.Direct,
     "gray-tls" => Goals.Tls,
+    "gray-tls-mux" => Goals.TlsMux,
     "gray-plain" => Goals.Plain,
+    "gray-plain-mux" => Goals.PlainMux,
     "haproxy" => Goals.Haproxy,
     _ => Goals.Ssh,
 };
 
 TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverName]
-    ? new GraySetup(scratch, plainData: baseName == "gray-plain", options.Pool, options.Levers.First(l => l.Name == leverName))
+    ? new GraySetup(scratch, plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal), baseName.EndsWith("-mux", StringComparison.Ordinal),
+        options.Pool, options.Levers.First(l => l.Name == leverName))
     : name switch
 {
     "direct" => new DirectSetup(),
-    "gray-tls" => new GraySetup(scratch, plainData: false, options.Pool),
-    "gray-plain" => new GraySetup(scratch, plainData: true, options.Pool),
+    "gray-tls" => new GraySetup(scratch, plainData: false, mux: false, options.Pool),
+    "gray-tls-mux" => new GraySetup(scratch, plainData: false, mux: true, options.Pool),
+    "gray-plain" => new GraySetup(scratch, plainData: true, mux: false, options.Pool),
+    "gray-plain-mux" => new GraySetup(scratch, plainData: true, mux: true, options.Pool),
     "haproxy" => new HaproxySetup(scratch, descriptors),
     "ssh" => new SshSetup(scratch),
     _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),

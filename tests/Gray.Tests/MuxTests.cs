@@ -83,6 +83,21 @@ public class MuxTests
     }
 
     [Fact]
+    public async Task An_idle_channel_is_closed_after_the_relays_idle_timeout_and_its_data_connection_stays()
+    {
+        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["pair_idle_timeout"] = "1s" }, mux: true);
+        await Tcp.WaitUntilAsync(() => EstablishedTo(tunnel.Server.DataPort) == 8, "the pool's eight data connections");
+        using var idle = await Tcp.ConnectAsync(tunnel.Server.ClientPort);
+        await idle.SendAsync("x"u8.ToArray());
+        await Tcp.ReadExactlyAsync(idle, 1);
+        var quiet = DateTime.UtcNow;
+        Assert.True(await Tcp.IsClosedByPeerAsync(idle, TimeSpan.FromSeconds(10)));
+        Assert.InRange(DateTime.UtcNow - quiet, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(5));
+        Assert.Equal(8, EstablishedTo(tunnel.Server.DataPort));
+        await tunnel.AssertHealthyAsync();
+    }
+
+    [Fact]
     public async Task The_relay_refuses_a_multiplexed_data_connection_the_agent_did_not_ask_for()
     {
         await using var relay = new TestRelay();

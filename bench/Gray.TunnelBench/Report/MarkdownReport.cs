@@ -34,7 +34,7 @@ internal static class MarkdownReport
         text.AppendLine("|---|---|---|");
         foreach (var goal in Goals.Check(r))
         {
-            text.AppendLine($"| {goal.Goal} | {goal.Measured} | {goal.Met switch { true => "yes", false => "**no**", null => "–" }} |");
+            text.AppendLine($"| {goal.Goal} | {goal.Measured} | {goal.Met switch { true => goal.MetBy is { } by ? $"yes ({by})" : "yes", false => "**no**", null => "–" }} |");
         }
 
         var notes = setups.SelectMany(s => r.NotesFor(s).Select(n => $"- {s}: {n}")).Concat(run.Notes.Select(n => $"- {n}")).ToList();

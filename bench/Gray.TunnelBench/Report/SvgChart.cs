@@ -10,7 +10,7 @@ internal static class SvgChart
 {
     private const int Width = 960, LabelWidth = 250, BarHeight = 16, BarGap = 3, GroupGap = 16, Margin = 20;
 
-    private static readonly string[] Colors = ["#1f77b4", "#6baed6", "#2ca02c", "#d62728", "#9467bd"];
+    private static readonly string[] Colors = ["#1f77b4", "#6baed6", "#2ca02c", "#98df8a", "#d62728", "#9467bd", "#8c564b"];
 
     public static string Render(Results r, IReadOnlyList<string> setups, RunInfo run)
     {

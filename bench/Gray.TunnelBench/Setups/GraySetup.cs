@@ -1,10 +1,11 @@
 // Gray itself: a real `gray relay` and `gray agent` (this build's gray.dll), with TLS or plain data
-// connections, limits raised for the idle workload, and the agent's pool full before measuring.
+// connections, pooled or multiplexed, limits raised for the idle workload, and the agent's pool full
+// before measuring.
 using System.Text.Json;
 
 namespace Gray.TunnelBench.Setups;
 
-internal sealed class GraySetup(string scratch, bool plainData, int pool, Lever? lever = null) : TunnelSetup
+internal sealed class GraySetup(string scratch, bool plainData, bool mux, int pool, Lever? lever = null) : TunnelSetup
 {
     private const string ServerId = "bench";
 
@@ -20,7 +21,13 @@ internal sealed class GraySetup(string scratch, bool plainData, int pool, Lever?
     private ChildProcess? _relay, _agent;
     private string _dataDir = "";
 
-    public override string Name => (plainData ? Report.Goals.Plain : Report.Goals.Tls) + (lever is null ? "" : $" [{lever.Name}]");
+    public override string Name => (plainData, mux) switch
+    {
+        (true, true) => Report.Goals.PlainMux,
+        (true, false) => Report.Goals.Plain,
+        (false, true) => Report.Goals.TlsMux,
+        (false, false) => Report.Goals.Tls,
+    } + (lever is null ? "" : $" [{lever.Name}]");
 
     public override async Task<int> StartAsync(int targetPort)
     {
@@ -52,7 +59,8 @@ internal sealed class GraySetup(string scratch, bool plainData, int pool, Lever?
         string[] agentArgs =
         [
             GrayDll, "agent", "--relay", $"127.0.0.1:{basePort}", "--id", ServerId, "--target", $"127.0.0.1:{targetPort}",
-            "--pool", pool.ToString(), "--fingerprint", fingerprint, .. plainData ? new[] { "--plain-data" } : [],
+            "--pool", pool.ToString(), "--fingerprint", fingerprint,
+            .. plainData ? new[] { "--plain-data" } : [], .. mux ? new[] { "--mux" } : [],
         ];
         var agentEnvironment = lever?.Environment.ToDictionary() ?? new Dictionary<string, string>();
         agentEnvironment["GRAY_SECRET"] = secret;

@@ -8,10 +8,12 @@ namespace Gray.Tests.Adversarial;
 
 public class RulesTests
 {
-    [Fact]
-    public async Task Drain_refuses_new_clients_lets_running_pairs_finish_and_resume_undoes_it()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Drain_refuses_new_clients_lets_running_pairs_finish_and_resume_undoes_it(bool mux)
     {
-        await using var tunnel = await HealthyTunnel.StartAsync();
+        await using var tunnel = await HealthyTunnel.StartAsync(mux: mux);
         using var running = await Tcp.ConnectAsync(tunnel.Server.ClientPort);
         await running.SendAsync("a"u8.ToArray());
         await Tcp.ReadExactlyAsync(running, 1);
@@ -35,10 +37,12 @@ public class RulesTests
         Assert.Equal(2, (await tunnel.Relay.AdminAsync("drain", "nonexistent")).ExitCode);
     }
 
-    [Fact]
-    public async Task Kick_ends_one_clients_pairs_and_leaves_the_others()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Kick_ends_one_clients_pairs_and_leaves_the_others(bool mux)
     {
-        await using var tunnel = await HealthyTunnel.StartAsync();
+        await using var tunnel = await HealthyTunnel.StartAsync(mux: mux);
         using var victim = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.3.3"));
         using var bystander = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.3.4"));
         foreach (var socket in new[] { victim, bystander })

@@ -18,14 +18,15 @@ public sealed class HealthyTunnel : IAsyncDisposable
 
     public AddedServer Server { get; }
 
-    public static async Task<HealthyTunnel> StartAsync(Dictionary<string, string>? settings = null)
+    /// <summary>With <paramref name="mux"/>, the agent multiplexes its data connections.</summary>
+    public static async Task<HealthyTunnel> StartAsync(Dictionary<string, string>? settings = null, bool mux = false)
     {
         var echo = new EchoService();
         echo.Start();
         var relay = new TestRelay(settings);
         await relay.StartAsync();
         var server = await relay.AddServerAsync("healthy");
-        await relay.StartAgentAsync(server, echo.EndPoint);
+        await relay.StartAgentAsync(server, echo.EndPoint, mux ? ["--mux"] : null);
         var tunnel = new HealthyTunnel(relay, echo, server);
         await tunnel.AssertHealthyAsync();
         return tunnel;
