@@ -337,7 +337,8 @@ public class TcpServer : IAsyncDisposable
 
     // Out of descriptors the kernel keeps completing handshakes into the backlog, where clients would
     // hang: spend the spare descriptor to accept one and refuse it at once, then take a spare again.
-    private void ShedOneConnection(Socket listener)
+    // Internal for a test: the accept loop is its only caller.
+    internal void ShedOneConnection(Socket listener)
     {
         if (_reserveDescriptor is null)
         {
@@ -345,29 +346,29 @@ public class TcpServer : IAsyncDisposable
             return;
         }
 
-        // Descriptors may have come back since accept failed: then the next accept serves, not sheds.
-        using (var probe = OpenReserveDescriptor())
-        {
-            if (probe is not null) return;
-        }
-
         _reserveDescriptor.Dispose();
         _reserveDescriptor = null;
+        Socket? pending = null;
         try
         {
-            if (listener.Poll(0, SelectMode.SelectRead))
-            {
-                Socket shed = listener.Accept();
-                Refuse(shed, SafeRemoteEndPoint(shed), RefuseReason.DescriptorsExhausted);
-            }
+            if (listener.Poll(0, SelectMode.SelectRead)) pending = listener.Accept();
         }
         catch (Exception error) when (error is SocketException or ObjectDisposedException)
         {
         }
-        finally
+
+        // Whether descriptors are still exhausted is asked only now, with the connection in hand: a check
+        // made before accepting could be stale by then, and shed a connection that came after recovery.
+        _reserveDescriptor = OpenReserveDescriptor();
+        if (pending is null) return;
+        if (_reserveDescriptor is not null)
         {
-            _reserveDescriptor = OpenReserveDescriptor();
+            Admit(pending); // a descriptor to spare: not exhausted any more, so serve it
+            return;
         }
+
+        Refuse(pending, SafeRemoteEndPoint(pending), RefuseReason.DescriptorsExhausted);
+        _reserveDescriptor = OpenReserveDescriptor();
     }
 
     private static Microsoft.Win32.SafeHandles.SafeFileHandle? OpenReserveDescriptor()

@@ -131,6 +131,26 @@ public class ResourceTests
         Assert.Contains("recovered: sessions accepted 2, server started True", report);
     }
 
+    [Fact]
+    public async Task Out_of_descriptors_shedding_serves_a_connection_that_came_after_recovery()
+    {
+        // The accept loop sheds after accept failed with EMFILE; the limit may be back by the time it
+        // takes a pending connection, and then that connection is served, not reset. Here descriptors
+        // are to spare throughout, as after recovery; a listener of our own holds the connection.
+        await using var server = new EchoServer(Loopback.AnyPort);
+        server.Start();
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(Loopback.AnyPort);
+        listener.Listen();
+        using var client = await Loopback.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
+        Assert.True(listener.Poll(Loopback.Deadline, SelectMode.SelectRead), "the connection is in the backlog");
+
+        server.ShedOneConnection(listener);
+        await TcpServerTests.AssertEchoAsync(client);
+        Assert.Equal(0, server.RefusedFor(RefuseReason.DescriptorsExhausted));
+        Assert.Equal(1, server.SessionsAccepted);
+    }
+
     private static async Task CycleAsync(IPEndPoint endPoint, int count)
     {
         for (int i = 0; i < count; i++)

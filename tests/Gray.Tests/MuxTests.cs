@@ -87,14 +87,36 @@ public class MuxTests
     {
         await using var tunnel = await HealthyTunnel.StartAsync(new() { ["pair_idle_timeout"] = "1s" }, mux: true);
         await Tcp.WaitUntilAsync(() => EstablishedTo(tunnel.Server.DataPort) == 8, "the pool's eight data connections");
-        using var idle = await Tcp.ConnectAsync(tunnel.Server.ClientPort);
-        await idle.SendAsync("x"u8.ToArray());
-        await Tcp.ReadExactlyAsync(idle, 1);
-        var quiet = DateTime.UtcNow;
-        Assert.True(await Tcp.IsClosedByPeerAsync(idle, TimeSpan.FromSeconds(10)));
-        Assert.InRange(DateTime.UtcNow - quiet, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(5));
+        await Tcp.AssertClosedAfterOneSecondIdleAsync(tunnel.Server.ClientPort);
         Assert.Equal(8, EstablishedTo(tunnel.Server.DataPort));
         await tunnel.AssertHealthyAsync();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_replaced_agent_lets_its_running_pair_finish_cleanly_then_exits(bool mux)
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("replaced");
+        string[] args = mux ? ["--mux", "--pool", "2"] : ["--pool", "2"];
+        var first = await relay.StartAgentAsync(server, echo.EndPoint, args);
+        using var running = await Tcp.ConnectAsync(server.ClientPort);
+        await running.SendAsync("a"u8.ToArray());
+        await Tcp.ReadExactlyAsync(running, 1);
+
+        await relay.StartAgentAsync(server, echo.EndPoint, args); // takes over the ID
+        await first.WaitForLineAsync(l => l.Contains("Finishing 1 running pairs"), "the old agent finishing its pair");
+        byte[] tail = RandomNumberGenerator.GetBytes(256 * 1024);
+        await running.SendAsync(tail); // the running pair still carries bytes both ways
+        Assert.Equal(tail, await Tcp.ReadExactlyAsync(running, tail.Length));
+        running.Shutdown(SocketShutdown.Send);
+        Assert.Empty(await Tcp.ReadToEndAsync(running)); // a clean end of stream, not a reset
+        Assert.Equal(1, await first.WaitForExitAsync(Tcp.Deadline));
+        await AgentTests.AssertEchoAsync(server.ClientPort); // the new agent serves
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public sealed class MuxConnection
     private const int BatchBytes = 128 * 1024;
 
     private readonly Stream _transport;
+    private readonly Func<ValueTask>? _shutdownSend;
     private readonly bool _opens;
     private readonly Func<MuxChannel, ReadOnlyMemory<byte>, Task>? _accept;
     private readonly object _gate = new();
@@ -29,6 +30,8 @@ public sealed class MuxConnection
     private bool _writing;
     private bool _closed;
     private bool _draining;
+    private bool _finishing;
+    private bool _finished;
     private uint _lastId;
 
     // Channels that received bytes in the current read: delivered once the whole read is dispatched,
@@ -39,11 +42,14 @@ public sealed class MuxConnection
     /// A multiplexer over <paramref name="transport"/>, which it reads and writes from now on. The side
     /// that <paramref name="opens"/> channels calls <see cref="TryOpen"/>; the other side gets each new
     /// channel through <paramref name="accept"/> (with the opener's payload), which must attach it.
+    /// <paramref name="shutdownSend"/> half-closes the transport (FIN), for the end of a drain;
+    /// without it a drained connection just closes.
     /// </summary>
     public MuxConnection(Stream transport, bool opens, MuxOptions? options = null,
-        Func<MuxChannel, ReadOnlyMemory<byte>, Task>? accept = null)
+        Func<MuxChannel, ReadOnlyMemory<byte>, Task>? accept = null, Func<ValueTask>? shutdownSend = null)
     {
         _transport = transport;
+        _shutdownSend = shutdownSend;
         _opens = opens;
         _accept = accept;
         Options = options ?? new MuxOptions();
@@ -94,17 +100,20 @@ public sealed class MuxConnection
         return channel;
     }
 
-    /// <summary>No new channels; the connection closes once the running ones have ended.</summary>
+    /// <summary>
+    /// No new channels; once the running ones have ended and every queued frame is written, the
+    /// transport is half-closed, and the connection ends when the peer closes its side too.
+    /// </summary>
     public void Drain()
     {
-        bool closeNow;
+        bool finish;
         lock (_gate)
         {
             _draining = true;
-            closeNow = _channels.Count == 0;
+            finish = _channels.Count == 0;
         }
 
-        if (closeNow) Close();
+        if (finish) Finish();
     }
 
     /// <summary>Closes the connection and resets every channel. Idempotent.</summary>
@@ -279,7 +288,7 @@ public sealed class MuxConnection
         bool write;
         lock (_gate)
         {
-            if (_closed)
+            if (_closed || _finished)
             {
                 if (frame.Buffer is not null) BufferPool.Bytes.Return(frame.Buffer);
                 return false;
@@ -308,14 +317,29 @@ public sealed class MuxConnection
 
     internal void Remove(MuxChannel channel)
     {
-        bool closeNow;
+        bool finish;
         lock (_gate)
         {
             if (!_channels.Remove(channel.Id)) return;
-            closeNow = _draining && _channels.Count == 0;
+            finish = _draining && _channels.Count == 0;
         }
 
-        if (closeNow) Close();
+        if (finish) Finish();
+    }
+
+    // The end of a drain: the writer writes what is queued (the last channels' Fin frames too), then half-closes.
+    private void Finish()
+    {
+        bool write;
+        lock (_gate)
+        {
+            if (_closed || _finishing) return;
+            _finishing = true;
+            write = !_writing;
+            _writing = true;
+        }
+
+        if (write) _ = WriteQueuedAsync();
     }
 
     // Writes everything queued, in order, batching small frames; runs until the queue is empty.
@@ -327,22 +351,37 @@ public sealed class MuxConnection
         {
             while (true)
             {
+                bool finishNow = false;
                 lock (_gate)
                 {
-                    if (_queue.Count == 0 || _closed)
+                    if (_queue.Count == 0 && _finishing && !_closed)
+                    {
+                        _finished = true; // the writer's role ends here: nothing is written after the FIN
+                        finishNow = true;
+                    }
+                    else if (_queue.Count == 0 || _closed)
                     {
                         _writing = false;
                         ReturnBuffers(_queue); // empty unless closed
                         return;
                     }
+                    else
+                    {
+                        frames = _queue;
+                        _queue = _spare;
+                        _spare = frames;
+                    }
+                }
 
-                    frames = _queue;
-                    _queue = _spare;
-                    _spare = frames;
+                if (finishNow)
+                {
+                    if (_shutdownSend is null) Fail(null);
+                    else await _shutdownSend().ConfigureAwait(false);
+                    return;
                 }
 
                 int used = 0, payloadBytes = 0;
-                while (frames.TryDequeue(out var frame))
+                while (frames!.TryDequeue(out var frame))
                 {
                     // A data entry goes out as frames of at most MaxPayloadBytes; the others as one frame.
                     int offset = 0;

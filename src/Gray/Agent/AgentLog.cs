@@ -29,4 +29,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(207, LogLevel.Warning, "Server {ServerId}: relay closed the control connection: {Reason}")]
     public static partial void ControlLost(ILogger logger, string serverId, string reason);
+
+    [LoggerMessage(208, LogLevel.Information, "SIGHUP was ignored when the agent started (nohup?): it now reloads the configuration")]
+    public static partial void HangupTakenBack(ILogger logger);
 }

@@ -424,6 +424,7 @@ internal sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactor
             if (setup.ConfigPath is { } path)
             {
                 trigger = new ReloadTrigger(path, why => Background.Observe(ReloadAsync(path, why), "Agent configuration reload", _log));
+                if (trigger.HangupWasIgnored) AgentLog.HangupTakenBack(_log);
             }
 
             async Task ReloadAsync(string file, string why)

@@ -20,12 +20,18 @@ internal sealed class ReloadTrigger : IDisposable
     private readonly Timer? _poll;
     private (DateTime Written, long Length) _seen;
 
+    /// <summary>True if SIGHUP came ignored from the parent (nohup) and was taken back to reload.</summary>
+    public bool HangupWasIgnored { get; }
+
     /// <summary><paramref name="reload"/> gets what triggered it ("SIGHUP", "the file changed").</summary>
     public ReloadTrigger(string? path, Action<string> reload)
     {
         _debounce = new Timer(_ => reload("the file changed"));
         if (!OperatingSystem.IsWindows())
         {
+            // Inherited ignored (nohup), SIGHUP would get no handler below; a SIGHUP in the instant
+            // between the two ends the process, as it would any process not yet registered.
+            HangupWasIgnored = HangupSignal.TakeBackIfIgnored();
             _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 context.Cancel = true; // SIGHUP reloads; it does not stop the process

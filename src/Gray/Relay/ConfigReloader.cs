@@ -29,7 +29,11 @@ internal sealed class ConfigReloader : IDisposable
         _log = log;
     }
 
-    public void Start() => _trigger = new Cli.ReloadTrigger(_source.Path, trigger => Reload(trigger));
+    public void Start()
+    {
+        _trigger = new Cli.ReloadTrigger(_source.Path, trigger => Reload(trigger));
+        if (_trigger.HangupWasIgnored) RelayLog.HangupTakenBack(_log);
+    }
 
     /// <summary>Reads the settings again and applies them; false (and nothing changed) if they are invalid.</summary>
     public bool Reload(string trigger)

@@ -82,7 +82,7 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
             return;
         }
 
-        Mux = new MuxConnection(Stream, opens: true);
+        Mux = new MuxConnection(Stream, opens: true, shutdownSend: () => ShutdownSendAsync());
         server.OfferMux(this);
         try
         {

@@ -51,4 +51,7 @@ internal static partial class RelayLog
 
     [LoggerMessage(114, LogLevel.Error, "Server {ServerId}: could not start")]
     public static partial void ServerStartFailed(ILogger logger, Exception error, string serverId);
+
+    [LoggerMessage(115, LogLevel.Information, "SIGHUP was ignored when the relay started (nohup?): it now reloads the configuration")]
+    public static partial void HangupTakenBack(ILogger logger);
 }

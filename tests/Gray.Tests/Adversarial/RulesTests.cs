@@ -67,12 +67,7 @@ public class RulesTests
             ["pair_idle_timeout"] = "1s",
             ["servers"] = "{ small: { max_pool: 2, pair_idle_timeout: 30s } }",
         });
-        using var idle = await Tcp.ConnectAsync(tunnel.Server.ClientPort);
-        await idle.SendAsync("x"u8.ToArray());
-        await Tcp.ReadExactlyAsync(idle, 1);
-        var quiet = DateTime.UtcNow;
-        Assert.True(await Tcp.IsClosedByPeerAsync(idle, TimeSpan.FromSeconds(10)));
-        Assert.InRange(DateTime.UtcNow - quiet, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(5));
+        await Tcp.AssertClosedAfterOneSecondIdleAsync(tunnel.Server.ClientPort);
 
         var small = await tunnel.Relay.AddServerAsync("small");
         await using (var control = await FakeAgent.TlsAsync(tunnel.Relay.ControlPort))

@@ -44,6 +44,10 @@ public sealed class GrayProcess : IAsyncDisposable
     public static GrayProcess StartWithDescriptorLimit(int descriptors, IEnumerable<string> args) =>
         Start("prlimit", [$"--nofile={descriptors}:{descriptors}", "dotnet", GrayDll, .. args], environment: null);
 
+    /// <summary>Runs gray under nohup(1): SIGHUP ignored from the start, as a parent may hand it down.</summary>
+    public static GrayProcess StartUnderNohup(IEnumerable<string> args) =>
+        Start("nohup", ["dotnet", GrayDll, .. args], environment: null);
+
     /// <summary>Any program, watched the same way (for namespace plumbing and helpers).</summary>
     public static GrayProcess StartProgram(string program, IEnumerable<string> args) => Start(program, args, environment: null);
 

@@ -88,6 +88,20 @@ public static class Tcp
         }
     }
 
+    /// <summary>
+    /// A client that echoed one byte through <paramref name="port"/> and then kept quiet is closed
+    /// after about 1 s (the relay's pair_idle_timeout in the tests that call this).
+    /// </summary>
+    public static async Task AssertClosedAfterOneSecondIdleAsync(int port)
+    {
+        using var idle = await ConnectAsync(port);
+        await idle.SendAsync("x"u8.ToArray());
+        await ReadExactlyAsync(idle, 1);
+        var quiet = DateTime.UtcNow;
+        Assert.True(await IsClosedByPeerAsync(idle, TimeSpan.FromSeconds(10)));
+        Assert.InRange(DateTime.UtcNow - quiet, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(5));
+    }
+
     /// <summary>A loopback TCP port nothing listens on right now (the kernel's choice).</summary>
     public static int FreePort()
     {

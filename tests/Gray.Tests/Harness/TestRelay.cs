@@ -49,6 +49,9 @@ public sealed class TestRelay : IAsyncDisposable
 
     public Dictionary<string, string>? Environment { get; init; }
 
+    /// <summary>Started under nohup(1), SIGHUP ignored by inheritance.</summary>
+    public bool UnderNohup { get; init; }
+
     public string Fingerprint { get; private set; } = "";
 
     /// <summary>The relay's YAML file, written from the settings at start; tests may rewrite it.</summary>
@@ -60,7 +63,9 @@ public sealed class TestRelay : IAsyncDisposable
         await File.WriteAllLinesAsync(config, _settings.Select(kv => $"{kv.Key}: {kv.Value}"));
         string[] args = ["relay", "--config", config, "--data-dir", DataDir,
             "--control", $"127.0.0.1:{ControlPort}", "--ports", $"{PortLow}-{PortHigh}", "--no-console", .. ExtraArgs];
-        Process = _descriptorLimit is { } limit ? GrayProcess.StartWithDescriptorLimit(limit, args) : GrayProcess.Start(args, Environment);
+        Process = _descriptorLimit is { } limit ? GrayProcess.StartWithDescriptorLimit(limit, args)
+            : UnderNohup ? GrayProcess.StartUnderNohup(args)
+            : GrayProcess.Start(args, Environment);
         string line = await Process.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
         Fingerprint = line[(line.LastIndexOf(' ') + 1)..];
     }
