@@ -1,5 +1,7 @@
 // One channel of a multiplexed connection: its send credit, its queue of received bytes (bounded by
 // the window it grants), and the delivery of those bytes to the local connection it is attached to.
+// A channel whose local side keeps up gets its window doubled at each grant, up to MaxWindowBytes and
+// within a process-wide budget, so that one fast stream is not limited by the initial window.
 using Gray.Net.Internal;
 
 namespace Gray.Net.Multiplexing;
@@ -10,13 +12,15 @@ public sealed class MuxChannelResetException() : IOException("The multiplexed ch
 public sealed class MuxChannel
 {
     private readonly MuxConnection _connection;
-    private readonly int _window;
+    private static long s_windowGrowth;
     private readonly object _gate = new();
     private readonly SegmentQueue _received = new();
     private readonly AsyncAutoResetSignal _creditChanged = new();
     private readonly TaskCompletionSource _inboundEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TcpConnection? _local;
-    private int _credit;
+    private int _credit = MuxOptions.InitialWindowBytes;
+    private int _window = MuxOptions.InitialWindowBytes; // what the peer may have sent and we have not delivered
+    private int _growthReturned;
     private int _unconsumed;
     private int _consumedSinceGrant;
     private long _delivered;
@@ -30,8 +34,6 @@ public sealed class MuxChannel
     {
         _connection = connection;
         Id = id;
-        _window = connection.Options.WindowBytes;
-        _credit = _window;
     }
 
     public uint Id { get; }
@@ -43,6 +45,15 @@ public sealed class MuxChannel
 
     /// <summary>Completes when the peer's bytes and its end of stream were delivered, or the channel was reset.</summary>
     internal Task InboundEnded => _inboundEnded.Task;
+
+    /// <summary>What the peer may have in flight on this channel now (for tests).</summary>
+    internal int ReceiveWindow
+    {
+        get { lock (_gate) return _window; }
+    }
+
+    /// <summary>Window growth of every channel of this process, beyond the initial windows (for tests).</summary>
+    internal static long WindowGrowthBytes => Interlocked.Read(ref s_windowGrowth);
 
     internal bool IsReset
     {
@@ -146,7 +157,7 @@ public sealed class MuxChannel
     {
         lock (_gate)
         {
-            if (grant == 0 || (long)_credit + grant > _window)
+            if (grant == 0 || (long)_credit + grant > MuxOptions.MaxWindowBytes)
             {
                 throw new MuxProtocolException($"channel {Id} granted {grant} bytes beyond its window");
             }
@@ -233,6 +244,12 @@ public sealed class MuxChannel
                     {
                         grant = _consumedSinceGrant;
                         _consumedSinceGrant = 0;
+                        // Nothing waits here, so the local side keeps up: the window may be what limits this channel.
+                        if (_received.Count == 0 && _window < MuxOptions.MaxWindowBytes && TakeWindowGrowth(_window))
+                        {
+                            grant += _window;
+                            _window *= 2;
+                        }
                     }
                 }
 
@@ -263,6 +280,7 @@ public sealed class MuxChannel
             _received.Clear();
         }
 
+        ReturnWindowGrowth();
         if (tellPeer) _connection.Enqueue(new MuxFrame(MuxFrameType.Reset, Id, null, 0));
         _creditChanged.Set();
         _inboundEnded.TrySetResult();
@@ -277,7 +295,28 @@ public sealed class MuxChannel
             if (!_finSent || !_finDelivered || _reset) return;
         }
 
+        ReturnWindowGrowth();
         _connection.Remove(this);
+    }
+
+    private static bool TakeWindowGrowth(int bytes)
+    {
+        if (Interlocked.Add(ref s_windowGrowth, bytes) <= MuxOptions.MaxWindowGrowthBytesPerProcess) return true;
+        Interlocked.Add(ref s_windowGrowth, -bytes);
+        return false;
+    }
+
+    // Once, when the channel ends: its growth goes back to the process budget.
+    private void ReturnWindowGrowth()
+    {
+        if (Interlocked.Exchange(ref _growthReturned, 1) != 0) return;
+        int grown;
+        lock (_gate)
+        {
+            grown = _window - MuxOptions.InitialWindowBytes;
+        }
+
+        if (grown > 0) Interlocked.Add(ref s_windowGrowth, -grown);
     }
 }
 

@@ -1,10 +1,22 @@
-// Limits of a multiplexed connection: the per-channel window, the channel count, the write queue.
+// Limits of a multiplexed connection: the per-channel windows, the channel count, the write queue.
 namespace Gray.Net.Multiplexing;
 
 public sealed class MuxOptions
 {
-    /// <summary>Bytes a sender may have in flight per channel before the receiver grants more (as yamux's 256 KiB).</summary>
-    public const int DefaultWindowBytes = 256 * 1024;
+    /// <summary>Bytes a sender may have in flight on a new channel before the receiver grants more.</summary>
+    public const int InitialWindowBytes = 64 * 1024;
+
+    /// <summary>
+    /// Largest window a receiver may grow a channel to, in bytes: a fast channel needs about this much in
+    /// flight to keep a loopback-speed stream busy (measured in docs/benchmarks.md).
+    /// </summary>
+    public const int MaxWindowBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes of window growth, over every channel of the process, beyond the initial windows: what a
+    /// process may have to buffer for fast channels whose reader then stops. 64 MiB.
+    /// </summary>
+    public const long MaxWindowGrowthBytesPerProcess = 64L * 1024 * 1024;
 
     /// <summary>
     /// Largest data frame payload, in bytes: with its header, exactly one full TLS record (16 KiB), so
@@ -21,8 +33,6 @@ public sealed class MuxOptions
 
     /// <summary>Largest open frame payload, in bytes (the opener's description of the channel).</summary>
     public const int MaxOpenPayloadBytes = 64;
-
-    public int WindowBytes { get; init; } = DefaultWindowBytes;
 
     /// <summary>Channels open at once; an open beyond it is reset at once.</summary>
     public int MaxChannels { get; init; } = 16 * 1024;

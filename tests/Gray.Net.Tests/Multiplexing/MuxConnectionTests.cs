@@ -66,6 +66,29 @@ public class MuxConnectionTests
     }
 
     [Fact]
+    public async Task A_fast_channel_grows_its_window_and_gives_the_growth_back_when_it_ends()
+    {
+        await using var backend = new PullEchoServer(Loopback.AnyPort);
+        backend.Start();
+        await using var tunnel = await MuxTunnel.StartAsync(backend.EndPoint);
+        long growthBefore = MuxChannel.WindowGrowthBytes;
+        using var client = await Loopback.ConnectAsync(tunnel.EndPoint);
+        byte[] payload = RandomNumberGenerator.GetBytes(32 * 1024 * 1024);
+        var sending = Task.Run(async () =>
+        {
+            await client.SendAsync(payload);
+            client.Shutdown(SocketShutdown.Send);
+        });
+        byte[] echoed = await Loopback.ReadExactlyAsync(new NetworkStream(client), payload.Length);
+        await sending;
+        Assert.Equal(SHA256.HashData(payload), SHA256.HashData(echoed));
+        Assert.True(tunnel.Accepted.TryTake(out var channel, Loopback.Deadline));
+        Assert.InRange(channel.ReceiveWindow, 2 * MuxOptions.InitialWindowBytes, MuxOptions.MaxWindowBytes);
+        Assert.True(tunnel.Results.TryTake(out _, Loopback.Deadline));
+        await Loopback.WaitUntilAsync(() => MuxChannel.WindowGrowthBytes == growthBefore, "the window growth returned");
+    }
+
+    [Fact]
     public async Task A_refused_backend_resets_its_channel_and_closes_the_client()
     {
         var nobody = new IPEndPoint(IPAddress.Loopback, FreePort());
@@ -138,13 +161,15 @@ public class MuxConnectionTests
     [Fact]
     public async Task An_open_sent_to_the_opening_side_or_too_much_credit_fails_the_connection()
     {
-        foreach (var bytes in new[] { Frame(Open, 7, [1]), Frame(Window, 1, [0, 0, 0, 1]) })
+        var beyondMaxWindow = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(beyondMaxWindow, MuxOptions.MaxWindowBytes - MuxOptions.InitialWindowBytes + 1);
+        foreach (var bytes in new[] { Frame(Open, 7, [1]), Frame(Window, 1, beyondMaxWindow) })
         {
             var (a, b) = await MuxTunnel.SocketPairAsync();
             using var raw = b;
             var opener = new MuxConnection(new NetworkStream(a, ownsSocket: true), opens: true);
             var running = opener.RunAsync(CancellationToken.None);
-            Assert.NotNull(opener.TryOpen([1])); // channel 1, full credit: one more byte of grant is too much
+            Assert.NotNull(opener.TryOpen([1])); // channel 1, full initial credit: the grant takes it past the largest window
             await raw.SendAsync(bytes);
             await Assert.ThrowsAsync<MuxProtocolException>(() => running.WaitAsync(Loopback.Deadline));
         }
@@ -182,7 +207,7 @@ public class MuxConnectionTests
     private static byte[] OverWindow(uint channel)
     {
         var bytes = new List<byte>();
-        int left = MuxOptions.DefaultWindowBytes + 1;
+        int left = MuxOptions.InitialWindowBytes + 1;
         while (left > 0)
         {
             int size = Math.Min(left, MuxOptions.MaxPayloadBytes);

@@ -13,8 +13,9 @@ internal sealed class MuxTunnel : IAsyncDisposable
     private readonly Task _openerRun;
     private readonly Task _acceptorRun;
 
-    private MuxTunnel(MuxConnection opener, MuxConnection acceptor, EntryServer entry)
+    private MuxTunnel(MuxConnection opener, MuxConnection acceptor, EntryServer entry, BlockingCollection<MuxChannel> accepted)
     {
+        Accepted = accepted;
         Opener = opener;
         Acceptor = acceptor;
         _entry = entry;
@@ -26,6 +27,9 @@ internal sealed class MuxTunnel : IAsyncDisposable
 
     public MuxConnection Acceptor { get; }
 
+    /// <summary>The channels the accepting side got, in order.</summary>
+    public BlockingCollection<MuxChannel> Accepted { get; }
+
     public IPEndPoint EndPoint => _entry.EndPoint;
 
     /// <summary>How each entry-side splice ended, in order.</summary>
@@ -35,11 +39,15 @@ internal sealed class MuxTunnel : IAsyncDisposable
     {
         var (a, b) = await SocketPairAsync();
         var opener = new MuxConnection(new NetworkStream(a, ownsSocket: true), opens: true, options);
-        var acceptor = new MuxConnection(new NetworkStream(b, ownsSocket: true), opens: false, options,
-            (channel, _) => ServeAsync(channel, backend));
+        var accepted = new BlockingCollection<MuxChannel>();
+        var acceptor = new MuxConnection(new NetworkStream(b, ownsSocket: true), opens: false, options, (channel, _) =>
+        {
+            accepted.Add(channel);
+            return ServeAsync(channel, backend);
+        });
         var entry = new EntryServer(opener, idleTimeout);
         entry.Start();
-        return new MuxTunnel(opener, acceptor, entry);
+        return new MuxTunnel(opener, acceptor, entry, accepted);
     }
 
     /// <summary>Two connected loopback sockets.</summary>
