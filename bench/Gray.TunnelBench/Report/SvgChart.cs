@@ -10,6 +10,8 @@ internal static class SvgChart
 {
     private const int Width = 960, LabelWidth = 250, BarHeight = 16, BarGap = 3, GroupGap = 16, Margin = 20;
 
+    private const int LegendItemWidth = 150, LegendRowHeight = 20;
+
     private static readonly string[] Colors = ["#1f77b4", "#6baed6", "#2ca02c", "#98df8a", "#d62728", "#9467bd", "#8c564b"];
 
     public static string Render(Results r, IReadOnlyList<string> setups, RunInfo run)
@@ -30,9 +32,14 @@ internal static class SvgChart
             reference: Goals.MaxRelayKiBPerConnection);
 
         int legendY = y + GroupGap;
-        for (int i = 0; i < tunnels.Count; i++)
+        for (int i = 0, x = Margin; i < tunnels.Count; i++, x += LegendItemWidth)
         {
-            int x = Margin + LabelWidth + i * 150;
+            if (x + LegendItemWidth > Width)
+            {
+                x = Margin; // a new row: levers can make the legend longer than the chart is wide
+                legendY += LegendRowHeight;
+            }
+
             body.AppendLine(Invariant($"<rect x=\"{x}\" y=\"{legendY}\" width=\"12\" height=\"12\" fill=\"{Colors[i % Colors.Length]}\"/>"));
             body.AppendLine(Invariant($"<text x=\"{x + 16}\" y=\"{legendY + 11}\">{Escape(tunnels[i])}</text>"));
         }
