@@ -15,6 +15,10 @@ await using var server = new EchoServer(new IPEndPoint(IPAddress.Loopback, 0),
 server.Start();
 Console.WriteLine($"echo server on {server.EndPoint}"); // opens stdout before descriptors run out
 await EchoOnceAsync(server.EndPoint); // warm up every code path before descriptors run out
+// The warm-up session closes in the background; its socket must be gone before the descriptors are
+// counted, or it would leave one spare and the exhausted accept could succeed.
+for (var until = DateTime.UtcNow + deadline; server.SessionCount > 0 && DateTime.UtcNow < until;) await Task.Delay(10);
+Check(server.SessionCount == 0, "the warm-up session closed");
 
 // Starting a thread takes the runtime a descriptor; one started while none is left aborts it
 // ("Out of memory."). Start the pool's threads now, so that none is needed while exhausted.
