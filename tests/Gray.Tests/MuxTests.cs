@@ -119,6 +119,31 @@ public class MuxTests
         await AgentTests.AssertEchoAsync(server.ClientPort); // the new agent serves
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Refills_under_load_never_grow_the_pool_past_its_size(bool mux)
+    {
+        await using var echo = new EchoService();
+        echo.Start();
+        // Housekeeping tops the pool up every 25 ms, and every pairing tops it up too: a top-up between
+        // an OTP's redemption and its connection reaching the pool must not ask for one more.
+        await using var relay = new TestRelay(new() { ["ping_interval"] = "50ms", ["ping_timeout"] = "30s" });
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("exact");
+        await relay.StartAgentAsync(server, echo.EndPoint, mux ? ["--mux", "--pool", "8"] : ["--pool", "8"]);
+        await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool of eight");
+
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
+        {
+            for (int i = 0; i < 20; i++) await AgentTests.AssertEchoAsync(server.ClientPort);
+        }));
+
+        await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool back at eight, no more");
+        var (_, shown) = await relay.AdminAsync("show", "--json");
+        Assert.Equal(8, System.Text.Json.JsonDocument.Parse(shown).RootElement[0].GetProperty("poolReady").GetInt32());
+    }
+
     [Fact]
     public async Task The_relay_refuses_a_multiplexed_data_connection_the_agent_did_not_ask_for()
     {

@@ -62,8 +62,17 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         }
 
         // The agent sends nothing until the start frame, so any completion here means it closed.
-        PendingRead = Stream.ReadAsync(Memory<byte>.Empty, cancellationToken).AsTask();
-        server.OfferReady(this);
+        try
+        {
+            PendingRead = Stream.ReadAsync(Memory<byte>.Empty, cancellationToken).AsTask();
+        }
+        catch
+        {
+            server.AdmissionFailed(); // its pool slot is free again
+            throw;
+        }
+
+        server.OfferReady(this, admitted: true);
         var watch = PendingRead.ContinueWith(static (_, state) =>
         {
             var (session, owner) = ((DataSession, GrayServer))state!;
@@ -79,6 +88,7 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         if (!server.Mux)
         {
             Reject("a multiplexed data connection, but the agent did not ask for multiplexing");
+            server.AdmissionFailed();
             return;
         }
 

@@ -37,6 +37,10 @@ internal sealed class GrayServer
     private long _pairIds;
     private int _activePairs;
 
+    // Data connections whose OTP was redeemed but that are not in the pool yet: they fill a pool slot,
+    // or a top-up in between would ask for one connection too many.
+    private int _admitting;
+
     public GrayServer(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData, byte[]? authKey = null,
         bool mux = false)
     {
@@ -201,6 +205,7 @@ internal sealed class GrayServer
             _muxes.Clear();
             _waiting.Clear();
             _otps.Clear();
+            _admitting = 0;
         }
 
         foreach (var waiter in waiting) waiter.TrySetResult(null);
@@ -249,6 +254,7 @@ internal sealed class GrayServer
                 if (CryptographicOperations.FixedTimeEquals(_otps[i].Value, otp))
                 {
                     _otps.RemoveAt(i);
+                    _admitting++;
                     RelayMeter.Otp(Id, "used");
                     return true;
                 }
@@ -266,12 +272,16 @@ internal sealed class GrayServer
         return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
     }
 
-    /// <summary>An admitted data connection: to the first waiting client, or into the pool.</summary>
-    public void OfferReady(DataSession data)
+    /// <summary>
+    /// A data connection for the pool: to the first waiting client, or into the pool. <paramref name="admitted"/>:
+    /// it just redeemed its OTP (not a connection given back).
+    /// </summary>
+    public void OfferReady(DataSession data, bool admitted = false)
     {
         bool handed = false, refused = false;
         lock (_gate)
         {
+            if (admitted) AdmittedLocked();
             if (IsShutDown)
             {
                 refused = true;
@@ -303,6 +313,7 @@ internal sealed class GrayServer
         bool refused = false;
         lock (_gate)
         {
+            AdmittedLocked();
             if (IsShutDown)
             {
                 refused = true;
@@ -320,6 +331,22 @@ internal sealed class GrayServer
 
         if (refused) data.Disconnect();
         foreach (var waiter in waiting ?? []) waiter.TrySetResult(data);
+    }
+
+    /// <summary>A connection that redeemed its OTP was refused after all (it asked for a kind the agent did not).</summary>
+    public void AdmissionFailed()
+    {
+        lock (_gate)
+        {
+            AdmittedLocked();
+        }
+
+        TopUpPool();
+    }
+
+    private void AdmittedLocked()
+    {
+        if (_admitting > 0) _admitting--;
     }
 
     /// <summary>A multiplexed connection closed: its channels were reset; the agent is asked for a replacement.</summary>
@@ -474,7 +501,7 @@ internal sealed class GrayServer
             if (IsShutDown) return;
             long now = Environment.TickCount64;
             ExpireOtpsLocked(now);
-            int missing = Pool - _ready.Count - _muxes.Count - _otps.Count;
+            int missing = Pool - _ready.Count - _muxes.Count - _otps.Count - _admitting;
             for (int i = 0; i < missing; i++)
             {
                 var otp = new PendingOtp(RandomNumberGenerator.GetBytes(Wire.OtpBytes), now + (long)_relay.Options.OtpLifetime.TotalMilliseconds);
