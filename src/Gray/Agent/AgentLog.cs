@@ -32,4 +32,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(208, LogLevel.Information, "SIGHUP was ignored when the agent started (nohup?): it now reloads the configuration")]
     public static partial void HangupTakenBack(ILogger logger);
+
+    [LoggerMessage(209, LogLevel.Warning, "Server {ServerId}: the relay did not grant multiplexed data connections; using pooled ones")]
+    public static partial void MuxNotGranted(ILogger logger, string serverId);
 }

@@ -151,6 +151,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                 // Pinned to the certificate this session accepted; TLS sessions resume, so a pool refill is
                 // mostly an abbreviated handshake (the pin still checks every one).
                 var dataTls = welcome.PlainData ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host, welcome.DataPort);
+                if (options.Mux && !welcome.Mux) AgentLog.MuxNotGranted(Logger, options.Id);
                 control.StartServing(dataTls);
                 AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
                 (Cli.Hosting.JsonLogs ? Console.Error : Console.Out).WriteLine($"gray agent: server {options.Id} is public on relay {options.Relay.Host} port {welcome.ClientPort}, forwarding to {options.TargetText}");
