@@ -14,12 +14,8 @@ public class MuxTests
     [Fact]
     public async Task Forty_clients_share_the_two_multiplexed_data_connections()
     {
-        await using var echo = new EchoService();
-        echo.Start();
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("shared");
-        await relay.StartAgentAsync(server, echo.EndPoint, ["--mux", "--pool", "2"]);
+        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: ["--mux", "--pool", "2"]);
+        var server = tunnel.Server;
         await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 2, "two data connections");
 
         var clients = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Tcp.ConnectAsync(server.ClientPort)));
@@ -42,13 +38,8 @@ public class MuxTests
     [Fact]
     public async Task A_client_that_stops_reading_does_not_stall_the_others_on_its_data_connection()
     {
-        await using var echo = new EchoService();
-        echo.Start();
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("stall");
-        await relay.StartAgentAsync(server, echo.EndPoint, ["--mux", "--pool", "1"]);
-        await AgentTests.AssertEchoAsync(server.ClientPort);
+        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: ["--mux", "--pool", "1"]);
+        var server = tunnel.Server;
 
         byte[] flood = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
         using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
@@ -85,7 +76,7 @@ public class MuxTests
     [Fact]
     public async Task An_idle_channel_is_closed_after_the_relays_idle_timeout_and_its_data_connection_stays()
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["pair_idle_timeout"] = "1s" }, mux: true);
+        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["pair_idle_timeout"] = "1s" }, ["--mux"]);
         await Tcp.WaitUntilAsync(() => EstablishedTo(tunnel.Server.DataPort) == 8, "the pool's eight data connections");
         await Tcp.AssertClosedAfterOneSecondIdleAsync(tunnel.Server.ClientPort);
         Assert.Equal(8, EstablishedTo(tunnel.Server.DataPort));
@@ -97,18 +88,14 @@ public class MuxTests
     [InlineData(true)]
     public async Task A_replaced_agent_lets_its_running_pair_finish_cleanly_then_exits(bool mux)
     {
-        await using var echo = new EchoService();
-        echo.Start();
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("replaced");
         string[] args = mux ? ["--mux", "--pool", "2"] : ["--pool", "2"];
-        var first = await relay.StartAgentAsync(server, echo.EndPoint, args);
+        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: args);
+        var (server, first) = (tunnel.Server, tunnel.Agent);
         using var running = await Tcp.ConnectAsync(server.ClientPort);
         await running.SendAsync("a"u8.ToArray());
         await Tcp.ReadExactlyAsync(running, 1);
 
-        await relay.StartAgentAsync(server, echo.EndPoint, args); // takes over the ID
+        await tunnel.Relay.StartAgentAsync(server, tunnel.Echo.EndPoint, args); // takes over the ID
         await first.WaitForLineAsync(l => l.Contains("Finishing 1 running pairs"), "the old agent finishing its pair");
         byte[] tail = RandomNumberGenerator.GetBytes(256 * 1024);
         await running.SendAsync(tail); // the running pair still carries bytes both ways
@@ -124,14 +111,11 @@ public class MuxTests
     [InlineData(true)]
     public async Task Refills_under_load_never_grow_the_pool_past_its_size(bool mux)
     {
-        await using var echo = new EchoService();
-        echo.Start();
         // Housekeeping tops the pool up every 25 ms, and every pairing tops it up too: a top-up between
         // an OTP's redemption and its connection reaching the pool must not ask for one more.
-        await using var relay = new TestRelay(new() { ["ping_interval"] = "50ms", ["ping_timeout"] = "30s" });
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("exact");
-        await relay.StartAgentAsync(server, echo.EndPoint, mux ? ["--mux", "--pool", "8"] : ["--pool", "8"]);
+        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["ping_interval"] = "50ms", ["ping_timeout"] = "30s" },
+            mux ? ["--mux", "--pool", "8"] : ["--pool", "8"]);
+        var server = tunnel.Server;
         await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool of eight");
 
         await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
@@ -140,7 +124,7 @@ public class MuxTests
         }));
 
         await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool back at eight, no more");
-        var (_, shown) = await relay.AdminAsync("show", "--json");
+        var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");
         Assert.Equal(8, System.Text.Json.JsonDocument.Parse(shown).RootElement[0].GetProperty("poolReady").GetInt32());
     }
 

@@ -1,6 +1,7 @@
 // Forwards bytes both ways between a local connection and a multiplexed channel: the local side's
 // reads become data frames (within the channel's credit), the channel's bytes are written to it;
 // end of stream is forwarded as half-close, and an error on either side resets the channel.
+using System.Runtime.CompilerServices;
 using Gray.Net.Internal;
 
 namespace Gray.Net.Multiplexing;
@@ -19,7 +20,7 @@ public static class MuxSplice
         using var abort = linked.Token.Register(static state => ((MuxChannel)state!).Abort(), channel);
         long deliveredBefore = channel.BytesDelivered;
         channel.Attach(local);
-        var lastActivity = new StrongBox(Environment.TickCount64);
+        var lastActivity = new StrongBox<long>(Environment.TickCount64);
         var watchdog = idleTimeout is { } idle ? WatchIdleAsync(channel, local, idle, lastActivity, linked.Token) : Task.CompletedTask;
         var (sent, failed) = await PumpAsync(local, channel, lastActivity, linked.Token).ConfigureAwait(false);
         await channel.InboundEnded.ConfigureAwait(false);
@@ -31,7 +32,7 @@ public static class MuxSplice
 
     // Local reads → data frames, each at most the credit the peer granted; end of stream → Fin.
     private static async Task<(long Bytes, bool Failed)> PumpAsync(TcpConnection local, MuxChannel channel,
-        StrongBox lastActivity, CancellationToken cancellationToken)
+        StrongBox<long> lastActivity, CancellationToken cancellationToken)
     {
         Stream source = local.Stream;
         long total = 0;
@@ -79,7 +80,7 @@ public static class MuxSplice
         }
     }
 
-    private static async Task WatchIdleAsync(MuxChannel channel, TcpConnection local, TimeSpan idle, StrongBox lastActivity,
+    private static async Task WatchIdleAsync(MuxChannel channel, TcpConnection local, TimeSpan idle, StrongBox<long> lastActivity,
         CancellationToken cancellationToken)
     {
         var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks));
@@ -106,10 +107,5 @@ public static class MuxSplice
         catch (OperationCanceledException)
         {
         }
-    }
-
-    private sealed class StrongBox(long value)
-    {
-        public long Value = value;
     }
 }

@@ -5,11 +5,12 @@ namespace Gray.Tests.Harness;
 
 public sealed class HealthyTunnel : IAsyncDisposable
 {
-    private HealthyTunnel(TestRelay relay, EchoService echo, AddedServer server)
+    private HealthyTunnel(TestRelay relay, EchoService echo, AddedServer server, GrayProcess agent)
     {
         Relay = relay;
         Echo = echo;
         Server = server;
+        Agent = agent;
     }
 
     public TestRelay Relay { get; }
@@ -18,16 +19,18 @@ public sealed class HealthyTunnel : IAsyncDisposable
 
     public AddedServer Server { get; }
 
-    /// <summary>With <paramref name="mux"/>, the agent multiplexes its data connections.</summary>
-    public static async Task<HealthyTunnel> StartAsync(Dictionary<string, string>? settings = null, bool mux = false)
+    public GrayProcess Agent { get; }
+
+    /// <summary>The relay gets <paramref name="settings"/>, the agent <paramref name="agentArgs"/> (e.g. --mux, --pool).</summary>
+    public static async Task<HealthyTunnel> StartAsync(Dictionary<string, string>? settings = null, string[]? agentArgs = null)
     {
         var echo = new EchoService();
         echo.Start();
         var relay = new TestRelay(settings);
         await relay.StartAsync();
         var server = await relay.AddServerAsync("healthy");
-        await relay.StartAgentAsync(server, echo.EndPoint, mux ? ["--mux"] : null);
-        var tunnel = new HealthyTunnel(relay, echo, server);
+        var agent = await relay.StartAgentAsync(server, echo.EndPoint, agentArgs);
+        var tunnel = new HealthyTunnel(relay, echo, server, agent);
         await tunnel.AssertHealthyAsync();
         return tunnel;
     }
