@@ -12,7 +12,7 @@ internal sealed record BenchOptions
         """
         Usage: Gray.TunnelBench [--quick] [--runs N] [--seconds S] [--setups LIST] [--workloads LIST]
                                 [--idle LEVELS] [--pool N] [--lever NAME:VAR=VALUE[,VAR=VALUE]]...
-                                [--doc FILE] [--svg FILE]
+                                [--gray-dll] [--doc FILE] [--svg FILE]
 
           --quick            a smoke run (CI): 1 round, 1 s per measurement, idle levels 0,100
           --runs N           rounds; each runs every workload on every setup once; medians are reported (default 3)
@@ -25,6 +25,8 @@ internal sealed record BenchOptions
           --lever NAME:ENV   also run each Gray setup as "Gray … [NAME]" with these environment variables
                              (e.g. --lever inline:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1), to
                              measure one lever against the default in the same run
+          --gray-dll         run this build's gray.dll under `dotnet` instead of publishing gray as README
+                             says (self-contained, single file, trimmed) and running that
           --doc FILE         write the report into FILE between its tunnel-benchmark markers
           --svg FILE         write the chart as SVG
           -h, --help         this text
@@ -49,6 +51,9 @@ internal sealed record BenchOptions
     public IReadOnlyList<Lever> Levers { get; init; } = [];
 
     public bool Quick { get; init; }
+
+    /// <summary>Run gray from the build output instead of the published binary.</summary>
+    public bool GrayDll { get; init; }
 
     public string? DocFile { get; init; }
 
@@ -75,6 +80,7 @@ internal sealed record BenchOptions
                     "--idle" => options with { IdleLevels = Levels(arg, Value()) },
                     "--pool" => options with { Pool = Positive(arg, Value()) },
                     "--lever" => options with { Levers = [.. options.Levers, ParseLever(arg, Value())] },
+                    "--gray-dll" => options with { GrayDll = true },
                     "--doc" => options with { DocFile = Value() },
                     "--svg" => options with { SvgFile = Value() },
                     "-h" or "--help" => null,

@@ -59,6 +59,23 @@ if (bulk && !File.Exists(Bulk.Program))
 }
 
 bool echoWorkloads = options.Workloads.Any(w => w is "rr" or "conn");
+GrayBinary? grayBinary = null;
+if (setups.Any(s => s.StartsWith("gray-", StringComparison.Ordinal)))
+{
+    try
+    {
+        grayBinary = options.GrayDll ? GrayBinary.BuildOutput : await GrayBinary.PublishAsync(scratch);
+    }
+    catch (BenchException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        Directory.Delete(scratch, recursive: true);
+        return 1;
+    }
+
+    runNotes.Insert(0, $"gray: {grayBinary.Description}");
+}
+
 var run = new RunInfo(DateTime.UtcNow, "dotnet run -c Release --project bench/Gray.TunnelBench -- " + string.Join(' ', args),
     await Machine.DescribeAsync(), await Machine.PeersAsync(), runNotes);
 foreach (string note in runNotes) Console.Error.WriteLine($"# {note}");
@@ -147,15 +164,15 @@ string Title(string name) => name.Split('@') is [var baseName, var leverName] ? 
 };
 
 TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverName]
-    ? new GraySetup(scratch, plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal), baseName.EndsWith("-mux", StringComparison.Ordinal),
+    ? new GraySetup(grayBinary!, scratch, plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal), baseName.EndsWith("-mux", StringComparison.Ordinal),
         options.Pool, options.Levers.First(l => l.Name == leverName))
     : name switch
 {
     "direct" => new DirectSetup(),
-    "gray-tls" => new GraySetup(scratch, plainData: false, mux: false, options.Pool),
-    "gray-tls-mux" => new GraySetup(scratch, plainData: false, mux: true, options.Pool),
-    "gray-plain" => new GraySetup(scratch, plainData: true, mux: false, options.Pool),
-    "gray-plain-mux" => new GraySetup(scratch, plainData: true, mux: true, options.Pool),
+    "gray-tls" => new GraySetup(grayBinary!, scratch, plainData: false, mux: false, options.Pool),
+    "gray-tls-mux" => new GraySetup(grayBinary!, scratch, plainData: false, mux: true, options.Pool),
+    "gray-plain" => new GraySetup(grayBinary!, scratch, plainData: true, mux: false, options.Pool),
+    "gray-plain-mux" => new GraySetup(grayBinary!, scratch, plainData: true, mux: true, options.Pool),
     "haproxy" => new HaproxySetup(scratch, descriptors),
     "ssh" => new SshSetup(scratch),
     _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),

@@ -1,11 +1,11 @@
-// Gray itself: a real `gray relay` and `gray agent` (this build's gray.dll), with TLS or plain data
+// Gray itself: a real `gray relay` and `gray agent` (published, or this build's gray.dll), with TLS or plain data
 // connections, pooled or multiplexed, limits raised for the idle workload, and the agent's pool full
 // before measuring.
 using System.Text.Json;
 
 namespace Gray.TunnelBench.Setups;
 
-internal sealed class GraySetup(string scratch, bool plainData, bool mux, int pool, Lever? lever = null) : TunnelSetup
+internal sealed class GraySetup(GrayBinary gray, string scratch, bool plainData, bool mux, int pool, Lever? lever = null) : TunnelSetup
 {
     private const string ServerId = "bench";
 
@@ -15,8 +15,6 @@ internal sealed class GraySetup(string scratch, bool plainData, bool mux, int po
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60), AdminTimeout = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan PoolPollPause = TimeSpan.FromMilliseconds(200);
-
-    private static readonly string GrayDll = Path.Combine(AppContext.BaseDirectory, "gray.dll");
 
     private ChildProcess? _relay, _agent;
     private string _dataDir = "";
@@ -44,11 +42,11 @@ internal sealed class GraySetup(string scratch, bool plainData, bool mux, int po
 
             """);
         int basePort = Ports.FreeBlock(RelayPorts);
-        _relay = ChildProcess.Start("relay", "dotnet",
+        _relay = ChildProcess.Start("relay", gray.Program, gray.Arguments(
         [
-            GrayDll, "relay", "--config", config, "--data-dir", _dataDir, "--control", $"127.0.0.1:{basePort}",
+            "relay", "--config", config, "--data-dir", _dataDir, "--control", $"127.0.0.1:{basePort}",
             "--ports", $"{basePort + 1}-{basePort + RelayPorts - 1}", "--no-console",
-        ], lever?.Environment.ToDictionary());
+        ]), lever?.Environment.ToDictionary());
         string line = await _relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started", StartTimeout);
         string fingerprint = line[(line.LastIndexOf(' ') + 1)..];
 
@@ -56,16 +54,16 @@ internal sealed class GraySetup(string scratch, bool plainData, bool mux, int po
         int clientPort = added.GetProperty("clientPort").GetInt32();
         string secret = added.GetProperty("secret").GetString()!;
 
-        string[] agentArgs =
+        string[] agentArgs = gray.Arguments(
         [
-            GrayDll, "agent", "--relay", $"127.0.0.1:{basePort}", "--id", ServerId, "--target", $"127.0.0.1:{targetPort}",
+            "agent", "--relay", $"127.0.0.1:{basePort}", "--id", ServerId, "--target", $"127.0.0.1:{targetPort}",
             "--pool", pool.ToString(), "--fingerprint", fingerprint,
             .. plainData ? new[] { "--plain-data" } : [], .. mux ? new[] { "--mux" } : [],
-        ];
+        ]);
         var agentEnvironment = lever?.Environment.ToDictionary() ?? new Dictionary<string, string>();
         agentEnvironment["GRAY_SECRET"] = secret;
         agentEnvironment["GRAY_KNOWN_RELAYS"] = Path.Combine(dir, "known_relays");
-        _agent = ChildProcess.Start("agent", "dotnet", agentArgs, agentEnvironment);
+        _agent = ChildProcess.Start("agent", gray.Program, agentArgs, agentEnvironment);
         await WaitForFullPoolAsync();
         return clientPort;
     }
@@ -89,7 +87,7 @@ internal sealed class GraySetup(string scratch, bool plainData, bool mux, int po
 
     private async Task<string> AdminAsync(params string[] args)
     {
-        var (exit, output) = await ChildProcess.RunAsync("dotnet", [GrayDll, "admin", .. args, "--data-dir", _dataDir], AdminTimeout);
+        var (exit, output) = await ChildProcess.RunAsync(gray.Program, gray.Arguments(["admin", .. args, "--data-dir", _dataDir]), AdminTimeout);
         if (exit != 0) throw new BenchException($"gray admin {string.Join(' ', args)} failed ({exit}): {output}");
         return output.Trim();
     }

@@ -18,7 +18,7 @@ public static class AdminClient
         AdminEndpointFile endpoint;
         try
         {
-            endpoint = JsonSerializer.Deserialize<AdminEndpointFile>(await File.ReadAllTextAsync(path, cancellationToken), AdminJson.Options)
+            endpoint = JsonSerializer.Deserialize(await File.ReadAllTextAsync(path, cancellationToken), AdminJson.Context.AdminEndpointFile)
                 ?? throw new AdminException($"{path} is empty");
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException or JsonException)
@@ -38,11 +38,11 @@ public static class AdminClient
             throw new AdminException($"the relay's admin endpoint {endpoint.Endpoint} does not answer ({error.Message}); is the relay running?");
         }
 
-        var line = JsonSerializer.Serialize(request with { Token = endpoint.Token }, AdminJson.Options) + "\n";
+        var line = JsonSerializer.Serialize(request with { Token = endpoint.Token }, AdminJson.Context.AdminRequest) + "\n";
         await connection.SendAsync(Encoding.UTF8.GetBytes(line), deadline.Token).ConfigureAwait(false);
         string reply = await connection.Reply.WaitAsync(deadline.Token).ConfigureAwait(false);
         await connection.DisconnectAsync().ConfigureAwait(false);
-        return JsonSerializer.Deserialize<AdminResponse>(reply, AdminJson.Options)
+        return JsonSerializer.Deserialize(reply, AdminJson.Context.AdminResponse)
             ?? throw new AdminException("empty reply from the relay");
     }
 

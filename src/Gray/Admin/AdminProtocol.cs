@@ -50,26 +50,39 @@ public sealed record AdminEndpointFile(string Endpoint, string Token)
     private static readonly System.Buffers.SearchValues<char> Plain = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF.:[]%");
 
     /// <summary>
-    /// The file's text, as <see cref="AdminJson.Options"/> would write it. The relay writes it at every
+    /// The file's text, as <see cref="AdminJson.Context"/> would write it. The relay writes it at every
     /// start; System.Text.Json's serializer (reflection, emitted code) would cost the idle relay about 3 MiB.
     /// An endpoint and a hex token need no escaping; anything else goes through the serializer.
     /// </summary>
     public string ToJson() =>
         NeedsNoEscaping(Endpoint) && NeedsNoEscaping(Token)
             ? $$"""{"endpoint":"{{Endpoint}}","token":"{{Token}}"}"""
-            : JsonSerializer.Serialize(this, AdminJson.Options);
+            : JsonSerializer.Serialize(this, AdminJson.Context.AdminEndpointFile);
 
     private static bool NeedsNoEscaping(string value) =>
         !value.AsSpan().ContainsAnyExcept(Plain);
 }
+
+/// <summary>`gray admin add --json`: the new server, with the secret shown once.</summary>
+public sealed record AddedServerJson(string Id, int ClientPort, int DataPort, string? Secret);
+
+/// <summary>One entry of `gray admin show --json`.</summary>
+public sealed record ServerListEntryJson(string Id, int ClientPort, int DataPort, bool Connected, int PoolReady, int ActivePairs,
+    bool Draining, RulesView? Rules, LimitsView? Limits);
 
 public static class AdminJson
 {
     /// <summary>Longest request or response line, in bytes.</summary>
     public const int MaxLineBytes = 1024 * 1024;
 
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    /// <summary>Every admin JSON type, serialized by generated code (no reflection: the published binary is trimmed).</summary>
+    public static AdminJsonContext Context => AdminJsonContext.Default;
 }
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AdminRequest))]
+[JsonSerializable(typeof(AdminResponse))]
+[JsonSerializable(typeof(AdminEndpointFile))]
+[JsonSerializable(typeof(AddedServerJson))]
+[JsonSerializable(typeof(List<ServerListEntryJson>))]
+public sealed partial class AdminJsonContext : JsonSerializerContext;

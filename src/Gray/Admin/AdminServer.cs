@@ -33,7 +33,7 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(AdminServer.RequestTimeout);
             string line = await ReadLineAsync(deadline.Token).ConfigureAwait(false);
-            var request = JsonSerializer.Deserialize<AdminRequest>(line, AdminJson.Options)
+            var request = JsonSerializer.Deserialize(line, AdminJson.Context.AdminRequest)
                 ?? throw new FormatException("empty request");
             response = IsTokenValid(request.Token)
                 ? await Task.Run(() => ExecuteAsync(request), cancellationToken).ConfigureAwait(false) // off the socket thread: SQLite writes block
@@ -49,7 +49,7 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
             return;
         }
 
-        await SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(response, AdminJson.Options) + "\n"), cancellationToken)
+        await SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(response, AdminJson.Context.AdminResponse) + "\n"), cancellationToken)
             .ConfigureAwait(false);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         if (shutdownAfterReply) server.Commands.Shutdown(); // after the reply, or stopping would cut it off

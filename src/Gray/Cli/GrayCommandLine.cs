@@ -233,7 +233,7 @@ public static class GrayCommandLine
         add.SetAction((result, ct) => AdminAsync(result.GetValue(addDir)!, new AdminRequest("", "add", result.GetValue(addId), result.GetValue(clientPort), result.GetValue(dataPort)), response =>
         {
             var s = response.Server!;
-            if (result.GetValue(addJson)) return Json(new { id = s.Id, clientPort = s.ClientPort, dataPort = s.DataPort, secret = s.Secret });
+            if (result.GetValue(addJson)) return JsonSerializer.Serialize(new AddedServerJson(s.Id, s.ClientPort, s.DataPort, s.Secret), AdminJson.Context.AddedServerJson);
             return $"id:          {s.Id}\nclient port: {s.ClientPort}\ndata port:   {s.DataPort}\nsecret:      {s.Secret}\n(the secret is shown only once)";
         }, ct));
 
@@ -245,12 +245,9 @@ public static class GrayCommandLine
             var servers = response.Servers ?? [];
             if (result.GetValue(showJson))
             {
-                return Json(servers.Select(s => new
-                {
-                    id = s.Id, clientPort = s.ClientPort, dataPort = s.DataPort, connected = s.Connected == true,
-                    poolReady = s.PoolReady ?? 0, activePairs = s.ActivePairs ?? 0, draining = s.Draining == true,
-                    rules = s.Rules, limits = response.Limits,
-                }));
+                var entries = servers.Select(s => new ServerListEntryJson(s.Id, s.ClientPort, s.DataPort, s.Connected == true,
+                    s.PoolReady ?? 0, s.ActivePairs ?? 0, s.Draining == true, s.Rules, response.Limits)).ToList();
+                return JsonSerializer.Serialize(entries, AdminJson.Context.ListServerListEntryJson);
             }
 
             var l = response.Limits!;
@@ -356,8 +353,6 @@ public static class GrayCommandLine
 
     private static Option<string> DataDirOption() =>
         new("--data-dir") { Description = $"the relay's data directory (default {DefaultDataDir})", DefaultValueFactory = _ => DefaultDataDir };
-
-    private static string Json(object value) => JsonSerializer.Serialize(value, AdminJson.Options);
 
     private static async Task<int> AdminAsync(string dataDir, AdminRequest request, Func<AdminResponse, string> format, CancellationToken cancellationToken)
     {

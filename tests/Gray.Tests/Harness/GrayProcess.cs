@@ -1,8 +1,15 @@
-// Runs `gray` (the real program, from this test's output folder) as a child process and watches its output.
+// Runs `gray` (the real program, from this test's output folder or published) as a child process and watches its output.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Gray.Tests.Harness;
+
+/// <summary>How gray is started: a program and the arguments that come before gray's own.</summary>
+public sealed record GrayCommand(string Program, string[] Prefix)
+{
+    /// <summary>`dotnet gray.dll` from this test's output folder.</summary>
+    public static readonly GrayCommand BuildOutput = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "gray.dll")]);
+}
 
 public sealed class GrayProcess : IAsyncDisposable
 {
@@ -37,8 +44,12 @@ public sealed class GrayProcess : IAsyncDisposable
         return Start("script", ["-q", "-e", "-f", "-c", command, "/dev/null"], environment: null);
     }
 
-    public static GrayProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null) =>
-        Start("dotnet", [GrayDll, .. args], environment, workingDirectory);
+    public static GrayProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null,
+        GrayCommand? command = null)
+    {
+        command ??= GrayCommand.BuildOutput;
+        return Start(command.Program, [.. command.Prefix, .. args], environment, workingDirectory);
+    }
 
     /// <summary>Runs gray under prlimit(1) with this many file descriptors, soft and hard.</summary>
     public static GrayProcess StartWithDescriptorLimit(int descriptors, IEnumerable<string> args) =>
@@ -87,9 +98,10 @@ public sealed class GrayProcess : IAsyncDisposable
 
     /// <summary>Runs `gray ARGS` to its end and returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> args,
-        IDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
+        IDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null,
+        GrayCommand? command = null)
     {
-        await using var process = Start("dotnet", [GrayDll, .. args], environment, workingDirectory);
+        await using var process = Start(args, environment, workingDirectory, command);
         int exitCode = await process.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
         return (exitCode, process.Output);
     }

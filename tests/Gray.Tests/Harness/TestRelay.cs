@@ -49,6 +49,9 @@ public sealed class TestRelay : IAsyncDisposable
 
     public Dictionary<string, string>? Environment { get; init; }
 
+    /// <summary>The gray that relay, admin commands and agents run (default: this build's gray.dll).</summary>
+    public GrayCommand Command { get; init; } = GrayCommand.BuildOutput;
+
     /// <summary>Started under nohup(1), SIGHUP ignored by inheritance.</summary>
     public bool UnderNohup { get; init; }
 
@@ -65,14 +68,14 @@ public sealed class TestRelay : IAsyncDisposable
             "--control", $"127.0.0.1:{ControlPort}", "--ports", $"{PortLow}-{PortHigh}", "--no-console", .. ExtraArgs];
         Process = _descriptorLimit is { } limit ? GrayProcess.StartWithDescriptorLimit(limit, args)
             : UnderNohup ? GrayProcess.StartUnderNohup(args)
-            : GrayProcess.Start(args, Environment);
+            : GrayProcess.Start(args, Environment, command: Command);
         string line = await Process.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
         Fingerprint = line[(line.LastIndexOf(' ') + 1)..];
     }
 
     /// <summary>`gray admin ARGS --data-dir DIR`, as a real process.</summary>
     public Task<(int ExitCode, string Output)> AdminAsync(params string[] args) =>
-        GrayProcess.RunAsync(["admin", .. args, "--data-dir", DataDir]);
+        GrayProcess.RunAsync(["admin", .. args, "--data-dir", DataDir], command: Command);
 
     public async Task<AddedServer> AddServerAsync(string id, params string[] extra)
     {
@@ -89,7 +92,7 @@ public sealed class TestRelay : IAsyncDisposable
     {
         var agent = GrayProcess.Start(["agent", "--relay", relayAddress ?? $"127.0.0.1:{ControlPort}", "--id", server.Id,
             "--secret", server.Secret, "--target", target.ToString(), .. extra ?? []],
-            new Dictionary<string, string>(environment ?? []) { ["GRAY_KNOWN_RELAYS"] = KnownRelays });
+            new Dictionary<string, string>(environment ?? []) { ["GRAY_KNOWN_RELAYS"] = KnownRelays }, command: Command);
         lock (_agents) _agents.Add(agent);
         if (waitUntilServing) await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving");
         return agent;
