@@ -61,7 +61,7 @@ public class MetricsTests
     }
 
     /// <summary>GETs /metrics and parses every sample line (and checks each metric was typed first).</summary>
-    private static async Task<Dictionary<string, double>> ScrapeAsync(int port)
+    internal static async Task<Dictionary<string, double>> ScrapeAsync(int port)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         string text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");

@@ -129,6 +129,39 @@ public class MuxTests
     }
 
     [Fact]
+    public async Task A_relay_with_allow_mux_false_grants_pooled_data_connections_and_the_agent_warns_and_uses_them()
+    {
+        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["allow_mux"] = "false" }, agentArgs: ["--mux", "--pool", "2"]);
+        var server = tunnel.Server;
+        await tunnel.Agent.WaitForLineAsync(l => l.Contains("did not grant multiplexed data connections"), "the agent's warning");
+        await tunnel.Relay.Process!.WaitForLineAsync(l => l.Contains("TLS pooled data"), "the relay's pooled grant");
+
+        // Pooled: each open client holds a data connection of its own, and the pool refills behind it.
+        var clients = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Tcp.ConnectAsync(server.ClientPort)));
+        try
+        {
+            foreach (var client in clients)
+            {
+                await client.SendAsync("ping"u8.ToArray());
+                Assert.Equal("ping"u8.ToArray(), await Tcp.ReadExactlyAsync(client, 4));
+            }
+
+            await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 6, "four pairs and a pool of two");
+        }
+        finally
+        {
+            foreach (var client in clients) client.Dispose();
+        }
+
+        // A multiplexed preface is refused, as from an agent that never asked.
+        var other = await tunnel.Relay.AddServerAsync("mux-forbidden");
+        await using var fake = await FakeAgent.ConnectAsync(tunnel.Relay.ControlPort, other, pool: 1, mux: true);
+        Assert.False(fake.Welcome.Mux);
+        await using var data = await fake.OpenDataAsync(DataFrames.Preface(await fake.NextOtpAsync(), mux: true));
+        Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));
+    }
+
+    [Fact]
     public async Task The_relay_refuses_a_multiplexed_data_connection_the_agent_did_not_ask_for()
     {
         await using var relay = new TestRelay();

@@ -1,6 +1,7 @@
 // The binary users deploy: README's `dotnet publish` (self-contained, single file, trimmed). Trimming
 // drops code that only reflection reaches, so this runs what uses reflection in the published binary:
-// YAML config files (relay and agent), the admin commands' JSON, SQLite, TLS, multiplexing.
+// YAML config files (relay and agent), the admin commands' JSON and table, SQLite, TLS, multiplexing,
+// and the metrics endpoint.
 using System.Text.Json;
 using Gray.Tests.Adversarial;
 using Gray.Tests.Harness;
@@ -16,7 +17,11 @@ public class PublishedBinaryTests
         var gray = await PublishedGray.GetAsync();
         await using var echo = new EchoService();
         echo.Start();
-        await using var relay = new TestRelay(new() { ["max_connections"] = "500", ["allow_plain_data"] = "true" }) { Command = gray };
+        int metricsPort = Tcp.FreePort();
+        await using var relay = new TestRelay(new()
+        {
+            ["max_connections"] = "500", ["allow_plain_data"] = "true", ["metrics"] = $"{{ listen: 127.0.0.1:{metricsPort} }}",
+        }) { Command = gray };
         await relay.StartAsync();
         var server = await relay.AddServerAsync("published"); // `admin add --json`, read back
         var plain = await relay.AddServerAsync("published-plain");
@@ -58,6 +63,18 @@ public class PublishedBinaryTests
         Assert.True(servers["published"].GetProperty("connected").GetBoolean(), output);
         Assert.True(servers["published-plain"].GetProperty("connected").GetBoolean(), output);
         Assert.Equal(500, servers["published"].GetProperty("limits").GetProperty("maxConnections").GetInt32());
+
+        (exitCode, output) = await relay.AdminAsync("top", "--count", "1");
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"published-plain\s*│", output);
+
+        Dictionary<string, double> metrics = [];
+        await Tcp.WaitUntilAsync(async () =>
+        {
+            metrics = await MetricsTests.ScrapeAsync(metricsPort);
+            return metrics.GetValueOrDefault("gray_relay_bytes_total{direction=\"out\",server=\"published\"}") == 256 * 1024;
+        }, "the relay's metrics count the mux tunnel's bytes");
+        Assert.Contains(metrics.Keys, k => k.StartsWith("dotnet_", StringComparison.Ordinal));
 
         (exitCode, output) = await relay.AdminAsync("fingerprint");
         Assert.True(exitCode == 0, output);

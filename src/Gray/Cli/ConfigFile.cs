@@ -15,7 +15,7 @@ public static class ConfigFile
     /// <summary>Relay settings that GRAY_* environment variables may set: GRAY_ + the key in capitals, dots as underscores.</summary>
     private static readonly string[] EnvironmentKeys =
     [
-        "data_dir", "control", "ports", "public_bind", "allow_plain_data", "handshake_timeout", "hello_timeout", "otp_timeout",
+        "data_dir", "control", "ports", "public_bind", "allow_plain_data", "allow_mux", "handshake_timeout", "hello_timeout", "otp_timeout",
         "otp_lifetime", "ping_interval", "ping_timeout", "client_wait_timeout", "max_waiting_clients", "max_clients_per_server",
         "max_connections", "max_client_connections_per_ip", "max_pending_per_ip", "max_pool", "pair_idle_timeout", "log_level",
         "tls.certificate", "tls.key", "metrics.listen", "otlp.endpoint", "otlp.interval",
@@ -167,6 +167,7 @@ public static class ConfigFile
         if (file.Tls?.Certificate is { } certificate) options.CertificatePath = Path.Combine(baseDir, certificate);
         if (file.Tls?.Key is { } key) options.KeyPath = Path.Combine(baseDir, key);
         if (file.AllowPlainData is { } plain) options.AllowPlainData = plain;
+        if (file.AllowMux is { } mux) options.AllowMux = mux;
         if (file.HandshakeTimeout is { } handshake) options.HandshakeTimeout = ParseDuration(handshake, "handshake_timeout");
         if (file.HelloTimeout is { } hello) options.HelloTimeout = ParseDuration(hello, "hello_timeout");
         if (file.OtpTimeout is { } otpTimeout) options.OtpTimeout = ParseDuration(otpTimeout, "otp_timeout");
@@ -233,6 +234,7 @@ public static class ConfigFile
         text.AppendLine($"public_bind: {o.EffectivePublicBind}");
         text.AppendLine(o.CertificatePath is null ? "# tls: none configured: a self-made certificate in data_dir" : $"tls: {{ certificate: {o.CertificatePath}, key: {o.KeyPath} }}");
         text.AppendLine($"allow_plain_data: {(o.AllowPlainData ? "true" : "false")}");
+        text.AppendLine($"allow_mux: {(o.AllowMux ? "true" : "false")}");
         foreach (var (name, value) in new[]
         {
             ("handshake_timeout", o.HandshakeTimeout), ("hello_timeout", o.HelloTimeout), ("otp_timeout", o.OtpTimeout),
@@ -393,6 +395,8 @@ public static class ConfigFile
         public TlsSection? Tls { get; set; }
 
         public bool? AllowPlainData { get; set; }
+
+        public bool? AllowMux { get; set; }
 
         public string? HandshakeTimeout { get; set; }
 

@@ -103,6 +103,7 @@ internal sealed class ConfigReloader : IDisposable
         Set("ping_timeout", live.PingTimeout, fresh.PingTimeout, v => live.PingTimeout = v);
         Set("client_wait_timeout", live.ClientWaitTimeout, fresh.ClientWaitTimeout, v => live.ClientWaitTimeout = v);
         Set("allow_plain_data", live.AllowPlainData, fresh.AllowPlainData, v => live.AllowPlainData = v);
+        Set("allow_mux", live.AllowMux, fresh.AllowMux, v => live.AllowMux = v);
         Set("log_level", live.LogLevel, fresh.LogLevel, v =>
         {
             live.LogLevel = v;

@@ -91,7 +91,8 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
 
         ReleasePending(); // authenticated: no longer counts against its address's pending limit
-        var server = new GrayServer(relay, this, entry, hello.Pool, hello.PlainData, authKey, hello.Mux);
+        bool mux = hello.Mux && options.AllowMux; // not granted: Welcome says so, and the agent pools
+        var server = new GrayServer(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux);
         try
         {
             await relay.Manager.ActivateAsync(server).ConfigureAwait(false);
@@ -102,7 +103,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
             return await RefuseAsync(ErrorCode.Unavailable, $"the relay could not open ports {entry.ClientPort}/{entry.DataPort}: {error.Message}");
         }
 
-        Send(Frames.Welcome(new Welcome(entry.ClientPort, entry.DataPort, hello.PlainData, options.PingInterval, options.PingTimeout, hello.Mux)));
+        Send(Frames.Welcome(new Welcome(entry.ClientPort, entry.DataPort, hello.PlainData, options.PingInterval, options.PingTimeout, mux)));
         server.Serve();
         return server;
     }

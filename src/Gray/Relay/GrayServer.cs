@@ -152,7 +152,8 @@ internal sealed class GrayServer
     /// <summary>After the welcome went out: fills the pool and starts housekeeping.</summary>
     public void Serve()
     {
-        RelayLog.AgentConnected(Logger, Id, _control.RemoteEndPoint, ClientPort, DataPort, Pool, PlainData ? "plain" : "TLS");
+        RelayLog.AgentConnected(Logger, Id, _control.RemoteEndPoint, ClientPort, DataPort, Pool,
+            (PlainData ? "plain" : "TLS") + (Mux ? " multiplexed" : " pooled"));
         TopUpPool();
         Cli.Background.Observe(HousekeepingAsync(_stopping.Token), $"Server {Id}: housekeeping", Logger);
     }

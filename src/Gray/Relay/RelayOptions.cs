@@ -26,6 +26,9 @@ public sealed class RelayOptions
     /// <summary>May agents ask for plain-TCP data connections (--plain-data)?</summary>
     public bool AllowPlainData { get; set; } = true;
 
+    /// <summary>May agents multiplex clients over their data connections (--mux)? If not, they get pooled ones.</summary>
+    public bool AllowMux { get; set; } = true;
+
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Deadline for each step of the control handshake (hello, proof).</summary>

@@ -86,7 +86,7 @@ public class FaultTests
         await using var relay = new TestRelay();
         await relay.StartAsync();
         var server = await relay.AddServerAsync("restarting-target");
-        await relay.StartAgentAsync(server, echo.EndPoint);
+        var agent = await relay.StartAgentAsync(server, echo.EndPoint);
         await AgentTests.AssertEchoAsync(server.ClientPort);
 
         await echo.StopAsync();
@@ -97,7 +97,16 @@ public class FaultTests
 
         await using var again = new EchoService(port);
         again.Start();
-        await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "new clients work", TimeSpan.FromSeconds(20));
+        try
+        {
+            await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "new clients work", TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException error)
+        {
+            // Failed once under a full parallel run, never alone: the logs say which side stopped.
+            throw new TimeoutException($"{error.Message}\nrelay:\n{relay.Process!.Output}\nagent:\n{agent.Output}", error);
+        }
+
         await echo.DisposeAsync();
     }
 
