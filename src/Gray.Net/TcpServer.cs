@@ -304,7 +304,7 @@ public class TcpServer : IAsyncDisposable
                 if (SocketErrors.IsDescriptorExhaustion(error))
                 {
                     Log.AcceptDescriptorsExhausted(Logger, (int)delay.TotalMilliseconds);
-                    ShedOneConnection(listener);
+                    if (ShedOneConnection(listener)) continue; // descriptors are back: accept again at once
                 }
                 else
                 {
@@ -337,13 +337,14 @@ public class TcpServer : IAsyncDisposable
 
     // Out of descriptors the kernel keeps completing handshakes into the backlog, where clients would
     // hang: spend the spare descriptor to accept one and refuse it at once, then take a spare again.
-    // Internal for a test: the accept loop is its only caller.
-    internal void ShedOneConnection(Socket listener)
+    // True if descriptors were back by then (the connection was served). Internal for a test: the
+    // accept loop is its only caller.
+    internal bool ShedOneConnection(Socket listener)
     {
         if (_reserveDescriptor is null)
         {
             _reserveDescriptor = OpenReserveDescriptor();
-            return;
+            return false;
         }
 
         _reserveDescriptor.Dispose();
@@ -360,15 +361,16 @@ public class TcpServer : IAsyncDisposable
         // Whether descriptors are still exhausted is asked only now, with the connection in hand: a check
         // made before accepting could be stale by then, and shed a connection that came after recovery.
         _reserveDescriptor = OpenReserveDescriptor();
-        if (pending is null) return;
+        if (pending is null) return false;
         if (_reserveDescriptor is not null)
         {
             Admit(pending); // a descriptor to spare: not exhausted any more, so serve it
-            return;
+            return true;
         }
 
         Refuse(pending, SafeRemoteEndPoint(pending), RefuseReason.DescriptorsExhausted);
         _reserveDescriptor = OpenReserveDescriptor();
+        return false;
     }
 
     private static Microsoft.Win32.SafeHandles.SafeFileHandle? OpenReserveDescriptor()
