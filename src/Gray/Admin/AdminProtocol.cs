@@ -51,7 +51,8 @@ public sealed record AdminEndpointFile(string Endpoint, string Token)
 
     /// <summary>
     /// The file's text, as <see cref="AdminJson.Context"/> would write it. The relay writes it at every
-    /// start; System.Text.Json's serializer (reflection, emitted code) would cost the idle relay about 3 MiB.
+    /// start; System.Text.Json's serializer would cost the idle relay about 3 MiB with reflection, 0.7 MiB
+    /// with the generated context (the published binary, measured).
     /// An endpoint and a hex token need no escaping; anything else goes through the serializer.
     /// </summary>
     public string ToJson() =>
