@@ -164,16 +164,18 @@ string Title(string name) => name.Split('@') is [var baseName, var leverName] ? 
 };
 
 TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverName]
-    ? new GraySetup(grayBinary!, scratch, plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal), baseName.EndsWith("-mux", StringComparison.Ordinal),
-        options.Pool, options.Levers.First(l => l.Name == leverName))
+    ? Gray(plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal), baseName.EndsWith("-mux", StringComparison.Ordinal),
+        options.Levers.First(l => l.Name == leverName))
     : name switch
 {
     "direct" => new DirectSetup(),
-    "gray-tls" => new GraySetup(grayBinary!, scratch, plainData: false, mux: false, options.Pool),
-    "gray-tls-mux" => new GraySetup(grayBinary!, scratch, plainData: false, mux: true, options.Pool),
-    "gray-plain" => new GraySetup(grayBinary!, scratch, plainData: true, mux: false, options.Pool),
-    "gray-plain-mux" => new GraySetup(grayBinary!, scratch, plainData: true, mux: true, options.Pool),
+    "gray-tls" => Gray(plainData: false, mux: false),
+    "gray-tls-mux" => Gray(plainData: false, mux: true),
+    "gray-plain" => Gray(plainData: true, mux: false),
+    "gray-plain-mux" => Gray(plainData: true, mux: true),
     "haproxy" => new HaproxySetup(scratch, descriptors),
     "ssh" => new SshSetup(scratch),
     _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
 };
+
+GraySetup Gray(bool plainData, bool mux, Lever? lever = null) => new(grayBinary!, scratch, plainData, mux, options.Pool, lever);

@@ -1,25 +1,16 @@
 // The relay's YAML file: the shipped example is valid, and its settings land where they should.
-using System.Runtime.CompilerServices;
 using Gray.Cli;
 using Gray.Relay;
+using Gray.Tests.Harness;
 
 namespace Gray.Tests;
 
 public class ConfigTests
 {
-    // From this source file if its path is real (`dotnet test --artifacts-path` puts the binary
-    // elsewhere), else from the test binary (a build that maps source paths).
-    private static string RepoRoot([CallerFilePath] string source = "")
-    {
-        string? root = Directory.Exists(Path.GetDirectoryName(source)) ? Path.GetDirectoryName(source) : AppContext.BaseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root, "Gray.slnx"))) root = Path.GetDirectoryName(root);
-        return root ?? throw new DirectoryNotFoundException("repository root");
-    }
-
     [Fact]
     public void The_example_relay_yaml_in_deploy_is_valid_and_read_as_written()
     {
-        string root = RepoRoot();
+        string root = Repository.Root;
         var options = new RelayOptions();
         ConfigFile.ApplyRelay(Path.Combine(root, "deploy", "relay.yaml"), options);
 
@@ -36,7 +27,7 @@ public class ConfigTests
     [Fact]
     public void The_example_agent_yaml_in_deploy_is_valid()
     {
-        string root = RepoRoot();
+        string root = Repository.Root;
         string secrets = Directory.CreateTempSubdirectory("gray-agent-example-").FullName;
         string file = Path.Combine(secrets, "agent.yaml");
         File.WriteAllText(Path.Combine(secrets, "web.secret"), "s3cret\n");

@@ -154,11 +154,7 @@ public class MuxTests
         }
 
         // A multiplexed preface is refused, as from an agent that never asked.
-        var other = await tunnel.Relay.AddServerAsync("mux-forbidden");
-        await using var fake = await FakeAgent.ConnectAsync(tunnel.Relay.ControlPort, other, pool: 1, mux: true);
-        Assert.False(fake.Welcome.Mux);
-        await using var data = await fake.OpenDataAsync(DataFrames.Preface(await fake.NextOtpAsync(), mux: true));
-        Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));
+        await AssertMuxNotGrantedAsync(tunnel.Relay, await tunnel.Relay.AddServerAsync("mux-forbidden"), askForMux: true);
     }
 
     [Fact]
@@ -166,8 +162,13 @@ public class MuxTests
     {
         await using var relay = new TestRelay();
         await relay.StartAsync();
-        var server = await relay.AddServerAsync("unasked");
-        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
+        await AssertMuxNotGrantedAsync(relay, await relay.AddServerAsync("unasked"), askForMux: false);
+    }
+
+    // A fake agent's Welcome grants no multiplexing, and its multiplexed data preface is closed.
+    private static async Task AssertMuxNotGrantedAsync(TestRelay relay, AddedServer server, bool askForMux)
+    {
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1, mux: askForMux);
         Assert.False(agent.Welcome.Mux);
         await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync(), mux: true));
         Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));

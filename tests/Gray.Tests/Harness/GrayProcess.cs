@@ -7,15 +7,16 @@ namespace Gray.Tests.Harness;
 /// <summary>How gray is started: a program and the arguments that come before gray's own.</summary>
 public sealed record GrayCommand(string Program, string[] Prefix)
 {
+    /// <summary>gray.dll in this test's output folder.</summary>
+    public static readonly string BuildOutputDll = Path.Combine(AppContext.BaseDirectory, "gray.dll");
+
     /// <summary>`dotnet gray.dll` from this test's output folder.</summary>
-    public static readonly GrayCommand BuildOutput = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "gray.dll")]);
+    public static readonly GrayCommand BuildOutput = new("dotnet", [BuildOutputDll]);
 }
 
 public sealed class GrayProcess : IAsyncDisposable
 {
     public const int SigKill = 9, SigTerm = 15, SigCont = 18, SigStop = 19;
-
-    private static readonly string GrayDll = Path.Combine(AppContext.BaseDirectory, "gray.dll");
 
     private readonly Process _process;
     private readonly object _gate = new();
@@ -40,7 +41,7 @@ public sealed class GrayProcess : IAsyncDisposable
     /// <summary>Runs gray on a pseudo-terminal (through script(1)), as a person at a console would.</summary>
     public static GrayProcess StartOnTerminal(IEnumerable<string> args)
     {
-        string command = string.Join(' ', new[] { "dotnet", GrayDll }.Concat(args).Select(a => $"'{a}'"));
+        string command = string.Join(' ', new[] { "dotnet", GrayCommand.BuildOutputDll }.Concat(args).Select(a => $"'{a}'"));
         return Start("script", ["-q", "-e", "-f", "-c", command, "/dev/null"], environment: null);
     }
 
@@ -53,11 +54,11 @@ public sealed class GrayProcess : IAsyncDisposable
 
     /// <summary>Runs gray under prlimit(1) with this many file descriptors, soft and hard.</summary>
     public static GrayProcess StartWithDescriptorLimit(int descriptors, IEnumerable<string> args) =>
-        Start("prlimit", [$"--nofile={descriptors}:{descriptors}", "dotnet", GrayDll, .. args], environment: null);
+        Start("prlimit", [$"--nofile={descriptors}:{descriptors}", "dotnet", GrayCommand.BuildOutputDll, .. args], environment: null);
 
     /// <summary>Runs gray under nohup(1): SIGHUP ignored from the start, as a parent may hand it down.</summary>
     public static GrayProcess StartUnderNohup(IEnumerable<string> args) =>
-        Start("nohup", ["dotnet", GrayDll, .. args], environment: null);
+        Start("nohup", ["dotnet", GrayCommand.BuildOutputDll, .. args], environment: null);
 
     /// <summary>Any program, watched the same way (for namespace plumbing and helpers).</summary>
     public static GrayProcess StartProgram(string program, IEnumerable<string> args) => Start(program, args, environment: null);

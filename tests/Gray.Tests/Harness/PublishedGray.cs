@@ -1,6 +1,5 @@
 // gray published as README says (self-contained, single file; the project trims such a publish),
 // once per test run, for tests of the binary that users deploy.
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Gray.Tests.Harness;
@@ -16,7 +15,7 @@ public static class PublishedGray
     private static async Task<GrayCommand> PublishAsync()
     {
         string output = Directory.CreateTempSubdirectory("gray-published-").FullName;
-        string project = Path.Combine(RepoRoot(), "src", "Gray", "Gray.csproj");
+        string project = Path.Combine(Repository.Root, "src", "Gray", "Gray.csproj");
         // Niced: the other test collections keep their deadlines while this compiles.
         await using var publish = GrayProcess.StartProgram("nice", ["-n", "15", "dotnet", "publish", project, "-c", "Release",
             "-r", RuntimeInformation.RuntimeIdentifier, "--self-contained", "-p:PublishSingleFile=true", "-o", output,
@@ -26,13 +25,5 @@ public static class PublishedGray
         string program = Path.Combine(output, "gray");
         Assert.True(File.Exists(program), $"no {program} after dotnet publish:\n{publish.Output}");
         return new GrayCommand(program, []);
-    }
-
-    // From this source file if its path is real, else from the test binary (as ConfigTests do).
-    private static string RepoRoot([CallerFilePath] string source = "")
-    {
-        string? root = Directory.Exists(Path.GetDirectoryName(source)) ? Path.GetDirectoryName(source) : AppContext.BaseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root, "Gray.slnx"))) root = Path.GetDirectoryName(root);
-        return root ?? throw new DirectoryNotFoundException("repository root");
     }
 }
