@@ -5,7 +5,6 @@ using System.Security.Cryptography;
 namespace Gray.Net.Tests;
 
 /// <summary>Splice through a small proxy built from Gray.Net: client → proxy session ⇄ backend client → echo.</summary>
-[Collection(SpliceCollection.Name)]
 public class SpliceTests
 {
     [Fact]

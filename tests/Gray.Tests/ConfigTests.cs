@@ -1,5 +1,6 @@
 // The relay's YAML file: the shipped example is valid, and its settings land where they should.
 using Gray.Cli;
+using Gray.Hosting;
 using Gray.Relay;
 using Gray.Tests.Harness;
 
@@ -33,7 +34,7 @@ public class ConfigTests
         File.WriteAllText(Path.Combine(secrets, "web.secret"), "s3cret\n");
         File.WriteAllText(file, File.ReadAllText(Path.Combine(root, "deploy", "agent.yaml")).Replace("/etc/gray/web.secret", "web.secret"));
         Environment.SetEnvironmentVariable("GRAY_SSH_SECRET", "other");
-        var tunnels = Gray.Agent.AgentConfig.Load(file);
+        var tunnels = AgentConfig.Load(file, Path.Combine(secrets, "known_relays"));
         Assert.Equal(["web", "ssh"], tunnels.Select(t => t.Id));
         Assert.Equal("s3cret", tunnels[0].Secret);
         Assert.True(tunnels[0].Mux);

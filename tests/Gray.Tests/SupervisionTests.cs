@@ -1,5 +1,5 @@
 // Long-lived loops never die silently: failures are logged, loops restarted, critical ones stop the process.
-using Gray.Cli;
+using Gray.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -35,17 +35,11 @@ public class SupervisionTests
     {
         var log = new ListLogger();
         var lifetime = new Lifetime();
-        try
-        {
-            await Background.CriticalAsync(() => throw new InvalidOperationException("dead"), "the service", log, lifetime);
-            Assert.Equal(ExitCodes.Failure, Environment.ExitCode);
-            Assert.True(lifetime.Stopped);
-            Assert.Contains(log.Entries, e => e.Level == LogLevel.Critical && e.Message.Contains("stopping the process"));
-        }
-        finally
-        {
-            Environment.ExitCode = 0; // this is the test host's own exit code
-        }
+        var exit = new ExitStatus();
+        await Background.CriticalAsync(() => throw new InvalidOperationException("dead"), "the service", log, lifetime, exit);
+        Assert.Equal(ExitCodes.Failure, exit.Code);
+        Assert.True(lifetime.Stopped);
+        Assert.Contains(log.Entries, e => e.Level == LogLevel.Critical && e.Message.Contains("stopping the process"));
     }
 
     private sealed class Lifetime : IHostApplicationLifetime

@@ -25,7 +25,8 @@ internal static class OpenSslBuffers
         ? typeof(SslStream).GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance)
         : null;
 
-    private static volatile bool s_unavailable = s_context is null || !RuntimeUsesOpenSsl3();
+    // Decided once: the runtime's private layout and the library do not change while the process runs.
+    private static readonly bool s_available = s_context is not null && RuntimeUsesOpenSsl3() && SslCtrlIsExported();
 
     /// <summary>
     /// Asks OpenSSL to release <paramref name="ssl"/>'s buffers whenever they hold nothing. Call it after
@@ -34,13 +35,12 @@ internal static class OpenSslBuffers
     /// </summary>
     public static void ReleaseWhenIdle(SslStream ssl)
     {
-        if (s_unavailable) return;
+        if (!s_available) return;
         try
         {
             if (s_context!.GetValue(ssl) is not SafeHandle handle || handle.GetType().FullName != SslHandleTypeName)
             {
-                s_unavailable = true; // another runtime layout: do not guess what the handle is
-                return;
+                return; // another runtime layout: do not guess what the handle is
             }
 
             bool added = false;
@@ -60,14 +60,14 @@ internal static class OpenSslBuffers
         }
         catch (Exception error) when (error is DllNotFoundException or EntryPointNotFoundException or FieldAccessException)
         {
-            s_unavailable = true;
+            // Best effort: the connection keeps its buffers.
         }
     }
 
     /// <summary>True if OpenSSL releases <paramref name="ssl"/>'s idle buffers; null where that cannot be asked (for tests).</summary>
     internal static bool? ReleasesBuffers(SslStream ssl)
     {
-        if (s_unavailable || s_context!.GetValue(ssl) is not SafeHandle handle || handle.GetType().FullName != SslHandleTypeName)
+        if (!s_available || s_context!.GetValue(ssl) is not SafeHandle handle || handle.GetType().FullName != SslHandleTypeName)
         {
             return null;
         }
@@ -97,8 +97,13 @@ internal static class OpenSslBuffers
         }
     }
 
+    private static bool SslCtrlIsExported() =>
+        NativeLibrary.TryLoad(LibSsl, out nint library) && NativeLibrary.TryGetExport(library, "SSL_ctrl", out _);
+
+    private const string LibSsl = "libssl.so.3";
+
     // The runtime loads libssl.so.3 first; binding to the same soname reaches the same library.
     // DllImport, not LibraryImport: every argument is blittable, and the library needs no unsafe code.
-    [DllImport("libssl.so.3", EntryPoint = "SSL_ctrl", ExactSpelling = true)]
+    [DllImport(LibSsl, EntryPoint = "SSL_ctrl", ExactSpelling = true)]
     private static extern nint SslCtrl(nint ssl, int command, nint argument, nint pointer);
 }

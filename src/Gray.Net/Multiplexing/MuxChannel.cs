@@ -11,8 +11,6 @@ public sealed class MuxChannelResetException() : IOException("The multiplexed ch
 
 public sealed class MuxChannel
 {
-    private static long s_windowGrowth;
-
     private readonly MuxConnection _connection;
     private readonly object _gate = new();
     private readonly SegmentQueue _received = new();
@@ -52,9 +50,6 @@ public sealed class MuxChannel
     {
         get { lock (_gate) return _window; }
     }
-
-    /// <summary>Window growth of every channel of this process, beyond the initial windows (for tests).</summary>
-    internal static long WindowGrowthBytes => Interlocked.Read(ref s_windowGrowth);
 
     internal bool IsReset
     {
@@ -246,7 +241,7 @@ public sealed class MuxChannel
                         grant = _consumedSinceGrant;
                         _consumedSinceGrant = 0;
                         // Nothing waits here, so the local side keeps up: the window may be what limits this channel.
-                        if (_received.Count == 0 && _window < MuxOptions.MaxWindowBytes && TakeWindowGrowth(_window))
+                        if (_received.Count == 0 && _window < MuxOptions.MaxWindowBytes && _connection.Options.WindowBudget.TryTake(_window))
                         {
                             grant += _window;
                             _window *= 2;
@@ -300,14 +295,7 @@ public sealed class MuxChannel
         _connection.Remove(this);
     }
 
-    private static bool TakeWindowGrowth(int bytes)
-    {
-        if (Interlocked.Add(ref s_windowGrowth, bytes) <= MuxOptions.MaxWindowGrowthBytesPerProcess) return true;
-        Interlocked.Add(ref s_windowGrowth, -bytes);
-        return false;
-    }
-
-    // Once, when the channel ends: its growth goes back to the process budget.
+    // Once, when the channel ends: its growth goes back to the budget.
     private void ReturnWindowGrowth()
     {
         if (Interlocked.Exchange(ref _growthReturned, 1) != 0) return;
@@ -317,6 +305,6 @@ public sealed class MuxChannel
             grown = _window - MuxOptions.InitialWindowBytes;
         }
 
-        if (grown > 0) Interlocked.Add(ref s_windowGrowth, -grown);
+        if (grown > 0) _connection.Options.WindowBudget.Return(grown);
     }
 }

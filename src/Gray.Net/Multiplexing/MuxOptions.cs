@@ -8,15 +8,9 @@ public sealed class MuxOptions
 
     /// <summary>
     /// Largest window a receiver may grow a channel to, in bytes: a fast channel needs about this much in
-    /// flight to keep a loopback-speed stream busy (measured in docs/benchmarks.md).
+    /// flight to keep a loopback-speed stream busy (decision 0015).
     /// </summary>
     public const int MaxWindowBytes = 4 * 1024 * 1024;
-
-    /// <summary>
-    /// Bytes of window growth, over every channel of the process, beyond the initial windows: what a
-    /// process may have to buffer for fast channels whose reader then stops. 64 MiB.
-    /// </summary>
-    public const long MaxWindowGrowthBytesPerProcess = 64L * 1024 * 1024;
 
     /// <summary>
     /// Largest data frame payload, in bytes: with its header, exactly one full TLS record (16 KiB), so
@@ -36,6 +30,9 @@ public sealed class MuxOptions
 
     /// <summary>Channels open at once; an open beyond it is reset at once.</summary>
     public int MaxChannels { get; init; } = 16 * 1024;
+
+    /// <summary>Window growth shared with every connection given the same budget (one per relay or agent).</summary>
+    public MuxWindowBudget WindowBudget { get; init; } = new();
 
     /// <summary>Bytes queued for the transport before channel senders wait for room, in bytes.</summary>
     public int MaxQueuedBytes { get; init; } = 4 * 1024 * 1024;

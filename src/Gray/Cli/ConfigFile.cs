@@ -5,10 +5,9 @@ using Gray.Relay;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
+using Gray.Hosting;
 
 namespace Gray.Cli;
-
-public sealed class ConfigException(string message) : Exception(message);
 
 public static class ConfigFile
 {
@@ -161,25 +160,25 @@ public static class ConfigFile
         }
 
         if (file.DataDir is { } dataDir) options.DataDir = Path.Combine(baseDir, dataDir);
-        if (file.Control is { } control) options.Control = ParseEndPoint(control, "control");
+        if (file.Control is { } control) options.Control = SettingText.ParseEndPoint(control, "control");
         if (file.Ports is { } ports) (options.PortLow, options.PortHigh) = ParsePortRange(ports);
         if (file.PublicBind is { } bind) options.PublicBind = ParseAddress(bind, "public_bind");
         if (file.Tls?.Certificate is { } certificate) options.CertificatePath = Path.Combine(baseDir, certificate);
         if (file.Tls?.Key is { } key) options.KeyPath = Path.Combine(baseDir, key);
         if (file.AllowPlainData is { } plain) options.AllowPlainData = plain;
         if (file.AllowMux is { } mux) options.AllowMux = mux;
-        if (file.HandshakeTimeout is { } handshake) options.HandshakeTimeout = ParseDuration(handshake, "handshake_timeout");
-        if (file.HelloTimeout is { } hello) options.HelloTimeout = ParseDuration(hello, "hello_timeout");
-        if (file.OtpTimeout is { } otpTimeout) options.OtpTimeout = ParseDuration(otpTimeout, "otp_timeout");
-        if (file.OtpLifetime is { } otpLifetime) options.OtpLifetime = ParseDuration(otpLifetime, "otp_lifetime");
-        if (file.PingInterval is { } interval) options.PingInterval = ParseDuration(interval, "ping_interval");
-        if (file.PingTimeout is { } timeout) options.PingTimeout = ParseDuration(timeout, "ping_timeout");
-        if (file.ClientWaitTimeout is { } wait) options.ClientWaitTimeout = ParseDuration(wait, "client_wait_timeout");
+        if (file.HandshakeTimeout is { } handshake) options.HandshakeTimeout = SettingText.ParseDuration(handshake, "handshake_timeout");
+        if (file.HelloTimeout is { } hello) options.HelloTimeout = SettingText.ParseDuration(hello, "hello_timeout");
+        if (file.OtpTimeout is { } otpTimeout) options.OtpTimeout = SettingText.ParseDuration(otpTimeout, "otp_timeout");
+        if (file.OtpLifetime is { } otpLifetime) options.OtpLifetime = SettingText.ParseDuration(otpLifetime, "otp_lifetime");
+        if (file.PingInterval is { } interval) options.PingInterval = SettingText.ParseDuration(interval, "ping_interval");
+        if (file.PingTimeout is { } timeout) options.PingTimeout = SettingText.ParseDuration(timeout, "ping_timeout");
+        if (file.ClientWaitTimeout is { } wait) options.ClientWaitTimeout = SettingText.ParseDuration(wait, "client_wait_timeout");
         if (file.MaxWaitingClients is { } waiting) options.MaxWaitingClients = Positive(waiting, "max_waiting_clients");
         if (file.MaxClientsPerServer is { } clients) options.MaxClientsPerServer = Positive(clients, "max_clients_per_server");
         if (file.LogLevel is { } level)
         {
-            options.LogLevel = ParseLogLevel(level, path);
+            options.LogLevel = SettingText.ParseLogLevel(level, path);
         }
 
         if (file.TrustedKeys?.Source is { } keys)
@@ -187,7 +186,7 @@ public static class ConfigFile
             options.TrustedKeysSource = keys.Contains("://", StringComparison.Ordinal) ? keys : Path.Combine(baseDir, keys);
         }
 
-        if (file.TrustedKeys?.Refresh is { } keysRefresh) options.TrustedKeysRefresh = ParseDuration(keysRefresh, "trusted_keys.refresh");
+        if (file.TrustedKeys?.Refresh is { } keysRefresh) options.TrustedKeysRefresh = SettingText.ParseDuration(keysRefresh, "trusted_keys.refresh");
         if (file.Otlp?.Endpoint is { } otlp)
         {
             options.OtlpEndpoint = Uri.TryCreate(otlp, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
@@ -195,8 +194,8 @@ public static class ConfigFile
                 : throw new ConfigException($"{path}: otlp.endpoint: '{otlp}' is not an http(s) URL");
         }
 
-        if (file.Otlp?.Interval is { } otlpInterval) options.OtlpInterval = ParseDuration(otlpInterval, "otlp.interval");
-        if (file.Metrics?.Listen is { } metrics) options.MetricsListen = ParseEndPoint(metrics, "metrics.listen");
+        if (file.Otlp?.Interval is { } otlpInterval) options.OtlpInterval = SettingText.ParseDuration(otlpInterval, "otlp.interval");
+        if (file.Metrics?.Listen is { } metrics) options.MetricsListen = SettingText.ParseEndPoint(metrics, "metrics.listen");
         if (file.MaxConnections is { } connections) options.MaxConnections = Positive(connections, "max_connections");
         if (file.MaxClientConnectionsPerIp is { } perIp) options.MaxClientConnectionsPerIp = Positive(perIp, "max_client_connections_per_ip");
         if (file.MaxPendingPerIp is { } pending) options.MaxPendingPerIp = Positive(pending, "max_pending_per_ip");
@@ -225,7 +224,7 @@ public static class ConfigFile
     /// <summary>The effective settings as YAML (the relay holds no secrets in its file: they live in the registry).</summary>
     public static string Describe(RelayOptions o)
     {
-        static string D(TimeSpan? t) => FormatDuration(t);
+        static string D(TimeSpan? t) => SettingText.FormatDuration(t);
         static string L(IReadOnlyList<string> list) => "[" + string.Join(", ", list) + "]";
         var text = new System.Text.StringBuilder();
         text.AppendLine($"data_dir: {o.DataDir}");
@@ -270,11 +269,6 @@ public static class ConfigFile
         return text.ToString();
     }
 
-    public static IPEndPoint ParseEndPoint(string text, string what) =>
-        IPEndPoint.TryParse(text, out var endPoint) && endPoint.Port is > 0 and <= 65535
-            ? endPoint
-            : throw new ConfigException($"{what}: '{text}' is not ADDRESS:PORT");
-
     public static (int Low, int High) ParsePortRange(string text)
     {
         string[] parts = text.Split('-');
@@ -287,23 +281,6 @@ public static class ConfigFile
         throw new ConfigException($"ports: '{text}' is not LOW-HIGH (1-65535, at least two ports)");
     }
 
-    /// <summary>Durations like 500ms, 10s, 2m, 1h; a bare number is seconds.</summary>
-    public static TimeSpan ParseDuration(string text, string what)
-    {
-        text = text.Trim();
-        (string number, double scale) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
-            : text.EndsWith('s') ? (text[..^1], 1)
-            : text.EndsWith('m') ? (text[..^1], 60)
-            : text.EndsWith('h') ? (text[..^1], 3600)
-            : (text, 1);
-        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0)
-        {
-            return TimeSpan.FromSeconds(value * scale);
-        }
-
-        throw new ConfigException($"{what}: '{text}' is not a duration such as 500ms, 10s, 2m or 1h");
-    }
-
     private static ServerRules Rules(List<string>? allow, List<string>? deny, string? idle, int? maxPool, ServerRules inherited, string prefix)
     {
         var rules = inherited with
@@ -314,7 +291,7 @@ public static class ConfigFile
             {
                 null => inherited.PairIdleTimeout,
                 "off" => null,
-                _ => ParseDuration(idle, prefix + "pair_idle_timeout"),
+                _ => SettingText.ParseDuration(idle, prefix + "pair_idle_timeout"),
             },
             MaxPool = maxPool is { } pool ? InRange(pool, Protocol.Wire.MinPool, Protocol.Wire.MaxPool, prefix + "max_pool") : inherited.MaxPool,
         };
@@ -362,16 +339,6 @@ public static class ConfigFile
             ? value
             : throw new ConfigException($"{where}: secret_env: {secretEnv} is not set");
     }
-
-    /// <summary>trace, debug, info, warn, error, critical, none (and .NET's own names).</summary>
-    public static Microsoft.Extensions.Logging.LogLevel ParseLogLevel(string text, string where) =>
-        Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(text switch { "info" => "Information", "warn" => "Warning", _ => text }, ignoreCase: true, out var level)
-            ? level
-            : throw new ConfigException($"{where}: log_level: '{text}' is not one of trace, debug, info, warn, error, critical, none");
-
-    /// <summary>500ms, 10s, 2m (whole seconds when it is whole), or off.</summary>
-    public static string FormatDuration(TimeSpan? value) =>
-        value is not { } span ? "off" : span.TotalMilliseconds % 1000 == 0 ? $"{span.TotalSeconds:0}s" : $"{span.TotalMilliseconds:0}ms";
 
     private static int InRange(int value, int low, int high, string what) =>
         value >= low && value <= high ? value : throw new ConfigException($"{what}: must be {low}-{high}");

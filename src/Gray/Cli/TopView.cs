@@ -1,7 +1,8 @@
 // `gray admin top`: a live table of servers, agents, pool fill, pairs and bytes per second,
 // refreshed every second from the relay's admin endpoint (Spectre.Console).
-using Gray.Admin;
+using Gray.Relay.Admin;
 using Spectre.Console;
+using Gray.Hosting;
 
 namespace Gray.Cli;
 

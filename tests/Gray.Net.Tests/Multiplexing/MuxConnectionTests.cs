@@ -70,8 +70,8 @@ public class MuxConnectionTests
     {
         await using var backend = new PullEchoServer(Loopback.AnyPort);
         backend.Start();
-        await using var tunnel = await MuxTunnel.StartAsync(backend.EndPoint);
-        long growthBefore = MuxChannel.WindowGrowthBytes;
+        var options = new MuxOptions(); // both sides share its budget, as one process's connections do
+        await using var tunnel = await MuxTunnel.StartAsync(backend.EndPoint, options);
         using var client = await Loopback.ConnectAsync(tunnel.EndPoint);
         byte[] payload = RandomNumberGenerator.GetBytes(32 * 1024 * 1024);
         var sending = Task.Run(async () =>
@@ -85,7 +85,7 @@ public class MuxConnectionTests
         Assert.True(tunnel.Accepted.TryTake(out var channel, Loopback.Deadline));
         Assert.InRange(channel.ReceiveWindow, 2 * MuxOptions.InitialWindowBytes, MuxOptions.MaxWindowBytes);
         Assert.True(tunnel.Results.TryTake(out _, Loopback.Deadline));
-        await Loopback.WaitUntilAsync(() => MuxChannel.WindowGrowthBytes == growthBefore, "the window growth returned");
+        await Loopback.WaitUntilAsync(() => options.WindowBudget.GrownBytes == 0, "the window growth returned");
     }
 
     [Fact]

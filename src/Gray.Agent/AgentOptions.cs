@@ -1,0 +1,47 @@
+// What `gray agent` needs to know.
+using System.Net;
+
+namespace Gray.Agent;
+
+public sealed class AgentOptions
+{
+    public required DnsEndPoint Relay { get; init; }
+
+    public required string Id { get; init; }
+
+    /// <summary>The server's secret; empty when the agent authenticates with <see cref="Key"/>.</summary>
+    public required string Secret { get; init; }
+
+    /// <summary>A PEM file with the agent's ECDSA P-256 private key, signing the challenge instead of the secret.</summary>
+    public string? KeyFile { get; init; }
+
+    public required DnsEndPoint Target { get; init; }
+
+    public int Pool { get; init; } = 8;
+
+    /// <summary>The relay certificate's SHA-256; without it, trust on first use.</summary>
+    public string? Fingerprint { get; init; }
+
+    public bool PlainData { get; init; }
+
+    /// <summary>Multiplexed data connections: each carries many tunneled connections.</summary>
+    public bool Mux { get; init; }
+
+    /// <summary>The trust-on-first-use file (known_relays), as ssh's known_hosts.</summary>
+    public required string KnownRelaysPath { get; init; }
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public string RelayText => $"{Relay.Host}:{Relay.Port}";
+
+    public string TargetText => $"{Target.Host}:{Target.Port}";
+}
+
+/// <summary>An error that reconnecting cannot fix: the process exits with <see cref="ExitCode"/>.</summary>
+public sealed class AgentFatalException(string message, int exitCode, bool finishPairs = false) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+
+    /// <summary>Let running pairs finish before exiting (another agent took over: pairs are not its business).</summary>
+    public bool FinishPairs { get; } = finishPairs;
+}

@@ -1,0 +1,132 @@
+// One data connection of the agent: presents its OTP; then, pooled, waits for the start frame, dials the
+// target and splices (a refusing target closes just this connection), or, multiplexed, does that for
+// every channel the relay opens on it (a refusing target resets just that channel).
+using System.Net;
+using System.Net.Sockets;
+using Gray.Net;
+using Gray.Net.Multiplexing;
+using Gray.Protocol;
+using TcpClient = Gray.Net.TcpClient;
+
+namespace Gray.Agent;
+
+internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] otp, TlsClientOptions? tls, bool mux = false)
+    : TcpClient(relayData, new TcpClientOptions { ConnectTimeout = agent.Options.ConnectTimeout, LoggerFactory = agent.LoggerFactory })
+{
+    private readonly TaskCompletionSource _prefaceSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the OTP is on its way (or the connection ended before that).</summary>
+    public Task PrefaceSent => _prefaceSent.Task;
+
+    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
+        tls is null ? base.CreateStreamAsync(socket, cancellationToken) : TlsClient.AuthenticateAsync(socket, tls, cancellationToken);
+
+    protected override void OnConnected() => agent.Track(this);
+
+    protected override void OnDisconnected()
+    {
+        _prefaceSent.TrySetResult();
+        agent.Forget(this);
+    }
+
+    protected override async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Stream.WriteAsync(DataFrames.Preface(otp, mux), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _prefaceSent.TrySetResult();
+        }
+
+        if (mux)
+        {
+            await RunMultiplexedAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var start = new byte[Wire.StartFrameBytes];
+        try
+        {
+            await Stream.ReadExactlyAsync(start, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is EndOfStreamException or IOException)
+        {
+            return; // the relay let this pooled connection go (restart, expiry, shutdown)
+        }
+
+        await ServePairAsync(DataFrames.ParseStart(start), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunMultiplexedAsync(CancellationToken cancellationToken)
+    {
+        var connection = new MuxConnection(Stream, opens: false, agent.MuxOptions, accept: (channel, open) =>
+            ServePairAsync(DataFrames.ParseStart(open.Span), cancellationToken, channel));
+        try
+        {
+            await connection.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MuxProtocolException error)
+        {
+            AgentLog.DataFailed(agent.Logger, agent.Options.Id, $"the relay broke the multiplexing protocol: {error.Message}");
+        }
+    }
+
+    // Dials the target for one client and splices it with this connection, or with its channel.
+    private async Task ServePairAsync(IPEndPoint client, CancellationToken cancellationToken, MuxChannel? channel = null)
+    {
+        long pairId = agent.PairStarted();
+        try
+        {
+            AgentLog.PairStarted(agent.Logger, agent.Options.Id, pairId, client);
+            var target = new TargetConnection(agent);
+            try
+            {
+                await target.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error) when (error is SocketException or TimeoutException or IOException)
+            {
+                AgentMeter.TargetFailures.Add(1);
+                AgentLog.TargetFailed(agent.Logger, agent.Options.Id, agent.Options.TargetText, pairId, error.Message);
+                channel?.Abort();
+                return;
+            }
+
+            try
+            {
+                var result = channel is null
+                    ? await Splice.RunAsync(this, target, cancellationToken: cancellationToken).ConfigureAwait(false)
+                    : await MuxSplice.RunAsync(target, channel, idleTimeout: null, cancellationToken).ConfigureAwait(false);
+                // A pooled splice runs relay → target first; a channel's runs target → relay first.
+                var (fromRelay, toRelay) = channel is null ? (result.BytesAToB, result.BytesBToA) : (result.BytesBToA, result.BytesAToB);
+                AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, fromRelay, toRelay);
+                AgentMeter.Bytes.Add(fromRelay, new KeyValuePair<string, object?>("direction", "in"));
+                AgentMeter.Bytes.Add(toRelay, new KeyValuePair<string, object?>("direction", "out"));
+            }
+            finally
+            {
+                target.Release();
+            }
+        }
+        finally
+        {
+            agent.PairEnded();
+        }
+    }
+}
+
+/// <summary>The agent's connection to the private service; the data connection's splice drives it.</summary>
+internal sealed class TargetConnection(TunnelAgent agent)
+    : TcpClient(agent.Options.Target, new TcpClientOptions { ConnectTimeout = agent.Options.ConnectTimeout, LoggerFactory = agent.LoggerFactory })
+{
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release() => _released.TrySetResult();
+
+    protected override void OnConnected() => agent.Track(this);
+
+    protected override void OnDisconnected() => agent.Forget(this);
+
+    protected override Task RunAsync(CancellationToken cancellationToken) => _released.Task.WaitAsync(cancellationToken);
+}

@@ -1,0 +1,276 @@
+// `gray agent`: authenticates to the relay, keeps its pool of data connections full, dials the
+// target for each paired client and splices; reconnects with backoff after any network failure.
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Gray.Net;
+using Gray.Net.Multiplexing;
+using Gray.Protocol;
+using Microsoft.Extensions.Logging;
+using Gray.Hosting;
+using Gray.Hosting.Telemetry;
+
+namespace Gray.Agent;
+
+/// <param name="humanOutput">Where the line saying the service is public goes (standard output by default).</param>
+/// <param name="muxOptions">Limits of multiplexed data connections, shared by the tunnels of one process.</param>
+public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFactory, TextWriter? humanOutput = null,
+    MuxOptions? muxOptions = null)
+{
+    private static readonly BackoffOptions ReconnectBackoff = new()
+    {
+        Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromSeconds(30), Jitter = 0.2,
+    };
+
+    /// <summary>Data connections being set up at once; the relay limits unauthenticated ones per address.</summary>
+    private const int MaxConcurrentDataSetups = 8;
+
+    /// <summary>How long a failed data connection is retried: within the relay's OTP lifetime (30 s by default).</summary>
+    private static readonly TimeSpan DataRetryWindow = TimeSpan.FromSeconds(20);
+
+    private static readonly BackoffOptions DataRetryBackoff = new()
+    {
+        Initial = TimeSpan.FromMilliseconds(100), Maximum = TimeSpan.FromSeconds(2), Jitter = 0.2,
+    };
+
+    private readonly ConcurrentDictionary<long, TcpConnection> _connections = new();
+    private readonly SemaphoreSlim _dataSetups = new(MaxConcurrentDataSetups);
+    private readonly object _pairsGate = new();
+    private long _pairIds;
+    private long _sessions;
+    private int _activePairs;
+    private TaskCompletionSource _noPairs = CompletedSource();
+
+    internal AgentOptions Options => options;
+
+    internal MuxOptions MuxOptions { get; } = muxOptions ?? new MuxOptions();
+
+    // Every line of this tunnel, the library's included, carries its server ID.
+    private readonly ILoggerFactory _scopedLoggers = new ScopedLoggerFactory(loggerFactory, new LogScope("ServerId", options.Id));
+
+    internal ILogger Logger { get; } =
+        new ScopedLoggerFactory(loggerFactory, new LogScope("ServerId", options.Id)).CreateLogger<TunnelAgent>();
+
+    internal ILoggerFactory LoggerFactory => _scopedLoggers;
+
+    /// <summary>Runs until cancelled (exit code 0) or until a fatal error (its exit code).</summary>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Reconnector.RunAsync(SessionAsync, ReconnectBackoff, error => error is AgentFatalException, Logger, cancellationToken)
+                .ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (AgentFatalException error)
+        {
+            Logger.LogError("{Message}", error.Message);
+            Console.Error.WriteLine($"gray agent: {error.Message}");
+            if (error.FinishPairs) await FinishPairsAsync(cancellationToken).ConfigureAwait(false);
+            return error.ExitCode;
+        }
+        finally
+        {
+            foreach (var connection in _connections.Values) connection.Disconnect();
+        }
+    }
+
+    internal long PairStarted()
+    {
+        lock (_pairsGate)
+        {
+            if (_activePairs++ == 0) _noPairs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        AgentMeter.ActivePairs.Add(1);
+        return Interlocked.Increment(ref _pairIds);
+    }
+
+    internal void PairEnded()
+    {
+        lock (_pairsGate)
+        {
+            if (--_activePairs == 0) _noPairs.TrySetResult();
+        }
+
+        AgentMeter.ActivePairs.Add(-1);
+    }
+
+    private static TaskCompletionSource CompletedSource()
+    {
+        var source = new TaskCompletionSource();
+        source.SetResult();
+        return source;
+    }
+
+    /// <summary>Lets running pairs end by themselves (or until stopped) before the process exits.</summary>
+    private async Task FinishPairsAsync(CancellationToken cancellationToken)
+    {
+        Task noPairs;
+        int active;
+        lock (_pairsGate)
+        {
+            noPairs = _noPairs.Task;
+            active = _activePairs;
+        }
+
+        if (active == 0) return;
+        Logger.LogInformation("Finishing {Pairs} running pairs before exiting", active);
+        try
+        {
+            await noPairs.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    internal void Track(TcpConnection connection) => _connections[connection.Id] = connection;
+
+    internal void Forget(TcpConnection connection) => _connections.TryRemove(connection.Id, out _);
+
+    /// <summary>One control session: connect, authenticate, serve until it ends.</summary>
+    private async Task SessionAsync(Action connected, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _sessions) > 1) AgentMeter.Reconnects.Add(1);
+        var trust = new RelayTrust(options, Logger);
+        var tls = new TlsClientOptions { TargetHost = options.Relay.Host, ServerCertificateValidation = trust.Validate };
+        var control = new ControlClient(this, tls);
+        try
+        {
+            await control.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationException) when (trust.Failure is { } failure)
+        {
+            throw new AgentFatalException(failure, ExitCodes.Usage);
+        }
+
+        trust.CommitFirstUse();
+        using (cancellationToken.Register(control.Disconnect))
+        {
+            var welcome = await control.Welcomed.ConfigureAwait(false);
+            if (welcome is not null)
+            {
+                connected();
+                // Pinned to the certificate this session accepted; TLS sessions resume, so a pool refill is
+                // mostly an abbreviated handshake (the pin still checks every one).
+                var dataTls = welcome.PlainData ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host, welcome.DataPort);
+                if (options.Mux && !welcome.Mux) AgentLog.MuxNotGranted(Logger, options.Id);
+                control.StartServing(dataTls);
+                AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
+                (humanOutput ?? Console.Out).WriteLine($"gray agent: server {options.Id} is public on relay {options.Relay.Host} port {welcome.ClientPort}, forwarding to {options.TargetText}");
+            }
+
+            await control.Completion.ConfigureAwait(false);
+        }
+
+        if (control.Fatal is { } fatal) throw fatal;
+        if (control.EndReason is { } reason) AgentLog.ControlLost(Logger, options.Id, reason);
+    }
+
+    /// <summary>
+    /// Opens one pooled data connection that presents <paramref name="otp"/>; never throws. A relay at
+    /// its connection limit refuses at once, so failures are retried, with backoff, while the OTP can
+    /// still be valid: otherwise that pool slot would stay empty until the relay lets the OTP expire.
+    /// </summary>
+    internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls, bool mux, CancellationToken sessionEnded)
+    {
+        var relayData = new DnsEndPoint(options.Relay.Host, dataPort);
+        var backoff = new ExponentialBackoff(DataRetryBackoff);
+        var deadline = DateTime.UtcNow + DataRetryWindow;
+        while (!sessionEnded.IsCancellationRequested)
+        {
+            var data = new DataClient(this, relayData, otp, tls, mux);
+            await _dataSetups.WaitAsync(sessionEnded).ConfigureAwait(false);
+            try
+            {
+                await data.ConnectAsync(sessionEnded).ConfigureAwait(false);
+                await data.PrefaceSent.ConfigureAwait(false);
+                return;
+            }
+            catch (Exception error) when (error is SocketException or IOException or TimeoutException or AuthenticationException)
+            {
+                if (DateTime.UtcNow >= deadline)
+                {
+                    AgentMeter.DataConnectionsFailed.Add(1);
+                    AgentLog.DataFailed(Logger, options.Id, error.Message);
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            finally
+            {
+                _dataSetups.Release();
+            }
+
+            try
+            {
+                await Task.Delay(backoff.Next(), sessionEnded).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Fingerprint pinning, or trust on first use with the known-relays file.</summary>
+    private sealed class RelayTrust(AgentOptions options, ILogger logger)
+    {
+        private readonly string _relay = options.RelayText;
+        private bool _firstUse;
+
+        public string? Accepted { get; private set; }
+
+        public string? Failure { get; private set; }
+
+        public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if (certificate is null)
+            {
+                Failure = $"relay {_relay} sent no certificate";
+                return false;
+            }
+
+            string actual = Certificates.Sha256Fingerprint(certificate);
+            if (options.Fingerprint is { } pinned)
+            {
+                if (Certificates.MatchesFingerprint(certificate, pinned)) return Accept(actual);
+                Failure = $"relay {_relay} presented certificate SHA-256 {actual}, which is not the --fingerprint {pinned}; refusing to connect";
+                return false;
+            }
+
+            string? known = KnownRelays.Find(options.KnownRelaysPath, _relay);
+            if (known is null)
+            {
+                _firstUse = true;
+                return Accept(actual);
+            }
+
+            if (Certificates.MatchesFingerprint(certificate, known)) return Accept(actual);
+            Failure = $"REFUSING relay {_relay}: its certificate fingerprint changed from {known} to {actual}. " +
+                $"If the relay's certificate really changed, remove its line from {options.KnownRelaysPath} or pass --fingerprint.";
+            return false;
+        }
+
+        public void CommitFirstUse()
+        {
+            if (!_firstUse || Accepted is null) return;
+            KnownRelays.Add(options.KnownRelaysPath, _relay, Accepted);
+            AgentLog.TrustedOnFirstUse(logger, _relay, Accepted, options.KnownRelaysPath);
+            _firstUse = false;
+        }
+
+        private bool Accept(string fingerprint)
+        {
+            Accepted = fingerprint;
+            return true;
+        }
+    }
+}

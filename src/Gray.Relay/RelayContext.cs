@@ -1,0 +1,94 @@
+// What every part of a running relay shares, including its limits.
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Gray.Net;
+using Gray.Net.Multiplexing;
+using Microsoft.Extensions.Logging;
+using Gray.Hosting.Telemetry;
+
+namespace Gray.Relay;
+
+internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFactory, X509Certificate2 certificate, Registry registry)
+{
+    public RelayOptions Options { get; } = options;
+
+    public ILoggerFactory LoggerFactory { get; } = loggerFactory;
+
+    private volatile X509Certificate2 _certificate = certificate;
+
+    /// <summary>The certificate for new handshakes; a reload may replace it.</summary>
+    public X509Certificate2 Certificate
+    {
+        get => _certificate;
+        set => _certificate = value;
+    }
+
+    public string Fingerprint => Certificates.Sha256Fingerprint(_certificate);
+
+    public Registry Registry { get; } = registry;
+
+    public ServerManager Manager { get; } = new();
+
+    /// <summary>Limits of multiplexed data connections; one window budget for every agent of this relay.</summary>
+    public MuxOptions Mux { get; } = new();
+
+    /// <summary>Agent keys that may authenticate instead of a secret; null when not configured.</summary>
+    public TrustedKeys? TrustedKeys { get; set; }
+
+    /// <summary>The most connections the open-file limit allows; a reload cannot raise max_connections past it.</summary>
+    public int ConnectionCeiling { get; init; } = int.MaxValue;
+
+    /// <summary>Every connection the relay holds (max_connections), across all its listeners.</summary>
+    public ConnectionQuota Connections { get; } = new(options.MaxConnections);
+
+    /// <summary>Unauthenticated connections per address, on the control and data ports together.</summary>
+    public AddressQuota Pending { get; } = new(options.MaxPendingPerIp);
+
+    private readonly ConcurrentDictionary<string, byte> _drained = new();
+    private volatile bool _drainAll;
+
+    public bool IsDraining(string id) => _drainAll || _drained.ContainsKey(id);
+
+    public bool DrainAll => _drainAll;
+
+    public void Drain(string? id)
+    {
+        if (id is null) _drainAll = true;
+        else _drained[id] = 0;
+    }
+
+    public void Resume(string? id)
+    {
+        if (id is not null)
+        {
+            _drained.TryRemove(id, out _);
+            return;
+        }
+
+        _drainAll = false;
+        _drained.Clear();
+    }
+
+    /// <summary>Admission for the control and data ports: a place among its address's pending connections.</summary>
+    public RefuseReason? AdmitPending(IPEndPoint remote) => Pending.TryAcquire(remote.Address) ? null : RefuseReason.AddressLimit;
+
+    public void ReleasePending(EndPoint? remote)
+    {
+        if (remote is IPEndPoint ip) Pending.Release(ip.Address);
+    }
+
+    /// <summary>Options for the relay's own listeners: Gray.Net's defaults with our deadlines and limits.</summary>
+    public TcpServerOptions ListenerOptions(int maxSessions, int maxPerAddress = int.MaxValue, string? serverId = null) => new()
+    {
+        MaxSessions = maxSessions,
+        MaxSessionsPerAddress = maxPerAddress,
+        Quota = Connections,
+        HandshakeTimeout = Options.HandshakeTimeout,
+        // The library's lines about one server's connections carry its ID.
+        LoggerFactory = serverId is null ? LoggerFactory
+            : new ScopedLoggerFactory(LoggerFactory, new LogScope("ServerId", serverId)),
+        // Control frames are small; a peer that lets 1 MiB of them pile up is not reading.
+        SendQueueLimitBytes = 1024 * 1024,
+    };
+}

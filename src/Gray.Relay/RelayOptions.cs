@@ -1,0 +1,116 @@
+// Every relay setting with its default; filled from the YAML file, then from command-line flags.
+using System.Net;
+using Gray.Hosting.Telemetry;
+
+namespace Gray.Relay;
+
+public sealed class RelayOptions
+{
+    public const int DefaultControlPort = 44555;
+
+    public string DataDir { get; set; } = "./gray-data";
+
+    public IPEndPoint Control { get; set; } = new(IPAddress.Any, DefaultControlPort);
+
+    public int PortLow { get; set; } = 20000;
+
+    public int PortHigh { get; set; } = 29999;
+
+    /// <summary>Where client and data ports listen; null means the control address.</summary>
+    public IPAddress? PublicBind { get; set; }
+
+    /// <summary>PEM certificate and key; without them the relay makes and keeps its own.</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? KeyPath { get; set; }
+
+    /// <summary>May agents ask for plain-TCP data connections (--plain-data)?</summary>
+    public bool AllowPlainData { get; set; } = true;
+
+    /// <summary>May agents multiplex clients over their data connections (--mux)? If not, they get pooled ones.</summary>
+    public bool AllowMux { get; set; } = true;
+
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Deadline for each step of the control handshake (hello, proof).</summary>
+    public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Deadline for a data connection to present its OTP, counted from accept.</summary>
+    public TimeSpan OtpTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan OtpLifetime { get; set; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a client may wait for a pooled data connection.</summary>
+    public TimeSpan ClientWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Clients that may wait at once per server; more are refused at once.</summary>
+    public int MaxWaitingClients { get; set; } = 1024;
+
+    /// <summary>Concurrent connections per client port.</summary>
+    public int MaxClientsPerServer { get; set; } = 10_000;
+
+    /// <summary>All connections of the relay at once: control, data and client (server.rs's default).</summary>
+    public int MaxConnections { get; set; } = 1000;
+
+    /// <summary>Concurrent connections from one source address on a client port.</summary>
+    public int MaxClientConnectionsPerIp { get; set; } = 256;
+
+    /// <summary>Unauthenticated connections from one address on the control and data ports together.</summary>
+    public int MaxPendingPerIp { get; set; } = 64;
+
+    /// <summary>Rules for servers that have none of their own.</summary>
+    public ServerRules DefaultRules { get; set; } = new();
+
+    /// <summary>Rules by server ID.</summary>
+    public Dictionary<string, ServerRules> Servers { get; set; } = new();
+
+    public ServerRules RulesFor(string id) => Servers.GetValueOrDefault(id) ?? DefaultRules;
+
+    /// <summary>Servers declared in the file (with their secrets): the registry is made to match them.</summary>
+    public Dictionary<string, DeclaredServer> Declared { get; set; } = new();
+
+    public bool Console { get; set; } = true;
+
+    /// <summary>Agent public keys that may authenticate instead of a secret: a path or a file:// or http(s):// URL.</summary>
+    public string? TrustedKeysSource { get; set; }
+
+    public TimeSpan TrustedKeysRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where metrics are pushed over OTLP/HTTP (e.g. http://collector:4318); null pushes none.</summary>
+    public Uri? OtlpEndpoint { get; set; }
+
+    public TimeSpan OtlpInterval { get; set; } = OtlpExport.DefaultInterval;
+
+    /// <summary>Least important log level written (a reload may change it).</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
+    /// <summary>Where GET /metrics answers in the Prometheus text format; null (the default) serves none.</summary>
+    public IPEndPoint? MetricsListen { get; set; }
+
+    public IPAddress EffectivePublicBind => PublicBind ?? Control.Address;
+}
+
+/// <summary>A server declared in the relay's file: its ID, secret and (optionally) fixed ports.</summary>
+public sealed record DeclaredServer(string Id, string Secret, int? ClientPort, int? DataPort);
+
+/// <summary>Where the relay's settings come from, so that a reload can read them again: the file, then the flags.</summary>
+public sealed record RelayConfigSource(string? Path, Func<RelayOptions> Load);
+
+/// <summary>Per-server rules: pool size, who may connect to the client port, and idle pairs.</summary>
+public sealed record ServerRules
+{
+    public int MaxPool { get; init; } = Protocol.Wire.MaxPool;
+
+    public IReadOnlyList<string> ClientAllow { get; init; } = [];
+
+    public IReadOnlyList<string> ClientDeny { get; init; } = [];
+
+    /// <summary>Close a pair that carried no byte for this long; null (the default) never does.</summary>
+    public TimeSpan? PairIdleTimeout { get; init; }
+
+    public Gray.Net.AddressRules ToAddressRules() => Gray.Net.AddressRules.Parse(ClientAllow, ClientDeny);
+}

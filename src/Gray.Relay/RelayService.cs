@@ -1,0 +1,156 @@
+// `gray relay` as a hosted service: data directory, certificate, registry, the TLS control port,
+// the admin endpoint, the console; a graceful stop that releases every port.
+using Gray.Relay.Admin;
+using Gray.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Gray.Hosting;
+using Gray.Hosting.Telemetry;
+
+namespace Gray.Relay;
+
+public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime,
+    LogControl logs, ExitStatus exit, RelayConfigSource? configSource = null)
+    : BackgroundService
+{
+    private readonly ILogger _log = loggerFactory.CreateLogger<RelayService>();
+
+    /// <summary>Descriptors kept for everything but connections: listeners, their spares, files, the runtime's own.</summary>
+    private const int DescriptorMargin = 128;
+
+    // Each connection is a descriptor. Out of descriptors the .NET runtime itself can abort ("Out of
+    // memory." when it cannot start a thread), so max_connections must stay below what the process
+    // may open: the relay then refuses at its own limit, cleanly, and never runs the process dry.
+    /// <returns>The most connections the open-file limit allows (a reload cannot raise max_connections past it).</returns>
+    private int FitConnectionsToDescriptors()
+    {
+        if (DescriptorLimit.Raise() is not { } limit) return int.MaxValue;
+        int inUse = Directory.GetFiles("/proc/self/fd").Length;
+        long ceiling = Math.Max(16, (long)limit - inUse - DescriptorMargin);
+        int connectionCeiling = (int)Math.Min(int.MaxValue, ceiling);
+        if (options.MaxConnections <= ceiling) return connectionCeiling;
+        _log.LogWarning("max_connections {Configured} lowered to {Ceiling}: the process may open only {Limit} files " +
+            "(raise it with ulimit -n or LimitNOFILE=)", options.MaxConnections, ceiling, limit);
+        options.MaxConnections = (int)ceiling;
+        return connectionCeiling;
+    }
+
+    // The relay itself is critical: if it fails, the process stops with exit code 1.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Background.CriticalAsync(() => RunAsync(stoppingToken), "The relay", _log, lifetime, exit);
+
+    // OTLP and trusted keys live in methods of their own: the JIT then loads OpenTelemetry and
+    // System.Net.Http (about 1 MiB of a relay's memory) only for relays that use them.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private IDisposable StartOtlp(Uri endpoint)
+    {
+        var provider = OtlpExport.Start(RelayMeter.Name, endpoint, options.OtlpInterval);
+        _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", endpoint, options.OtlpInterval.TotalSeconds);
+        return provider;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void LoadTrustedKeys(RelayContext relay, string keySource)
+    {
+        try
+        {
+            relay.TrustedKeys = new TrustedKeys(keySource, options.TrustedKeysRefresh, relay, _log);
+        }
+        catch (Exception error) when (error is IOException or HttpRequestException or TaskCanceledException or FormatException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new ConfigException($"trusted_keys: {keySource}: {error.Message}");
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        RelayContext relay;
+        ControlListener control;
+        AdminServer admin;
+        string adminFile;
+        MetricsServer? metrics = null;
+        ConfigReloader? reloader = null;
+        IDisposable? otlp = null;
+        PrometheusExporter? exporter = null;
+        try
+        {
+            int connectionCeiling = OperatingSystem.IsLinux() ? FitConnectionsToDescriptors() : int.MaxValue;
+            logs.ApplyConfigured(options.LogLevel);
+            string dataDir = DataDirectory.Ensure(options.DataDir);
+            var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
+            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options))
+            {
+                ConnectionCeiling = connectionCeiling,
+            };
+            foreach (string change in DeclaredServers.Sync(relay, options)) _log.LogInformation("Configuration: {Change}", change);
+            if (options.TrustedKeysSource is { } keySource) LoadTrustedKeys(relay, keySource);
+            // Exporters first: a measurement made before they listen would be lost.
+            exporter = options.MetricsListen is null ? null : new PrometheusExporter(RelayMeter.Name);
+            if (options.OtlpEndpoint is { } otlpEndpoint) otlp = StartOtlp(otlpEndpoint);
+
+            control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
+            control.Start();
+            var commands = new RelayCommands(relay, lifetime.StopApplication);
+            admin = new AdminServer(commands, relay.ListenerOptions(maxSessions: 64));
+            admin.Start();
+            adminFile = Path.Combine(dataDir, AdminEndpointFile.FileName);
+            DataDirectory.WritePrivate(adminFile, new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token).ToJson());
+            RelayLog.AdminListening(_log, admin.EndPoint);
+            var manager = relay.Manager;
+            RelayMeter.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
+            if (options.MetricsListen is { } metricsEndPoint)
+            {
+                metrics = new MetricsServer(metricsEndPoint, exporter!);
+                metrics.Start();
+                _log.LogInformation("Metrics on http://{EndPoint}/metrics", metrics.EndPoint);
+            }
+
+            // Armed before the ready line: a file changed once the relay said it runs must be reloaded.
+            if (configSource is not null)
+            {
+                reloader = new ConfigReloader(configSource, relay, control, dataDir, logs, _log);
+                reloader.Start();
+            }
+
+            RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
+            logs.HumanOutput.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
+            if (options.Console && !Console.IsInputRedirected)
+            {
+                Background.Observe(Background.SuperviseAsync(ct => RelayConsole.RunAsync(commands, ct), "The console", _log, stoppingToken), "The console", _log);
+            }
+        }
+        catch (Exception error)
+        {
+            _log.LogCritical(error, "The relay could not start: {Reason}", error.Message);
+            Console.Error.WriteLine($"gray relay: cannot start: {error.Message}");
+            exit.Code = error is ConfigException or RegistryException ? ExitCodes.Usage : ExitCodes.Failure;
+            lifetime.StopApplication();
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // Stop: no new agents, then every server (ports released), then the admin endpoint.
+        reloader?.Dispose();
+        relay.TrustedKeys?.Dispose();
+        otlp?.Dispose(); // flushes the last measurements
+        await control.StopAsync().ConfigureAwait(false);
+        await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);
+        await admin.StopAsync().ConfigureAwait(false);
+        if (metrics is not null)
+        {
+            await metrics.StopAsync().ConfigureAwait(false);
+            metrics.Exporter.Dispose();
+        }
+
+        File.Delete(adminFile);
+        relay.Registry.Dispose();
+        RelayLog.Stopped(_log);
+    }
+}

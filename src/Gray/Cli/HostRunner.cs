@@ -1,0 +1,61 @@
+// The .NET Generic Host for `gray relay` and `gray agent`: console logging, SIGINT/SIGTERM handling.
+using Gray.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gray.Cli;
+
+internal static class HostRunner
+{
+    /// <summary>How long a graceful stop may take before the host gives up on it.</summary>
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(4);
+
+    /// <summary>Pins the log level: a configuration file's log_level is then ignored.</summary>
+    private const string LogLevelVariable = "GRAY_LOG_LEVEL";
+
+    public static bool ParseLogFormat(string text) => text switch
+    {
+        "text" => false,
+        "json" => true,
+        _ => throw new ConfigException($"--log-format: '{text}' is neither text nor json"),
+    };
+
+    /// <summary>Runs the services until SIGINT/SIGTERM or until one stops the host; returns the exit code.</summary>
+    public static async Task<int> RunAsync(Action<IServiceCollection> configure, bool jsonLogs, LogLevel? configuredLevel = null)
+    {
+        DescriptorLimit.Raise();
+        bool pinned = Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable(LogLevelVariable), ignoreCase: true, out var pinnedLevel);
+        var logs = new LogControl(pinned ? pinnedLevel : configuredLevel ?? LogLevel.Information, pinned, jsonLogs);
+        var exit = new ExitStatus();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
+        if (jsonLogs)
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+                o.IncludeScopes = true; // the server ID of library lines travels as a scope
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.IncludeScopes = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
+        builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        builder.Logging.AddFilter((_, _, messageLevel) => logs.IsEnabled(messageLevel)); // read at each line: reloadable
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.AddSingleton(logs).AddSingleton(exit);
+        configure(builder.Services);
+        using var host = builder.Build();
+        await host.RunAsync().ConfigureAwait(false);
+        return exit.Code;
+    }
+}
