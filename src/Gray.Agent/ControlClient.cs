@@ -7,7 +7,7 @@ using Gray.Hosting;
 namespace Gray.Agent;
 
 internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
-    : TlsClient(agent.Options.Relay, tls, new TcpClientOptions { ConnectTimeout = agent.Options.ConnectTimeout, LoggerFactory = agent.LoggerFactory })
+    : TlsClient(agent.Options.Relay, tls, agent.ClientOptions())
 {
     /// <summary>Deadline for each reply of the relay during the handshake.</summary>
     private static readonly TimeSpan HandshakeStepTimeout = TimeSpan.FromSeconds(10);
@@ -65,10 +65,10 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
 
     private async Task ServeAsync(Welcome welcome, TlsClientOptions? dataTls, CancellationToken cancellationToken)
     {
-        using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var silence = new Deadline(welcome.PingTimeout, agent.Time, cancellationToken);
         while (true)
         {
-            silence.CancelAfter(welcome.PingTimeout); // any frame from the relay proves it alive
+            silence.Restart(welcome.PingTimeout); // any frame from the relay proves it alive
             Frame? frame;
             try
             {
@@ -112,8 +112,7 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
 
     private async Task<Frame?> ReadStepAsync(CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(HandshakeStepTimeout);
+        using var deadline = new Deadline(HandshakeStepTimeout, agent.Time, cancellationToken);
         try
         {
             var frame = await Frames.ReadAsync(Stream, deadline.Token).ConfigureAwait(false);

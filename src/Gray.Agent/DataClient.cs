@@ -11,7 +11,7 @@ using TcpClient = Gray.Net.TcpClient;
 namespace Gray.Agent;
 
 internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] otp, TlsClientOptions? tls, bool mux = false)
-    : TcpClient(relayData, new TcpClientOptions { ConnectTimeout = agent.Options.ConnectTimeout, LoggerFactory = agent.LoggerFactory })
+    : TcpClient(relayData, agent.ClientOptions())
 {
     private readonly TaskCompletionSource _prefaceSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -118,7 +118,7 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
 
 /// <summary>The agent's connection to the private service; the data connection's splice drives it.</summary>
 internal sealed class TargetConnection(TunnelAgent agent)
-    : TcpClient(agent.Options.Target, new TcpClientOptions { ConnectTimeout = agent.Options.ConnectTimeout, LoggerFactory = agent.LoggerFactory })
+    : TcpClient(agent.Options.Target, agent.ClientOptions())
 {
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -17,8 +17,9 @@ namespace Gray.Agent;
 
 /// <param name="humanOutput">Where the line saying the service is public goes (standard output by default).</param>
 /// <param name="muxOptions">Limits of multiplexed data connections, shared by the tunnels of one process.</param>
+/// <param name="time">The clock of deadlines and backoff (a fake one in tests).</param>
 public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFactory, TextWriter? humanOutput = null,
-    MuxOptions? muxOptions = null)
+    MuxOptions? muxOptions = null, TimeProvider? time = null)
 {
     private static readonly BackoffOptions ReconnectBackoff = new()
     {
@@ -48,6 +49,12 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
 
     internal MuxOptions MuxOptions { get; } = muxOptions ?? new MuxOptions();
 
+    internal TimeProvider Time { get; } = time ?? TimeProvider.System;
+
+    /// <summary>Options for one of this tunnel's connections (control, data or target).</summary>
+    internal TcpClientOptions ClientOptions() =>
+        new() { ConnectTimeout = options.ConnectTimeout, LoggerFactory = LoggerFactory, TimeProvider = Time };
+
     // Every line of this tunnel, the library's included, carries its server ID.
     private readonly ILoggerFactory _scopedLoggers = new ScopedLoggerFactory(loggerFactory, new LogScope("ServerId", options.Id));
 
@@ -61,7 +68,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     {
         try
         {
-            await Reconnector.RunAsync(SessionAsync, ReconnectBackoff, error => error is AgentFatalException, Logger, cancellationToken)
+            await Reconnector.RunAsync(SessionAsync, ReconnectBackoff, error => error is AgentFatalException, Logger, cancellationToken, Time)
                 .ConfigureAwait(false);
             return ExitCodes.Ok;
         }
@@ -180,7 +187,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     {
         var relayData = new DnsEndPoint(options.Relay.Host, dataPort);
         var backoff = new ExponentialBackoff(DataRetryBackoff);
-        var deadline = DateTime.UtcNow + DataRetryWindow;
+        var deadline = Time.GetUtcNow() + DataRetryWindow;
         while (!sessionEnded.IsCancellationRequested)
         {
             var data = new DataClient(this, relayData, otp, tls, mux);
@@ -193,7 +200,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             }
             catch (Exception error) when (error is SocketException or IOException or TimeoutException or AuthenticationException)
             {
-                if (DateTime.UtcNow >= deadline)
+                if (Time.GetUtcNow() >= deadline)
                 {
                     AgentMeter.DataConnectionsFailed.Add(1);
                     AgentLog.DataFailed(Logger, options.Id, error.Message);
@@ -211,7 +218,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
 
             try
             {
-                await Task.Delay(backoff.Next(), sessionEnded).ConfigureAwait(false);
+                await Task.Delay(backoff.Next(), Time, sessionEnded).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

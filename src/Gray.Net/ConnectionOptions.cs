@@ -33,6 +33,9 @@ public class ConnectionOptions
     public bool WaitForDataBeforeAllocatingBuffer { get; set; } = true;
 
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>The clock of deadlines, idle timeouts and retry delays (a fake one in tests).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
 
 public sealed class TcpServerOptions : ConnectionOptions

@@ -40,8 +40,9 @@ public static class Reconnector
     /// <paramref name="isFatal"/> accepts.
     /// </summary>
     public static async Task RunAsync(Func<Action, CancellationToken, Task> session, BackoffOptions options,
-        Func<Exception, bool>? isFatal, ILogger? logger, CancellationToken cancellationToken)
+        Func<Exception, bool>? isFatal, ILogger? logger, CancellationToken cancellationToken, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var backoff = new ExponentialBackoff(options);
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -65,7 +66,7 @@ public static class Reconnector
             if (logger is not null) Log.Reconnecting(logger, (int)delay.TotalMilliseconds, reason);
             try
             {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

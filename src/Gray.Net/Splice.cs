@@ -30,7 +30,7 @@ public static class Splice
         TimeSpan? idleTimeout, CancellationToken cancellationToken = default)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, a.ConnectionClosed, b.ConnectionClosed);
-        var activity = new Activity();
+        var activity = new Activity(a.Time);
         var aToB = PumpAsync(a, b, null, linked, activity);
         var bToA = PumpAsync(b, a, firstReadOfB, linked, activity);
         var watchdog = idleTimeout is { } idle ? WatchIdleAsync(a, b, idle, activity, linked.Token) : Task.CompletedTask;
@@ -46,12 +46,12 @@ public static class Splice
         CancellationToken cancellationToken)
     {
         var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks));
-        using var timer = new PeriodicTimer(period);
+        using var timer = new PeriodicTimer(period, activity.Time);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (Environment.TickCount64 - activity.LastTick < idle.TotalMilliseconds) continue;
+                if (activity.Time.GetElapsedTime(Volatile.Read(ref activity.LastTimestamp)) < idle) continue;
                 activity.TimedOut = true;
                 a.Disconnect();
                 b.Disconnect();
@@ -63,9 +63,11 @@ public static class Splice
         }
     }
 
-    private sealed class Activity
+    private sealed class Activity(TimeProvider time)
     {
-        public long LastTick = Environment.TickCount64;
+        public readonly TimeProvider Time = time;
+
+        public long LastTimestamp = time.GetTimestamp();
 
         public volatile bool TimedOut;
     }
@@ -120,7 +122,7 @@ public static class Splice
     private static int Delivered(TcpConnection to, int bytes, Activity activity)
     {
         to.CountSent(bytes);
-        Volatile.Write(ref activity.LastTick, Environment.TickCount64);
+        Volatile.Write(ref activity.LastTimestamp, activity.Time.GetTimestamp());
         return bytes;
     }
 }

@@ -37,8 +37,7 @@ public class TcpClient : TcpConnection
         Socket socket = _connectTo is IPEndPoint ip
             ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
             : new Socket(SocketType.Stream, ProtocolType.Tcp); // dual-mode, for names
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.ConnectTimeout);
+        using var deadline = new Deadline(_options.ConnectTimeout, _options.TimeProvider, cancellationToken);
         try
         {
             await socket.ConnectAsync(_connectTo, deadline.Token).ConfigureAwait(false);

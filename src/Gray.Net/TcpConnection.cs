@@ -222,6 +222,9 @@ public abstract class TcpConnection
         await OnReceiveCompletedAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The clock of this connection's deadlines and idle timeouts.</summary>
+    internal TimeProvider Time => _options.TimeProvider;
+
     internal void CountReceived(int bytes) => Interlocked.Add(ref _bytesReceived, bytes);
 
     internal void CountSent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
@@ -234,7 +237,7 @@ public abstract class TcpConnection
         _stream = null;
         RemoteEndPoint = socket.RemoteEndPoint;
         LocalEndPoint = socket.LocalEndPoint;
-        ConnectedAt = DateTimeOffset.UtcNow;
+        ConnectedAt = _options.TimeProvider.GetUtcNow();
         _closing = new CancellationTokenSource();
         _sendQueue = new SendQueue(_options.SendQueueLimitBytes);
         Interlocked.Exchange(ref _bytesSent, 0);
@@ -249,8 +252,7 @@ public abstract class TcpConnection
     internal async Task OpenStreamAsync(Func<Socket, CancellationToken, ValueTask<Stream>> createStream,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
-        deadline.CancelAfter(timeout);
+        using var deadline = new Deadline(timeout, _options.TimeProvider, cancellationToken, _closing.Token);
         try
         {
             _stream = await createStream(Socket, deadline.Token).ConfigureAwait(false);

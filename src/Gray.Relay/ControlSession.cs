@@ -19,7 +19,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
-        GrayServer? server = null;
+        RelayTunnel? server = null;
         try
         {
             server = await HandshakeAsync(cancellationToken).ConfigureAwait(false);
@@ -40,7 +40,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
     }
 
-    private async Task<GrayServer?> HandshakeAsync(CancellationToken cancellationToken)
+    private async Task<RelayTunnel?> HandshakeAsync(CancellationToken cancellationToken)
     {
         var options = relay.Options;
         Hello hello;
@@ -93,7 +93,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
 
         ReleasePending(); // authenticated: no longer counts against its address's pending limit
         bool mux = hello.Mux && options.AllowMux; // not granted: Welcome says so, and the agent pools
-        var server = new GrayServer(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux);
+        var server = new RelayTunnel(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux);
         try
         {
             await relay.Manager.ActivateAsync(server).ConfigureAwait(false);
@@ -109,12 +109,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         return server;
     }
 
-    private CancellationTokenSource Deadline(CancellationToken cancellationToken)
-    {
-        var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(relay.Options.HelloTimeout);
-        return deadline;
-    }
+    private Deadline Deadline(CancellationToken cancellationToken) => new(relay.Options.HelloTimeout, relay.Time, cancellationToken);
 
     private async Task<Frame> ReadStepAsync(CancellationToken deadline, string step)
     {
@@ -129,7 +124,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
     }
 
-    private async Task<GrayServer?> RefuseAsync(ErrorCode code, string message)
+    private async Task<RelayTunnel?> RefuseAsync(ErrorCode code, string message)
     {
         RelayLog.ControlRefused(_log, RemoteEndPoint, code, message);
         Send(Frames.Error(code, message));

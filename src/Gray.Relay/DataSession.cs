@@ -8,7 +8,7 @@ using Gray.Hosting;
 
 namespace Gray.Relay;
 
-internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSession(listener), IPendingSession
+internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpSession(listener), IPendingSession
 {
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _pendingReleased;
@@ -26,9 +26,8 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
     {
         var preface = new byte[Wire.DataPrefaceBytes];
         bool mux;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        using (var deadline = new Deadline(server.OtpDeadline(ConnectedAt), server.Relay.Time, cancellationToken))
         {
-            deadline.CancelAfter(server.OtpDeadline(ConnectedAt));
             try
             {
                 await Stream.ReadExactlyAsync(preface, deadline.Token).ConfigureAwait(false);
@@ -56,6 +55,13 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         }
 
         ReleasePending(); // admitted by its OTP: no longer pending
+        if (!mux && server.Mux)
+        {
+            Reject("a pooled data connection, but the agent asked for multiplexing");
+            server.AdmissionFailed();
+            return;
+        }
+
         if (mux)
         {
             await RunMultiplexedAsync(cancellationToken).ConfigureAwait(false);
@@ -73,11 +79,11 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
             throw;
         }
 
-        server.OfferReady(this, admitted: true);
+        server.Offer(this, admitted: true);
         var watch = PendingRead.ContinueWith(static (_, state) =>
         {
-            var (session, owner) = ((DataSession, GrayServer))state!;
-            owner.OnPooledConnectionActivity(session);
+            var (session, owner) = ((DataSession, RelayTunnel))state!;
+            owner.OnPoolConnectionEnded(session);
         }, (this, server), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         Background.Observe(watch, $"Server {server.Id}: pooled connection watch", server.Logger);
 
@@ -94,7 +100,7 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         }
 
         Mux = new MuxConnection(Stream, opens: true, server.MuxOptions, shutdownSend: () => ShutdownSendAsync());
-        server.OfferMux(this);
+        server.Offer(this, admitted: true);
         try
         {
             await Mux.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -105,7 +111,7 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
         }
         finally
         {
-            server.OnMuxEnded(this);
+            server.OnPoolConnectionEnded(this);
         }
     }
 
@@ -118,7 +124,7 @@ internal sealed class DataSession(TcpServer listener, GrayServer server) : TcpSe
 }
 
 /// <summary>A connection on a server's client port: paired with a data connection, then spliced.</summary>
-internal sealed class ClientSession(TcpServer listener, GrayServer server) : TcpSession(listener)
+internal sealed class ClientSession(TcpServer listener, RelayTunnel server) : TcpSession(listener)
 {
     /// <summary>Where peeks land; their content is never read, so one buffer serves every session.</summary>
     private static readonly byte[] PeekBuffer = new byte[1];
@@ -137,7 +143,7 @@ internal sealed class ClientSession(TcpServer listener, GrayServer server) : Tcp
         }
 
         if (data is null) return;
-        await server.RunPairAsync(this, data, cancellationToken).ConfigureAwait(false);
+        await server.Pairs.RunAsync(this, data, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task WatchForDepartureAsync(CancellationTokenSource gone, CancellationToken paired)

@@ -28,7 +28,7 @@ internal interface IPendingSession
 }
 
 /// <summary>The public port: allow/deny rules and drain mode decide who gets in.</summary>
-internal sealed class ClientListener(GrayServer server, IPEndPoint endPoint, TcpServerOptions options)
+internal sealed class ClientListener(RelayTunnel server, IPEndPoint endPoint, TcpServerOptions options)
     : TcpServer(endPoint, options)
 {
     protected override TcpSession CreateSession()
@@ -46,7 +46,7 @@ internal sealed class ClientListener(GrayServer server, IPEndPoint endPoint, Tcp
 }
 
 /// <summary>A server's data port: TLS with the relay's certificate, or plain TCP when the agent asked for it.</summary>
-internal sealed class DataListener(GrayServer server, IPEndPoint endPoint, TlsServerOptions? tls, TcpServerOptions options)
+internal sealed class DataListener(RelayTunnel server, IPEndPoint endPoint, TlsServerOptions? tls, TcpServerOptions options)
     : TcpServer(endPoint, options)
 {
     // Made once: the certificate this data port presents for its whole life (see ConfigReloader).

@@ -9,9 +9,13 @@ using Gray.Hosting.Telemetry;
 
 namespace Gray.Relay;
 
-internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFactory, X509Certificate2 certificate, Registry registry)
+internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFactory, X509Certificate2 certificate, Registry registry,
+    TimeProvider? time = null)
 {
     public RelayOptions Options { get; } = options;
+
+    /// <summary>The clock of every deadline, timeout and expiry of this relay (a fake one in tests).</summary>
+    public TimeProvider Time { get; } = time ?? TimeProvider.System;
 
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
@@ -85,6 +89,7 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
         MaxSessionsPerAddress = maxPerAddress,
         Quota = Connections,
         HandshakeTimeout = Options.HandshakeTimeout,
+        TimeProvider = Time,
         // The library's lines about one server's connections carry its ID.
         LoggerFactory = serverId is null ? LoggerFactory
             : new ScopedLoggerFactory(LoggerFactory, new LogScope("ServerId", serverId)),

@@ -10,7 +10,7 @@ using Gray.Hosting.Telemetry;
 namespace Gray.Relay;
 
 public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime,
-    LogControl logs, ExitStatus exit, RelayConfigSource? configSource = null)
+    LogControl logs, ExitStatus exit, RelayConfigSource? configSource = null, TimeProvider? time = null)
     : BackgroundService
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<RelayService>();
@@ -62,6 +62,14 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         }
     }
 
+    private readonly TaskCompletionSource<RelayContext> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The running relay, once its ports listen (for hosts that embed it, such as tests).</summary>
+    internal Task<RelayContext> Started => _started.Task;
+
+    /// <summary>Where the control port listens, once started.</summary>
+    internal System.Net.IPEndPoint? ControlEndPoint { get; private set; }
+
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         RelayContext relay;
@@ -78,7 +86,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             logs.ApplyConfigured(options.LogLevel);
             string dataDir = DataDirectory.Ensure(options.DataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
-            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options))
+            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options), time)
             {
                 ConnectionCeiling = connectionCeiling,
             };
@@ -113,6 +121,8 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             }
 
             RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
+            ControlEndPoint = control.EndPoint;
+            _started.TrySetResult(relay);
             logs.HumanOutput.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
             if (options.Console && !Console.IsInputRedirected)
             {
@@ -123,6 +133,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         {
             _log.LogCritical(error, "The relay could not start: {Reason}", error.Message);
             Console.Error.WriteLine($"gray relay: cannot start: {error.Message}");
+            _started.TrySetException(error);
             exit.Code = error is ConfigException or RegistryException ? ExitCodes.Usage : ExitCodes.Failure;
             lifetime.StopApplication();
             return;

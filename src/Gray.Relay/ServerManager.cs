@@ -5,15 +5,15 @@ namespace Gray.Relay;
 
 internal sealed class ServerManager
 {
-    private readonly ConcurrentDictionary<string, GrayServer> _servers = new();
+    private readonly ConcurrentDictionary<string, RelayTunnel> _servers = new();
     private readonly SemaphoreSlim _activation = new(1, 1);
 
-    public IReadOnlyCollection<GrayServer> All => _servers.Values.ToArray();
+    public IReadOnlyCollection<RelayTunnel> All => _servers.Values.ToArray();
 
-    public GrayServer? Find(string id) => _servers.GetValueOrDefault(id);
+    public RelayTunnel? Find(string id) => _servers.GetValueOrDefault(id);
 
     /// <summary>Starts <paramref name="server"/>, first shutting down an older one for its ID (its pairs keep running).</summary>
-    public async Task ActivateAsync(GrayServer server)
+    public async Task ActivateAsync(RelayTunnel server)
     {
         await _activation.WaitAsync().ConfigureAwait(false);
         try
@@ -33,7 +33,7 @@ internal sealed class ServerManager
         }
     }
 
-    public void Remove(GrayServer server) => _servers.TryRemove(KeyValuePair.Create(server.Id, server));
+    public void Remove(RelayTunnel server) => _servers.TryRemove(KeyValuePair.Create(server.Id, server));
 
     public async Task ShutdownAllAsync()
     {

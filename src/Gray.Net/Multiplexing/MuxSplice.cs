@@ -20,7 +20,7 @@ public static class MuxSplice
         using var abort = linked.Token.Register(static state => ((MuxChannel)state!).Abort(), channel);
         long deliveredBefore = channel.BytesDelivered;
         channel.Attach(local);
-        var lastActivity = new StrongBox<long>(Environment.TickCount64);
+        var lastActivity = new StrongBox<long>(local.Time.GetTimestamp());
         var watchdog = idleTimeout is { } idle ? WatchIdleAsync(channel, local, idle, lastActivity, linked.Token) : Task.CompletedTask;
         var (sent, failed) = await PumpAsync(local, channel, lastActivity, linked.Token).ConfigureAwait(false);
         await channel.InboundEnded.ConfigureAwait(false);
@@ -60,7 +60,7 @@ public static class MuxSplice
                 buffer = null;
                 channel.SendData(handed, read);
                 total += read;
-                Volatile.Write(ref lastActivity.Value, Environment.TickCount64);
+                Volatile.Write(ref lastActivity.Value, local.Time.GetTimestamp());
                 if (read < wanted)
                 {
                     // Drained: wait for more without holding a buffer.
@@ -84,7 +84,7 @@ public static class MuxSplice
         CancellationToken cancellationToken)
     {
         var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks));
-        using var timer = new PeriodicTimer(period);
+        using var timer = new PeriodicTimer(period, local.Time);
         long deliveredSeen = channel.BytesDelivered;
         try
         {
@@ -94,11 +94,11 @@ public static class MuxSplice
                 if (delivered != deliveredSeen)
                 {
                     deliveredSeen = delivered;
-                    Volatile.Write(ref lastActivity.Value, Environment.TickCount64);
+                    Volatile.Write(ref lastActivity.Value, local.Time.GetTimestamp());
                     continue;
                 }
 
-                if (Environment.TickCount64 - Volatile.Read(ref lastActivity.Value) < idle.TotalMilliseconds) continue;
+                if (local.Time.GetElapsedTime(Volatile.Read(ref lastActivity.Value)) < idle) continue;
                 channel.Abort();
                 local.Disconnect();
                 return;

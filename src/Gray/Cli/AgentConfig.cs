@@ -19,11 +19,13 @@ public static class AgentConfig
     /// <summary>The tunnels and the process-wide settings (metrics, OTLP, log level) of an agent file.</summary>
     public static (IReadOnlyList<AgentOptions> Tunnels, AgentFileSettings Settings) LoadWithSettings(string path, string knownRelaysPath)
     {
+        string text;
         AgentFile file;
         try
         {
+            text = File.ReadAllText(path);
             var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
-            file = deserializer.Deserialize<AgentFile?>(File.ReadAllText(path)) ?? new AgentFile();
+            file = YamlReader.Deserialize<AgentFile>(deserializer, text) ?? new AgentFile();
         }
         catch (YamlException error)
         {
@@ -34,6 +36,18 @@ public static class AgentConfig
             throw new ConfigException($"{path}: {error.Message}");
         }
 
+        try
+        {
+            return Read(file, path, knownRelaysPath);
+        }
+        catch (ConfigException error)
+        {
+            throw new ConfigException(YamlReader.WithLine(error.Message, path, text));
+        }
+    }
+
+    private static (IReadOnlyList<AgentOptions> Tunnels, AgentFileSettings Settings) Read(AgentFile file, string path, string knownRelaysPath)
+    {
         if (file.Relay is null) throw new ConfigException($"{path}: relay: HOST:PORT is required");
         var relay = SettingText.ParseHostPort(file.Relay, "relay");
         if (file.Tunnels is not { Count: > 0 }) throw new ConfigException($"{path}: tunnels: declare at least one");

@@ -64,10 +64,10 @@ public static class ConfigFile
     public static List<string> CheckRelay(string path)
     {
         var errors = new List<string>();
-        var yaml = new YamlDotNet.RepresentationModel.YamlStream();
+        YamlDotNet.RepresentationModel.YamlStream yaml;
         try
         {
-            yaml.Load(new StringReader(File.ReadAllText(path)));
+            yaml = YamlReader.Load(File.ReadAllText(path));
         }
         catch (YamlException error)
         {
@@ -149,7 +149,7 @@ public static class ConfigFile
         try
         {
             var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
-            file = deserializer.Deserialize<RelayFile?>(text) ?? new RelayFile();
+            file = YamlReader.Deserialize<RelayFile>(deserializer, text) ?? new RelayFile();
         }
         catch (YamlException error)
         {

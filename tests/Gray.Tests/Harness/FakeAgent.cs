@@ -50,6 +50,29 @@ public sealed class FakeAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await _control.DisposeAsync();
 
+    /// <summary>True when the relay closes the control connection within the deadline (frames before it are skipped).</summary>
+    public async Task<bool> IsControlClosedAsync(TimeSpan within)
+    {
+        using var cts = new CancellationTokenSource(within);
+        var buffer = new byte[4096];
+        try
+        {
+            while (await _control.ReadAsync(buffer, cts.Token) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>True when the relay closes the data connection (EOF or reset) within the deadline.</summary>
     public static async Task<bool> IsClosedAsync(SslStream data, TimeSpan within)
     {

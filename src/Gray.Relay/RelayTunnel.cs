@@ -1,9 +1,8 @@
-// One registered server with a live agent (the seed's GrayServer): its client and data ports, the
-// pool of OTP-admitted data connections (or multiplexed ones, which each carry many clients), the
-// FIFO of clients waiting for one, pairing, and ping/pong.
-using System.Diagnostics;
+// The relay's side of one server's tunnel while its agent is connected (the seed's RelayTunnel): the
+// client and data ports, and a coordinator over its parts: the OTP ledger, the data pool, the
+// waiting clients and the heartbeat. One lock guards the parts, so that a connection is either in the
+// pool or handed to a client, never both; pairs run in PairRunner.
 using System.Net;
-using System.Security.Cryptography;
 using Gray.Net;
 using Gray.Net.Multiplexing;
 using Gray.Protocol;
@@ -12,7 +11,7 @@ using Gray.Hosting;
 
 namespace Gray.Relay;
 
-internal sealed class GrayServer
+internal sealed class RelayTunnel
 {
     /// <summary>Longest pause between housekeeping passes (OTP expiry, pool top-up, pings).</summary>
     private static readonly TimeSpan MaxHousekeepingInterval = TimeSpan.FromSeconds(1);
@@ -25,17 +24,14 @@ internal sealed class GrayServer
     private readonly TcpServer _clients;
     private readonly TcpServer _data;
     private readonly object _gate = new();
-    private readonly LinkedList<DataSession> _ready = new();
-    private readonly List<DataSession> _muxes = new();
-    private readonly LinkedList<TaskCompletionSource<DataSession?>> _waiting = new();
-    private readonly List<PendingOtp> _otps = new();
+    private readonly OtpLedger _otps;
+    private readonly IDataPool _pool;
+    private readonly WaitingClients _waiting = new();
+    private readonly Heartbeat _heartbeat;
+    private readonly ParsedClientRules _clientRules;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _lastHeard = Environment.TickCount64;
-    private long _lastPingSent = Environment.TickCount64;
     private int _shutdown;
-    private long _pairIds;
-    private int _activePairs;
 
     // Data connections whose OTP was redeemed but that are not in the pool yet: they fill a pool slot,
     // or a top-up in between would ask for one connection too many.
@@ -44,7 +40,7 @@ internal sealed class GrayServer
     /// <summary>Limits of this relay's multiplexed data connections.</summary>
     internal MuxOptions MuxOptions => _relay.Mux;
 
-    public GrayServer(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData, byte[]? authKey = null,
+    public RelayTunnel(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData, byte[]? authKey = null,
         bool mux = false)
     {
         Mux = mux;
@@ -56,7 +52,12 @@ internal sealed class GrayServer
         DataPort = entry.DataPort;
         Pool = pool;
         PlainData = plainData;
-        Logger = relay.LoggerFactory.CreateLogger<GrayServer>();
+        Logger = relay.LoggerFactory.CreateLogger<RelayTunnel>();
+        _otps = new OtpLedger(Id, relay.Time);
+        _pool = IDataPool.Create(mux);
+        _heartbeat = new Heartbeat(relay.Time);
+        Pairs = new PairRunner(this);
+        _clientRules = new ParsedClientRules(() => Rules);
         IPAddress bind = relay.Options.EffectivePublicBind;
         var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer, relay.Options.MaxClientConnectionsPerIp, Id);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
@@ -76,23 +77,8 @@ internal sealed class GrayServer
     /// <summary>This server's rules as the configuration has them now (a reload may change them).</summary>
     public ServerRules Rules => _relay.Options.RulesFor(Id);
 
-    public AddressRules ClientRules
-    {
-        get
-        {
-            var rules = Rules;
-            var cached = _clientRules;
-            if (cached is null || !ReferenceEquals(cached.Source, rules))
-            {
-                cached = new ParsedRules(rules, rules.ToAddressRules());
-                _clientRules = cached;
-            }
-
-            return cached.Rules;
-        }
-    }
-
-    private volatile ParsedRules? _clientRules;
+    /// <summary>Who may connect to the client port, as the rules say now.</summary>
+    public AddressRules ClientRules => _clientRules.Rules;
 
     /// <summary>Applies reloaded listener settings: the TLS deadline and the per-address client limit.</summary>
     public void ApplyListenerSettings(RelayOptions options)
@@ -118,10 +104,19 @@ internal sealed class GrayServer
 
     public int ReadyCount
     {
-        get { lock (_gate) return _ready.Count + _muxes.Count; }
+        get { lock (_gate) return _pool.Count; }
     }
 
-    public int ActivePairs => Volatile.Read(ref _activePairs);
+    /// <summary>Clients waiting for a data connection.</summary>
+    public int WaitingCount
+    {
+        get { lock (_gate) return _waiting.Count; }
+    }
+
+    /// <summary>Runs this tunnel's pairs and counts them.</summary>
+    public PairRunner Pairs { get; }
+
+    public int ActivePairs => Pairs.Active;
 
     /// <summary>Bytes from clients so far, running pairs included (the client port's own count).</summary>
     public long BytesIn => _clients.BytesReceived;
@@ -178,7 +173,7 @@ internal sealed class GrayServer
         if (tellAgent is { } code && _control.IsConnected)
         {
             _control.Send(Frames.Error(code, reason));
-            using var goodbye = new CancellationTokenSource(GoodbyeTimeout);
+            using var goodbye = new CancellationTokenSource(GoodbyeTimeout, _relay.Time);
             try
             {
                 await _control.FlushAsync(goodbye.Token).ConfigureAwait(false);
@@ -198,26 +193,21 @@ internal sealed class GrayServer
             await Task.WhenAll(_clients.StopAsync(), _data.StopAsync()).ConfigureAwait(false);
         }
 
-        List<DataSession> pooled, muxes;
+        List<DataSession> pooled;
         List<TaskCompletionSource<DataSession?>> waiting;
         lock (_gate)
         {
-            pooled = [.. _ready];
-            muxes = [.. _muxes];
-            waiting = [.. _waiting];
-            _ready.Clear();
-            _muxes.Clear();
-            _waiting.Clear();
+            pooled = _pool.Clear();
+            waiting = _waiting.TakeAll();
             _otps.Clear();
             _admitting = 0;
         }
 
         foreach (var waiter in waiting) waiter.TrySetResult(null);
-        foreach (var data in pooled) data.Disconnect();
-        foreach (var data in muxes)
+        foreach (var data in pooled)
         {
-            // Kept pairs run on: the connection closes when its last channel ends.
-            if (keepPairs) data.Mux!.Drain();
+            // Kept pairs run on: a multiplexed connection closes when its last channel ends.
+            if (keepPairs && data.Mux is { } mux) mux.Drain();
             else data.Disconnect();
         }
 
@@ -228,17 +218,17 @@ internal sealed class GrayServer
     /// <summary>A frame from the agent on the control channel.</summary>
     public void OnControlFrame(Frame frame)
     {
-        Volatile.Write(ref _lastHeard, Environment.TickCount64);
+        _heartbeat.Heard();
         switch (frame.Type)
         {
             case FrameType.Ping:
                 _control.Send(Frames.Ping(FrameType.Pong, Frames.ParsePing(frame)));
                 break;
             case FrameType.Pong:
-                long sent = (long)Frames.ParsePing(frame); // our ping's nonce is its Stopwatch timestamp
-                if (sent > 0 && sent <= Stopwatch.GetTimestamp())
+                long sent = (long)Frames.ParsePing(frame); // our ping's nonce is its timestamp
+                if (sent > 0 && sent <= _relay.Time.GetTimestamp())
                 {
-                    RelayMeter.PingRoundTrip.Record(Stopwatch.GetElapsedTime(sent).TotalSeconds, new KeyValuePair<string, object?>("server", Id));
+                    RelayMeter.PingRoundTrip.Record(_relay.Time.GetElapsedTime(sent).TotalSeconds, new KeyValuePair<string, object?>("server", Id));
                 }
 
                 break;
@@ -252,169 +242,101 @@ internal sealed class GrayServer
     {
         lock (_gate)
         {
-            ExpireOtpsLocked(Environment.TickCount64);
-            for (int i = 0; i < _otps.Count; i++)
-            {
-                if (CryptographicOperations.FixedTimeEquals(_otps[i].Value, otp))
-                {
-                    _otps.RemoveAt(i);
-                    _admitting++;
-                    RelayMeter.Otp(Id, "used");
-                    return true;
-                }
-            }
-
-            RelayMeter.Otp(Id, "rejected");
-            return false;
+            if (!_otps.TryRedeem(otp)) return false;
+            _admitting++;
+            return true;
         }
     }
 
     /// <summary>What is left of the OTP deadline for a data connection accepted at <paramref name="acceptedAt"/>.</summary>
     public TimeSpan OtpDeadline(DateTimeOffset acceptedAt)
     {
-        var left = _relay.Options.OtpTimeout - (DateTimeOffset.UtcNow - acceptedAt);
+        var left = _relay.Options.OtpTimeout - (_relay.Time.GetUtcNow() - acceptedAt);
         return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
     }
 
     /// <summary>
-    /// A data connection for the pool: to the first waiting client, or into the pool. <paramref name="admitted"/>:
-    /// it just redeemed its OTP (not a connection given back).
+    /// An admitted data connection (or a pooled one given back): to the first waiting client, or into
+    /// the pool; a multiplexed one goes into the pool and to every waiting client. <paramref name="admitted"/>:
+    /// it just redeemed its OTP. False if the tunnel is shut down (the connection is closed).
     /// </summary>
-    public void OfferReady(DataSession data, bool admitted = false)
+    public void Offer(DataSession data, bool admitted)
     {
         bool handed = false, refused = false;
+        List<TaskCompletionSource<DataSession?>>? everyone = null;
         lock (_gate)
         {
-            if (admitted) AdmittedLocked();
-            if (IsShutDown)
+            if (admitted && _admitting > 0) _admitting--;
+            if (IsShutDown) refused = true;
+            else if (_pool.ServesManyClients)
             {
-                refused = true;
+                _pool.Add(data);
+                everyone = _waiting.TakeAll();
             }
-            else
-            {
-                while (_waiting.First is { } waiter)
-                {
-                    _waiting.RemoveFirst();
-                    if (waiter.Value.TrySetResult(data))
-                    {
-                        handed = true;
-                        break;
-                    }
-                }
-
-                if (!handed) _ready.AddLast(data);
-            }
+            else if (!(handed = _waiting.TryHandToFirst(data))) _pool.Add(data);
         }
 
         if (refused) data.Disconnect();
+        foreach (var waiter in everyone ?? []) waiter.TrySetResult(data);
         if (handed) TopUpPool();
     }
 
-    /// <summary>An admitted multiplexed connection: every waiting client gets a channel on it.</summary>
-    public void OfferMux(DataSession data)
-    {
-        List<TaskCompletionSource<DataSession?>>? waiting = null;
-        bool refused = false;
-        lock (_gate)
-        {
-            AdmittedLocked();
-            if (IsShutDown)
-            {
-                refused = true;
-            }
-            else
-            {
-                _muxes.Add(data);
-                if (_waiting.Count > 0)
-                {
-                    waiting = [.. _waiting];
-                    _waiting.Clear();
-                }
-            }
-        }
-
-        if (refused) data.Disconnect();
-        foreach (var waiter in waiting ?? []) waiter.TrySetResult(data);
-    }
-
-    /// <summary>A connection that redeemed its OTP was refused after all (it asked for a kind the agent did not).</summary>
+    /// <summary>A connection that redeemed its OTP was refused after all (it is not of the kind the agent asked for).</summary>
     public void AdmissionFailed()
     {
         lock (_gate)
         {
-            AdmittedLocked();
+            if (_admitting > 0) _admitting--;
         }
 
         TopUpPool();
     }
 
-    private void AdmittedLocked()
-    {
-        if (_admitting > 0) _admitting--;
-    }
-
-    /// <summary>A multiplexed connection closed: its channels were reset; the agent is asked for a replacement.</summary>
-    public void OnMuxEnded(DataSession data)
-    {
-        lock (_gate)
-        {
-            if (!_muxes.Remove(data)) return;
-        }
-
-        TopUpPool();
-    }
-
-    /// <summary>A pooled connection showed activity before any pairing: the agent closed it, or broke protocol.</summary>
-    public void OnPooledConnectionActivity(DataSession data)
+    /// <summary>
+    /// A connection in the pool ended or showed activity before any pairing (the agent closed it, or
+    /// broke protocol): it leaves the pool and the agent is asked for a replacement.
+    /// </summary>
+    public void OnPoolConnectionEnded(DataSession data)
     {
         bool wasPooled;
         lock (_gate)
         {
-            wasPooled = _ready.Remove(data);
+            wasPooled = _pool.Remove(data);
         }
 
         if (!wasPooled) return; // already paired: the splice owns its reads now
-        data.Disconnect();
+        if (data.Mux is null) data.Disconnect();
         TopUpPool();
     }
 
     /// <summary>A ready data connection for <paramref name="client"/>, waiting in the FIFO if need be; null if none came.</summary>
     public async Task<DataSession?> PairAsync(ClientSession client, CancellationToken cancellationToken)
     {
-        DataSession? ready = null;
-        TaskCompletionSource<DataSession?>? waiter = null;
-        LinkedListNode<TaskCompletionSource<DataSession?>>? node = null;
+        DataSession? ready;
+        LinkedListNode<TaskCompletionSource<DataSession?>>? place = null;
         lock (_gate)
         {
             if (IsShutDown) return null;
-            if (LeastLoadedMuxLocked() is { } mux) return mux;
-            if (_ready.First is { } first)
-            {
-                _ready.RemoveFirst();
-                ready = first.Value;
-            }
-            else if (_waiting.Count < _relay.Options.MaxWaitingClients)
-            {
-                waiter = new TaskCompletionSource<DataSession?>(TaskCreationOptions.RunContinuationsAsynchronously);
-                node = _waiting.AddLast(waiter);
-            }
+            ready = _pool.TryTake();
+            if (ready is null) place = _waiting.TryEnqueue(_relay.Options.MaxWaitingClients);
         }
 
         if (ready is not null)
         {
-            TopUpPool(); // ask for the replacement at once
+            if (ready.Mux is null) TopUpPool(); // ask for the replacement at once
             return ready;
         }
 
-        if (waiter is null || node is null)
+        if (place is null)
         {
             RelayLog.ClientRefused(Logger, Id, client.RemoteEndPoint, "too many clients waiting for a data connection");
             return null;
         }
 
+        var waiter = place.Value;
         try
         {
-            return await waiter.Task.WaitAsync(_relay.Options.ClientWaitTimeout, cancellationToken).ConfigureAwait(false);
+            return await waiter.Task.WaitAsync(_relay.Options.ClientWaitTimeout, _relay.Time, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (error is TimeoutException or OperationCanceledException)
         {
@@ -422,18 +344,15 @@ internal sealed class GrayServer
             lock (_gate)
             {
                 if (waiter.Task.IsCompletedSuccessfully) handed = waiter.Task.Result;
-                else if (node.List is not null) _waiting.Remove(node);
+                else _waiting.Leave(place);
                 waiter.TrySetResult(null);
             }
 
             if (handed is not null)
             {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    if (handed.Mux is null) OfferReady(handed); // give it back (a multiplexed one never left)
-                    return null;
-                }
-                else return handed;
+                if (!cancellationToken.IsCancellationRequested) return handed;
+                if (handed.Mux is null) Offer(handed, admitted: false); // give it back (a multiplexed one never left)
+                return null;
             }
 
             if (error is TimeoutException)
@@ -445,57 +364,6 @@ internal sealed class GrayServer
         }
     }
 
-    /// <summary>Tells the agent where the client came from, then splices until both sides are done.</summary>
-    public async Task RunPairAsync(ClientSession client, DataSession data, CancellationToken cancellationToken)
-    {
-        var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
-        MuxChannel? channel = null;
-        if (data.Mux is { } mux && (channel = mux.TryOpen(DataFrames.Start(from))) is null)
-        {
-            RelayLog.ClientRefused(Logger, Id, client.RemoteEndPoint, "its multiplexed data connection closed");
-            return;
-        }
-
-        long pairId = Interlocked.Increment(ref _pairIds);
-        Interlocked.Increment(ref _activePairs);
-        try
-        {
-            if (channel is null) await data.Stream.WriteAsync(DataFrames.Start(from), cancellationToken).ConfigureAwait(false);
-            var server = new KeyValuePair<string, object?>("server", Id);
-            RelayMeter.PairSetup.Record((DateTimeOffset.UtcNow - client.ConnectedAt).TotalSeconds, server);
-            RelayLog.PairStarted(Logger, Id, pairId, client.RemoteEndPoint);
-            var result = channel is null
-                ? await Splice.RunAsync(client, data, data.PendingRead, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false)
-                : await MuxSplice.RunAsync(client, channel, Rules.PairIdleTimeout, cancellationToken).ConfigureAwait(false);
-            RelayLog.PairEnded(Logger, Id, pairId, result.BytesAToB, result.BytesBToA, result.Faulted ? " (closed on error)" : "");
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _activePairs);
-            if (channel is null) data.Release();
-        }
-    }
-
-    // The multiplexed connection with the fewest channels that takes new ones; null if none.
-    private DataSession? LeastLoadedMuxLocked()
-    {
-        DataSession? best = null;
-        int bestCount = int.MaxValue;
-        foreach (var data in _muxes)
-        {
-            var mux = data.Mux!;
-            if (!mux.IsAvailable) continue;
-            int count = mux.ChannelCount;
-            if (count < bestCount)
-            {
-                best = data;
-                bestCount = count;
-            }
-        }
-
-        return best;
-    }
-
     /// <summary>Issues OTPs over the control channel for every pool slot that is neither ready nor promised.</summary>
     public void TopUpPool()
     {
@@ -503,47 +371,36 @@ internal sealed class GrayServer
         lock (_gate)
         {
             if (IsShutDown) return;
-            long now = Environment.TickCount64;
-            ExpireOtpsLocked(now);
-            int missing = Pool - _ready.Count - _muxes.Count - _otps.Count - _admitting;
-            for (int i = 0; i < missing; i++)
-            {
-                var otp = new PendingOtp(RandomNumberGenerator.GetBytes(Wire.OtpBytes), now + (long)_relay.Options.OtpLifetime.TotalMilliseconds);
-                _otps.Add(otp);
-                (fresh ??= []).Add(otp.Value);
-            }
+            _otps.ExpireDue();
+            int missing = Pool - _pool.Count - _otps.Outstanding - _admitting;
+            if (missing > 0) fresh = _otps.Issue(missing, _relay.Options.OtpLifetime);
         }
 
         if (fresh is null) return;
-        RelayMeter.Otp(Id, "issued", fresh.Count);
         foreach (var batch in fresh.Chunk(Wire.MaxOtpsPerFrame)) _control.Send(Frames.Otps(batch));
     }
-
-    private void ExpireOtpsLocked(long now) => RelayMeter.Otp(Id, "expired", _otps.RemoveAll(o => o.ExpiresAt <= now));
 
     // The seed's timers in one loop: pings, the pong deadline, OTP expiry and the pool check.
     private async Task HousekeepingAsync(CancellationToken cancellationToken)
     {
         var options = _relay.Options;
         var interval = new[] { MaxHousekeepingInterval, options.PingInterval / 2, options.OtpLifetime / 2 }.Min();
-        using var timer = new PeriodicTimer(interval);
+        using var timer = new PeriodicTimer(interval, _relay.Time);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                long now = Environment.TickCount64;
-                long silentMs = now - Volatile.Read(ref _lastHeard);
-                if (silentMs > options.PingTimeout.TotalMilliseconds)
+                var silence = _heartbeat.Silence;
+                if (silence > options.PingTimeout)
                 {
-                    RelayLog.PingTimeout(Logger, Id, silentMs / 1000.0);
+                    RelayLog.PingTimeout(Logger, Id, silence.TotalSeconds);
                     Background.Observe(ShutdownAsync("ping timeout", keepPairs: false), $"Server {Id}: shutdown", Logger);
                     return;
                 }
 
-                if (now - _lastPingSent >= options.PingInterval.TotalMilliseconds)
+                if (_heartbeat.PingDue(options.PingInterval))
                 {
-                    _lastPingSent = now;
-                    _control.Send(Frames.Ping(FrameType.Ping, (ulong)Stopwatch.GetTimestamp()));
+                    _control.Send(Frames.Ping(FrameType.Ping, (ulong)_relay.Time.GetTimestamp()));
                 }
 
                 TopUpPool();
@@ -554,8 +411,4 @@ internal sealed class GrayServer
         }
     }
 
-    private readonly record struct PendingOtp(byte[] Value, long ExpiresAt);
-
-    /// <summary>The parsed allow/deny lists of one rules object (parsed once per reload, not per client).</summary>
-    private sealed record ParsedRules(ServerRules Source, AddressRules Rules);
 }

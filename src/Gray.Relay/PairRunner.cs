@@ -1,0 +1,50 @@
+// Runs a tunnel's pairs: tells the agent where the client came from (the start frame, or a channel's
+// open payload), then splices client and data connection until both directions are done.
+using System.Net;
+using Gray.Net;
+using Gray.Net.Multiplexing;
+using Gray.Protocol;
+
+namespace Gray.Relay;
+
+internal sealed class PairRunner(RelayTunnel tunnel)
+{
+    private long _pairIds;
+    private int _active;
+
+    /// <summary>Pairs running now.</summary>
+    public int Active => Volatile.Read(ref _active);
+
+    public async Task RunAsync(ClientSession client, DataSession data, CancellationToken cancellationToken)
+    {
+        var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
+        MuxChannel? channel = null;
+        if (data.Mux is { } mux && (channel = mux.TryOpen(DataFrames.Start(from))) is null)
+        {
+            RelayLog.ClientRefused(tunnel.Logger, tunnel.Id, client.RemoteEndPoint, "its multiplexed data connection closed");
+            return;
+        }
+
+        long pairId = Interlocked.Increment(ref _pairIds);
+        Interlocked.Increment(ref _active);
+        try
+        {
+            if (channel is null) await data.Stream.WriteAsync(DataFrames.Start(from), cancellationToken).ConfigureAwait(false);
+            var time = tunnel.Relay.Time;
+            RelayMeter.PairSetup.Record((time.GetUtcNow() - client.ConnectedAt).TotalSeconds,
+                new KeyValuePair<string, object?>("server", tunnel.Id));
+            RelayLog.PairStarted(tunnel.Logger, tunnel.Id, pairId, client.RemoteEndPoint);
+            var idleTimeout = tunnel.Rules.PairIdleTimeout;
+            var result = channel is null
+                ? await Splice.RunAsync(client, data, data.PendingRead, idleTimeout, cancellationToken).ConfigureAwait(false)
+                : await MuxSplice.RunAsync(client, channel, idleTimeout, cancellationToken).ConfigureAwait(false);
+            RelayLog.PairEnded(tunnel.Logger, tunnel.Id, pairId, result.BytesAToB, result.BytesBToA,
+                result.Faulted ? " (closed on error)" : "");
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _active);
+            if (channel is null) data.Release();
+        }
+    }
+}

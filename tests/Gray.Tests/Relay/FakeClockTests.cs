@@ -1,0 +1,73 @@
+// The relay's deadlines on a clock the test drives: OTP expiry, the agent's ping timeout and the
+// client's wait for a data connection pass only when the test advances the clock, with no sleeps.
+using System.Net.Sockets;
+using Gray.Protocol;
+using Gray.Tests.Harness;
+
+namespace Gray.Tests.Relay;
+
+public class FakeClockTests
+{
+    private static readonly TimeSpan HousekeepingStep = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task An_otp_expires_after_its_lifetime_and_a_fresh_one_is_admitted()
+    {
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.OtpLifetime = TimeSpan.FromSeconds(30);
+            o.PingTimeout = TimeSpan.FromHours(1);
+            o.PingInterval = TimeSpan.FromHours(1);
+        });
+        var server = relay.AddServer("web");
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
+        byte[] stale = await agent.NextOtpAsync();
+        var tunnel = await relay.TunnelAsync("web");
+
+        relay.Advance(TimeSpan.FromSeconds(31), HousekeepingStep); // past the lifetime: housekeeping issues a new one
+        byte[] fresh = await agent.NextOtpAsync();
+
+        await using var refused = await agent.OpenDataAsync(DataFrames.Preface(stale));
+        Assert.True(await FakeAgent.IsClosedAsync(refused, Tcp.Deadline));
+        await using var admitted = await agent.OpenDataAsync(DataFrames.Preface(fresh));
+        await Tcp.WaitUntilAsync(() => tunnel.ReadyCount == 1, "the fresh OTP's connection in the pool");
+    }
+
+    [Fact]
+    public async Task An_agent_silent_past_the_ping_timeout_loses_its_tunnel()
+    {
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.PingInterval = TimeSpan.FromSeconds(10);
+            o.PingTimeout = TimeSpan.FromSeconds(30);
+        });
+        var server = relay.AddServer("web");
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
+        await relay.TunnelAsync("web");
+
+        relay.Advance(TimeSpan.FromSeconds(29), HousekeepingStep);
+        Assert.NotNull(relay.Context.Manager.Find("web")); // silent, but not for long enough yet
+
+        relay.Advance(TimeSpan.FromSeconds(2), HousekeepingStep);
+        await Tcp.WaitUntilAsync(() => relay.Context.Manager.Find("web") is null, "the tunnel given up");
+        Assert.True(await agent.IsControlClosedAsync(Tcp.Deadline));
+    }
+
+    [Fact]
+    public async Task A_client_that_waits_past_client_wait_timeout_is_closed()
+    {
+        await using var relay = await InProcessRelay.StartAsync(o => o.ClientWaitTimeout = TimeSpan.FromSeconds(10));
+        var server = relay.AddServer("web");
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1); // opens no data connection
+        var tunnel = await relay.TunnelAsync("web");
+        using var client = await Tcp.ConnectAsync(server.ClientPort);
+        await Tcp.WaitUntilAsync(() => tunnel.WaitingCount == 1, "the client in the waiting queue");
+
+        relay.Time.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal(1, tunnel.WaitingCount);
+
+        relay.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(await Tcp.IsClosedByPeerAsync(client, Tcp.Deadline));
+        Assert.Equal(0, tunnel.WaitingCount);
+    }
+}
