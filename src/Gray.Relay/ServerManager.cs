@@ -1,4 +1,4 @@
-// Holds the live GrayServers, one per connected agent, and replaces an older one by a newer one.
+// Holds the live RelayTunnels, one per connected agent, and replaces an older one by a newer one.
 using System.Collections.Concurrent;
 
 namespace Gray.Relay;

@@ -70,4 +70,37 @@ public class FakeClockTests
         Assert.True(await Tcp.IsClosedByPeerAsync(client, Tcp.Deadline));
         Assert.Equal(0, tunnel.WaitingCount);
     }
+
+    [Fact]
+    public async Task A_pair_that_carries_nothing_for_pair_idle_timeout_is_closed()
+    {
+        var idle = TimeSpan.FromMinutes(1);
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.DefaultRules = o.DefaultRules with { PairIdleTimeout = idle };
+            o.PingTimeout = TimeSpan.FromHours(1);
+            o.PingInterval = TimeSpan.FromHours(1);
+        });
+        var server = relay.AddServer("web");
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
+        var tunnel = await relay.TunnelAsync("web");
+        await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync()));
+        await Tcp.WaitUntilAsync(() => tunnel.ReadyCount == 1, "the data connection in the pool");
+        using var client = await Tcp.ConnectAsync(server.ClientPort);
+        var start = new byte[64];
+        Assert.True(await data.ReadAsync(start) > 0); // the start frame: the pair runs
+        await Tcp.WaitUntilAsync(() => tunnel.ActivePairs == 1, "the pair running");
+
+        // The watchdog looks every quarter of the timeout; the pair must outlive the timeout, then end.
+        var step = idle / 4;
+        var advanced = TimeSpan.Zero;
+        for (int i = 0; i < 40 && !await Tcp.IsClosedByPeerAsync(client, TimeSpan.FromMilliseconds(200)); i++)
+        {
+            relay.Time.Advance(step);
+            advanced += step;
+        }
+
+        Assert.InRange(advanced, idle, idle + 2 * step);
+        await Tcp.WaitUntilAsync(() => tunnel.ActivePairs == 0, "the pair ended");
+    }
 }
