@@ -20,14 +20,14 @@ internal sealed record GrayBinary(string Program, IReadOnlyList<string> Prefix, 
     {
         string output = Path.Combine(scratch, "gray-published");
         string project = Path.Combine(RepoRoot(), "src", "Gray", "Gray.csproj");
-        string[] args = ["publish", project, "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, "--self-contained",
-            "-p:PublishSingleFile=true", "-o", output, "--disable-build-servers", "-nodeReuse:false"];
+        string[] args = ["publish", project, "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier,
+            "-o", output, "--disable-build-servers", "-nodeReuse:false"];
         Console.Error.WriteLine($"# dotnet {string.Join(' ', args)}");
         var (exit, text) = await ChildProcess.RunAsync("dotnet", args, PublishTimeout);
         string program = Path.Combine(output, "gray");
         if (exit != 0 || !File.Exists(program)) throw new BenchException($"dotnet publish of gray failed ({exit}):\n{text}");
         return new GrayBinary(program, [],
-            $"published as README says (`dotnet publish src/Gray -c Release -r {RuntimeInformation.RuntimeIdentifier} --self-contained -p:PublishSingleFile=true`: trimmed single file)");
+            $"published as README says (`dotnet publish src/Gray -c Release -r {RuntimeInformation.RuntimeIdentifier}`: native binary)");
     }
 
     // From this source file (the benchmark runs from its build, next to the sources).

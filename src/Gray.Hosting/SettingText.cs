@@ -31,10 +31,11 @@ public static class SettingText
     }
 
     /// <summary>trace, debug, info, warn, error, critical, none (and .NET's own names).</summary>
-    public static LogLevel ParseLogLevel(string text, string where) =>
+    public static LogLevel ParseLogLevel(string text) =>
         Enum.TryParse<LogLevel>(text switch { "info" => "Information", "warn" => "Warning", _ => text }, ignoreCase: true, out var level)
+            && Enum.IsDefined(level)
             ? level
-            : throw new ConfigException($"{where}: log_level: '{text}' is not one of trace, debug, info, warn, error, critical, none");
+            : throw new ConfigException($"log_level: '{text}' is not one of trace, debug, info, warn, error, critical, none");
 
     /// <summary>500ms, 10s, 2m (whole seconds when it is whole), or off.</summary>
     public static string FormatDuration(TimeSpan? value) =>

@@ -27,6 +27,7 @@ public sealed class Registry : IDisposable
 
     public static Registry Open(string dataDir, RelayOptions options)
     {
+        SqliteLibrary.EnsureBound();
         string path = Path.Combine(dataDir, FileName);
         if (!File.Exists(path)) DataDirectory.WritePrivate(path, "");
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());

@@ -13,7 +13,7 @@ public class ConfigTests
     {
         string root = Repository.Root;
         var options = new RelayOptions();
-        ConfigFile.ApplyRelay(Path.Combine(root, "deploy", "relay.yaml"), options);
+        RelayConfigFile.Apply(Path.Combine(root, "deploy", "relay.yaml"), options);
 
         Assert.Equal("/var/lib/gray", options.DataDir);
         Assert.Equal(1000, options.MaxConnections);
@@ -52,7 +52,7 @@ public class ConfigTests
         string file = Path.Combine(Directory.CreateTempSubdirectory("gray-duration-").FullName, "gray.yaml");
         File.WriteAllText(file, line + "\n");
         var options = new RelayOptions();
-        ConfigFile.ApplyRelay(file, options);
+        RelayConfigFile.Apply(file, options);
         Assert.Equal(TimeSpan.FromSeconds(seconds), options.PingInterval);
     }
 
@@ -61,7 +61,7 @@ public class ConfigTests
     {
         string file = Path.Combine(Directory.CreateTempSubdirectory("gray-rule-").FullName, "gray.yaml");
         File.WriteAllText(file, "servers:\n  web:\n    client_deny: [not-a-network]\n");
-        var error = Assert.Throws<ConfigException>(() => ConfigFile.ApplyRelay(file, new RelayOptions()));
+        var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(file, new RelayOptions()));
         Assert.Contains("servers.web.", error.Message);
         Assert.Contains("not-a-network", error.Message);
     }
@@ -93,7 +93,7 @@ public class ConfigCommandTests
         string shown = Path.Combine(dir, "shown.yaml");
         await File.WriteAllTextAsync(shown, output);
         var again = new RelayOptions();
-        ConfigFile.ApplyRelay(shown, again); // the effective settings, read back
+        RelayConfigFile.Apply(shown, again); // the effective settings, read back
         Assert.Equal(321, again.MaxConnections);
         Assert.Equal(9, again.RulesFor("web").MaxPool);
         Assert.Equal(["10.0.0.0/8"], again.RulesFor("web").ClientDeny);
@@ -111,7 +111,7 @@ public class ConfigCommandTests
         (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", declared]);
         Assert.Equal(0, exitCode);
         Assert.DoesNotContain("do-not-print-this-secret", output);
-        Assert.Contains("db: { secret: '********', client_port: 21234", output);
+        Assert.Contains("db: {secret: '********', client_port: 21234", output);
     }
 }
 
@@ -131,7 +131,7 @@ public class PrecedenceTests
         Assert.Contains("ping_interval: 20s", output);      // environment over file
         Assert.Contains("max_connections: 222", output);    // .env over file
         Assert.Contains("ping_timeout: 44s", output);       // .env over default
-        Assert.Contains("metrics: { listen: 127.0.0.1:9100 }", output);
+        Assert.Contains("metrics: {listen: '127.0.0.1:9100'}", output);
 
         (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", file],
             new Dictionary<string, string> { ["GRAY_MAX_CONNECTIONS"] = "333" }, workingDirectory: dir);

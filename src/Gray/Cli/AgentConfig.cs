@@ -1,129 +1,132 @@
-// An agent's YAML file: one relay, several tunnels. Secrets come from the file, a file of their own,
-// or an environment variable.
+// An agent's YAML file: one relay, several tunnels, read through the node model; every error names
+// its line. Secrets come from the file, a file of their own, or an environment variable.
+using System.Net;
 using Gray.Agent;
-using YamlDotNet.Core;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 using Gray.Hosting;
+using Gray.Protocol;
+using Microsoft.Extensions.Logging;
+using YamlDotNet.RepresentationModel;
 
 namespace Gray.Cli;
 
 /// <summary>What an agent file says besides its tunnels.</summary>
-public sealed record AgentFileSettings(System.Net.IPEndPoint? MetricsListen, Uri? OtlpEndpoint, Microsoft.Extensions.Logging.LogLevel? LogLevel);
+public sealed record AgentFileSettings(IPEndPoint? MetricsListen, Uri? OtlpEndpoint, LogLevel? LogLevel);
 
 public static class AgentConfig
 {
+    private const int DefaultPool = 8;
+
     /// <summary>The tunnels a file declares, each as the options of one agent.</summary>
     public static IReadOnlyList<AgentOptions> Load(string path, string knownRelaysPath) => LoadWithSettings(path, knownRelaysPath).Tunnels;
 
     /// <summary>The tunnels and the process-wide settings (metrics, OTLP, log level) of an agent file.</summary>
     public static (IReadOnlyList<AgentOptions> Tunnels, AgentFileSettings Settings) LoadWithSettings(string path, string knownRelaysPath)
     {
-        string text;
-        AgentFile file;
-        try
-        {
-            text = File.ReadAllText(path);
-            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
-            file = YamlReader.Deserialize<AgentFile>(deserializer, text) ?? new AgentFile();
-        }
-        catch (YamlException error)
-        {
-            throw new ConfigException($"{path}:{error.Start.Line}: {error.InnerException?.Message ?? error.Message}");
-        }
-        catch (IOException error)
-        {
-            throw new ConfigException($"{path}: {error.Message}");
-        }
-
-        try
-        {
-            return Read(file, path, knownRelaysPath);
-        }
-        catch (ConfigException error)
-        {
-            throw new ConfigException(YamlReader.WithLine(error.Message, path, text));
-        }
-    }
-
-    private static (IReadOnlyList<AgentOptions> Tunnels, AgentFileSettings Settings) Read(AgentFile file, string path, string knownRelaysPath)
-    {
-        if (file.Relay is null) throw new ConfigException($"{path}: relay: HOST:PORT is required");
-        var relay = SettingText.ParseHostPort(file.Relay, "relay");
-        if (file.Tunnels is not { Count: > 0 }) throw new ConfigException($"{path}: tunnels: declare at least one");
+        var file = ConfigDocument.Read(path);
         var tunnels = new List<AgentOptions>();
-        foreach (var (id, tunnel) in file.Tunnels)
+        DnsEndPoint? relay = null;
+        string? fingerprint = null;
+        IPEndPoint? metrics = null;
+        Uri? otlp = null;
+        LogLevel? level = null;
+        YamlMappingNode? tunnelEntries = null;
+        YamlNode? tunnelsKey = null;
+        foreach (var (key, keyNode, value) in file.Root is { } root ? ConfigDocument.Entries(root) : [])
         {
-            string where = $"{path}: tunnels.{id}";
-            if (!Protocol.Auth.IsValidId(id)) throw new ConfigException($"{where}: not a valid server id");
-            tunnels.Add(new AgentOptions
+            file.Try(keyNode, () =>
             {
-                Relay = relay,
-                Id = id,
-                Secret = tunnel.KeyFile is null ? Secret(tunnel, where, Path.GetDirectoryName(Path.GetFullPath(path))!) : "",
-                KeyFile = tunnel.KeyFile is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, tunnel.KeyFile),
-                Target = SettingText.ParseHostPort(tunnel.Target ?? throw new ConfigException($"{where}: target is required"), $"tunnels.{id}.target"),
-                Pool = tunnel.Pool is { } pool and >= Protocol.Wire.MinPool and <= Protocol.Wire.MaxPool ? pool
-                    : tunnel.Pool is null ? 8 : throw new ConfigException($"{where}: pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}"),
-                Fingerprint = file.Fingerprint,
-                PlainData = tunnel.PlainData ?? false,
-                Mux = tunnel.Mux ?? false,
-                KnownRelaysPath = knownRelaysPath,
+                switch (key)
+                {
+                    case "relay": relay = SettingText.ParseHostPort(Required(value, key), "relay"); break;
+                    case "fingerprint": fingerprint = ConfigDocument.Scalar(value, key); break;
+                    case "log_level": level = SettingText.ParseLogLevel(Required(value, key)); break;
+                    case "metrics": metrics = Child(value, key, "listen") is { } listen ? SettingText.ParseEndPoint(listen, "metrics.listen") : null; break;
+                    case "otlp": otlp = Child(value, key, "endpoint") is { } endpoint ? Url(endpoint) : null; break;
+                    case "tunnels": tunnelsKey = keyNode; tunnelEntries = ConfigDocument.Mapping(value, key); break;
+                    default: throw new ConfigException($"unknown setting '{key}'");
+                }
             });
         }
 
-        var settings = new AgentFileSettings(
-            file.Metrics?.Listen is { } listen ? SettingText.ParseEndPoint(listen, "metrics.listen") : null,
-            file.Otlp?.Endpoint is { } endpoint
-                ? Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri : throw new ConfigException($"{path}: otlp.endpoint: '{endpoint}' is not a URL")
-                : null,
-            file.LogLevel is { } level ? SettingText.ParseLogLevel(level, path) : null);
-        return (tunnels, settings);
+        if (file.Errors.Count == 0 && file.Root is not null)
+        {
+            if (relay is null) file.Error(file.Root, "relay: HOST:PORT is required");
+            if (tunnelEntries is not { Children.Count: > 0 }) file.Error(tunnelsKey ?? file.Root, "tunnels: declare at least one");
+        }
+
+        foreach (var (id, idNode, entry) in relay is null || tunnelEntries is null ? [] : ConfigDocument.Entries(tunnelEntries))
+        {
+            file.Try(idNode, () => tunnels.Add(Tunnel(file, id, entry, relay!, fingerprint, knownRelaysPath)));
+        }
+
+        if (file.Root is null && file.Errors.Count == 0) file.Errors.Add($"{path}:1: relay: HOST:PORT is required");
+        file.ThrowIfAny();
+        return (tunnels, new AgentFileSettings(metrics, otlp, level));
     }
 
-    private static string Secret(TunnelSection tunnel, string where, string baseDir) =>
-        ConfigFile.ResolveSecret(tunnel.Secret, tunnel.SecretFile, tunnel.SecretEnv, where, baseDir)
-        ?? throw new ConfigException($"{where}: give exactly one of secret, secret_file, secret_env (or key_file)");
-
-    private sealed class AgentFile
+    private static AgentOptions Tunnel(ConfigDocument file, string id, YamlNode entry, DnsEndPoint relay, string? fingerprint,
+        string knownRelaysPath)
     {
-        public string? Relay { get; set; }
+        string where = $"tunnels.{id}";
+        if (!Auth.IsValidId(id)) throw new ConfigException($"{where}: not a valid server id");
+        string? target = null, secret = null, secretFile = null, secretEnv = null, keyFile = null;
+        int pool = DefaultPool;
+        bool plainData = false, mux = false;
+        foreach (var (key, keyNode, value) in ConfigDocument.Mapping(entry, where) is { } settings ? ConfigDocument.Entries(settings) : [])
+        {
+            string name = $"{where}.{key}";
+            file.Try(keyNode, () =>
+            {
+                switch (key)
+                {
+                    case "target": target = Required(value, name); break;
+                    case "secret": secret = Required(value, name); break;
+                    case "secret_file": secretFile = Required(value, name); break;
+                    case "secret_env": secretEnv = Required(value, name); break;
+                    case "key_file": keyFile = Path.Combine(file.BaseDir, Required(value, name)); break;
+                    case "pool": pool = RelaySettings.Pool(Required(value, name), name); break;
+                    case "plain_data": plainData = RelaySettings.Bool(Required(value, name), name); break;
+                    case "mux": mux = RelaySettings.Bool(Required(value, name), name); break;
+                    default: throw new ConfigException($"unknown setting '{name}'");
+                }
+            });
+        }
 
-        public string? Fingerprint { get; set; }
-
-        public Dictionary<string, TunnelSection>? Tunnels { get; set; }
-
-        public EndpointSection? Metrics { get; set; }
-
-        public EndpointSection? Otlp { get; set; }
-
-        public string? LogLevel { get; set; }
+        return new AgentOptions
+        {
+            Relay = relay,
+            Id = id,
+            Secret = keyFile is null
+                ? Secrets.Resolve(secret, secretFile, secretEnv, where, file.BaseDir)
+                    ?? throw new ConfigException($"{where}: give exactly one of secret, secret_file, secret_env (or key_file)")
+                : "",
+            KeyFile = keyFile,
+            Target = SettingText.ParseHostPort(target ?? throw new ConfigException($"{where}: target is required"), $"{where}.target"),
+            Pool = pool,
+            Fingerprint = fingerprint,
+            PlainData = plainData,
+            Mux = mux,
+            KnownRelaysPath = knownRelaysPath,
+        };
     }
 
-    private sealed class EndpointSection
+    private static string Required(YamlNode value, string key) =>
+        ConfigDocument.Scalar(value, key) ?? throw new ConfigException($"{key}: needs a value");
+
+    /// <summary>The one setting of a section such as metrics: { listen: … }.</summary>
+    private static string? Child(YamlNode value, string section, string child)
     {
-        public string? Listen { get; set; }
+        if (ConfigDocument.Mapping(value, section) is not { } mapping) return null;
+        string? found = null;
+        foreach (var (key, _, childValue) in ConfigDocument.Entries(mapping))
+        {
+            if (key != child) throw new ConfigException($"unknown setting '{section}.{key}'");
+            found = ConfigDocument.Scalar(childValue, $"{section}.{child}");
+        }
 
-        public string? Endpoint { get; set; }
+        return found;
     }
 
-    private sealed class TunnelSection
-    {
-        public string? Target { get; set; }
-
-        public string? Secret { get; set; }
-
-        public string? SecretFile { get; set; }
-
-        public string? SecretEnv { get; set; }
-
-        /// <summary>A PEM ECDSA P-256 private key trusted by the relay, instead of a secret.</summary>
-        public string? KeyFile { get; set; }
-
-        public int? Pool { get; set; }
-
-        public bool? PlainData { get; set; }
-
-        public bool? Mux { get; set; }
-    }
+    private static Uri Url(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) ? uri : throw new ConfigException($"otlp.endpoint: '{RelaySettings.Shorten(text)}' is not a URL");
 }

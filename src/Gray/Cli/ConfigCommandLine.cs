@@ -23,7 +23,7 @@ public static partial class GrayCommandLine
             }
             else
             {
-                var errors = ConfigFile.CheckRelay(file);
+                var errors = RelayConfigFile.Check(file);
                 foreach (string error in errors) Console.Error.WriteLine(error);
                 if (errors.Count > 0) return ExitCodes.Usage;
                 Console.WriteLine($"{file}: valid");
@@ -37,9 +37,9 @@ public static partial class GrayCommandLine
         show.SetAction(result =>
         {
             var options = new RelayOptions();
-            if (result.GetValue(showFile) is { } file) ConfigFile.ApplyRelay(file, options);
-            ConfigFile.ApplyRelayEnvironment(options);
-            Console.WriteLine(ConfigFile.Describe(options));
+            if (result.GetValue(showFile) is { } file) RelayConfigFile.Apply(file, options);
+            RelaySettings.ApplyEnvironment(options, Environment.GetEnvironmentVariable, Environment.CurrentDirectory);
+            Console.WriteLine(RelayConfigDescription.Describe(options));
             return ExitCodes.Ok;
         });
 

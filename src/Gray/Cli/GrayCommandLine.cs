@@ -21,7 +21,7 @@ public static partial class GrayCommandLine
 
         try
         {
-            ConfigFile.LoadDotEnv(Path.Combine(Environment.CurrentDirectory, ".env")); // as the seed does; never overrides
+            DotEnv.Load(Path.Combine(Environment.CurrentDirectory, ".env")); // as the seed does; never overrides
         }
         catch (ConfigException error)
         {

@@ -27,11 +27,11 @@ public static partial class GrayCommandLine
             RelayOptions Load()
             {
                 var options = new RelayOptions();
-                if (configFile is { } file) ConfigFile.ApplyRelay(file, options);
-                ConfigFile.ApplyRelayEnvironment(options);
+                if (configFile is { } file) RelayConfigFile.Apply(file, options);
+                RelaySettings.ApplyEnvironment(options, Environment.GetEnvironmentVariable, Environment.CurrentDirectory);
                 if (result.GetValue(dataDir) is { } dir) options.DataDir = dir;
                 if (result.GetValue(control) is { } address) options.Control = SettingText.ParseEndPoint(address, "--control");
-                if (result.GetValue(ports) is { } range) (options.PortLow, options.PortHigh) = ConfigFile.ParsePortRange(range);
+                if (result.GetValue(ports) is { } range) (options.PortLow, options.PortHigh) = RelaySettings.ParsePortRange(range);
                 if (result.GetValue(noConsole)) options.Console = false;
 
                 if (result.GetValue(metrics) is { } metricsAddress) options.MetricsListen = SettingText.ParseEndPoint(metricsAddress, "--metrics");

@@ -4,7 +4,6 @@
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
-using YamlDotNet.Serialization;
 
 namespace Gray.Cli;
 
@@ -16,37 +15,6 @@ internal static class YamlReader
         var stream = new YamlStream();
         stream.Load(new PositionKeepingParser(text));
         return stream;
-    }
-
-    /// <summary><paramref name="text"/> read into a <typeparamref name="T"/>.</summary>
-    public static T? Deserialize<T>(IDeserializer deserializer, string text) =>
-        deserializer.Deserialize<T?>(new PositionKeepingParser(text));
-
-    /// <summary>
-    /// <paramref name="message"/> ("FILE: setting.path: reason", or "setting.path: reason") with the line
-    /// of the setting it names in <paramref name="text"/>, the already parsed file: the deepest key of
-    /// that path found, or line 1 for a setting that is missing.
-    /// </summary>
-    public static string WithLine(string message, string path, string text)
-    {
-        string rest = message.StartsWith(path + ":", StringComparison.Ordinal) ? message[(path.Length + 1)..].TrimStart() : message;
-        if (rest.Length > 0 && char.IsDigit(rest[0])) return message; // it has its line already
-        long line = 1;
-        int colon = rest.IndexOf(": ", StringComparison.Ordinal);
-        if (colon > 0 && Load(text).Documents is [var document, ..] && document.RootNode is YamlMappingNode root)
-        {
-            YamlNode node = root;
-            foreach (string key in rest[..colon].Split('.'))
-            {
-                if (node is not YamlMappingNode mapping) break;
-                var entry = mapping.Children.FirstOrDefault(c => c.Key is YamlScalarNode k && k.Value == key);
-                if (entry.Key is null) break;
-                line = entry.Key.Start.Line;
-                node = entry.Value;
-            }
-        }
-
-        return $"{path}:{line}: {rest}";
     }
 
     private sealed class PositionKeepingParser(string text) : IParser

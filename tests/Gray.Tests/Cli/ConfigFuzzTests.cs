@@ -66,7 +66,7 @@ public class ConfigFuzzTests
             }
             else
             {
-                errors = ConfigFile.CheckRelay(path);
+                errors = RelayConfigFile.Check(path);
             }
         }
         catch (Exception error)
