@@ -1,7 +1,6 @@
 // Which gray the Gray setups run: by default the binary that README tells users to deploy
 // (`dotnet publish`: self-contained, single file, trimmed), published once per run into the scratch
 // directory; with --gray-dll, this build's gray.dll under `dotnet`.
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Gray.TunnelBench;
@@ -19,7 +18,7 @@ internal sealed record GrayBinary(string Program, IReadOnlyList<string> Prefix, 
     public static async Task<GrayBinary> PublishAsync(string scratch)
     {
         string output = Path.Combine(scratch, "gray-published");
-        string project = Path.Combine(RepoRoot(), "src", "Gray", "Gray.csproj");
+        string project = Path.Combine(Repository.Root, "src", "Gray", "Gray.csproj");
         string[] args = ["publish", project, "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier,
             "-o", output, "--disable-build-servers", "-nodeReuse:false"];
         Console.Error.WriteLine($"# dotnet {string.Join(' ', args)}");
@@ -28,13 +27,5 @@ internal sealed record GrayBinary(string Program, IReadOnlyList<string> Prefix, 
         if (exit != 0 || !File.Exists(program)) throw new BenchException($"dotnet publish of gray failed ({exit}):\n{text}");
         return new GrayBinary(program, [],
             $"published as README says (`dotnet publish src/Gray -c Release -r {RuntimeInformation.RuntimeIdentifier}`: native binary)");
-    }
-
-    // From this source file (the benchmark runs from its build, next to the sources).
-    private static string RepoRoot([CallerFilePath] string source = "")
-    {
-        string? root = Path.GetDirectoryName(source);
-        while (root is not null && !File.Exists(Path.Combine(root, "Gray.slnx"))) root = Path.GetDirectoryName(root);
-        return root ?? throw new BenchException($"no Gray.slnx above {source}: run the benchmark from the repository");
     }
 }

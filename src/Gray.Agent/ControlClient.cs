@@ -51,16 +51,16 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
     {
         var options = agent.Options;
         using var key = LoadKey(options.KeyFile);
-        Send(Frames.Hello(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id, KeyAuth: key is not null, Mux: options.Mux)));
-        var frame = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
-        if (frame is null || Refused(frame.Value)) return null;
-        byte[] challenge = Frames.ParseFixed(frame.Value, FrameType.Challenge, Wire.ChallengeBytes);
-        Send(key is not null
-            ? Frames.Fixed(FrameType.SignedProof, Auth.Sign(key, options.Id, challenge), Wire.SignatureBytes)
-            : Frames.Fixed(FrameType.Proof, Auth.Proof(options.Secret, options.Id, challenge), Wire.ProofBytes));
-        frame = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
-        if (frame is null || Refused(frame.Value)) return null;
-        return Frames.ParseWelcome(frame.Value);
+        Send(ControlFrames.Encode(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id, KeyAuth: key is not null, Mux: options.Mux)));
+        var message = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
+        if (message is null || Refused(message)) return null;
+        byte[] challenge = Expect<Challenge>(message).Nonce;
+        Send(ControlFrames.Encode(key is not null
+            ? new SignedProof(Auth.Sign(key, options.Id, challenge))
+            : new Proof(Auth.Proof(options.Secret, options.Id, challenge))));
+        message = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
+        if (message is null || Refused(message)) return null;
+        return Expect<Welcome>(message);
     }
 
     private async Task ServeAsync(Welcome welcome, TlsClientOptions? dataTls, CancellationToken cancellationToken)
@@ -69,10 +69,10 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
         while (true)
         {
             silence.Restart(welcome.PingTimeout); // any frame from the relay proves it alive
-            Frame? frame;
+            ControlMessage? message;
             try
             {
-                frame = await Frames.ReadAsync(Stream, silence.Token).ConfigureAwait(false);
+                message = await ControlFrames.ReadAsync(Stream, silence.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -81,43 +81,40 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
                 return;
             }
 
-            if (frame is null)
+            switch (message)
             {
-                EndReason = "the relay closed the connection";
-                return;
-            }
-
-            switch (frame.Value.Type)
-            {
-                case FrameType.Otps:
-                    foreach (byte[] otp in Frames.ParseOtps(frame.Value))
+                case null:
+                    EndReason = "the relay closed the connection";
+                    return;
+                case Otps otps:
+                    foreach (byte[] otp in otps.Values)
                     {
                         Background.Observe(agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls, welcome.Mux, ConnectionClosed), "A data connection", agent.Logger);
                     }
 
                     break;
-                case FrameType.Ping:
-                    Send(Frames.Ping(FrameType.Pong, Frames.ParsePing(frame.Value)));
+                case Ping ping:
+                    Send(ControlFrames.Encode(new Pong(ping.Nonce)));
                     break;
-                case FrameType.Pong:
+                case Pong:
                     break;
-                case FrameType.Error:
-                    Refused(frame.Value);
+                case ErrorMessage:
+                    Refused(message);
                     return;
                 default:
-                    throw new ProtocolException($"unexpected {frame.Value.Type} frame");
+                    throw new ProtocolException($"unexpected {message.Type} frame");
             }
         }
     }
 
-    private async Task<Frame?> ReadStepAsync(CancellationToken cancellationToken)
+    private async Task<ControlMessage?> ReadStepAsync(CancellationToken cancellationToken)
     {
         using var deadline = new Deadline(HandshakeStepTimeout, agent.Time, cancellationToken);
         try
         {
-            var frame = await Frames.ReadAsync(Stream, deadline.Token).ConfigureAwait(false);
-            if (frame is null) EndReason = "the relay closed the connection during the handshake";
-            return frame;
+            var message = await ControlFrames.ReadAsync(Stream, deadline.Token).ConfigureAwait(false);
+            if (message is null) EndReason = "the relay closed the connection during the handshake";
+            return message;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -142,24 +139,26 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
         }
     }
 
-    /// <summary>True (and Fatal or EndReason set) when the frame is the relay's error.</summary>
-    private bool Refused(Frame frame)
+    private static T Expect<T>(ControlMessage message) where T : ControlMessage =>
+        message as T ?? throw new ProtocolException($"expected {typeof(T).Name}, got {message.Type}");
+
+    /// <summary>True (and Fatal or EndReason set) when the message is the relay's error.</summary>
+    private bool Refused(ControlMessage message)
     {
-        if (frame.Type != FrameType.Error) return false;
-        var error = Frames.ParseError(frame);
-        string message = $"relay refused server '{agent.Options.Id}': {error.Message}";
+        if (message is not ErrorMessage error) return false;
+        string reason = $"relay refused server '{agent.Options.Id}': {error.Message}";
         switch (error.Code)
         {
             case ErrorCode.UnknownId or ErrorCode.BadProof or ErrorCode.UnsupportedVersion
                 or ErrorCode.PoolOutOfRange or ErrorCode.PlainDataForbidden or ErrorCode.Deleted or ErrorCode.KeyRevoked:
-                Fatal = new AgentFatalException(message, ExitCodes.Usage);
+                Fatal = new AgentFatalException(reason, ExitCodes.Usage);
                 break;
             case ErrorCode.Replaced:
                 Fatal = new AgentFatalException($"another agent took over server '{agent.Options.Id}'; exiting once running pairs end",
                     ExitCodes.Failure, finishPairs: true);
                 break;
             default:
-                EndReason = message;
+                EndReason = reason;
                 break;
         }
 

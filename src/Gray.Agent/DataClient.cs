@@ -33,7 +33,7 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
     {
         try
         {
-            await Stream.WriteAsync(DataFrames.Preface(otp, mux), cancellationToken).ConfigureAwait(false);
+            await Stream.WriteAsync(new DataPreface(mux ? DataConnectionKind.Multiplexed : DataConnectionKind.Pooled, otp).Encode(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -56,18 +56,18 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
             return; // the relay let this pooled connection go (restart, expiry, shutdown)
         }
 
-        await ServePairAsync(DataFrames.ParseStart(start), cancellationToken).ConfigureAwait(false);
+        await ServePairAsync(Start.Decode(start).Client, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task RunMultiplexedAsync(CancellationToken cancellationToken)
     {
         var connection = new MuxConnection(Stream, opens: false, agent.MuxOptions, accept: (channel, open) =>
-            ServePairAsync(DataFrames.ParseStart(open.Span), cancellationToken, channel));
+            ServePairAsync(Start.Decode(open.Span).Client, cancellationToken, channel));
         try
         {
             await connection.RunAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (MuxProtocolException error)
+        catch (ProtocolException error)
         {
             AgentLog.DataFailed(agent.Logger, agent.Options.Id, $"the relay broke the multiplexing protocol: {error.Message}");
         }

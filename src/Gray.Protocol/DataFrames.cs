@@ -1,57 +1,71 @@
-// The two messages of a data connection: the agent's OTP preface and the relay's start frame.
-using System.Buffers.Binary;
+// The two messages of a data connection, fixed in size and not length-prefixed: the agent's preface
+// (what kind of connection, and its OTP) and the relay's start frame (a client arrived, from where).
 using System.Net;
 using System.Net.Sockets;
+using Gray.Net;
 
 namespace Gray.Protocol;
 
-public static class DataFrames
+/// <summary>Agent → relay, first on a data connection.</summary>
+public sealed record DataPreface(DataConnectionKind Kind, byte[] Otp)
 {
-    public static byte[] Preface(ReadOnlySpan<byte> otp, bool mux = false)
+    public bool Multiplexed => Kind == DataConnectionKind.Multiplexed;
+
+    public byte[] Encode()
     {
+        if (Otp.Length != Wire.OtpBytes) throw new ArgumentException($"an OTP has {Wire.OtpBytes} bytes", nameof(Otp));
         var preface = new byte[Wire.DataPrefaceBytes];
-        preface[0] = mux ? Wire.DataKindMux : Wire.DataKindPooled;
-        otp.CopyTo(preface.AsSpan(1));
+        var writer = new SpanWriter(preface);
+        writer.U8((byte)Kind);
+        writer.Bytes(Otp);
         return preface;
     }
 
-    /// <summary>The OTP from a preface, or a ProtocolException.</summary>
-    public static ReadOnlySpan<byte> ParsePreface(ReadOnlySpan<byte> preface) => ParsePreface(preface, out _);
-
-    /// <summary>The OTP from a preface and whether the connection is multiplexed, or a ProtocolException.</summary>
-    public static ReadOnlySpan<byte> ParsePreface(ReadOnlySpan<byte> preface, out bool mux)
+    public static DataPreface Decode(ReadOnlySpan<byte> bytes)
     {
-        if (preface.Length != Wire.DataPrefaceBytes) throw new ProtocolException("short data preface");
-        if (preface[0] is not (Wire.DataKindPooled or Wire.DataKindMux)) throw new ProtocolException($"unsupported data connection kind {preface[0]}");
-        mux = preface[0] == Wire.DataKindMux;
-        return preface[1..];
+        if (bytes.Length != Wire.DataPrefaceBytes) throw new ProtocolException("short data preface");
+        var reader = new SpanReader(bytes);
+        var kind = (DataConnectionKind)reader.U8();
+        if (!Enum.IsDefined(kind)) throw new ProtocolException($"unsupported data connection kind {(byte)kind}");
+        return new DataPreface(kind, reader.Bytes(Wire.OtpBytes));
     }
+}
 
-    /// <summary>Start: the relay tells the agent a client arrived, and from where.</summary>
-    public static byte[] Start(IPEndPoint client)
+/// <summary>Relay → agent on a pooled data connection (or a channel's open payload): a client, from where.</summary>
+public sealed record Start(IPEndPoint Client)
+{
+    private const byte FamilyV4 = 4, FamilyV6 = 6;
+
+    private const int AddressBytes = 16;
+
+    public byte[] Encode()
     {
         var frame = new byte[Wire.StartFrameBytes];
-        frame[0] = Wire.StartFrameType;
-        IPAddress address = client.Address.IsIPv4MappedToIPv6 ? client.Address.MapToIPv4() : client.Address;
-        frame[1] = address.AddressFamily == AddressFamily.InterNetwork ? (byte)4 : (byte)6;
-        address.TryWriteBytes(frame.AsSpan(2, 16), out _);
-        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(18), (ushort)client.Port);
+        var writer = new SpanWriter(frame);
+        IPAddress address = Client.Address.IsIPv4MappedToIPv6 ? Client.Address.MapToIPv4() : Client.Address;
+        writer.U8((byte)DataFrameType.Start);
+        writer.U8(address.AddressFamily == AddressFamily.InterNetwork ? FamilyV4 : FamilyV6);
+        Span<byte> bytes = stackalloc byte[AddressBytes];
+        bytes.Clear();
+        address.TryWriteBytes(bytes, out _);
+        writer.Bytes(bytes);
+        writer.U16((ushort)Client.Port);
         return frame;
     }
 
-    public static IPEndPoint ParseStart(ReadOnlySpan<byte> frame)
+    public static Start Decode(ReadOnlySpan<byte> frame)
     {
-        if (frame.Length != Wire.StartFrameBytes || frame[0] != Wire.StartFrameType)
+        if (frame.Length != Wire.StartFrameBytes) throw new ProtocolException("malformed start frame");
+        var reader = new SpanReader(frame);
+        if (reader.U8() != (byte)DataFrameType.Start) throw new ProtocolException("malformed start frame");
+        byte family = reader.U8();
+        var bytes = reader.Span(AddressBytes);
+        var address = family switch
         {
-            throw new ProtocolException("malformed start frame");
-        }
-
-        var address = frame[1] switch
-        {
-            4 => new IPAddress(frame.Slice(2, 4)),
-            6 => new IPAddress(frame.Slice(2, 16)),
+            FamilyV4 => new IPAddress(bytes[..4]),
+            FamilyV6 => new IPAddress(bytes),
             _ => throw new ProtocolException("unknown address family in start frame"),
         };
-        return new IPEndPoint(address, BinaryPrimitives.ReadUInt16BigEndian(frame[18..]));
+        return new Start(new IPEndPoint(address, reader.U16()));
     }
 }

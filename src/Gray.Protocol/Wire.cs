@@ -32,13 +32,8 @@ public static class Wire
     /// <summary>Data preface: kind byte + OTP.</summary>
     public const int DataPrefaceBytes = 1 + OtpBytes;
 
-    /// <summary>Preface kinds: one pooled pair per connection (version 1's only kind), or multiplexed channels.</summary>
-    public const byte DataKindPooled = 1, DataKindMux = 2;
-
     /// <summary>Start frame on a data connection: type, family, 16 address bytes, port.</summary>
     public const int StartFrameBytes = 1 + 1 + 16 + 2;
-
-    public const byte StartFrameType = 0x20;
 
     public const int MaxOtpsPerFrame = 255;
 
@@ -76,5 +71,18 @@ public enum ErrorCode : ushort
     KeyRevoked = 11,
 }
 
-/// <summary>Bad bytes from a peer: the connection closes with this message logged.</summary>
-public sealed class ProtocolException(string message) : Exception(message);
+/// <summary>What a data connection carries, as its preface says.</summary>
+public enum DataConnectionKind : byte
+{
+    /// <summary>One pair, then the connection is used up (version 1's only kind).</summary>
+    Pooled = 1,
+
+    /// <summary>A channel per client (docs/protocol.md, "Multiplexed data connections").</summary>
+    Multiplexed = 2,
+}
+
+/// <summary>The relay's frames on a data connection.</summary>
+public enum DataFrameType : byte
+{
+    Start = 0x20,
+}

@@ -24,9 +24,9 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         {
             server = await HandshakeAsync(cancellationToken).ConfigureAwait(false);
             if (server is null) return;
-            while (await Frames.ReadAsync(Stream, cancellationToken).ConfigureAwait(false) is { } frame)
+            while (await ControlFrames.ReadAsync(Stream, cancellationToken).ConfigureAwait(false) is { } message)
             {
-                server.OnControlFrame(frame);
+                server.OnControlMessage(message);
             }
         }
         catch (ProtocolException error)
@@ -46,8 +46,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         Hello hello;
         using (var deadline = Deadline(cancellationToken))
         {
-            var frame = await ReadStepAsync(deadline.Token, "hello").ConfigureAwait(false);
-            hello = Frames.ParseHello(frame);
+            hello = await ReadStepAsync<Hello>(deadline.Token, "hello").ConfigureAwait(false);
         }
 
         if (hello.Version != Wire.Version)
@@ -74,18 +73,18 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
 
         byte[] challenge = RandomNumberGenerator.GetBytes(Wire.ChallengeBytes);
-        Send(Frames.Fixed(FrameType.Challenge, challenge, Wire.ChallengeBytes));
+        Send(ControlFrames.Encode(new Challenge(challenge)));
         byte[]? authKey = null;
         using (var deadline = Deadline(cancellationToken))
         {
-            var frame = await ReadStepAsync(deadline.Token, "proof").ConfigureAwait(false);
             if (hello.KeyAuth)
             {
-                byte[] signature = Frames.ParseFixed(frame, FrameType.SignedProof, Wire.SignatureBytes);
-                authKey = relay.TrustedKeys!.Verify(entry.Id, challenge, signature);
+                var signed = await ReadStepAsync<SignedProof>(deadline.Token, "proof").ConfigureAwait(false);
+                authKey = relay.TrustedKeys!.Verify(entry.Id, challenge, signed.Signature);
                 if (authKey is null) return await RefuseAsync(ErrorCode.BadProof, $"no trusted key of server id '{entry.Id}' made this signature");
             }
-            else if (!Auth.Verify(entry.Secret, entry.Id, challenge, Frames.ParseFixed(frame, FrameType.Proof, Wire.ProofBytes)))
+            else if (await ReadStepAsync<Proof>(deadline.Token, "proof").ConfigureAwait(false) is var proof
+                && !Auth.Verify(entry.Secret, entry.Id, challenge, proof.Mac))
             {
                 return await RefuseAsync(ErrorCode.BadProof, $"wrong secret for server id '{entry.Id}'");
             }
@@ -104,19 +103,23 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
             return await RefuseAsync(ErrorCode.Unavailable, $"the relay could not open ports {entry.ClientPort}/{entry.DataPort}: {error.Message}");
         }
 
-        Send(Frames.Welcome(new Welcome(entry.ClientPort, entry.DataPort, hello.PlainData, options.PingInterval, options.PingTimeout, mux)));
+        Send(ControlFrames.Encode(new Welcome(entry.ClientPort, entry.DataPort, hello.PlainData, options.PingInterval, options.PingTimeout, mux)));
         server.Serve();
         return server;
     }
 
     private Deadline Deadline(CancellationToken cancellationToken) => new(relay.Options.HelloTimeout, relay.Time, cancellationToken);
 
-    private async Task<Frame> ReadStepAsync(CancellationToken deadline, string step)
+    private async Task<T> ReadStepAsync<T>(CancellationToken deadline, string step) where T : ControlMessage
     {
         try
         {
-            return await Frames.ReadAsync(Stream, deadline).ConfigureAwait(false)
-                ?? throw new ProtocolException($"closed before its {step}");
+            return await ControlFrames.ReadAsync(Stream, deadline).ConfigureAwait(false) switch
+            {
+                null => throw new ProtocolException($"closed before its {step}"),
+                T expected => expected,
+                var other => throw new ProtocolException($"expected {step}, got {other.Type}"),
+            };
         }
         catch (OperationCanceledException) when (!ConnectionClosed.IsCancellationRequested)
         {
@@ -127,7 +130,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
     private async Task<RelayTunnel?> RefuseAsync(ErrorCode code, string message)
     {
         RelayLog.ControlRefused(_log, RemoteEndPoint, code, message);
-        Send(Frames.Error(code, message));
+        Send(ControlFrames.Encode(new ErrorMessage(code, message)));
         using var flush = new CancellationTokenSource(relay.Options.HelloTimeout);
         try
         {

@@ -31,7 +31,9 @@ internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpS
             try
             {
                 await Stream.ReadExactlyAsync(preface, deadline.Token).ConfigureAwait(false);
-                if (!server.TryRedeemOtp(DataFrames.ParsePreface(preface, out mux)))
+                var received = DataPreface.Decode(preface);
+                mux = received.Multiplexed;
+                if (!server.TryRedeemOtp(received.Otp))
                 {
                     Reject("unknown, used or expired OTP");
                     return;
@@ -105,7 +107,7 @@ internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpS
         {
             await Mux.RunAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (MuxProtocolException error)
+        catch (ProtocolException error)
         {
             RelayLog.DataRejected(server.Logger, server.Id, RemoteEndPoint, $"broke the multiplexing protocol: {error.Message}");
         }

@@ -19,7 +19,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
     {
         var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
         MuxChannel? channel = null;
-        if (data.Mux is { } mux && (channel = mux.TryOpen(DataFrames.Start(from))) is null)
+        if (data.Mux is { } mux && (channel = mux.TryOpen(new Start(from).Encode())) is null)
         {
             RelayLog.ClientRefused(tunnel.Logger, tunnel.Id, client.RemoteEndPoint, "its multiplexed data connection closed");
             return;
@@ -29,7 +29,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
         Interlocked.Increment(ref _active);
         try
         {
-            if (channel is null) await data.Stream.WriteAsync(DataFrames.Start(from), cancellationToken).ConfigureAwait(false);
+            if (channel is null) await data.Stream.WriteAsync(new Start(from).Encode(), cancellationToken).ConfigureAwait(false);
             var time = tunnel.Relay.Time;
             RelayMeter.PairSetup.Record((time.GetUtcNow() - client.ConnectedAt).TotalSeconds,
                 new KeyValuePair<string, object?>("server", tunnel.Id));

@@ -172,7 +172,7 @@ internal sealed class RelayTunnel
         _relay.Manager.Remove(this);
         if (tellAgent is { } code && _control.IsConnected)
         {
-            _control.Send(Frames.Error(code, reason));
+            _control.Send(ControlFrames.Encode(new ErrorMessage(code, reason)));
             using var goodbye = new CancellationTokenSource(GoodbyeTimeout, _relay.Time);
             try
             {
@@ -215,17 +215,17 @@ internal sealed class RelayTunnel
         _stopped.TrySetResult();
     }
 
-    /// <summary>A frame from the agent on the control channel.</summary>
-    public void OnControlFrame(Frame frame)
+    /// <summary>A message from the agent on the control channel.</summary>
+    public void OnControlMessage(ControlMessage message)
     {
         _heartbeat.Heard();
-        switch (frame.Type)
+        switch (message)
         {
-            case FrameType.Ping:
-                _control.Send(Frames.Ping(FrameType.Pong, Frames.ParsePing(frame)));
+            case Ping ping:
+                _control.Send(ControlFrames.Encode(new Pong(ping.Nonce)));
                 break;
-            case FrameType.Pong:
-                long sent = (long)Frames.ParsePing(frame); // our ping's nonce is its timestamp
+            case Pong pong:
+                long sent = (long)pong.Nonce; // our ping's nonce is its timestamp
                 if (sent > 0 && sent <= _relay.Time.GetTimestamp())
                 {
                     RelayMeter.PingRoundTrip.Record(_relay.Time.GetElapsedTime(sent).TotalSeconds, new KeyValuePair<string, object?>("server", Id));
@@ -233,7 +233,7 @@ internal sealed class RelayTunnel
 
                 break;
             default:
-                throw new ProtocolException($"unexpected {frame.Type} frame after the handshake");
+                throw new ProtocolException($"unexpected {message.Type} frame after the handshake");
         }
     }
 
@@ -377,7 +377,7 @@ internal sealed class RelayTunnel
         }
 
         if (fresh is null) return;
-        foreach (var batch in fresh.Chunk(Wire.MaxOtpsPerFrame)) _control.Send(Frames.Otps(batch));
+        foreach (var batch in fresh.Chunk(Wire.MaxOtpsPerFrame)) _control.Send(ControlFrames.Encode(new Otps(batch)));
     }
 
     // The seed's timers in one loop: pings, the pong deadline, OTP expiry and the pool check.
@@ -400,7 +400,7 @@ internal sealed class RelayTunnel
 
                 if (_heartbeat.PingDue(options.PingInterval))
                 {
-                    _control.Send(Frames.Ping(FrameType.Ping, (ulong)_relay.Time.GetTimestamp()));
+                    _control.Send(ControlFrames.Encode(new Ping((ulong)_relay.Time.GetTimestamp())));
                 }
 
                 TopUpPool();

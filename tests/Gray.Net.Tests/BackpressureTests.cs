@@ -45,7 +45,7 @@ public class BackpressureTests
         server.Start();
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         await socket.ConnectAsync(server.EndPoint);
-        await Loopback.WaitUntilAsync(() => server.GetSessions().Count == 1, "session");
+        await Wait.UntilAsync(() => server.GetSessions().Count == 1, "session");
         var session = server.FindSession(server.GetSessions().Single().Id)!;
         session.Socket.SendBufferSize = 4096;
 
@@ -59,7 +59,7 @@ public class BackpressureTests
         }
 
         Assert.Equal(SendResult.Closed, result);
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 0, "session closed");
+        await Wait.UntilAsync(() => server.SessionCount == 0, "session closed");
         Assert.False(session.IsConnected);
     }
 
@@ -77,7 +77,7 @@ public class BackpressureTests
         await stalled.ConnectAsync(server.EndPoint);
         var readers = new List<Socket>();
         for (int i = 0; i < 2; i++) readers.Add(await Loopback.ConnectAsync(server.EndPoint));
-        await Loopback.WaitUntilAsync(() => server.GetSessions().Count == 3, "three sessions");
+        await Wait.UntilAsync(() => server.GetSessions().Count == 3, "three sessions");
         var stalledSession = server.FindSession(server.GetSessions().Single(s => s.RemoteEndPoint!.Equals(stalled.LocalEndPoint)).Id)!;
         stalledSession.Socket.SendBufferSize = 4096;
         var healthy = server.GetSessions().Where(s => s.Id != stalledSession.Id).Select(s => server.FindSession(s.Id)!).ToList();
@@ -91,7 +91,7 @@ public class BackpressureTests
             // Pace by the healthy readers only; the stalled one must not hold anybody back.
             if (healthy.Any(h => h.PendingSendBytes > QueueLimitBytes / 2))
             {
-                await Loopback.WaitUntilAsync(() => healthy.All(h => h.PendingSendBytes < QueueLimitBytes / 4), "healthy drain");
+                await Wait.UntilAsync(() => healthy.All(h => h.PendingSendBytes < QueueLimitBytes / 4), "healthy drain");
             }
 
             Assert.InRange(stalledSession.PendingSendBytes, 0, QueueLimitBytes);
@@ -100,7 +100,7 @@ public class BackpressureTests
         foreach (var total in await Task.WhenAll(draining)) Assert.Equal((long)messageBytes * messages, total);
         if (policy == SendOverflowPolicy.Disconnect)
         {
-            await Loopback.WaitUntilAsync(() => !stalledSession.IsConnected, "stalled session dropped");
+            await Wait.UntilAsync(() => !stalledSession.IsConnected, "stalled session dropped");
         }
         else
         {

@@ -12,14 +12,14 @@ public class LimitsTests
         server.Start();
         using var a = await TcpServerTests.ConnectFromAsync(IPAddress.Loopback, server.EndPoint);
         using var b = await TcpServerTests.ConnectFromAsync(IPAddress.Loopback, server.EndPoint);
-        await Loopback.WaitUntilAsync(() => server.SessionsFrom(IPAddress.Loopback) == 2, "two sessions from 127.0.0.1");
+        await Wait.UntilAsync(() => server.SessionsFrom(IPAddress.Loopback) == 2, "two sessions from 127.0.0.1");
         await Loopback.AssertRefusedAsync(() => TcpServerTests.ConnectFromAsync(IPAddress.Loopback, server.EndPoint));
         Assert.Equal(1, server.RefusedFor(RefuseReason.AddressLimit));
 
         using var other = await TcpServerTests.ConnectFromAsync(IPAddress.Parse("127.0.0.4"), server.EndPoint);
         await TcpServerTests.AssertEchoAsync(other);
         a.Close();
-        await Loopback.WaitUntilAsync(() => server.SessionsFrom(IPAddress.Loopback) == 1, "a place frees");
+        await Wait.UntilAsync(() => server.SessionsFrom(IPAddress.Loopback) == 1, "a place frees");
         using var c = await TcpServerTests.ConnectFromAsync(IPAddress.Loopback, server.EndPoint);
         await TcpServerTests.AssertEchoAsync(c);
     }
@@ -34,7 +34,7 @@ public class LimitsTests
         second.Start();
         using var a = await Loopback.ConnectAsync(first.EndPoint);
         using var b = await Loopback.ConnectAsync(second.EndPoint);
-        await Loopback.WaitUntilAsync(() => quota.Current == 2, "quota used");
+        await Wait.UntilAsync(() => quota.Current == 2, "quota used");
         await Loopback.AssertRefusedAsync(() => Loopback.ConnectAsync(first.EndPoint));
         await Loopback.AssertRefusedAsync(() => Loopback.ConnectAsync(second.EndPoint));
         Assert.Equal(1, first.RefusedFor(RefuseReason.GlobalLimit));
@@ -44,7 +44,7 @@ public class LimitsTests
         using var c = await Loopback.ConnectAsync(second.EndPoint);
         await TcpServerTests.AssertEchoAsync(c);
         b.Close();
-        await Loopback.WaitUntilAsync(() => quota.Current == 2, "a place frees");
+        await Wait.UntilAsync(() => quota.Current == 2, "a place frees");
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public class ReconnectorTests
             return Task.FromException(new IOException("refused"));
         }, backoff, isFatal: null, logger: null, stop.Token, time);
 
-        await Loopback.WaitUntilAsync(() => attempts.Count == 1, "the first attempt");
+        await Wait.UntilAsync(() => attempts.Count == 1, "the first attempt");
         var step = TimeSpan.FromMilliseconds(10);
         for (int i = 0; i < 10_000 && attempts.Count < 2; i++)
         {

@@ -28,11 +28,11 @@ public class ResourceTests
         await using var server = new EchoServer(Loopback.AnyPort);
         server.Start();
         await CycleAsync(server.EndPoint, 20); // warm up the runtime's own lazily opened handles
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 0, "warm-up sessions closed");
+        await Wait.UntilAsync(() => server.SessionCount == 0, "warm-up sessions closed");
         int before = OpenDescriptors();
 
         await CycleAsync(server.EndPoint, 1000);
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 0, "every session closed");
+        await Wait.UntilAsync(() => server.SessionCount == 0, "every session closed");
         int after = OpenDescriptors();
         Assert.Equal(1020, server.SessionsAccepted);
         Assert.True(after <= before + 2, $"{after - before} descriptors more after 1000 cycles ({before} → {after})");
@@ -59,7 +59,7 @@ public class ResourceTests
                     socket.LingerState = new LingerOption(true, 0); // RST mid-transfer
                 }
 
-                await Loopback.WaitUntilAsync(() => server.SessionCount == 0, "sessions closed");
+                await Wait.UntilAsync(() => server.SessionCount == 0, "sessions closed");
                 using var last = await Loopback.ConnectAsync(server.EndPoint);
             } // stop with a live session
 

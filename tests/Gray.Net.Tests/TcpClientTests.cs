@@ -19,7 +19,7 @@ public class TcpClientTests
         byte[] payload = RandomNumberGenerator.GetBytes(500_000);
         Assert.True(await client.SendAsync(payload));
         Assert.Equal(payload, await received.TakeAsync(payload.Length));
-        await Loopback.WaitUntilAsync(() => client.BytesReceived == payload.Length, "client counts");
+        await Wait.UntilAsync(() => client.BytesReceived == payload.Length, "client counts");
         Assert.Equal(payload.Length, client.BytesSent);
         await client.DisconnectAsync();
         Assert.False(client.IsConnected);
@@ -68,12 +68,12 @@ public class TcpClientTests
         using var stop = new CancellationTokenSource();
         var backoff = new BackoffOptions { Initial = TimeSpan.FromMilliseconds(20), Maximum = TimeSpan.FromMilliseconds(200) };
         var running = client.RunWithReconnectAsync(backoff, cancellationToken: stop.Token);
-        await Loopback.WaitUntilAsync(() => client.IsConnected, "first connection");
+        await Wait.UntilAsync(() => client.IsConnected, "first connection");
 
         await server.StopAsync();
-        await Loopback.WaitUntilAsync(() => !client.IsConnected, "client notices");
+        await Wait.UntilAsync(() => !client.IsConnected, "client notices");
         server.Start(); // same port
-        await Loopback.WaitUntilAsync(() => client.IsConnected && client.Connections == 2, "reconnected");
+        await Wait.UntilAsync(() => client.IsConnected && client.Connections == 2, "reconnected");
         client.Send("again"u8);
         Assert.Equal("again"u8.ToArray(), await received.TakeAsync(5));
 

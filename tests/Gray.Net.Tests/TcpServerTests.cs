@@ -18,7 +18,7 @@ public class TcpServerTests
         var reading = Loopback.ReadExactlyAsync(stream, payload.Length);
         await stream.WriteAsync(payload);
         Assert.Equal(payload, await reading);
-        await Loopback.WaitUntilAsync(() => server.BytesSent == payload.Length, "server counts bytes sent");
+        await Wait.UntilAsync(() => server.BytesSent == payload.Length, "server counts bytes sent");
         Assert.Equal(payload.Length, server.BytesReceived);
     }
 
@@ -82,7 +82,7 @@ public class TcpServerTests
         server.Start();
         var sockets = new List<Socket>();
         for (int i = 0; i < 10; i++) sockets.Add(await Loopback.ConnectAsync(server.EndPoint));
-        await Loopback.WaitUntilAsync(() => server.GetSessions().Count == 10, "10 sessions");
+        await Wait.UntilAsync(() => server.GetSessions().Count == 10, "10 sessions");
 
         byte[] message = Encoding.UTF8.GetBytes("hello, everyone");
         Assert.Equal(10, server.Multicast(message));
@@ -104,7 +104,7 @@ public class TcpServerTests
         await stream.WriteAsync(new byte[1000]);
         await Loopback.ReadExactlyAsync(stream, 1000);
 
-        await Loopback.WaitUntilAsync(() => server.GetSessions().SingleOrDefault()?.BytesSent == 1000, "byte counts");
+        await Wait.UntilAsync(() => server.GetSessions().SingleOrDefault()?.BytesSent == 1000, "byte counts");
         var info = Assert.Single(server.GetSessions());
         Assert.Equal(socket.LocalEndPoint, info.RemoteEndPoint);
         Assert.Equal(1000, info.BytesReceived);
@@ -112,7 +112,7 @@ public class TcpServerTests
         Assert.NotNull(server.FindSession(info.Id));
         Assert.True(server.DisconnectSession(info.Id));
         Assert.True(await Loopback.IsClosedByPeerAsync(socket));
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 0, "session removed");
+        await Wait.UntilAsync(() => server.SessionCount == 0, "session removed");
     }
 
     [Fact]
@@ -122,13 +122,13 @@ public class TcpServerTests
         server.Start();
         using var first = await Loopback.ConnectAsync(server.EndPoint);
         using var second = await Loopback.ConnectAsync(server.EndPoint);
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 2, "two sessions");
+        await Wait.UntilAsync(() => server.SessionCount == 2, "two sessions");
 
         await Loopback.AssertRefusedAsync(() => Loopback.ConnectAsync(server.EndPoint));
         Assert.Equal(1, server.ConnectionsRefused);
 
         first.Close();
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 1, "a slot frees");
+        await Wait.UntilAsync(() => server.SessionCount == 1, "a slot frees");
         using var fourth = await Loopback.ConnectAsync(server.EndPoint);
         using var stream = new NetworkStream(fourth);
         await stream.WriteAsync("ok"u8.ToArray());
@@ -141,7 +141,7 @@ public class TcpServerTests
         await using var server = new EchoServer(Loopback.AnyPort);
         server.Start();
         using var existing = await Loopback.ConnectAsync(server.EndPoint);
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 1, "one session");
+        await Wait.UntilAsync(() => server.SessionCount == 1, "one session");
 
         server.PauseAccepting();
         Assert.True(server.IsAcceptingPaused);
@@ -169,7 +169,7 @@ public class TcpServerTests
         server.Start();
         using var victim = await ConnectFromAsync(banned, server.EndPoint);
         using var other = await ConnectFromAsync(IPAddress.Loopback, server.EndPoint);
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 2, "two sessions");
+        await Wait.UntilAsync(() => server.SessionCount == 2, "two sessions");
 
         server.Ban(banned);
         Assert.True(server.IsBanned(banned));
@@ -192,7 +192,7 @@ public class TcpServerTests
         using var a = await ConnectFromAsync(target, server.EndPoint);
         using var b = await ConnectFromAsync(target, server.EndPoint);
         using var c = await ConnectFromAsync(IPAddress.Loopback, server.EndPoint);
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 3, "three sessions");
+        await Wait.UntilAsync(() => server.SessionCount == 3, "three sessions");
 
         Assert.Equal(2, server.DisconnectAddress(target));
         Assert.True(await Loopback.IsClosedByPeerAsync(a));

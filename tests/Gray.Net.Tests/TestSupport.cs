@@ -29,17 +29,6 @@ internal static class Loopback
         return buffer;
     }
 
-    /// <summary>Polls a condition that is driven by other threads, until true or the deadline.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? Deadline);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out waiting for: {what}");
-            await Task.Delay(10);
-        }
-    }
-
     /// <summary>True when the peer closed or reset the connection (read returns 0 or fails).</summary>
     public static async Task<bool> IsClosedByPeerAsync(Socket socket)
     {

@@ -43,7 +43,7 @@ public class TlsTests
         await Assert.ThrowsAsync<AuthenticationException>(() => client.ConnectAsync());
         Assert.False(client.IsConnected);
         // Under TLS 1.3 the server may finish its side first; either way the session must end.
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 0, "server drops it");
+        await Wait.UntilAsync(() => server.SessionCount == 0, "server drops it");
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class TlsTests
             }
         }
 
-        await Loopback.WaitUntilAsync(() => server.HandshakeFailures == 2, "two rejected handshakes");
+        await Wait.UntilAsync(() => server.HandshakeFailures == 2, "two rejected handshakes");
         Assert.Equal(1, server.SessionCount);
         await good.DisconnectAsync();
     }
@@ -105,8 +105,8 @@ public class TlsTests
         server.Start();
         using var silent = await Loopback.ConnectAsync(server.EndPoint);
         Assert.True(await Loopback.IsClosedByPeerAsync(silent));
-        await Loopback.WaitUntilAsync(() => server.HandshakeFailures == 1, "counted as a failed handshake");
-        await Loopback.WaitUntilAsync(() => server.SessionCount == 0, "slot freed");
+        await Wait.UntilAsync(() => server.HandshakeFailures == 1, "counted as a failed handshake");
+        await Wait.UntilAsync(() => server.SessionCount == 0, "slot freed");
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public class TlsTests
             clients.Add((client, received));
         }
 
-        await Loopback.WaitUntilAsync(() => server.GetSessions().Count == 5, "five sessions");
+        await Wait.UntilAsync(() => server.GetSessions().Count == 5, "five sessions");
         Assert.Equal(5, server.Multicast("news"u8));
         foreach (var (_, received) in clients) Assert.Equal("news"u8.ToArray(), await received.TakeAsync(4));
 
@@ -138,7 +138,7 @@ public class TlsTests
             ServerCertificateValidation = Certificates.PinSha256(Certificates.Sha256Fingerprint(replacement)),
         });
         await fresh.ConnectAsync();
-        await Loopback.WaitUntilAsync(() => server.GetSessions().Count == 6, "six sessions");
+        await Wait.UntilAsync(() => server.GetSessions().Count == 6, "six sessions");
         Assert.Equal(6, server.Multicast("more"u8)); // old sessions live on with the old certificate
         await fresh.DisconnectAsync();
         foreach (var (client, _) in clients) await client.DisconnectAsync();

@@ -44,7 +44,7 @@ public class AgentConfigTests
         await File.WriteAllTextAsync(config, Yaml(tunnelA, tunnelC));
         await agent.WaitForLineAsync(l => l.Contains("server tunnel-c is public"), "tunnel c added");
         await AgentTests.AssertEchoAsync(c.ClientPort);
-        await Tcp.WaitUntilAsync(async () => await Tcp.IsRefusedAsync(b.ClientPort), "tunnel b removed", TimeSpan.FromSeconds(20));
+        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(b.ClientPort), "tunnel b removed", TimeSpan.FromSeconds(20));
         await pairOnA.SendAsync("2"u8.ToArray());
         Assert.Equal("2"u8.ToArray(), await Tcp.ReadExactlyAsync(pairOnA, 1));
 

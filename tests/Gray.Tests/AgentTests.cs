@@ -101,7 +101,7 @@ public class AgentTests
 
         await agent.WaitForLineAsync(l => l.Contains("is public on relay") && l.Contains($"port {server.ClientPort}"),
             "agent reconnected", TimeSpan.FromSeconds(30));
-        await Tcp.WaitUntilAsync(async () => await TryEchoAsync(server.ClientPort), "echo after restart");
+        await Wait.UntilAsync(async () => await TryEchoAsync(server.ClientPort), "echo after restart");
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public class AgentTests
         var agent = await relay.StartAgentAsync(server, echo.EndPoint);
         agent.Signal(GrayProcess.SigTerm);
         Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(5)));
-        await Tcp.WaitUntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "server dropped", TimeSpan.FromSeconds(5));
+        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "server dropped", TimeSpan.FromSeconds(5));
     }
 
     [Fact]

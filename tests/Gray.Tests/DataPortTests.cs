@@ -18,7 +18,7 @@ public class DataPortTests
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 2);
 
         // Wrong: a random OTP the relay never issued.
-        await using var wrong = await agent.OpenDataAsync(DataFrames.Preface(RandomNumberGenerator.GetBytes(Wire.OtpBytes)));
+        await using var wrong = await agent.OpenDataAsync(FakeAgent.Preface(RandomNumberGenerator.GetBytes(Wire.OtpBytes)));
         Assert.True(await FakeAgent.IsClosedAsync(wrong, CloseWithin), "a wrong OTP was kept");
 
         // Silence: no OTP at all within the deadline.
@@ -27,14 +27,14 @@ public class DataPortTests
 
         // Valid, then replayed: the second use of the same OTP is refused.
         byte[] otp = await agent.NextOtpAsync();
-        await using var valid = await agent.OpenDataAsync(DataFrames.Preface(otp));
-        await using var replay = await agent.OpenDataAsync(DataFrames.Preface(otp));
+        await using var valid = await agent.OpenDataAsync(FakeAgent.Preface(otp));
+        await using var replay = await agent.OpenDataAsync(FakeAgent.Preface(otp));
         Assert.True(await FakeAgent.IsClosedAsync(replay, CloseWithin), "a replayed OTP was accepted");
 
         // Expired: an OTP held past its 2 s lifetime.
         byte[] stale = await agent.NextOtpAsync();
         await Task.Delay(TimeSpan.FromSeconds(2.5)); // the lifetime itself is what is tested
-        await using var expired = await agent.OpenDataAsync(DataFrames.Preface(stale));
+        await using var expired = await agent.OpenDataAsync(FakeAgent.Preface(stale));
         Assert.True(await FakeAgent.IsClosedAsync(expired, CloseWithin), "an expired OTP was accepted");
 
         // A client is paired with the one valid connection: the start frame arrives there.
@@ -42,7 +42,7 @@ public class DataPortTests
         var start = new byte[Wire.StartFrameBytes];
         using var cts = new CancellationTokenSource(Tcp.Deadline);
         await valid.ReadExactlyAsync(start, cts.Token);
-        Assert.Equal(client.LocalEndPoint, DataFrames.ParseStart(start));
+        Assert.Equal(client.LocalEndPoint, Start.Decode(start).Client);
         await valid.WriteAsync("from the agent"u8.ToArray());
         Assert.Equal("from the agent"u8.ToArray(), await Tcp.ReadExactlyAsync(client, 14));
     }
@@ -58,7 +58,7 @@ public class DataPortTests
         await using var agentB = await FakeAgent.ConnectAsync(relay.ControlPort, second, pool: 1);
         byte[] otpOfA = await agentA.NextOtpAsync();
         // Presented on B's data port, A's OTP means nothing.
-        await using var crossed = await agentB.OpenDataAsync(DataFrames.Preface(otpOfA));
+        await using var crossed = await agentB.OpenDataAsync(FakeAgent.Preface(otpOfA));
         Assert.True(await FakeAgent.IsClosedAsync(crossed, CloseWithin));
     }
 }

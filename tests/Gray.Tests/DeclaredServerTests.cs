@@ -34,7 +34,7 @@ public class DeclaredServerTests
         await File.WriteAllTextAsync(relay.ConfigPath, "servers:\n  other: { secret: 'another-secret-0123456789' }\n");
         await relay.Process!.WaitForLineAsync(l => l.Contains("server decl removed") && l.Contains("server other declared"), "reloaded");
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(20)));
-        await Tcp.WaitUntilAsync(() => TestRelay.IsFree(clientPort) && TestRelay.IsFree(dataPort), "ports freed", TimeSpan.FromSeconds(10));
+        await Wait.UntilAsync(() => TestRelay.IsFree(clientPort) && TestRelay.IsFree(dataPort), "ports freed", TimeSpan.FromSeconds(10));
         var (_, shown) = await relay.AdminAsync("show", "--json");
         Assert.Equal(["other"], JsonDocument.Parse(shown).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString()!));
     }

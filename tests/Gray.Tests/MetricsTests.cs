@@ -15,7 +15,7 @@ public class MetricsTests
     [Fact]
     public async Task Metrics_parse_and_count_the_real_traffic()
     {
-        int relayMetrics = Tcp.FreePort(), agentMetrics = Tcp.FreePort();
+        int relayMetrics = Ports.Free(), agentMetrics = Ports.Free();
         await using var echo = new EchoService();
         echo.Start();
         await using var relay = new TestRelay(new()
@@ -38,7 +38,7 @@ public class MetricsTests
         const double total = Clients * BytesPerClient;
         var labels = "direction=\"in\",server=\"metered\"";
         Dictionary<string, double> metrics = [];
-        await Tcp.WaitUntilAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             metrics = await ScrapeAsync(relayMetrics);
             return metrics.GetValueOrDefault($"gray_relay_bytes_total{{{labels}}}") == total

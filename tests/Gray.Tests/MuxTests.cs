@@ -16,7 +16,7 @@ public class MuxTests
     {
         await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: ["--mux", "--pool", "2"]);
         var server = tunnel.Server;
-        await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 2, "two data connections");
+        await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 2, "two data connections");
 
         var clients = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Tcp.ConnectAsync(server.ClientPort)));
         try
@@ -61,8 +61,8 @@ public class MuxTests
         await using var relay = new TestRelay();
         await relay.StartAsync();
         var server = await relay.AddServerAsync("refused");
-        await relay.StartAgentAsync(server, new IPEndPoint(IPAddress.Loopback, Tcp.FreePort()), ["--mux", "--pool", "1"]);
-        await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 1, "the data connection");
+        await relay.StartAgentAsync(server, new IPEndPoint(IPAddress.Loopback, Ports.Free()), ["--mux", "--pool", "1"]);
+        await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 1, "the data connection");
         for (int i = 0; i < 3; i++)
         {
             using var client = await Tcp.ConnectAsync(server.ClientPort);
@@ -77,7 +77,7 @@ public class MuxTests
     public async Task An_idle_channel_is_closed_after_the_relays_idle_timeout_and_its_data_connection_stays()
     {
         await using var tunnel = await HealthyTunnel.StartAsync(new() { ["pair_idle_timeout"] = "1s" }, ["--mux"]);
-        await Tcp.WaitUntilAsync(() => EstablishedTo(tunnel.Server.DataPort) == 8, "the pool's eight data connections");
+        await Wait.UntilAsync(() => EstablishedTo(tunnel.Server.DataPort) == 8, "the pool's eight data connections");
         await Tcp.AssertClosedAfterOneSecondIdleAsync(tunnel.Server.ClientPort);
         Assert.Equal(8, EstablishedTo(tunnel.Server.DataPort));
         await tunnel.AssertHealthyAsync();
@@ -116,14 +116,14 @@ public class MuxTests
         await using var tunnel = await HealthyTunnel.StartAsync(new() { ["ping_interval"] = "50ms", ["ping_timeout"] = "30s" },
             mux ? ["--mux", "--pool", "8"] : ["--pool", "8"]);
         var server = tunnel.Server;
-        await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool of eight");
+        await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool of eight");
 
         await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
         {
             for (int i = 0; i < 20; i++) await AgentTests.AssertEchoAsync(server.ClientPort);
         }));
 
-        await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool back at eight, no more");
+        await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool back at eight, no more");
         var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");
         Assert.Equal(8, System.Text.Json.JsonDocument.Parse(shown).RootElement[0].GetProperty("poolReady").GetInt32());
     }
@@ -146,7 +146,7 @@ public class MuxTests
                 Assert.Equal("ping"u8.ToArray(), await Tcp.ReadExactlyAsync(client, 4));
             }
 
-            await Tcp.WaitUntilAsync(() => EstablishedTo(server.DataPort) == 6, "four pairs and a pool of two");
+            await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 6, "four pairs and a pool of two");
         }
         finally
         {
@@ -170,7 +170,7 @@ public class MuxTests
     {
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1, mux: askForMux);
         Assert.False(agent.Welcome.Mux);
-        await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync(), mux: true));
+        await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync(), mux: true));
         Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));
     }
 
@@ -182,13 +182,13 @@ public class MuxTests
         var server = await relay.AddServerAsync("breaker");
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1, mux: true);
         Assert.True(agent.Welcome.Mux);
-        await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync(), mux: true));
+        await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync(), mux: true));
 
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         byte[] open = new byte[8 + Wire.StartFrameBytes];
         await data.ReadExactlyAsync(open).AsTask().WaitAsync(Tcp.Deadline);
         Assert.Equal(new byte[] { 1, 0, 0, Wire.StartFrameBytes, 0, 0, 0, 1 }, open[..8]); // Open, channel 1
-        Assert.Equal(((IPEndPoint)client.LocalEndPoint!).Port, DataFrames.ParseStart(open.AsSpan(8)).Port);
+        Assert.Equal(((IPEndPoint)client.LocalEndPoint!).Port, Start.Decode(open.AsSpan(8)).Client.Port);
 
         await data.WriteAsync(new byte[] { 0x7f, 0, 0, 0, 0, 0, 0, 1 }); // no such frame type
         Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));

@@ -10,7 +10,7 @@ public class OtlpTests
     [Fact]
     public async Task The_relay_pushes_its_metrics_over_OTLP_HTTP()
     {
-        int port = Tcp.FreePort();
+        int port = Ports.Free();
 
         using var collector = new HttpListener();
         collector.Prefixes.Add($"http://127.0.0.1:{port}/");

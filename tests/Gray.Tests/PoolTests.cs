@@ -24,7 +24,7 @@ public class PoolTests
         await using var controlLink = new DelayProxy(new IPEndPoint(far, relay.ControlPort), new IPEndPoint(IPAddress.Loopback, relay.ControlPort), LinkDelay);
         await using var dataLink = new DelayProxy(new IPEndPoint(far, server.DataPort), new IPEndPoint(IPAddress.Loopback, server.DataPort), LinkDelay);
         await relay.StartAgentAsync(server, banner.EndPoint, ["--pool", "4", "--fingerprint", relay.Fingerprint], relayAddress: $"127.0.0.2:{relay.ControlPort}");
-        await Tcp.WaitUntilAsync(async () => await PoolReadyAsync(relay) == 4, "pool full");
+        await Wait.UntilAsync(async () => await PoolReadyAsync(relay) == 4, "pool full");
 
         var roundTrip = 2 * LinkDelay;
         var watch = Stopwatch.StartNew();

@@ -20,12 +20,12 @@ public class ProtocolTests
         await relay.StartAsync();
         var server = await relay.AddServerAsync("hello");
         await using var control = await FakeAgent.TlsAsync(relay.ControlPort);
-        await control.WriteAsync(Frames.Hello(new Hello((ushort)version, (ushort)pool, plain, server.Id)));
+        await control.WriteAsync(ControlFrames.Encode(new Hello((ushort)version, (ushort)pool, plain, server.Id)));
         using var cts = new CancellationTokenSource(Tcp.Deadline);
-        var error = Frames.ParseError((await Frames.ReadAsync(control, cts.Token))!.Value);
+        var error = Assert.IsType<ErrorMessage>(await ControlFrames.ReadAsync(control, cts.Token));
         Assert.Equal(expected, error.Code);
         Assert.False(string.IsNullOrWhiteSpace(error.Message));
-        Assert.Null(await Frames.ReadAsync(control, cts.Token)); // and the relay closes
+        Assert.Null(await ControlFrames.ReadAsync(control, cts.Token)); // and the relay closes
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public class ProtocolTests
 
         var header = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(header, 1 << 30);
-        foreach (byte[] garbage in new[] { header, new byte[] { 0, 0, 0, 1, 0x7f }, Frames.Hello(new Hello(1, 8, false, new string('x', 5000))) })
+        foreach (byte[] garbage in new[] { header, new byte[] { 0, 0, 0, 1, 0x7f }, ControlFrames.Encode(new Hello(1, 8, false, new string('x', 5000))) })
         {
             await using var control = await FakeAgent.TlsAsync(relay.ControlPort);
             await control.WriteAsync(garbage);
@@ -88,7 +88,7 @@ public class ProtocolTests
         await using var relay = new TestRelay();
         await relay.StartAsync();
         var server = await relay.AddServerAsync("nobody-home");
-        var closedPort = new IPEndPoint(IPAddress.Loopback, Tcp.FreePort());
+        var closedPort = new IPEndPoint(IPAddress.Loopback, Ports.Free());
         var agent = await relay.StartAgentAsync(server, closedPort);
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         Assert.True(await Tcp.IsClosedByPeerAsync(client));
@@ -110,7 +110,7 @@ public class ProtocolTests
         // A client that is waiting is paired as soon as a data connection arrives.
         using var patient = await Tcp.ConnectAsync(server.ClientPort);
         await patient.SendAsync("queued"u8.ToArray());
-        await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync()));
+        await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync()));
         var start = new byte[Wire.StartFrameBytes];
         using var cts = new CancellationTokenSource(Tcp.Deadline);
         await data.ReadExactlyAsync(start, cts.Token);

@@ -17,7 +17,7 @@ public class PublishedBinaryTests
         var gray = await PublishedGray.GetAsync();
         await using var echo = new EchoService();
         echo.Start();
-        int metricsPort = Tcp.FreePort();
+        int metricsPort = Ports.Free();
         await using var relay = new TestRelay(new()
         {
             ["max_connections"] = "500", ["allow_plain_data"] = "true", ["metrics"] = $"{{ listen: 127.0.0.1:{metricsPort} }}",
@@ -69,7 +69,7 @@ public class PublishedBinaryTests
         Assert.Matches(@"published-plain\s*│", output);
 
         Dictionary<string, double> metrics = [];
-        await Tcp.WaitUntilAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             metrics = await MetricsTests.ScrapeAsync(metricsPort);
             return metrics.GetValueOrDefault("gray_relay_bytes_total{direction=\"out\",server=\"published\"}") == 256 * 1024;

@@ -24,9 +24,9 @@ public class RelayTests
         agent.Signal(GrayProcess.SigStop); // alive but silent: its sockets stay open
         var stoppedAt = DateTime.UtcNow;
         await relay.Process!.WaitForLineAsync(l => l.Contains("Server frozen: no pong"), "ping timeout", TimeSpan.FromSeconds(10));
-        await Tcp.WaitUntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
+        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
         Assert.InRange(DateTime.UtcNow - stoppedAt, TimeSpan.Zero, TimeSpan.FromSeconds(1.5 + 3)); // timeout + housekeeping slack
-        await Tcp.WaitUntilAsync(() => TestRelay.IsFree(server.DataPort), "data port released", TimeSpan.FromSeconds(5));
+        await Wait.UntilAsync(() => TestRelay.IsFree(server.DataPort), "data port released", TimeSpan.FromSeconds(5));
         agent.Signal(GrayProcess.SigCont);
     }
 
@@ -42,7 +42,7 @@ public class RelayTests
         await AgentTests.AssertEchoAsync(server.ClientPort);
 
         agent.Signal(GrayProcess.SigKill);
-        await Tcp.WaitUntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
+        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
         var (_, shown) = await relay.AdminAsync("show", "--json");
         Assert.False(JsonDocument.Parse(shown).RootElement[0].GetProperty("connected").GetBoolean());
     }

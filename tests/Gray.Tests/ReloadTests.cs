@@ -91,7 +91,7 @@ public class ReloadTests
         await AgentTests.AssertEchoAsync(server.ClientPort); // the connected agent goes on
         await old.DisposeAsync();
         var fresh = await relay.StartAgentAsync(server, echo.EndPoint, ["--fingerprint", fingerprint]); // a new handshake sees the new one
-        await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "served by the agent that pinned the new certificate");
+        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "served by the agent that pinned the new certificate");
         Assert.False(fresh.HasExited);
     }
 

@@ -27,7 +27,7 @@ public class SupervisionTests
     {
         var log = new ListLogger();
         Background.Observe(Task.FromException(new InvalidOperationException("lost?")), "fire and forget", log);
-        await Harness.Tcp.WaitUntilAsync(() => log.Entries.Any(e => e.Message.Contains("fire and forget failed") && e.Error?.Message == "lost?"), "logged");
+        await Wait.UntilAsync(() => log.Entries.Any(e => e.Message.Contains("fire and forget failed") && e.Error?.Message == "lost?"), "logged");
     }
 
     [Fact]

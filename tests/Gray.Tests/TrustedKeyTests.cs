@@ -35,7 +35,7 @@ public class TrustedKeyTests
         await File.WriteAllTextAsync(trusted, "# nobody any more\n");
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         Assert.Contains("no longer trusted", agent.Output);
-        await Tcp.WaitUntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "dropped", TimeSpan.FromSeconds(10));
+        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "dropped", TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public class TrustedKeyTests
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         string keyFile = Path.Combine(Directory.CreateTempSubdirectory("gray-keys-http-").FullName, "agent.key");
         await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem());
-        int port = Tcp.FreePort();
+        int port = Ports.Free();
 
         using var keyServer = new System.Net.HttpListener();
         keyServer.Prefixes.Add($"http://127.0.0.1:{port}/");

@@ -36,7 +36,7 @@ internal sealed class HaproxySetup(string scratch, ulong descriptors) : TunnelSe
 
             """);
         _haproxy = ChildProcess.Start("haproxy", Program, ["-f", config, "-db"]);
-        await Ports.WaitUntilAcceptingAsync(port, _haproxy);
+        await Listening.WaitUntilAcceptingAsync(port, _haproxy);
         return port;
     }
 

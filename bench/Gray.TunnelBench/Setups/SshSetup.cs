@@ -42,7 +42,7 @@ internal sealed class SshSetup(string scratch) : TunnelSetup
 
             """);
         _sshd = ChildProcess.Start("sshd", Daemon, ["-D", "-e", "-f", config]);
-        await Ports.WaitUntilAcceptingAsync(sshdPort, _sshd);
+        await Listening.WaitUntilAcceptingAsync(sshdPort, _sshd);
 
         int port = Ports.Free();
         _ssh = ChildProcess.Start("ssh", Client,
@@ -51,7 +51,7 @@ internal sealed class SshSetup(string scratch) : TunnelSetup
             "-o", "UserKnownHostsFile=/dev/null", "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
             "-R", $"127.0.0.1:{port}:127.0.0.1:{targetPort}", "root@127.0.0.1",
         ]);
-        await Ports.WaitUntilAcceptingAsync(port, _ssh);
+        await Listening.WaitUntilAcceptingAsync(port, _ssh);
         return port;
     }
 

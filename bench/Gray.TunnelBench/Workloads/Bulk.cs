@@ -24,7 +24,7 @@ internal static class Bulk
     {
         int port = Ports.Free();
         var server = ChildProcess.Start("iperf3 server", Program, ["-s", "-B", "127.0.0.1", "-p", port.ToString()]);
-        await Ports.WaitUntilAcceptingAsync(port, server);
+        await Listening.WaitUntilAcceptingAsync(port, server);
         return (server, port);
     }
 

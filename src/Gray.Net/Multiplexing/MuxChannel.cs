@@ -128,9 +128,9 @@ public sealed class MuxChannel
         lock (_gate)
         {
             if (_reset) return false;
-            if (_finReceived) throw new MuxProtocolException($"data after the end of channel {Id}");
+            if (_finReceived) throw new ProtocolException($"data after the end of channel {Id}");
             _unconsumed += payload.Length;
-            if (_unconsumed > _window) throw new MuxProtocolException($"channel {Id} exceeded its window of {_window} bytes");
+            if (_unconsumed > _window) throw new ProtocolException($"channel {Id} exceeded its window of {_window} bytes");
             _received.Append(payload);
             return _local is not null && !_delivering;
         }
@@ -155,7 +155,7 @@ public sealed class MuxChannel
         {
             if (grant == 0 || (long)_credit + grant > MuxOptions.MaxWindowBytes)
             {
-                throw new MuxProtocolException($"channel {Id} granted {grant} bytes beyond its window");
+                throw new ProtocolException($"channel {Id} granted {grant} bytes beyond its window");
             }
 
             _credit += (int)grant;
@@ -170,7 +170,7 @@ public sealed class MuxChannel
         lock (_gate)
         {
             if (_reset) return false;
-            if (_finReceived) throw new MuxProtocolException($"second end of channel {Id}");
+            if (_finReceived) throw new ProtocolException($"second end of channel {Id}");
             _finReceived = true;
             return _local is not null && !_delivering;
         }

@@ -7,9 +7,6 @@ using Gray.Net.Internal;
 
 namespace Gray.Net.Multiplexing;
 
-/// <summary>A peer broke the multiplexing protocol; the whole connection closes.</summary>
-public sealed class MuxProtocolException(string message) : IOException(message);
-
 public sealed class MuxConnection
 {
     /// <summary>Read and write batch buffer, in bytes: several frames per system call.</summary>
@@ -139,7 +136,7 @@ public sealed class MuxConnection
                 int read = await _transport.ReadAsync(buffer.AsMemory(end), linked.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
-                    if (end > start) throw new MuxProtocolException("the connection ended inside a frame");
+                    if (end > start) throw new ProtocolException("the connection ended inside a frame");
                     break;
                 }
 
@@ -167,7 +164,7 @@ public sealed class MuxConnection
         catch (Exception error)
         {
             Fail(error is OperationCanceledException || SocketErrors.IsConnectionEnd(error) ? null : error);
-            if (error is MuxProtocolException) throw;
+            if (error is ProtocolException) throw;
         }
         finally
         {
@@ -190,13 +187,13 @@ public sealed class MuxConnection
                 MuxFrameType.Data => MuxOptions.MaxPayloadBytes,
                 MuxFrameType.Window => MuxFrame.WindowPayloadBytes,
                 MuxFrameType.Fin or MuxFrameType.Reset => 0,
-                _ => throw new MuxProtocolException($"unknown frame type 0x{(byte)type:x2}"),
+                _ => throw new ProtocolException($"unknown frame type 0x{(byte)type:x2}"),
             };
-            if (header[1] != 0) throw new MuxProtocolException("reserved header byte is not zero");
+            if (header[1] != 0) throw new ProtocolException("reserved header byte is not zero");
             if (length > limit || (length == 0 && type is MuxFrameType.Open or MuxFrameType.Data)
                 || (type == MuxFrameType.Window && length != limit))
             {
-                throw new MuxProtocolException($"{type} frame with {length} payload bytes");
+                throw new ProtocolException($"{type} frame with {length} payload bytes");
             }
 
             if (end - start < MuxFrame.HeaderBytes + length) break;
@@ -242,12 +239,12 @@ public sealed class MuxConnection
 
     private void Accept(uint id, ReadOnlySpan<byte> payload)
     {
-        if (_opens) throw new MuxProtocolException("the peer may not open channels");
-        if (id == 0) throw new MuxProtocolException("channel 0 is reserved");
+        if (_opens) throw new ProtocolException("the peer may not open channels");
+        if (id == 0) throw new ProtocolException("channel 0 is reserved");
         MuxChannel? channel = null;
         lock (_gate)
         {
-            if (_channels.ContainsKey(id)) throw new MuxProtocolException($"channel {id} is already open");
+            if (_channels.ContainsKey(id)) throw new ProtocolException($"channel {id} is already open");
             if (!_closed && !_draining && _channels.Count < Options.MaxChannels)
             {
                 channel = new MuxChannel(this, id);

@@ -39,7 +39,7 @@ public class MuxConnectionTests
             Assert.Equal((size, size, false), (result.BytesAToB, result.BytesBToA, result.Faulted));
         }
 
-        await Loopback.WaitUntilAsync(() => tunnel.Opener.ChannelCount == 0 && tunnel.Acceptor.ChannelCount == 0, "finished channels removed");
+        await Wait.UntilAsync(() => tunnel.Opener.ChannelCount == 0 && tunnel.Acceptor.ChannelCount == 0, "finished channels removed");
     }
 
     [Fact]
@@ -85,13 +85,13 @@ public class MuxConnectionTests
         Assert.True(tunnel.Accepted.TryTake(out var channel, Loopback.Deadline));
         Assert.InRange(channel.ReceiveWindow, 2 * MuxOptions.InitialWindowBytes, MuxOptions.MaxWindowBytes);
         Assert.True(tunnel.Results.TryTake(out _, Loopback.Deadline));
-        await Loopback.WaitUntilAsync(() => options.WindowBudget.GrownBytes == 0, "the window growth returned");
+        await Wait.UntilAsync(() => options.WindowBudget.GrownBytes == 0, "the window growth returned");
     }
 
     [Fact]
     public async Task A_refused_backend_resets_its_channel_and_closes_the_client()
     {
-        var nobody = new IPEndPoint(IPAddress.Loopback, FreePort());
+        var nobody = new IPEndPoint(IPAddress.Loopback, Ports.Free());
         await using var tunnel = await MuxTunnel.StartAsync(nobody);
         using var client = await Loopback.ConnectAsync(tunnel.EndPoint);
         await client.SendAsync(new byte[10]);
@@ -112,7 +112,7 @@ public class MuxConnectionTests
         var quietSince = DateTime.UtcNow;
         Assert.True(await Loopback.IsClosedByPeerAsync(client));
         Assert.InRange(DateTime.UtcNow - quietSince, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
-        await Loopback.WaitUntilAsync(() => tunnel.Acceptor.ChannelCount == 0, "the peer's channel reset too");
+        await Wait.UntilAsync(() => tunnel.Acceptor.ChannelCount == 0, "the peer's channel reset too");
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public class MuxConnectionTests
         var acceptor = new MuxConnection(new NetworkStream(b, ownsSocket: true), opens: false, accept: (_, _) => Task.CompletedTask);
         var running = acceptor.RunAsync(CancellationToken.None);
         await raw.SendAsync(bytes);
-        var error = await Assert.ThrowsAsync<MuxProtocolException>(() => running.WaitAsync(Loopback.Deadline));
+        var error = await Assert.ThrowsAsync<ProtocolException>(() => running.WaitAsync(Loopback.Deadline));
         Assert.False(string.IsNullOrEmpty(error.Message), what);
         Assert.Equal(0, acceptor.ChannelCount);
     }
@@ -171,7 +171,7 @@ public class MuxConnectionTests
             var running = opener.RunAsync(CancellationToken.None);
             Assert.NotNull(opener.TryOpen([1])); // channel 1, full initial credit: the grant takes it past the largest window
             await raw.SendAsync(bytes);
-            await Assert.ThrowsAsync<MuxProtocolException>(() => running.WaitAsync(Loopback.Deadline));
+            await Assert.ThrowsAsync<ProtocolException>(() => running.WaitAsync(Loopback.Deadline));
         }
     }
 
@@ -216,12 +216,5 @@ public class MuxConnectionTests
         }
 
         return [.. bytes];
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(Loopback.AnyPort);
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

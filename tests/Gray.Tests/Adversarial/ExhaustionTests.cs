@@ -65,7 +65,7 @@ public class ExhaustionTests(ITestOutputHelper output)
 
         // Descriptors come back: new clients are served again, without any restart.
         foreach (var socket in flood) socket.Dispose();
-        await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "served again", TimeSpan.FromSeconds(40));
+        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "served again", TimeSpan.FromSeconds(40));
         Assert.False(relay.Process.HasExited);
     }
 }

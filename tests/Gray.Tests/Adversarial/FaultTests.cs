@@ -51,7 +51,7 @@ public class FaultTests
         });
         Assert.Same(ended, await Task.WhenAny(ended, Task.Delay(TimeSpan.FromSeconds(10)))); // closed, never a silent hang
         await sending.WaitAsync(TimeSpan.FromSeconds(10));
-        await Tcp.WaitUntilAsync(async () => await ActivePairsAsync(relay) == 0, "relay freed the pair", TimeSpan.FromSeconds(10));
+        await Wait.UntilAsync(async () => await ActivePairsAsync(relay) == 0, "relay freed the pair", TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public class FaultTests
         var ids = JsonDocument.Parse(shown).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToArray();
         Assert.Equal(["first", "second"], ids);
 
-        await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(first.ClientPort), "agent back by itself", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(first.ClientPort), "agent back by itself", TimeSpan.FromSeconds(30));
         Assert.False(agent.HasExited);
     }
 
@@ -99,7 +99,7 @@ public class FaultTests
         again.Start();
         try
         {
-            await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "new clients work", TimeSpan.FromSeconds(20));
+            await Wait.UntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "new clients work", TimeSpan.FromSeconds(20));
         }
         catch (TimeoutException error)
         {

@@ -42,7 +42,7 @@ public class FloodTests(ITestOutputHelper output)
         echo.Start();
         var newcomer = await tunnel.Relay.AddServerAsync("newcomer");
         await tunnel.Relay.StartAgentAsync(newcomer, echo.EndPoint);
-        await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(newcomer.ClientPort), "newcomer serves during the attack");
+        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(newcomer.ClientPort), "newcomer serves during the attack");
 
         int open = await dripping;
         output.WriteLine($"{slow.Count} slow connections; {open} still open after {started.Elapsed.TotalSeconds:0.0} s");
@@ -65,7 +65,7 @@ public class FloodTests(ITestOutputHelper output)
         var held = new List<Socket>();
         var from = Sources.Address(0);
         for (int i = 0; i < 50; i++) held.Add(await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: from));
-        await Tcp.WaitUntilAsync(async () => await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: from), "per-IP limit reached");
+        await Wait.UntilAsync(async () => await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: from), "per-IP limit reached");
 
         // Globally: fill the relay up to max_connections from many addresses, then every further one is refused.
         int source = 1;

@@ -24,7 +24,7 @@ public class LinkTests(ITestOutputHelper output)
         await link.RunAsync("ip", "netns", "exec", link.AgentHost, "ip", "link", "set", link.AgentSide, "down"); // cut
         await relay.WaitForLineAsync(l => l.Contains("no pong"), "ping timeout on the relay", TimeSpan.FromSeconds(15));
         await link.RunAsync("ip", "netns", "exec", link.AgentHost, "ip", "link", "set", link.AgentSide, "up"); // heal
-        await Tcp.WaitUntilAsync(async () => await link.TransferAsync(server.ClientPort, 64 * 1024) == TwoHosts.Ok,
+        await Wait.UntilAsync(async () => await link.TransferAsync(server.ClientPort, 64 * 1024) == TwoHosts.Ok,
             "agent back after the link healed", TimeSpan.FromSeconds(60));
     }
 

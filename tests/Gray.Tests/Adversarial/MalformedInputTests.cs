@@ -26,9 +26,9 @@ public sealed class MalformedInputTests : IAsyncLifetime
         ["overflowing length", Length(uint.MaxValue)],
         ["empty frame", Length(0)],
         ["unknown frame type", new byte[] { 0, 0, 0, 1, 0x7f }],
-        ["a challenge from the agent", Frames.Fixed(FrameType.Challenge, new byte[32], 32)],
+        ["a challenge from the agent", ControlFrames.Encode(new Challenge(new byte[32]))],
         ["a hello with a 1 MB id", HugeHello()],
-        ["a hello with trailing bytes", WithTrailingBytes(Frames.Hello(new Hello(1, 8, false, "healthy")))],
+        ["a hello with trailing bytes", WithTrailingBytes(ControlFrames.Encode(new Hello(1, 8, false, "healthy")))],
         ["a hello with invalid UTF-8", HelloWithBadUtf8()],
     ];
 
@@ -69,7 +69,7 @@ public sealed class MalformedInputTests : IAsyncLifetime
         // A plain-data preface on the TLS data port.
         using (var plain = await Tcp.ConnectAsync(_tunnel.Server.DataPort))
         {
-            await plain.SendAsync(DataFrames.Preface(new byte[Wire.OtpBytes]));
+            await plain.SendAsync(FakeAgent.Preface(new byte[Wire.OtpBytes]));
             Assert.True(await Tcp.IsClosedByPeerAsync(plain, ClosedWithin));
         }
 
@@ -88,7 +88,7 @@ public sealed class MalformedInputTests : IAsyncLifetime
     {
         var server = await _tunnel.Relay.AddServerAsync("twice-at-once");
         await using var agent = await FakeAgent.ConnectAsync(_tunnel.Relay.ControlPort, server, pool: 1);
-        byte[] preface = DataFrames.Preface(await agent.NextOtpAsync());
+        byte[] preface = FakeAgent.Preface(await agent.NextOtpAsync());
         var first = await FakeAgent.TlsAsync(agent.Welcome.DataPort);
         var second = await FakeAgent.TlsAsync(agent.Welcome.DataPort);
         await Task.WhenAll(first.WriteAsync(preface).AsTask(), second.WriteAsync(preface).AsTask());
@@ -120,12 +120,12 @@ public sealed class MalformedInputTests : IAsyncLifetime
     private static byte[] HugeHello()
     {
         var id = new string('x', 1024 * 1024);
-        return Frames.Hello(new Hello(1, 8, false, id)); // its length field is over the limit
+        return ControlFrames.Encode(new Hello(1, 8, false, id)); // its length field is over the limit
     }
 
     private static byte[] HelloWithBadUtf8()
     {
-        byte[] hello = Frames.Hello(new Hello(1, 8, false, "abc"));
+        byte[] hello = ControlFrames.Encode(new Hello(1, 8, false, "abc"));
         hello[^1] = 0xff;
         return hello;
     }

@@ -72,9 +72,9 @@ public class RulesTests
         var small = await tunnel.Relay.AddServerAsync("small");
         await using (var control = await FakeAgent.TlsAsync(tunnel.Relay.ControlPort))
         {
-            await control.WriteAsync(Frames.Hello(new Hello(Wire.Version, 3, false, "small")));
+            await control.WriteAsync(ControlFrames.Encode(new Hello(Wire.Version, 3, false, "small")));
             using var cts = new CancellationTokenSource(Tcp.Deadline);
-            var error = Frames.ParseError((await Frames.ReadAsync(control, cts.Token))!.Value);
+            var error = Assert.IsType<ErrorMessage>(await ControlFrames.ReadAsync(control, cts.Token));
             Assert.Equal(ErrorCode.PoolOutOfRange, error.Code);
             Assert.Contains("1-2", error.Message);
         }
@@ -95,7 +95,7 @@ public class RulesTests
         var pending = new List<System.Net.Sockets.Socket>();
         for (int i = 0; i < 2; i++) pending.Add(await Tcp.ConnectAsync(tunnel.Relay.ControlPort, from: attacker));
         for (int i = 0; i < 2; i++) pending.Add(await Tcp.ConnectAsync(tunnel.Server.DataPort, from: attacker));
-        await Tcp.WaitUntilAsync(async () => await ConnectionsAsync(tunnel.Relay) >= before + 4, "the four admitted");
+        await Wait.UntilAsync(async () => await ConnectionsAsync(tunnel.Relay) >= before + 4, "the four admitted");
         Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Relay.ControlPort, from: attacker), "a fifth pending connection was admitted");
         Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.DataPort, from: attacker));
 
@@ -106,7 +106,7 @@ public class RulesTests
         await tunnel.AssertHealthyAsync();
 
         foreach (var socket in pending) socket.Dispose();
-        await Tcp.WaitUntilAsync(async () => !await Tcp.IsRefusedAtOnceAsync(tunnel.Relay.ControlPort, from: attacker, within: TimeSpan.FromMilliseconds(300)),
+        await Wait.UntilAsync(async () => !await Tcp.IsRefusedAtOnceAsync(tunnel.Relay.ControlPort, from: attacker, within: TimeSpan.FromMilliseconds(300)),
             "places free when the pending connections close");
     }
 

@@ -67,7 +67,7 @@ public class ScaleTests(ITestOutputHelper output)
         await AgentTests.AssertEchoAsync(server.ClientPort);
         int pid = relay.Process!.Pid;
         // The pool settles before the baseline is read (most of it is enough: a few connections are noise here).
-        await Tcp.WaitUntilAsync(async () => await PoolReadyAsync(relay) >= 56, "the pool filled before the baseline is read");
+        await Wait.UntilAsync(async () => await PoolReadyAsync(relay) >= 56, "the pool filled before the baseline is read");
         GC.Collect();
         long rssBefore = ProcessStats.Rss(pid);
         int fdsBefore = ProcessStats.OpenDescriptors(pid);
@@ -94,7 +94,7 @@ public class ScaleTests(ITestOutputHelper output)
         Assert.True(perPair < 64 * 1024, $"{perPair} bytes of relay memory per idle pair");
 
         foreach (var socket in clients) socket.Dispose();
-        await Tcp.WaitUntilAsync(() => ProcessStats.OpenDescriptors(pid) <= fdsBefore + 8, "descriptors back to the baseline", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => ProcessStats.OpenDescriptors(pid) <= fdsBefore + 8, "descriptors back to the baseline", TimeSpan.FromSeconds(60));
         await AgentTests.AssertEchoAsync(server.ClientPort);
     }
 

@@ -13,7 +13,7 @@ public class LayerTests
     private static readonly Dictionary<string, string[]> Allowed = new()
     {
         ["Gray.Net"] = [],
-        ["Gray.Protocol"] = [],
+        ["Gray.Protocol"] = ["Gray.Net"],
         ["Gray.Hosting"] = ["Gray.Net"],
         ["Gray.Relay"] = ["Gray.Net", "Gray.Protocol", "Gray.Hosting"],
         ["Gray.Agent"] = ["Gray.Net", "Gray.Protocol", "Gray.Hosting"],

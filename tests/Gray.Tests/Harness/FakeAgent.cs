@@ -21,10 +21,10 @@ public sealed class FakeAgent : IAsyncDisposable
     public static async Task<FakeAgent> ConnectAsync(int controlPort, AddedServer server, int pool, bool mux = false)
     {
         var control = await TlsAsync(controlPort);
-        await control.WriteAsync(Frames.Hello(new Hello(Wire.Version, (ushort)pool, false, server.Id, Mux: mux)));
-        var challenge = Frames.ParseFixed((await ReadAsync(control))!.Value, FrameType.Challenge, Wire.ChallengeBytes);
-        await control.WriteAsync(Frames.Fixed(FrameType.Proof, Auth.Proof(server.Secret, server.Id, challenge), Wire.ProofBytes));
-        return new FakeAgent(control, Frames.ParseWelcome((await ReadAsync(control))!.Value));
+        await control.WriteAsync(ControlFrames.Encode(new Hello(Wire.Version, (ushort)pool, false, server.Id, Mux: mux)));
+        var challenge = Assert.IsType<Challenge>(await ReadAsync(control)).Nonce;
+        await control.WriteAsync(ControlFrames.Encode(new Proof(Auth.Proof(server.Secret, server.Id, challenge))));
+        return new FakeAgent(control, Assert.IsType<Welcome>(await ReadAsync(control)));
     }
 
     /// <summary>The next OTP the relay sends (answering its pings meanwhile).</summary>
@@ -32,9 +32,9 @@ public sealed class FakeAgent : IAsyncDisposable
     {
         while (_otps.Count == 0)
         {
-            var frame = await ReadAsync(_control) ?? throw new EndOfStreamException("the relay closed the control connection");
-            if (frame.Type == FrameType.Otps) foreach (var otp in Frames.ParseOtps(frame)) _otps.Enqueue(otp);
-            else if (frame.Type == FrameType.Ping) await _control.WriteAsync(Frames.Ping(FrameType.Pong, Frames.ParsePing(frame)));
+            var message = await ReadAsync(_control) ?? throw new EndOfStreamException("the relay closed the control connection");
+            if (message is Otps otps) foreach (var otp in otps.Values) _otps.Enqueue(otp);
+            else if (message is Ping ping) await _control.WriteAsync(ControlFrames.Encode(new Pong(ping.Nonce)));
         }
 
         return _otps.Dequeue();
@@ -99,9 +99,13 @@ public sealed class FakeAgent : IAsyncDisposable
         return ssl;
     }
 
-    private static async Task<Frame?> ReadAsync(SslStream stream)
+    /// <summary>The preface of a data connection that presents <paramref name="otp"/>.</summary>
+    public static byte[] Preface(byte[] otp, bool mux = false) =>
+        new DataPreface(mux ? DataConnectionKind.Multiplexed : DataConnectionKind.Pooled, otp).Encode();
+
+    private static async Task<ControlMessage?> ReadAsync(SslStream stream)
     {
         using var cts = new CancellationTokenSource(Tcp.Deadline);
-        return await Frames.ReadAsync(stream, cts.Token);
+        return await ControlFrames.ReadAsync(stream, cts.Token);
     }
 }

@@ -37,7 +37,7 @@ public sealed class HealthyTunnel : IAsyncDisposable
 
     /// <summary>An echo through the healthy tunnel works (retried briefly while a new pair is set up).</summary>
     public async Task AssertHealthyAsync() =>
-        await Tcp.WaitUntilAsync(() => AgentTests.TryEchoAsync(Server.ClientPort), "an echo through the healthy tunnel", TimeSpan.FromSeconds(20));
+        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(Server.ClientPort), "an echo through the healthy tunnel", TimeSpan.FromSeconds(20));
 
     public async ValueTask DisposeAsync()
     {

@@ -53,14 +53,14 @@ public sealed class InProcessRelay : IAsyncDisposable
     /// <summary>Registers a server on free loopback ports.</summary>
     public AddedServer AddServer(string id)
     {
-        var entry = Context.Registry.Add(id, Tcp.FreePort(), Tcp.FreePort());
+        var entry = Context.Registry.Add(id, Ports.Free(), Ports.Free());
         return new AddedServer(entry.Id, entry.ClientPort, entry.DataPort, entry.Secret);
     }
 
     /// <summary>The live tunnel of <paramref name="id"/>, once its agent is connected.</summary>
     internal async Task<RelayTunnel> TunnelAsync(string id)
     {
-        await Tcp.WaitUntilAsync(() => Context.Manager.Find(id) is not null, $"the tunnel of {id}");
+        await Wait.UntilAsync(() => Context.Manager.Find(id) is not null, $"the tunnel of {id}");
         return Context.Manager.Find(id)!;
     }
 

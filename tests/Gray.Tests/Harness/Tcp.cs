@@ -102,34 +102,6 @@ public static class Tcp
         Assert.InRange(DateTime.UtcNow - quiet, TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(5));
     }
 
-    /// <summary>A loopback TCP port nothing listens on right now (the kernel's choice).</summary>
-    public static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? Deadline);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for: {what}");
-            await Task.Delay(20);
-        }
-    }
-
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? Deadline);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for: {what}");
-            await Task.Delay(50);
-        }
-    }
-
     /// <summary>True if a connection to the port is refused (nothing listens).</summary>
     public static async Task<bool> IsRefusedAsync(int port)
     {

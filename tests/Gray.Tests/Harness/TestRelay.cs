@@ -13,8 +13,6 @@ public sealed class TestRelay : IAsyncDisposable
     /// <summary>Ports per relay: the control port and then its range. Below the ephemeral range.</summary>
     private const int PortsPerRelay = 20;
 
-    private static int s_nextBase = 21000 + (System.Environment.ProcessId % 50) * 200;
-
     private readonly List<GrayProcess> _agents = new();
     private readonly Dictionary<string, string> _settings;
     private readonly int? _descriptorLimit;
@@ -23,7 +21,7 @@ public sealed class TestRelay : IAsyncDisposable
         int? descriptorLimit = null)
     {
         _descriptorLimit = descriptorLimit;
-        int basePort = Interlocked.Add(ref s_nextBase, PortsPerRelay) - PortsPerRelay;
+        int basePort = Ports.FreeBlock(PortsPerRelay);
         ControlPort = controlPort ?? basePort;
         PortLow = basePort + 1;
         PortHigh = basePort + PortsPerRelay - 1;

@@ -27,10 +27,10 @@ public class FakeClockTests
         relay.Advance(TimeSpan.FromSeconds(31), HousekeepingStep); // past the lifetime: housekeeping issues a new one
         byte[] fresh = await agent.NextOtpAsync();
 
-        await using var refused = await agent.OpenDataAsync(DataFrames.Preface(stale));
+        await using var refused = await agent.OpenDataAsync(FakeAgent.Preface(stale));
         Assert.True(await FakeAgent.IsClosedAsync(refused, Tcp.Deadline));
-        await using var admitted = await agent.OpenDataAsync(DataFrames.Preface(fresh));
-        await Tcp.WaitUntilAsync(() => tunnel.ReadyCount == 1, "the fresh OTP's connection in the pool");
+        await using var admitted = await agent.OpenDataAsync(FakeAgent.Preface(fresh));
+        await Wait.UntilAsync(() => tunnel.ReadyCount == 1, "the fresh OTP's connection in the pool");
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public class FakeClockTests
         Assert.NotNull(relay.Context.Manager.Find("web")); // silent, but not for long enough yet
 
         relay.Advance(TimeSpan.FromSeconds(2), HousekeepingStep);
-        await Tcp.WaitUntilAsync(() => relay.Context.Manager.Find("web") is null, "the tunnel given up");
+        await Wait.UntilAsync(() => relay.Context.Manager.Find("web") is null, "the tunnel given up");
         Assert.True(await agent.IsControlClosedAsync(Tcp.Deadline));
     }
 
@@ -61,7 +61,7 @@ public class FakeClockTests
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1); // opens no data connection
         var tunnel = await relay.TunnelAsync("web");
         using var client = await Tcp.ConnectAsync(server.ClientPort);
-        await Tcp.WaitUntilAsync(() => tunnel.WaitingCount == 1, "the client in the waiting queue");
+        await Wait.UntilAsync(() => tunnel.WaitingCount == 1, "the client in the waiting queue");
 
         relay.Time.Advance(TimeSpan.FromSeconds(9));
         Assert.Equal(1, tunnel.WaitingCount);
@@ -84,12 +84,12 @@ public class FakeClockTests
         var server = relay.AddServer("web");
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
         var tunnel = await relay.TunnelAsync("web");
-        await using var data = await agent.OpenDataAsync(DataFrames.Preface(await agent.NextOtpAsync()));
-        await Tcp.WaitUntilAsync(() => tunnel.ReadyCount == 1, "the data connection in the pool");
+        await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync()));
+        await Wait.UntilAsync(() => tunnel.ReadyCount == 1, "the data connection in the pool");
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         var start = new byte[64];
         Assert.True(await data.ReadAsync(start) > 0); // the start frame: the pair runs
-        await Tcp.WaitUntilAsync(() => tunnel.ActivePairs == 1, "the pair running");
+        await Wait.UntilAsync(() => tunnel.ActivePairs == 1, "the pair running");
 
         // The watchdog looks every quarter of the timeout; the pair must outlive the timeout, then end.
         var step = idle / 4;
@@ -101,6 +101,6 @@ public class FakeClockTests
         }
 
         Assert.InRange(advanced, idle, idle + 2 * step);
-        await Tcp.WaitUntilAsync(() => tunnel.ActivePairs == 0, "the pair ended");
+        await Wait.UntilAsync(() => tunnel.ActivePairs == 0, "the pair ended");
     }
 }

@@ -1,7 +1,7 @@
 // Where the repository is, for tests that read its files or build from it.
 using System.Runtime.CompilerServices;
 
-namespace Gray.Tests.Harness;
+namespace Gray.Testing;
 
 public static class Repository
 {
