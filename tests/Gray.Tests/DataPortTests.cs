@@ -1,4 +1,5 @@
-// Data connections must present a valid OTP: wrong, replayed, expired or missing ones are closed, never paired.
+// Data connections must present a valid OTP: wrong, replayed, expired or missing ones are closed, never
+// paired. The relay runs in this process on a clock the test moves, so the deadlines pass without sleeping.
 using System.Security.Cryptography;
 using Gray.Protocol;
 using Gray.Tests.Harness;
@@ -9,21 +10,35 @@ public class DataPortTests
 {
     private static readonly TimeSpan CloseWithin = TimeSpan.FromSeconds(10);
 
+    private static readonly TimeSpan OtpStep = TimeSpan.FromMilliseconds(250);
+
     [Fact]
     public async Task Bad_otps_and_silence_are_closed_and_only_the_valid_connection_is_paired()
     {
-        await using var relay = new TestRelay(new() { ["otp_timeout"] = "1s", ["otp_lifetime"] = "2s" });
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("otp");
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.OtpTimeout = TimeSpan.FromSeconds(1);
+            o.OtpLifetime = TimeSpan.FromSeconds(2);
+            o.PingInterval = o.PingTimeout = TimeSpan.FromHours(1);
+        });
+        var server = relay.AddServer("otp");
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 2);
 
         // Wrong: a random OTP the relay never issued.
         await using var wrong = await agent.OpenDataAsync(FakeAgent.Preface(RandomNumberGenerator.GetBytes(Wire.OtpBytes)));
         Assert.True(await FakeAgent.IsClosedAsync(wrong, CloseWithin), "a wrong OTP was kept");
 
-        // Silence: no OTP at all within the deadline.
+        // Silence: no OTP at all within the deadline. The clock moves in steps until the relay closes it
+        // (its deadline starts when the relay side of the handshake ends); never before the deadline.
         await using var silent = await agent.OpenDataAsync(preface: null);
-        Assert.True(await FakeAgent.IsClosedAsync(silent, CloseWithin), "a silent connection was kept");
+        var waited = TimeSpan.Zero;
+        for (int i = 0; i < 40 && !await FakeAgent.IsClosedAsync(silent, TimeSpan.FromMilliseconds(100)); i++)
+        {
+            relay.Time.Advance(OtpStep);
+            waited += OtpStep;
+        }
+
+        Assert.InRange(waited, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
 
         // Valid, then replayed: the second use of the same OTP is refused.
         byte[] otp = await agent.NextOtpAsync();
@@ -33,7 +48,7 @@ public class DataPortTests
 
         // Expired: an OTP held past its 2 s lifetime.
         byte[] stale = await agent.NextOtpAsync();
-        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the lifetime itself is what is tested
+        relay.Advance(TimeSpan.FromSeconds(2.5), OtpStep);
         await using var expired = await agent.OpenDataAsync(FakeAgent.Preface(stale));
         Assert.True(await FakeAgent.IsClosedAsync(expired, CloseWithin), "an expired OTP was accepted");
 
@@ -50,10 +65,9 @@ public class DataPortTests
     [Fact]
     public async Task An_otp_is_bound_to_its_server()
     {
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        var first = await relay.AddServerAsync("first");
-        var second = await relay.AddServerAsync("second");
+        await using var relay = await InProcessRelay.StartAsync();
+        var first = relay.AddServer("first");
+        var second = relay.AddServer("second");
         await using var agentA = await FakeAgent.ConnectAsync(relay.ControlPort, first, pool: 1);
         await using var agentB = await FakeAgent.ConnectAsync(relay.ControlPort, second, pool: 1);
         byte[] otpOfA = await agentA.NextOtpAsync();

@@ -1,4 +1,4 @@
-// The tunnel end to end: real relay and agent processes, services in this process, clients on loopback.
+// The tunnel end to end: relay, agents and services in this process, over real loopback sockets.
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -9,10 +9,10 @@ namespace Gray.Tests;
 /// <summary>One relay with four servers, each with its agent and its kind of service.</summary>
 public class TunnelFixture : IAsyncLifetime
 {
-    /// <summary>Given to every agent: the pooled data connections here, multiplexed ones in <see cref="MuxTunnelFixture"/>.</summary>
-    protected virtual string[] AgentArgs => [];
+    /// <summary>Pooled data connections here, multiplexed ones in <see cref="MuxTunnelFixture"/>.</summary>
+    protected virtual bool Mux => false;
 
-    public TestRelay Relay { get; } = new();
+    public InProcessRelay Relay { get; private set; } = null!;
 
     public EchoService Echo { get; } = new();
 
@@ -33,16 +33,16 @@ public class TunnelFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         foreach (var service in new Gray.Net.TcpServer[] { Echo, Banner, Hash, ClosingFirst }) service.Start();
-        await Relay.StartAsync();
-        EchoServer = await Relay.AddServerAsync("echo");
-        BannerServer = await Relay.AddServerAsync("banner");
-        HashServer = await Relay.AddServerAsync("hash");
-        ClosingServer = await Relay.AddServerAsync("closing");
+        Relay = await InProcessRelay.StartAsync(clock: TimeProvider.System);
+        EchoServer = Relay.AddServer("echo");
+        BannerServer = Relay.AddServer("banner");
+        HashServer = Relay.AddServer("hash");
+        ClosingServer = Relay.AddServer("closing");
         await Task.WhenAll(
-            Relay.StartAgentAsync(EchoServer, Echo.EndPoint, ["--pool", "16", .. AgentArgs]),
-            Relay.StartAgentAsync(BannerServer, Banner.EndPoint, AgentArgs),
-            Relay.StartAgentAsync(HashServer, Hash.EndPoint, AgentArgs),
-            Relay.StartAgentAsync(ClosingServer, ClosingFirst.EndPoint, ["--plain-data", .. AgentArgs]));
+            Relay.StartAgentAsync(EchoServer, Echo.EndPoint, pool: 16, mux: Mux),
+            Relay.StartAgentAsync(BannerServer, Banner.EndPoint, mux: Mux),
+            Relay.StartAgentAsync(HashServer, Hash.EndPoint, mux: Mux),
+            Relay.StartAgentAsync(ClosingServer, ClosingFirst.EndPoint, mux: Mux, plainData: true));
     }
 
     public async Task DisposeAsync()
@@ -55,7 +55,7 @@ public class TunnelFixture : IAsyncLifetime
 /// <summary>The same relay and agents, every tunneled connection a channel of a multiplexed data connection.</summary>
 public sealed class MuxTunnelFixture : TunnelFixture
 {
-    protected override string[] AgentArgs => ["--mux"];
+    protected override bool Mux => true;
 }
 
 public sealed class TunnelTests(TunnelFixture tunnel) : TunnelContract(tunnel), IClassFixture<TunnelFixture>;

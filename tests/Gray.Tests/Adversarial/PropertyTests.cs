@@ -22,10 +22,9 @@ public class PropertyTests(ITestOutputHelper output)
         output.WriteLine($"seed {seed}");
         await using var service = new ScriptedService();
         service.Start();
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("property");
-        await relay.StartAgentAsync(server, service.EndPoint, ["--pool", "32"]);
+        await using var relay = await InProcessRelay.StartAsync(clock: TimeProvider.System);
+        var server = relay.AddServer("property");
+        await relay.StartAgentAsync(server, service.EndPoint, pool: 32);
         var random = new Random(seed);
         var plans = Enumerable.Range(0, Pairs).Select(i => Plan.Random(new Random(random.Next()), i)).ToArray();
 

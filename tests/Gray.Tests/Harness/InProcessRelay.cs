@@ -13,16 +13,22 @@ public sealed class InProcessRelay : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private InProcessRelay(IHost host, FakeTimeProvider time, RelayOptions options, RelayContext context, IPEndPoint control)
+    private readonly List<InProcessAgent> _agents = [];
+
+    private InProcessRelay(IHost host, TimeProvider clock, RelayOptions options, RelayContext context, IPEndPoint control)
     {
         _host = host;
-        Time = time;
+        Clock = clock;
         Options = options;
         Context = context;
         ControlPort = control.Port;
     }
 
-    public FakeTimeProvider Time { get; }
+    /// <summary>The relay's clock: a FakeTimeProvider unless the relay was started on the system's.</summary>
+    public TimeProvider Clock { get; }
+
+    /// <summary>The fake clock the test moves (only for a relay started with one).</summary>
+    public FakeTimeProvider Time => (FakeTimeProvider)Clock;
 
     public RelayOptions Options { get; }
 
@@ -30,7 +36,8 @@ public sealed class InProcessRelay : IAsyncDisposable
 
     public int ControlPort { get; }
 
-    public static async Task<InProcessRelay> StartAsync(Action<RelayOptions>? configure = null)
+    /// <summary>A relay on a fake clock, or on <paramref name="clock"/> (TimeProvider.System for real deadlines).</summary>
+    public static async Task<InProcessRelay> StartAsync(Action<RelayOptions>? configure = null, TimeProvider? clock = null)
     {
         var options = new RelayOptions
         {
@@ -39,7 +46,7 @@ public sealed class InProcessRelay : IAsyncDisposable
             Console = false,
         };
         configure?.Invoke(options);
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = clock ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
         builder.Services.AddSingleton(options).AddSingleton(new LogControl()).AddSingleton(new ExitStatus())
             .AddSingleton<TimeProvider>(time).AddHostedService<RelayService>();
@@ -64,6 +71,17 @@ public sealed class InProcessRelay : IAsyncDisposable
         return Context.Manager.Find(id)!;
     }
 
+    /// <summary>Runs an agent in this process for <paramref name="server"/>, and waits until its pool is full.</summary>
+    public async Task<InProcessAgent> StartAgentAsync(AddedServer server, IPEndPoint target, int pool = 8, bool mux = false,
+        bool plainData = false)
+    {
+        var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData);
+        _agents.Add(agent);
+        var tunnel = await TunnelAsync(server.Id);
+        await Wait.UntilAsync(() => tunnel.ReadyCount >= (mux ? 1 : pool), $"the pool of {server.Id}");
+        return agent;
+    }
+
     /// <summary>Moves the clock on in steps, so that periodic work (housekeeping) runs at each.</summary>
     public void Advance(TimeSpan by, TimeSpan step)
     {
@@ -72,6 +90,7 @@ public sealed class InProcessRelay : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var agent in _agents) await agent.DisposeAsync();
         await _host.StopAsync();
         _host.Dispose();
     }

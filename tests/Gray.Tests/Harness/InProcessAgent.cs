@@ -1,0 +1,48 @@
+// An agent run in the test process (TunnelAgent, as `gray agent` runs it), pinned to an in-process
+// relay's certificate, on the relay's clock.
+using System.Net;
+using Gray.Agent;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gray.Tests.Harness;
+
+public sealed class InProcessAgent : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop;
+
+    private InProcessAgent(Task<int> running, CancellationTokenSource stop)
+    {
+        Running = running;
+        _stop = stop;
+    }
+
+    /// <summary>Completes with the agent's exit code when it ends by itself.</summary>
+    public Task<int> Running { get; }
+
+    internal static InProcessAgent Start(InProcessRelay relay, AddedServer server, IPEndPoint target, int pool, bool mux, bool plainData)
+    {
+        var options = new AgentOptions
+        {
+            Relay = new DnsEndPoint(IPAddress.Loopback.ToString(), relay.ControlPort),
+            Id = server.Id,
+            Secret = server.Secret,
+            Target = new DnsEndPoint(target.Address.ToString(), target.Port),
+            Pool = pool,
+            Mux = mux,
+            PlainData = plainData,
+            Fingerprint = relay.Context.Fingerprint,
+            KnownRelaysPath = Path.Combine(Directory.CreateTempSubdirectory("gray-agent-").FullName, "known_relays"),
+        };
+        var agent = new TunnelAgent(options, NullLoggerFactory.Instance, TextWriter.Null, time: relay.Clock);
+        var stop = new CancellationTokenSource();
+        var running = Task.Run(() => agent.RunAsync(stop.Token));
+        return new InProcessAgent(running, stop);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await Running.WaitAsync(Tcp.Deadline);
+        _stop.Dispose();
+    }
+}
