@@ -95,11 +95,11 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
 
             try
             {
+                // Side A is the service, side B the link to the relay, for both kinds of splice.
                 var result = channel is null
-                    ? await Splice.RunAsync(this, target, cancellationToken: cancellationToken).ConfigureAwait(false)
+                    ? await Splice.RunAsync(target, this, cancellationToken: cancellationToken).ConfigureAwait(false)
                     : await MuxSplice.RunAsync(target, channel, idleTimeout: null, cancellationToken).ConfigureAwait(false);
-                // A pooled splice runs relay → target first; a channel's runs target → relay first.
-                var (fromRelay, toRelay) = channel is null ? (result.BytesAToB, result.BytesBToA) : (result.BytesBToA, result.BytesAToB);
+                var (fromRelay, toRelay) = (result.BytesBToA, result.BytesAToB);
                 AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, fromRelay, toRelay);
                 AgentMeter.Bytes.Add(fromRelay, new KeyValuePair<string, object?>("direction", "in"));
                 AgentMeter.Bytes.Add(toRelay, new KeyValuePair<string, object?>("direction", "out"));

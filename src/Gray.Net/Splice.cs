@@ -6,9 +6,6 @@ using Gray.Net.Internal;
 
 namespace Gray.Net;
 
-/// <summary>How a splice ended, with the bytes carried each way.</summary>
-public readonly record struct SpliceResult(long BytesAToB, long BytesBToA, bool Faulted);
-
 public static class Splice
 {
     /// <summary>Buffer rented per direction while bytes flow, in bytes (as YARP's StreamCopier; decision 0021).</summary>
@@ -30,55 +27,43 @@ public static class Splice
         TimeSpan? idleTimeout, CancellationToken cancellationToken = default)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, a.ConnectionClosed, b.ConnectionClosed);
-        var activity = new Activity(a.Time);
-        var aToB = PumpAsync(a, b, null, linked, activity);
-        var bToA = PumpAsync(b, a, firstReadOfB, linked, activity);
-        var watchdog = idleTimeout is { } idle ? WatchIdleAsync(a, b, idle, activity, linked.Token) : Task.CompletedTask;
-        var (forward, forwardFailed) = await aToB.ConfigureAwait(false);
-        var (backward, backwardFailed) = await bToA.ConfigureAwait(false);
+        var watchdog = new IdleWatchdog(a.Time);
+        var aToB = PumpAsync(a, b, null, linked, watchdog);
+        var bToA = PumpAsync(b, a, firstReadOfB, linked, watchdog);
+        var watching = idleTimeout is { } idle
+            ? watchdog.WatchAsync(idle, () => { a.Disconnect(); b.Disconnect(); }, progress: null, linked.Token)
+            : Task.CompletedTask;
+        var (forward, forwardEnd) = await aToB.ConfigureAwait(false);
+        var (backward, backwardEnd) = await bToA.ConfigureAwait(false);
         await linked.CancelAsync().ConfigureAwait(false);
-        await watchdog.ConfigureAwait(false);
-        return new SpliceResult(forward, backward, forwardFailed || backwardFailed || activity.TimedOut);
+        await watching.ConfigureAwait(false);
+        var end = watchdog.TimedOut ? SpliceEnd.IdleTimeout
+            : forwardEnd is PumpEnd.FromFailed ? SpliceEnd.AFailed
+            : forwardEnd is PumpEnd.ToFailed ? SpliceEnd.BFailed
+            : backwardEnd is PumpEnd.FromFailed ? SpliceEnd.BFailed
+            : backwardEnd is PumpEnd.ToFailed ? SpliceEnd.AFailed
+            : forwardEnd is PumpEnd.Canceled || backwardEnd is PumpEnd.Canceled ? SpliceEnd.Canceled
+            : SpliceEnd.Completed;
+        return new SpliceResult(forward, backward, end);
     }
 
-    // Checks a few times per timeout whether any byte moved; closes both sides when none did.
-    private static async Task WatchIdleAsync(TcpConnection a, TcpConnection b, TimeSpan idle, Activity activity,
-        CancellationToken cancellationToken)
+    /// <summary>How one direction ended: its end of stream forwarded, or which of its two sides failed.</summary>
+    private enum PumpEnd
     {
-        var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks));
-        using var timer = new PeriodicTimer(period, activity.Time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (activity.Time.GetElapsedTime(Volatile.Read(ref activity.LastTimestamp)) < idle) continue;
-                activity.TimedOut = true;
-                a.Disconnect();
-                b.Disconnect();
-                return;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        Completed,
+        FromFailed,
+        ToFailed,
+        Canceled,
     }
 
-    private sealed class Activity(TimeProvider time)
-    {
-        public readonly TimeProvider Time = time;
-
-        public long LastTimestamp = time.GetTimestamp();
-
-        public volatile bool TimedOut;
-    }
-
-    private static async Task<(long Bytes, bool Failed)> PumpAsync(TcpConnection from, TcpConnection to, Task? firstRead,
-        CancellationTokenSource linked, Activity activity)
+    private static async Task<(long Bytes, PumpEnd End)> PumpAsync(TcpConnection from, TcpConnection to, Task? firstRead,
+        CancellationTokenSource linked, IdleWatchdog watchdog)
     {
         Stream source = from.Stream, target = to.Stream;
         CancellationToken cancellationToken = linked.Token;
         byte[]? buffer = null;
         long total = 0;
+        bool writing = false; // which side a failure belongs to
         try
         {
             if (firstRead is not null) await firstRead.ConfigureAwait(false);
@@ -90,8 +75,12 @@ public static class Splice
                 int read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                 if (read == 0) break;
                 from.CountReceived(read);
+                writing = true;
                 await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                total += Delivered(to, read, activity);
+                writing = false;
+                to.CountSent(read);
+                watchdog.Touch();
+                total += read;
                 if (read < buffer.Length)
                 {
                     // Drained: hold no buffer while this direction is idle.
@@ -101,28 +90,22 @@ public static class Splice
                 }
             }
 
+            writing = true;
             await to.ShutdownSendAsync(cancellationToken).ConfigureAwait(false);
-            return (total, false);
+            return (total, PumpEnd.Completed);
         }
         catch (Exception error) when (SocketErrors.IsConnectionEnd(error) || error is IOException)
         {
             // One side failed: nothing more can be delivered in order, so end both.
+            bool canceled = linked.IsCancellationRequested;
             linked.Cancel();
             from.Disconnect();
             to.Disconnect();
-            return (total, true);
+            return (total, canceled ? PumpEnd.Canceled : writing ? PumpEnd.ToFailed : PumpEnd.FromFailed);
         }
         finally
         {
             if (buffer is not null) BufferPool.Bytes.Return(buffer);
         }
-    }
-
-    // Counts bytes handed to the output and marks the pair active for the idle watchdog.
-    private static int Delivered(TcpConnection to, int bytes, Activity activity)
-    {
-        to.CountSent(bytes);
-        Volatile.Write(ref activity.LastTimestamp, activity.Time.GetTimestamp());
-        return bytes;
     }
 }

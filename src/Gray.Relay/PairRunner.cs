@@ -39,7 +39,14 @@ internal sealed class PairRunner(RelayTunnel tunnel)
                 ? await Splice.RunAsync(client, data, data.PendingRead, idleTimeout, cancellationToken).ConfigureAwait(false)
                 : await MuxSplice.RunAsync(client, channel, idleTimeout, cancellationToken).ConfigureAwait(false);
             RelayLog.PairEnded(tunnel.Logger, tunnel.Id, pairId, result.BytesAToB, result.BytesBToA,
-                result.Faulted ? " (closed on error)" : "");
+                result.End switch
+                {
+                    SpliceEnd.Completed => "",
+                    SpliceEnd.AFailed => " (the client's side failed)",
+                    SpliceEnd.BFailed => " (the agent's side failed)",
+                    SpliceEnd.IdleTimeout => " (idle timeout)",
+                    _ => " (closed by the relay)",
+                });
         }
         finally
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gray.Net.Tests;
 
@@ -29,7 +30,7 @@ public class SpliceTests
         var result = await proxy.LastResult.Task.WaitAsync(Loopback.Deadline);
         Assert.Equal(payload.Length, result.BytesAToB);
         Assert.Equal(payload.Length, result.BytesBToA);
-        Assert.False(result.Faulted);
+        Assert.Equal(SpliceEnd.Completed, result.End);
     }
 
     [Fact]
@@ -37,14 +38,26 @@ public class SpliceTests
     {
         await using var backend = new EchoServer(Loopback.AnyPort);
         backend.Start();
-        await using var proxy = new ProxyServer(backend.EndPoint, idleTimeout: TimeSpan.FromMilliseconds(300));
+        var idle = TimeSpan.FromSeconds(60);
+        var time = new FakeTimeProvider();
+        await using var proxy = new ProxyServer(backend.EndPoint, idle, time);
         proxy.Start();
         using var client = await Loopback.ConnectAsync(proxy.EndPoint);
         await TcpServerTests.AssertEchoAsync(client); // activity first
-        var quietSince = DateTime.UtcNow;
+
+        // The clock moves in quarters of the timeout (the watchdog's period) until the splice ends.
+        var step = idle / 4;
+        var quiet = TimeSpan.Zero;
+        while (!proxy.LastResult.Task.IsCompleted && quiet < 4 * idle)
+        {
+            time.Advance(step);
+            quiet += step;
+            await Task.WhenAny(proxy.LastResult.Task, Task.Delay(50));
+        }
+
+        Assert.InRange(quiet, idle, idle + 2 * step); // not before the timeout, and soon after it
+        Assert.Equal(SpliceEnd.IdleTimeout, (await proxy.LastResult.Task.WaitAsync(Loopback.Deadline)).End);
         Assert.True(await Loopback.IsClosedByPeerAsync(client));
-        Assert.InRange(DateTime.UtcNow - quietSince, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
-        Assert.True((await proxy.LastResult.Task.WaitAsync(Loopback.Deadline)).Faulted);
     }
 
     [Fact]
@@ -57,9 +70,11 @@ public class SpliceTests
         using var client = await Loopback.ConnectAsync(proxy.EndPoint);
         await client.SendAsync(new byte[10]);
         Assert.True(await Loopback.IsClosedByPeerAsync(client));
+        Assert.Equal(SpliceEnd.BFailed, (await proxy.LastResult.Task.WaitAsync(Loopback.Deadline)).End); // the backend's side
     }
 
-    private sealed class ProxyServer(IPEndPoint backend, TimeSpan? idleTimeout) : TcpServer(Loopback.AnyPort)
+    private sealed class ProxyServer(IPEndPoint backend, TimeSpan? idleTimeout, TimeProvider? time = null)
+        : TcpServer(Loopback.AnyPort, new TcpServerOptions { TimeProvider = time ?? TimeProvider.System })
     {
         public TaskCompletionSource<SpliceResult> LastResult { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

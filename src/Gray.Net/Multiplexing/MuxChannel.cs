@@ -28,6 +28,7 @@ public sealed class MuxChannel
     private bool _finDelivered;
     private bool _finSent;
     private bool _reset;
+    private bool _resetByPeer;
 
     internal MuxChannel(MuxConnection connection, uint id)
     {
@@ -54,6 +55,12 @@ public sealed class MuxChannel
     internal bool IsReset
     {
         get { lock (_gate) return _reset; }
+    }
+
+    /// <summary>Reset from the other side: by the peer's Reset frame, or because the connection ended.</summary>
+    internal bool IsResetByPeer
+    {
+        get { lock (_gate) return _resetByPeer; }
     }
 
     /// <summary>Bytes received from now on (and those already queued) go to <paramref name="local"/>.</summary>
@@ -270,6 +277,7 @@ public sealed class MuxChannel
         {
             if (_reset) return;
             _reset = true;
+            _resetByPeer = !tellPeer;
             tellPeer &= !(_finSent && _finDelivered);
             local = _local;
             // A running delivery returns its own chunk; the rest go back here.

@@ -1,7 +1,6 @@
 // Forwards bytes both ways between a local connection and a multiplexed channel: the local side's
 // reads become data frames (within the channel's credit), the channel's bytes are written to it;
 // end of stream is forwarded as half-close, and an error on either side resets the channel.
-using System.Runtime.CompilerServices;
 using Gray.Net.Internal;
 
 namespace Gray.Net.Multiplexing;
@@ -11,7 +10,7 @@ public static class MuxSplice
     /// <summary>
     /// Runs until both directions have ended. The caller must own <paramref name="local"/>'s stream (no
     /// Send and no other reader). With <paramref name="idleTimeout"/>, a channel that carries no byte
-    /// for that long is reset. Bytes are counted on <paramref name="local"/> as on a plain splice.
+    /// for that long is reset. Side A is <paramref name="local"/>, side B the channel (SpliceResult).
     /// </summary>
     public static async Task<SpliceResult> RunAsync(TcpConnection local, MuxChannel channel, TimeSpan? idleTimeout,
         CancellationToken cancellationToken)
@@ -20,19 +19,26 @@ public static class MuxSplice
         using var abort = linked.Token.Register(static state => ((MuxChannel)state!).Abort(), channel);
         long deliveredBefore = channel.BytesDelivered;
         channel.Attach(local);
-        var lastActivity = new StrongBox<long>(local.Time.GetTimestamp());
-        var watchdog = idleTimeout is { } idle ? WatchIdleAsync(channel, local, idle, lastActivity, linked.Token) : Task.CompletedTask;
-        var (sent, failed) = await PumpAsync(local, channel, lastActivity, linked.Token).ConfigureAwait(false);
+        var watchdog = new IdleWatchdog(local.Time);
+        // Deliveries to the local side happen in the channel, not here: its count shows them.
+        var watching = idleTimeout is { } idle
+            ? watchdog.WatchAsync(idle, () => { channel.Abort(); local.Disconnect(); }, () => channel.BytesDelivered, linked.Token)
+            : Task.CompletedTask;
+        var (sent, end) = await PumpAsync(local, channel, watchdog, linked.Token).ConfigureAwait(false);
         await channel.InboundEnded.ConfigureAwait(false);
-        failed |= channel.IsReset;
+        bool resetByPeer = channel.IsResetByPeer, resetHere = channel.IsReset && !resetByPeer;
         await linked.CancelAsync().ConfigureAwait(false);
-        await watchdog.ConfigureAwait(false);
-        return new SpliceResult(sent, channel.BytesDelivered - deliveredBefore, failed);
+        await watching.ConfigureAwait(false);
+        end = watchdog.TimedOut ? SpliceEnd.IdleTimeout
+            : resetByPeer ? SpliceEnd.BFailed
+            : end == SpliceEnd.Completed && resetHere ? SpliceEnd.Canceled
+            : end;
+        return new SpliceResult(sent, channel.BytesDelivered - deliveredBefore, end);
     }
 
     // Local reads → data frames, each at most the credit the peer granted; end of stream → Fin.
-    private static async Task<(long Bytes, bool Failed)> PumpAsync(TcpConnection local, MuxChannel channel,
-        StrongBox<long> lastActivity, CancellationToken cancellationToken)
+    private static async Task<(long Bytes, SpliceEnd End)> PumpAsync(TcpConnection local, MuxChannel channel,
+        IdleWatchdog watchdog, CancellationToken cancellationToken)
     {
         Stream source = local.Stream;
         long total = 0;
@@ -52,7 +58,7 @@ public static class MuxSplice
                     BufferPool.Bytes.Return(buffer);
                     buffer = null;
                     channel.SendFin();
-                    return (total, false);
+                    return (total, SpliceEnd.Completed);
                 }
 
                 local.CountReceived(read);
@@ -60,7 +66,7 @@ public static class MuxSplice
                 buffer = null;
                 channel.SendData(handed, read);
                 total += read;
-                Volatile.Write(ref lastActivity.Value, local.Time.GetTimestamp());
+                watchdog.Touch();
                 if (read < wanted)
                 {
                     // Drained: wait for more without holding a buffer.
@@ -70,42 +76,14 @@ public static class MuxSplice
         }
         catch (Exception error) when (SocketErrors.IsConnectionEnd(error) || error is IOException)
         {
+            bool canceled = cancellationToken.IsCancellationRequested;
             channel.Abort();
             local.Disconnect();
-            return (total, true);
+            return (total, canceled ? SpliceEnd.Canceled : error is MuxChannelResetException ? SpliceEnd.BFailed : SpliceEnd.AFailed);
         }
         finally
         {
             if (buffer is not null) BufferPool.Bytes.Return(buffer);
-        }
-    }
-
-    private static async Task WatchIdleAsync(MuxChannel channel, TcpConnection local, TimeSpan idle, StrongBox<long> lastActivity,
-        CancellationToken cancellationToken)
-    {
-        var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks));
-        using var timer = new PeriodicTimer(period, local.Time);
-        long deliveredSeen = channel.BytesDelivered;
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-            {
-                long delivered = channel.BytesDelivered;
-                if (delivered != deliveredSeen)
-                {
-                    deliveredSeen = delivered;
-                    Volatile.Write(ref lastActivity.Value, local.Time.GetTimestamp());
-                    continue;
-                }
-
-                if (local.Time.GetElapsedTime(Volatile.Read(ref lastActivity.Value)) < idle) continue;
-                channel.Abort();
-                local.Disconnect();
-                return;
-            }
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 }

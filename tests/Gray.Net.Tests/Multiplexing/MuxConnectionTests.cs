@@ -36,7 +36,7 @@ public class MuxConnectionTests
         for (int i = 0; i < clients; i++)
         {
             Assert.True(tunnel.Results.TryTake(out var result, Loopback.Deadline));
-            Assert.Equal((size, size, false), (result.BytesAToB, result.BytesBToA, result.Faulted));
+            Assert.Equal((size, size, SpliceEnd.Completed), (result.BytesAToB, result.BytesBToA, result.End));
         }
 
         await Wait.UntilAsync(() => tunnel.Opener.ChannelCount == 0 && tunnel.Acceptor.ChannelCount == 0, "finished channels removed");
@@ -97,7 +97,7 @@ public class MuxConnectionTests
         await client.SendAsync(new byte[10]);
         Assert.True(await Loopback.IsClosedByPeerAsync(client));
         Assert.True(tunnel.Results.TryTake(out var result, Loopback.Deadline));
-        Assert.True(result.Faulted);
+        Assert.Equal(SpliceEnd.BFailed, result.End); // the channel's side: its backend refused
         Assert.True(tunnel.Opener.IsAvailable); // the connection itself carries on
     }
 
@@ -113,6 +113,8 @@ public class MuxConnectionTests
         Assert.True(await Loopback.IsClosedByPeerAsync(client));
         Assert.InRange(DateTime.UtcNow - quietSince, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
         await Wait.UntilAsync(() => tunnel.Acceptor.ChannelCount == 0, "the peer's channel reset too");
+        Assert.True(tunnel.Results.TryTake(out var result, Loopback.Deadline));
+        Assert.Equal(SpliceEnd.IdleTimeout, result.End);
     }
 
     [Fact]

@@ -236,16 +236,20 @@ internal sealed class TwoHosts : IAsyncDisposable
         def send():
             c.sendall(b"e" if echo else b"h"); c.sendall(data); c.shutdown(socket.SHUT_WR)
         threading.Thread(target=send, daemon=True).start()
-        h, got, raw = hashlib.sha256(), 0, b""
+        raw = bytearray()
         while True:
             d = c.recv(65536)
             if not d: break
-            got += len(d)
-            if echo: h.update(d)
-            else: raw += d
-        expected = hashlib.sha256(data).digest()
-        ok = (got == size and h.digest() == expected) if echo else raw == expected
-        print("OK" if ok else f"got {got} bytes back, expected {'an echo of ' + str(size) if echo else 'a 32-byte hash'}")
+            raw += d
+        if echo and bytes(raw) == data: print("OK")
+        elif not echo and bytes(raw) == hashlib.sha256(data).digest(): print("OK")
+        elif echo:
+            # Where the echo first differs, to tell loss, reordering and corruption apart.
+            at = next((i for i in range(min(len(raw), size)) if raw[i] != data[i]), min(len(raw), size))
+            moved = data.find(bytes(raw[at:at + 16])) if at < len(raw) else -1
+            print(f"got {len(raw)} bytes back, expected an echo of {size}; first difference at {at}; "
+                  f"the bytes there come from offset {moved} of what was sent")
+        else: print(f"got {len(raw)} bytes back, expected a 32-byte hash")
         """;
 }
 
