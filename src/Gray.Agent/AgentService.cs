@@ -1,5 +1,6 @@
 // The agent as a hosted service: its tunnels, metrics, and reloads of its file; its exit code
 // becomes the host's.
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Gray.Hosting;
@@ -19,7 +20,8 @@ public sealed record AgentConfigSource(string Path, Func<AgentTunnels> Load);
 public sealed record AgentTunnels(IReadOnlyList<AgentOptions> Tunnels, LogLevel? LogLevel);
 
 /// <summary>The agent as a hosted service; its exit code becomes the process's.</summary>
-public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime, LogControl logs, ExitStatus exit)
+public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime, LogControl logs, ExitStatus exit,
+    IMeterFactory? meterFactory = null)
     : BackgroundService
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<AgentService>();
@@ -30,10 +32,11 @@ public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory,
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
+        using var agentMetrics = new AgentMetrics(meterFactory);
         MetricsServer? metrics = null;
         if (setup.MetricsListen is { } endPoint)
         {
-            metrics = new MetricsServer(endPoint, new PrometheusExporter(AgentMeter.Name));
+            metrics = new MetricsServer(endPoint, new PrometheusExporter(AgentMetrics.MeterName));
             try
             {
                 metrics.Start();
@@ -48,9 +51,9 @@ public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory,
         }
 
         using var otlp = setup.OtlpEndpoint is { } otlpEndpoint
-            ? OtlpExport.Start(AgentMeter.Name, otlpEndpoint, OtlpExport.DefaultInterval)
+            ? OtlpExport.Start(AgentMetrics.MeterName, otlpEndpoint, OtlpExport.DefaultInterval)
             : null;
-        var tunnels = new TunnelSet(loggerFactory, logs.HumanOutput, stoppingToken);
+        var tunnels = new TunnelSet(loggerFactory, logs.HumanOutput, agentMetrics, stoppingToken);
         var gate = new SemaphoreSlim(1, 1);
         ReloadTrigger? trigger = null;
         try

@@ -87,7 +87,7 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
             }
             catch (Exception error) when (error is SocketException or TimeoutException or IOException)
             {
-                AgentMeter.TargetFailures.Add(1);
+                agent.Metrics.TargetFailures.Add(1);
                 AgentLog.TargetFailed(agent.Logger, agent.Options.Id, agent.Options.TargetText, pairId, error.Message);
                 channel?.Abort();
                 return;
@@ -101,8 +101,8 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
                     : await MuxSplice.RunAsync(target, channel, idleTimeout: null, cancellationToken).ConfigureAwait(false);
                 var (fromRelay, toRelay) = (result.BytesBToA, result.BytesAToB);
                 AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, fromRelay, toRelay);
-                AgentMeter.Bytes.Add(fromRelay, new KeyValuePair<string, object?>("direction", "in"));
-                AgentMeter.Bytes.Add(toRelay, new KeyValuePair<string, object?>("direction", "out"));
+                agent.Metrics.Bytes.Add(fromRelay, new KeyValuePair<string, object?>("direction", "in"));
+                agent.Metrics.Bytes.Add(toRelay, new KeyValuePair<string, object?>("direction", "out"));
             }
             finally
             {

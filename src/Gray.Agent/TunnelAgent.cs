@@ -18,8 +18,9 @@ namespace Gray.Agent;
 /// <param name="humanOutput">Where the line saying the service is public goes (standard output by default).</param>
 /// <param name="muxOptions">Limits of multiplexed data connections, shared by the tunnels of one process.</param>
 /// <param name="time">The clock of deadlines and backoff (a fake one in tests).</param>
+/// <param name="metrics">The process's agent instruments (its own set if not given).</param>
 public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFactory, TextWriter? humanOutput = null,
-    MuxOptions? muxOptions = null, TimeProvider? time = null)
+    MuxOptions? muxOptions = null, TimeProvider? time = null, AgentMetrics? metrics = null)
 {
     private static readonly BackoffOptions ReconnectBackoff = new()
     {
@@ -50,6 +51,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     internal MuxOptions MuxOptions { get; } = muxOptions ?? new MuxOptions();
 
     internal TimeProvider Time { get; } = time ?? TimeProvider.System;
+
+    internal AgentMetrics Metrics { get; } = metrics ?? new AgentMetrics();
 
     /// <summary>Options for one of this tunnel's connections (control, data or target).</summary>
     internal TcpClientOptions ClientOptions() =>
@@ -92,7 +95,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             if (_activePairs++ == 0) _noPairs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        AgentMeter.ActivePairs.Add(1);
+        Metrics.ActivePairs.Add(1);
         return Interlocked.Increment(ref _pairIds);
     }
 
@@ -103,7 +106,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             if (--_activePairs == 0) _noPairs.TrySetResult();
         }
 
-        AgentMeter.ActivePairs.Add(-1);
+        Metrics.ActivePairs.Add(-1);
     }
 
     private static TaskCompletionSource CompletedSource()
@@ -142,7 +145,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     /// <summary>One control session: connect, authenticate, serve until it ends.</summary>
     private async Task SessionAsync(Action connected, CancellationToken cancellationToken)
     {
-        if (Interlocked.Increment(ref _sessions) > 1) AgentMeter.Reconnects.Add(1);
+        if (Interlocked.Increment(ref _sessions) > 1) Metrics.Reconnects.Add(1);
         var trust = new RelayTrust(options, Logger);
         var tls = new TlsClientOptions { TargetHost = options.Relay.Host, ServerCertificateValidation = trust.Validate };
         var control = new ControlClient(this, tls);
@@ -202,7 +205,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             {
                 if (Time.GetUtcNow() >= deadline)
                 {
-                    AgentMeter.DataConnectionsFailed.Add(1);
+                    Metrics.DataConnectionsFailed.Add(1);
                     AgentLog.DataFailed(Logger, options.Id, error.Message);
                     return;
                 }

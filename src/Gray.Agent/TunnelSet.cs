@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Gray.Agent;
 
-internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOutput, CancellationToken stopping)
+internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOutput, AgentMetrics metrics, CancellationToken stopping)
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, Running> _tunnels = new();
@@ -44,7 +44,7 @@ internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOu
             foreach (var options in wanted.Where(t => !_tunnels.ContainsKey(t.Id)))
             {
                 var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                var agent = new TunnelAgent(options, loggerFactory, humanOutput, _mux);
+                var agent = new TunnelAgent(options, loggerFactory, humanOutput, _mux, metrics: metrics);
                 var running = new Running(options, cancellation, Task.CompletedTask);
                 running = running with { Task = RunAsync(running, agent) };
                 _tunnels[options.Id] = running;

@@ -1,7 +1,6 @@
 // Hot reload: on SIGHUP, or when the config file changes (debounced), the relay reads its settings
 // again and applies what changed without dropping connections. A file that does not parse is
 // refused with a logged error, and the settings in force stay.
-using System.Diagnostics.Metrics;
 using Gray.Net;
 using Microsoft.Extensions.Logging;
 using Gray.Hosting;
@@ -10,9 +9,6 @@ namespace Gray.Relay;
 
 internal sealed class ConfigReloader : IDisposable
 {
-    private static readonly Counter<long> Reloads = RelayMeter.Meter.CreateCounter<long>(
-        "gray.relay.config.reloads", description: "Configuration reloads, by result (ok, failed)");
-
     private readonly RelayConfigSource _source;
     private readonly RelayContext _relay;
     private readonly TlsServer _control;
@@ -54,7 +50,7 @@ internal sealed class ConfigReloader : IDisposable
             }
             catch (Exception error) when (error is ConfigException or IOException or System.Security.Cryptography.CryptographicException)
             {
-                Reloads.Add(1, new KeyValuePair<string, object?>("result", "failed"));
+                _relay.Metrics.Reloaded(ok: false);
                 _log.LogError("Configuration reload ({Trigger}) refused, the old settings stay: {Reason}", trigger, error.Message);
                 return false;
             }
@@ -66,14 +62,14 @@ internal sealed class ConfigReloader : IDisposable
             }
             catch (RegistryException error)
             {
-                Reloads.Add(1, new KeyValuePair<string, object?>("result", "failed"));
+                _relay.Metrics.Reloaded(ok: false);
                 _log.LogError("Configuration reload ({Trigger}) refused: {Reason}", trigger, error.Message);
                 return false;
             }
 
             var changes = Apply(fresh, certificate);
             changes.AddRange(declared);
-            Reloads.Add(1, new KeyValuePair<string, object?>("result", "ok"));
+            _relay.Metrics.Reloaded(ok: true);
             _log.LogInformation("Configuration reloaded ({Trigger}): {Changes}", trigger, changes.Count == 0 ? "nothing changed" : string.Join(", ", changes));
             return true;
         }

@@ -9,11 +9,11 @@ internal sealed class ControlListener(RelayContext relay, TlsServerOptions tls)
 {
     protected override TcpSession CreateSession()
     {
-        RelayMeter.Accepted("control");
+        relay.Metrics.Accepted("control");
         return new ControlSession(this, relay);
     }
 
-    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("control", reason);
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => relay.Metrics.Refused("control", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => relay.AdmitPending(remoteEndPoint);
 
@@ -33,11 +33,11 @@ internal sealed class ClientListener(RelayTunnel server, IPEndPoint endPoint, Tc
 {
     protected override TcpSession CreateSession()
     {
-        RelayMeter.Accepted("client");
+        server.Relay.Metrics.Accepted("client");
         return new ClientSession(this, server);
     }
 
-    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("client", reason);
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => server.Relay.Metrics.Refused("client", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) =>
         !server.ClientRules.IsAllowed(remoteEndPoint.Address) ? RefuseReason.Denied
@@ -55,14 +55,14 @@ internal sealed class DataListener(RelayTunnel server, IPEndPoint endPoint, TlsS
 
     protected override TcpSession CreateSession()
     {
-        RelayMeter.Accepted("data");
+        server.Relay.Metrics.Accepted("data");
         return new DataSession(this, server);
     }
 
     protected override ValueTask<Stream> CreateStreamAsync(System.Net.Sockets.Socket socket, CancellationToken cancellationToken) =>
         tls is null ? base.CreateStreamAsync(socket, cancellationToken) : TlsServer.AuthenticateAsync(socket, tls, _certificate, cancellationToken);
 
-    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => RelayMeter.Refused("data", reason);
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => server.Relay.Metrics.Refused("data", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => server.Relay.AdmitPending(remoteEndPoint);
 

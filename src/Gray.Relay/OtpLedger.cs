@@ -5,7 +5,7 @@ using Gray.Protocol;
 
 namespace Gray.Relay;
 
-internal sealed class OtpLedger(string serverId, TimeProvider time)
+internal sealed class OtpLedger(string serverId, TimeProvider time, RelayMetrics metrics)
 {
     private readonly List<IssuedOtp> _issued = new();
 
@@ -24,7 +24,7 @@ internal sealed class OtpLedger(string serverId, TimeProvider time)
             fresh.Add(otp.Value);
         }
 
-        RelayMeter.Otp(serverId, "issued", count);
+        metrics.Otp(serverId, "issued", count);
         return fresh;
     }
 
@@ -37,18 +37,18 @@ internal sealed class OtpLedger(string serverId, TimeProvider time)
             if (CryptographicOperations.FixedTimeEquals(_issued[i].Value, otp))
             {
                 _issued.RemoveAt(i);
-                RelayMeter.Otp(serverId, "used");
+                metrics.Otp(serverId, "used");
                 return true;
             }
         }
 
-        RelayMeter.Otp(serverId, "rejected");
+        metrics.Otp(serverId, "rejected");
         return false;
     }
 
     /// <summary>Forgets the OTPs whose lifetime has passed.</summary>
     public void ExpireDue() =>
-        RelayMeter.Otp(serverId, "expired", _issued.RemoveAll(o => time.GetElapsedTime(o.IssuedAt) >= o.Lifetime));
+        metrics.Otp(serverId, "expired", _issued.RemoveAll(o => time.GetElapsedTime(o.IssuedAt) >= o.Lifetime));
 
     public void Clear() => _issued.Clear();
 

@@ -31,7 +31,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
         {
             if (channel is null) await data.Stream.WriteAsync(new Start(from).Encode(), cancellationToken).ConfigureAwait(false);
             var time = tunnel.Relay.Time;
-            RelayMeter.PairSetup.Record((time.GetUtcNow() - client.ConnectedAt).TotalSeconds,
+            tunnel.Relay.Metrics.PairSetup.Record((time.GetUtcNow() - client.ConnectedAt).TotalSeconds,
                 new KeyValuePair<string, object?>("server", tunnel.Id));
             RelayLog.PairStarted(tunnel.Logger, tunnel.Id, pairId, client.RemoteEndPoint);
             var idleTimeout = tunnel.Rules.PairIdleTimeout;

@@ -46,28 +46,22 @@ public sealed class Registry : IDisposable
         return registry;
     }
 
-    public IReadOnlyList<ServerEntry> List()
+    public IReadOnlyList<ServerEntry> List() => Select("ORDER BY id");
+
+    public ServerEntry? Find(string id) => Select("WHERE id = $id", id) is [var entry] ? entry : null;
+
+    // The one query for entries: SELECT …, then the rest of the statement (with $id, if given).
+    private List<ServerEntry> Select(string rest, string? id = null)
     {
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT id, secret, client_port, data_port, created_at FROM servers ORDER BY id";
+            command.CommandText = "SELECT id, secret, client_port, data_port, created_at FROM servers " + rest;
+            if (id is not null) command.Parameters.AddWithValue("$id", id);
             using var reader = command.ExecuteReader();
             var entries = new List<ServerEntry>();
             while (reader.Read()) entries.Add(Read(reader));
             return entries;
-        }
-    }
-
-    public ServerEntry? Find(string id)
-    {
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT id, secret, client_port, data_port, created_at FROM servers WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            using var reader = command.ExecuteReader();
-            return reader.Read() ? Read(reader) : null;
         }
     }
 

@@ -10,12 +10,15 @@ using Gray.Hosting.Telemetry;
 namespace Gray.Relay;
 
 internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFactory, X509Certificate2 certificate, Registry registry,
-    TimeProvider? time = null)
+    TimeProvider? time = null, RelayMetrics? metrics = null)
 {
     public RelayOptions Options { get; } = options;
 
     /// <summary>The clock of every deadline, timeout and expiry of this relay (a fake one in tests).</summary>
     public TimeProvider Time { get; } = time ?? TimeProvider.System;
+
+    /// <summary>This relay's instruments.</summary>
+    public RelayMetrics Metrics { get; } = metrics ?? new RelayMetrics();
 
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 

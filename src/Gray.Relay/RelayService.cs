@@ -1,6 +1,7 @@
 // `gray relay` as a hosted service: data directory, certificate, registry, the TLS control port,
 // the admin endpoint, the console; a graceful stop that releases every port.
 using Gray.Relay.Admin;
+using System.Diagnostics.Metrics;
 using Gray.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,8 @@ using Gray.Hosting.Telemetry;
 namespace Gray.Relay;
 
 public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime,
-    LogControl logs, ExitStatus exit, RelayConfigSource? configSource = null, TimeProvider? time = null)
+    LogControl logs, ExitStatus exit, RelayConfigSource? configSource = null, TimeProvider? time = null,
+    IMeterFactory? meterFactory = null)
     : BackgroundService
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<RelayService>();
@@ -44,7 +46,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private IDisposable StartOtlp(Uri endpoint)
     {
-        var provider = OtlpExport.Start(RelayMeter.Name, endpoint, options.OtlpInterval);
+        var provider = OtlpExport.Start(RelayMetrics.MeterName, endpoint, options.OtlpInterval);
         _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", endpoint, options.OtlpInterval.TotalSeconds);
         return provider;
     }
@@ -86,14 +88,14 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             logs.ApplyConfigured(options.LogLevel);
             string dataDir = DataDirectory.Ensure(options.DataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
-            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options), time)
+            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options), time, new RelayMetrics(meterFactory))
             {
                 ConnectionCeiling = connectionCeiling,
             };
             foreach (string change in DeclaredServers.Sync(relay, options)) _log.LogInformation("Configuration: {Change}", change);
             if (options.TrustedKeysSource is { } keySource) LoadTrustedKeys(relay, keySource);
             // Exporters first: a measurement made before they listen would be lost.
-            exporter = options.MetricsListen is null ? null : new PrometheusExporter(RelayMeter.Name);
+            exporter = options.MetricsListen is null ? null : new PrometheusExporter(RelayMetrics.MeterName);
             if (options.OtlpEndpoint is { } otlpEndpoint) otlp = StartOtlp(otlpEndpoint);
 
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
@@ -105,7 +107,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             DataDirectory.WritePrivate(adminFile, new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token).ToJson());
             RelayLog.AdminListening(_log, admin.EndPoint);
             var manager = relay.Manager;
-            RelayMeter.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
+            relay.Metrics.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
             if (options.MetricsListen is { } metricsEndPoint)
             {
                 metrics = new MetricsServer(metricsEndPoint, exporter!);
@@ -162,6 +164,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
 
         File.Delete(adminFile);
         relay.Registry.Dispose();
+        relay.Metrics.Dispose();
         RelayLog.Stopped(_log);
     }
 }

@@ -11,7 +11,7 @@ using Gray.Hosting;
 
 namespace Gray.Relay;
 
-internal sealed class RelayTunnel
+internal sealed partial class RelayTunnel
 {
     /// <summary>Longest pause between housekeeping passes (OTP expiry, pool top-up, pings).</summary>
     private static readonly TimeSpan MaxHousekeepingInterval = TimeSpan.FromSeconds(1);
@@ -53,7 +53,7 @@ internal sealed class RelayTunnel
         Pool = pool;
         PlainData = plainData;
         Logger = relay.LoggerFactory.CreateLogger<RelayTunnel>();
-        _otps = new OtpLedger(Id, relay.Time);
+        _otps = new OtpLedger(Id, relay.Time, relay.Metrics);
         _pool = IDataPool.Create(mux);
         _heartbeat = new Heartbeat(relay.Time);
         Pairs = new PairRunner(this);
@@ -228,156 +228,13 @@ internal sealed class RelayTunnel
                 long sent = (long)pong.Nonce; // our ping's nonce is its timestamp
                 if (sent > 0 && sent <= _relay.Time.GetTimestamp())
                 {
-                    RelayMeter.PingRoundTrip.Record(_relay.Time.GetElapsedTime(sent).TotalSeconds, new KeyValuePair<string, object?>("server", Id));
+                    _relay.Metrics.PingRoundTrip.Record(_relay.Time.GetElapsedTime(sent).TotalSeconds, new KeyValuePair<string, object?>("server", Id));
                 }
 
                 break;
             default:
                 throw new ProtocolException($"unexpected {message.Type} frame after the handshake");
         }
-    }
-
-    /// <summary>Single use, unexpired, and issued by this server; compared in constant time.</summary>
-    public bool TryRedeemOtp(ReadOnlySpan<byte> otp)
-    {
-        lock (_gate)
-        {
-            if (!_otps.TryRedeem(otp)) return false;
-            _admitting++;
-            return true;
-        }
-    }
-
-    /// <summary>What is left of the OTP deadline for a data connection accepted at <paramref name="acceptedAt"/>.</summary>
-    public TimeSpan OtpDeadline(DateTimeOffset acceptedAt)
-    {
-        var left = _relay.Options.OtpTimeout - (_relay.Time.GetUtcNow() - acceptedAt);
-        return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
-    }
-
-    /// <summary>
-    /// An admitted data connection (or a pooled one given back): to the first waiting client, or into
-    /// the pool; a multiplexed one goes into the pool and to every waiting client. <paramref name="admitted"/>:
-    /// it just redeemed its OTP. False if the tunnel is shut down (the connection is closed).
-    /// </summary>
-    public void Offer(DataSession data, bool admitted)
-    {
-        bool handed = false, refused = false;
-        List<TaskCompletionSource<DataSession?>>? everyone = null;
-        lock (_gate)
-        {
-            if (admitted && _admitting > 0) _admitting--;
-            if (IsShutDown) refused = true;
-            else if (_pool.ServesManyClients)
-            {
-                _pool.Add(data);
-                everyone = _waiting.TakeAll();
-            }
-            else if (!(handed = _waiting.TryHandToFirst(data))) _pool.Add(data);
-        }
-
-        if (refused) data.Disconnect();
-        foreach (var waiter in everyone ?? []) waiter.TrySetResult(data);
-        if (handed) TopUpPool();
-    }
-
-    /// <summary>A connection that redeemed its OTP was refused after all (it is not of the kind the agent asked for).</summary>
-    public void AdmissionFailed()
-    {
-        lock (_gate)
-        {
-            if (_admitting > 0) _admitting--;
-        }
-
-        TopUpPool();
-    }
-
-    /// <summary>
-    /// A connection in the pool ended or showed activity before any pairing (the agent closed it, or
-    /// broke protocol): it leaves the pool and the agent is asked for a replacement.
-    /// </summary>
-    public void OnPoolConnectionEnded(DataSession data)
-    {
-        bool wasPooled;
-        lock (_gate)
-        {
-            wasPooled = _pool.Remove(data);
-        }
-
-        if (!wasPooled) return; // already paired: the splice owns its reads now
-        if (data.Mux is null) data.Disconnect();
-        TopUpPool();
-    }
-
-    /// <summary>A ready data connection for <paramref name="client"/>, waiting in the FIFO if need be; null if none came.</summary>
-    public async Task<DataSession?> PairAsync(ClientSession client, CancellationToken cancellationToken)
-    {
-        DataSession? ready;
-        LinkedListNode<TaskCompletionSource<DataSession?>>? place = null;
-        lock (_gate)
-        {
-            if (IsShutDown) return null;
-            ready = _pool.TryTake();
-            if (ready is null) place = _waiting.TryEnqueue(_relay.Options.MaxWaitingClients);
-        }
-
-        if (ready is not null)
-        {
-            if (ready.Mux is null) TopUpPool(); // ask for the replacement at once
-            return ready;
-        }
-
-        if (place is null)
-        {
-            RelayLog.ClientRefused(Logger, Id, client.RemoteEndPoint, "too many clients waiting for a data connection");
-            return null;
-        }
-
-        var waiter = place.Value;
-        try
-        {
-            return await waiter.Task.WaitAsync(_relay.Options.ClientWaitTimeout, _relay.Time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception error) when (error is TimeoutException or OperationCanceledException)
-        {
-            DataSession? handed = null;
-            lock (_gate)
-            {
-                if (waiter.Task.IsCompletedSuccessfully) handed = waiter.Task.Result;
-                else _waiting.Leave(place);
-                waiter.TrySetResult(null);
-            }
-
-            if (handed is not null)
-            {
-                if (!cancellationToken.IsCancellationRequested) return handed;
-                if (handed.Mux is null) Offer(handed, admitted: false); // give it back (a multiplexed one never left)
-                return null;
-            }
-
-            if (error is TimeoutException)
-            {
-                RelayLog.ClientRefused(Logger, Id, client.RemoteEndPoint, "no data connection became ready in time");
-            }
-
-            return null;
-        }
-    }
-
-    /// <summary>Issues OTPs over the control channel for every pool slot that is neither ready nor promised.</summary>
-    public void TopUpPool()
-    {
-        List<byte[]>? fresh = null;
-        lock (_gate)
-        {
-            if (IsShutDown) return;
-            _otps.ExpireDue();
-            int missing = Pool - _pool.Count - _otps.Outstanding - _admitting;
-            if (missing > 0) fresh = _otps.Issue(missing, _relay.Options.OtpLifetime);
-        }
-
-        if (fresh is null) return;
-        foreach (var batch in fresh.Chunk(Wire.MaxOtpsPerFrame)) _control.Send(ControlFrames.Encode(new Otps(batch)));
     }
 
     // The seed's timers in one loop: pings, the pong deadline, OTP expiry and the pool check.

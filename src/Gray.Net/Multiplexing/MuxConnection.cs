@@ -7,7 +7,7 @@ using Gray.Net.Internal;
 
 namespace Gray.Net.Multiplexing;
 
-public sealed class MuxConnection
+public sealed partial class MuxConnection
 {
     /// <summary>Read and write batch buffer, in bytes: several frames per system call.</summary>
     private const int BatchBytes = 128 * 1024;
@@ -24,11 +24,10 @@ public sealed class MuxConnection
     private Queue<MuxFrame> _spare = new();
     private TaskCompletionSource? _roomWaiters;
     private int _queuedBytes;
+    private MuxState _state = MuxState.Open;
+
+    // Whether a writer runs now: whoever finds it false becomes the writer (not part of the lifecycle).
     private bool _writing;
-    private bool _closed;
-    private bool _draining;
-    private bool _finishing;
-    private bool _finished;
     private uint _lastId;
 
     // Channels that received bytes in the current read: delivered once the whole read is dispatched,
@@ -63,7 +62,7 @@ public sealed class MuxConnection
     /// <summary>Open, and not draining: new channels are welcome.</summary>
     public bool IsAvailable
     {
-        get { lock (_gate) return !_closed && !_draining; }
+        get { lock (_gate) return _state == MuxState.Open; }
     }
 
     /// <summary>Completes when the connection has closed and every channel was ended.</summary>
@@ -80,7 +79,7 @@ public sealed class MuxConnection
         MuxChannel channel;
         lock (_gate)
         {
-            if (_closed || _draining || _channels.Count >= Options.MaxChannels) return null;
+            if (_state != MuxState.Open || _channels.Count >= Options.MaxChannels) return null;
             do
             {
                 _lastId++;
@@ -106,8 +105,8 @@ public sealed class MuxConnection
         bool finish;
         lock (_gate)
         {
-            _draining = true;
-            finish = _channels.Count == 0;
+            if (_state == MuxState.Open) _state = MuxState.Draining;
+            finish = _state == MuxState.Draining && _channels.Count == 0;
         }
 
         if (finish) Finish();
@@ -116,321 +115,16 @@ public sealed class MuxConnection
     /// <summary>Closes the connection and resets every channel. Idempotent.</summary>
     public void Close() => Fail(null);
 
-    /// <summary>Reads and dispatches frames until the transport ends or fails; then every channel is reset.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
-        byte[]? buffer = null;
-        int start = 0, end = 0;
-        try
-        {
-            while (true)
-            {
-                if (buffer is null)
-                {
-                    // Idle: hold no buffer until bytes arrive.
-                    await _transport.ReadAsync(Memory<byte>.Empty, linked.Token).ConfigureAwait(false);
-                    buffer = BufferPool.Bytes.Rent(BatchBytes);
-                }
-
-                int read = await _transport.ReadAsync(buffer.AsMemory(end), linked.Token).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    if (end > start) throw new ProtocolException("the connection ended inside a frame");
-                    break;
-                }
-
-                end += read;
-                start = DispatchFrames(buffer, start, end);
-                foreach (var channel in _toDeliver) channel.Deliver();
-                _toDeliver.Clear();
-                if (start == end)
-                {
-                    BufferPool.Bytes.Return(buffer);
-                    buffer = null;
-                    start = end = 0;
-                }
-                else if (buffer.Length - end < MuxFrame.HeaderBytes + MuxOptions.MaxPayloadBytes)
-                {
-                    // Move the partial frame to the front so that the largest frame fits.
-                    buffer.AsSpan(start, end - start).CopyTo(buffer);
-                    end -= start;
-                    start = 0;
-                }
-            }
-
-            Fail(null);
-        }
-        catch (Exception error)
-        {
-            Fail(error is OperationCanceledException || SocketErrors.IsConnectionEnd(error) ? null : error);
-            if (error is ProtocolException) throw;
-        }
-        finally
-        {
-            if (buffer is not null) BufferPool.Bytes.Return(buffer);
-        }
-    }
-
-    // Handles every complete frame in buffer[start..end); returns where the first incomplete one starts.
-    private int DispatchFrames(byte[] buffer, int start, int end)
-    {
-        while (end - start >= MuxFrame.HeaderBytes)
-        {
-            var header = buffer.AsSpan(start, MuxFrame.HeaderBytes);
-            var type = (MuxFrameType)header[0];
-            int length = BinaryPrimitives.ReadUInt16BigEndian(header[2..]);
-            uint id = BinaryPrimitives.ReadUInt32BigEndian(header[4..]);
-            int limit = type switch
-            {
-                MuxFrameType.Open => MuxOptions.MaxOpenPayloadBytes,
-                MuxFrameType.Data => MuxOptions.MaxPayloadBytes,
-                MuxFrameType.Window => MuxFrame.WindowPayloadBytes,
-                MuxFrameType.Fin or MuxFrameType.Reset => 0,
-                _ => throw new ProtocolException($"unknown frame type 0x{(byte)type:x2}"),
-            };
-            if (header[1] != 0) throw new ProtocolException("reserved header byte is not zero");
-            if (length > limit || (length == 0 && type is MuxFrameType.Open or MuxFrameType.Data)
-                || (type == MuxFrameType.Window && length != limit))
-            {
-                throw new ProtocolException($"{type} frame with {length} payload bytes");
-            }
-
-            if (end - start < MuxFrame.HeaderBytes + length) break;
-            Dispatch(type, id, buffer.AsSpan(start + MuxFrame.HeaderBytes, length));
-            start += MuxFrame.HeaderBytes + length;
-        }
-
-        return start;
-    }
-
-    private void Dispatch(MuxFrameType type, uint id, ReadOnlySpan<byte> payload)
-    {
-        if (type == MuxFrameType.Open)
-        {
-            Accept(id, payload);
-            return;
-        }
-
-        MuxChannel? channel;
-        lock (_gate)
-        {
-            _channels.TryGetValue(id, out channel);
-        }
-
-        // Frames for a channel that was just reset may still be in flight: they are dropped.
-        if (channel is null) return;
-        switch (type)
-        {
-            case MuxFrameType.Data:
-                if (channel.OnData(payload)) _toDeliver.Add(channel);
-                break;
-            case MuxFrameType.Window:
-                channel.OnWindow(BinaryPrimitives.ReadUInt32BigEndian(payload));
-                break;
-            case MuxFrameType.Fin:
-                if (channel.OnFin()) _toDeliver.Add(channel);
-                break;
-            case MuxFrameType.Reset:
-                channel.OnReset();
-                break;
-        }
-    }
-
-    private void Accept(uint id, ReadOnlySpan<byte> payload)
-    {
-        if (_opens) throw new ProtocolException("the peer may not open channels");
-        if (id == 0) throw new ProtocolException("channel 0 is reserved");
-        MuxChannel? channel = null;
-        lock (_gate)
-        {
-            if (_channels.ContainsKey(id)) throw new ProtocolException($"channel {id} is already open");
-            if (!_closed && !_draining && _channels.Count < Options.MaxChannels)
-            {
-                channel = new MuxChannel(this, id);
-                _channels.Add(id, channel);
-            }
-        }
-
-        if (channel is null)
-        {
-            Enqueue(new MuxFrame(MuxFrameType.Reset, id, null, 0));
-            return;
-        }
-
-        var copy = payload.ToArray();
-        Task accepted;
-        try
-        {
-            accepted = _accept!(channel, copy);
-        }
-        catch (Exception error)
-        {
-            accepted = Task.FromException(error);
-        }
-
-        if (!accepted.IsCompletedSuccessfully)
-        {
-            accepted.ContinueWith(static (task, state) =>
-            {
-                _ = task.Exception; // observed: the channel's reset is the answer
-                if (task.IsFaulted || task.IsCanceled) ((MuxChannel)state!).Abort();
-            }, channel, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
-
-    /// <summary>Queues a frame; the caller becomes the writer if none is writing. False if closed (buffer returned).</summary>
-    internal bool Enqueue(MuxFrame frame)
-    {
-        bool write;
-        lock (_gate)
-        {
-            if (_closed || _finished)
-            {
-                if (frame.Buffer is not null) BufferPool.Bytes.Return(frame.Buffer);
-                return false;
-            }
-
-            _queue.Enqueue(frame);
-            _queuedBytes += frame.Length;
-            write = !_writing;
-            _writing = true;
-        }
-
-        if (write) _ = WriteQueuedAsync();
-        return true;
-    }
-
-    /// <summary>Completes when the write queue has room (at once, usually).</summary>
-    internal ValueTask WaitForRoomAsync()
-    {
-        lock (_gate)
-        {
-            if (_closed || _queuedBytes < Options.MaxQueuedBytes) return ValueTask.CompletedTask;
-            _roomWaiters ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return new ValueTask(_roomWaiters.Task);
-        }
-    }
-
     internal void Remove(MuxChannel channel)
     {
         bool finish;
         lock (_gate)
         {
             if (!_channels.Remove(channel.Id)) return;
-            finish = _draining && _channels.Count == 0;
+            finish = _state == MuxState.Draining && _channels.Count == 0;
         }
 
         if (finish) Finish();
-    }
-
-    // The end of a drain: the writer writes what is queued (the last channels' Fin frames too), then half-closes.
-    private void Finish()
-    {
-        bool write;
-        lock (_gate)
-        {
-            if (_closed || _finishing) return;
-            _finishing = true;
-            write = !_writing;
-            _writing = true;
-        }
-
-        if (write) _ = WriteQueuedAsync();
-    }
-
-    // Writes everything queued, in order, batching small frames; runs until the queue is empty.
-    private async Task WriteQueuedAsync()
-    {
-        byte[] batch = BufferPool.Bytes.Rent(BatchBytes);
-        Queue<MuxFrame>? frames = null;
-        try
-        {
-            while (true)
-            {
-                bool finishNow = false;
-                lock (_gate)
-                {
-                    if (_queue.Count == 0 && _finishing && !_closed)
-                    {
-                        _finished = true; // the writer's role ends here: nothing is written after the FIN
-                        finishNow = true;
-                    }
-                    else if (_queue.Count == 0 || _closed)
-                    {
-                        _writing = false;
-                        ReturnBuffers(_queue); // empty unless closed
-                        return;
-                    }
-                    else
-                    {
-                        frames = _queue;
-                        _queue = _spare;
-                        _spare = frames;
-                    }
-                }
-
-                if (finishNow)
-                {
-                    if (_shutdownSend is null) Fail(null);
-                    else await _shutdownSend().ConfigureAwait(false);
-                    return;
-                }
-
-                int used = 0, payloadBytes = 0;
-                while (frames!.TryDequeue(out var frame))
-                {
-                    // A data entry goes out as frames of at most MaxPayloadBytes; the others as one frame.
-                    int offset = 0;
-                    do
-                    {
-                        int chunk = frame.Type switch
-                        {
-                            MuxFrameType.Data or MuxFrameType.Open => Math.Min(frame.Length - offset, MuxOptions.MaxPayloadBytes),
-                            MuxFrameType.Window => MuxFrame.WindowPayloadBytes,
-                            _ => 0,
-                        };
-                        if (used + MuxFrame.HeaderBytes + chunk > batch.Length)
-                        {
-                            await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token).ConfigureAwait(false);
-                            used = 0;
-                        }
-
-                        used += frame.Type == MuxFrameType.Window
-                            ? MuxFrame.WriteWindow(batch.AsSpan(used), frame.Channel, frame.Value)
-                            : MuxFrame.Write(batch.AsSpan(used), frame.Type, frame.Channel, frame.Buffer.AsSpan(offset, chunk));
-                        if (frame.Type != MuxFrameType.Window) offset += chunk;
-                    }
-                    while (offset < frame.Length && frame.Type != MuxFrameType.Window);
-
-                    payloadBytes += frame.Length;
-                    if (frame.Buffer is not null) BufferPool.Bytes.Return(frame.Buffer);
-                }
-
-                if (used > 0) await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token).ConfigureAwait(false);
-                TaskCompletionSource? room = null;
-                lock (_gate)
-                {
-                    _queuedBytes -= payloadBytes;
-                    if (_roomWaiters is not null && _queuedBytes <= Options.MaxQueuedBytes / 2)
-                    {
-                        room = _roomWaiters;
-                        _roomWaiters = null;
-                    }
-                }
-
-                room?.TrySetResult();
-            }
-        }
-        catch (Exception error)
-        {
-            if (frames is not null) ReturnBuffers(frames);
-            Fail(error is OperationCanceledException || SocketErrors.IsConnectionEnd(error) ? null : error);
-        }
-        finally
-        {
-            BufferPool.Bytes.Return(batch);
-        }
     }
 
     private void Fail(Exception? error)
@@ -439,8 +133,8 @@ public sealed class MuxConnection
         TaskCompletionSource? room;
         lock (_gate)
         {
-            if (_closed) return;
-            _closed = true;
+            if (_state == MuxState.Closed) return;
+            _state = MuxState.Closed;
             Error = error;
             channels = [.. _channels.Values];
             _channels.Clear();
@@ -462,4 +156,23 @@ public sealed class MuxConnection
             if (frame.Buffer is not null) BufferPool.Bytes.Return(frame.Buffer);
         }
     }
+}
+
+/// <summary>A multiplexed connection's life, in order; Closed can follow any other.</summary>
+internal enum MuxState
+{
+    /// <summary>New channels are welcome.</summary>
+    Open,
+
+    /// <summary>No new channels; running ones go on.</summary>
+    Draining,
+
+    /// <summary>The last channel ended: the writer writes what is queued, then half-closes.</summary>
+    Finishing,
+
+    /// <summary>Half-closed: nothing more is written; the connection ends when the peer closes.</summary>
+    Finished,
+
+    /// <summary>Closed: every channel was reset.</summary>
+    Closed,
 }
