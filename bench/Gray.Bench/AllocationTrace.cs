@@ -18,18 +18,21 @@ internal sealed class AllocationTrace : EventListener
 
     public IEnumerable<string> Report() =>
         _bytesByType.OrderByDescending(entry => entry.Value).Take(8).Select(entry =>
-            string.Create(CultureInfo.InvariantCulture, $"# allocated (sampled): {entry.Value / (1024.0 * 1024.0):F1} MiB of {entry.Key}"));
+            string.Create(CultureInfo.InvariantCulture,
+                $"# allocated (sampled): {entry.Value / (1024.0 * 1024.0):F1} MiB of {entry.Key}"));
 
     protected override void OnEventSourceCreated(EventSource eventSource)
     {
-        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(eventSource, EventLevel.Verbose, GcKeyword);
+        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
+            EnableEvents(eventSource, EventLevel.Verbose, GcKeyword);
     }
 
     protected override void OnEventWritten(EventWrittenEventArgs eventData)
     {
         if (eventData.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) != true) return;
         if (eventData.Payload is not { } payload || eventData.PayloadNames is not { } names) return;
-        int type = names.IndexOf("TypeName"), amount = names.IndexOf("AllocationAmount64"), size = names.IndexOf("ObjectSize");
+        int type = names.IndexOf("TypeName"), amount = names.IndexOf("AllocationAmount64"),
+            size = names.IndexOf("ObjectSize");
         if (type < 0 || amount < 0) return;
         string key = size >= 0 ? $"{payload[type]} ({payload[size]} bytes each)" : $"{payload[type]}";
         long bytes = Convert.ToInt64(payload[amount], CultureInfo.InvariantCulture);

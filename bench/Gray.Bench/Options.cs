@@ -16,7 +16,8 @@ internal enum Transport
     Udp,
 }
 
-internal sealed record BenchOptions(Scenario Scenario, Transport Transport, int Clients, int Messages, int Size, int Seconds)
+internal sealed record BenchOptions(
+    Scenario Scenario, Transport Transport, int Clients, int Messages, int Size, int Seconds)
 {
     /// <summary>Largest UDP payload over IPv4.</summary>
     public const int MaxDatagram = 65_507;
@@ -82,7 +83,8 @@ internal sealed record BenchOptions(Scenario Scenario, Transport Transport, int 
                         case "tls": transport = Transport.Tls; break;
                         case "udp": transport = Transport.Udp; break;
                         default:
-                            error = t is null ? "--transport needs a value: tcp, tls or udp." : $"Unknown transport '{t}': use tcp, tls or udp.";
+                            error = t is null ? "--transport needs a value: tcp, tls or udp."
+                                : $"Unknown transport '{t}': use tcp, tls or udp.";
                             return null;
                     }
 
@@ -121,7 +123,8 @@ internal sealed record BenchOptions(Scenario Scenario, Transport Transport, int 
 
         if (scenario == Scenario.Echo && (long)messages * size > MaxWindowBytes)
         {
-            error = $"--messages x --size is {(long)messages * size} bytes; at most {MaxWindowBytes} may be in flight per client.";
+            error = $"--messages x --size is {(long)messages * size} bytes; at most {MaxWindowBytes} " +
+                "may be in flight per client.";
             return null;
         }
 

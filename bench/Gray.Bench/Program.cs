@@ -1,6 +1,7 @@
 // Gray.Bench: CppServer-style performance program for Gray.Net.
 //
-//   dotnet run -c Release --project bench/Gray.Bench -- echo|multicast --transport tcp|tls|udp -c CLIENTS -m MESSAGES -s SIZE -z SECONDS
+//   dotnet run -c Release --project bench/Gray.Bench -- echo|multicast --transport tcp|tls|udp -c CLIENTS
+//       -m MESSAGES -s SIZE -z SECONDS
 //
 // Server and clients run in this process on 127.0.0.1. The report goes to stdout as `Name: value` lines
 // in the format of CppServer's performance programs; extra facts (CPU time, allocations, drops) go to
@@ -74,7 +75,8 @@ shared.Stop();
 
 var machine1 = MachineCpu.Read();
 process.Refresh();
-double user = (process.UserProcessorTime - user0).TotalSeconds, system = (process.PrivilegedProcessorTime - system0).TotalSeconds;
+double user = (process.UserProcessorTime - user0).TotalSeconds,
+    system = (process.PrivilegedProcessorTime - system0).TotalSeconds;
 long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
 long errors = shared.Errors + benchmark.DetectedErrors;
 
@@ -86,18 +88,22 @@ output.WriteLine(string.Create(invariant, $"{(echo ? "Round-trip time" : "Multic
 output.WriteLine(string.Create(invariant, $"Total data: {mebibytes:F3} MiB"));
 output.WriteLine($"Total messages: {sample.Messages}");
 output.WriteLine(string.Create(invariant, $"Data throughput: {mebibytes / seconds:F3} MiB/s"));
-output.WriteLine(string.Create(invariant, $"Message latency: {(sample.Messages == 0 ? 0 : seconds * 1e9 / sample.Messages):F0} ns"));
+output.WriteLine(
+    string.Create(invariant, $"Message latency: {(sample.Messages == 0 ? 0 : seconds * 1e9 / sample.Messages):F0} ns"));
 output.WriteLine(string.Create(invariant, $"Message throughput: {(long)(sample.Messages / seconds)} msg/s"));
 output.Flush();
 
 var log = Console.Error;
 double perMessage = Math.Max(1, sample.Messages);
 log.WriteLine(string.Create(invariant,
-    $"# cpu: {user:F2} s user + {system:F2} s system = {(user + system) / seconds / Environment.ProcessorCount * 100:F0}% of {Environment.ProcessorCount} cores; " +
-    $"{(user + system) * 1e9 / perMessage:F0} ns CPU per message ({system * 1e9 / perMessage:F0} ns of it in the kernel)"));
+    $"# cpu: {user:F2} s user + {system:F2} s system = " +
+    $"{(user + system) / seconds / Environment.ProcessorCount * 100:F0}% of {Environment.ProcessorCount} cores; " +
+    $"{(user + system) * 1e9 / perMessage:F0} ns CPU per message " +
+    $"({system * 1e9 / perMessage:F0} ns of it in the kernel)"));
 log.WriteLine(string.Create(invariant,
     $"# gc: {allocated / perMessage:F1} bytes allocated per message ({allocated / (1024.0 * 1024.0):F1} MiB in all); " +
-    $"collections gen0 {GC.CollectionCount(0) - gen0}, gen1 {GC.CollectionCount(1) - gen1}, gen2 {GC.CollectionCount(2) - gen2}"));
+    $"collections gen0 {GC.CollectionCount(0) - gen0}, gen1 {GC.CollectionCount(1) - gen1}, gen2 " +
+    $"{GC.CollectionCount(2) - gen2}"));
 if (machine0 is { } m0 && machine1 is { } m1)
 {
     // Other processes on the machine take CPU from this run: say how much, so that a disturbed run shows.
@@ -107,7 +113,8 @@ if (machine0 is { } m0 && machine1 is { } m1)
     double others = Math.Max(0, busy - interrupts - (user + system));
     log.WriteLine(string.Create(invariant,
         $"# machine: all cores {busy / wall * 100:F0}% busy; interrupts {interrupts / wall * 100:F0}%; " +
-        $"other processes {others / wall * 100:F0}% ({others:F2} CPU-seconds); steal {(m1.StealSeconds - m0.StealSeconds) / wall * 100:F0}%; " +
+        $"other processes {others / wall * 100:F0}% ({others:F2} CPU-seconds); steal " +
+        $"{(m1.StealSeconds - m0.StealSeconds) / wall * 100:F0}%; " +
         $"this process with interrupts: {(user + system + interrupts) * 1e9 / perMessage:F0} ns CPU per message"));
 }
 
@@ -141,7 +148,8 @@ static async Task<bool> TearDownAsync(IBenchmark benchmark)
 }
 
 /// <summary>Machine-wide CPU time from /proc/stat (Linux), to tell a quiet run from a disturbed one.</summary>
-internal readonly record struct MachineCpu(double BusySeconds, double InterruptSeconds, double StealSeconds, double WallSeconds)
+internal readonly record struct MachineCpu(
+    double BusySeconds, double InterruptSeconds, double StealSeconds, double WallSeconds)
 {
     private const double TicksPerSecond = 100; // USER_HZ
 
@@ -155,7 +163,8 @@ internal readonly record struct MachineCpu(double BusySeconds, double InterruptS
             long[] t = line[4..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray();
             if (t.Length < 8) return null;
             long total = t.Take(8).Sum(), idle = t[3] + t[4];
-            return new MachineCpu((total - idle) / TicksPerSecond, (t[5] + t[6]) / TicksPerSecond, t[7] / TicksPerSecond,
+            return new MachineCpu(
+                (total - idle) / TicksPerSecond, (t[5] + t[6]) / TicksPerSecond, t[7] / TicksPerSecond,
                 total / TicksPerSecond / Environment.ProcessorCount);
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException or FormatException)

@@ -33,7 +33,8 @@ internal sealed class BenchTcpServer(IPEndPoint endPoint, TcpServerOptions optio
     protected override TcpSession CreateSession() => new BenchSession(this, shared, echo);
 }
 
-internal sealed class BenchTlsServer(IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions options, Shared shared, bool echo)
+internal sealed class BenchTlsServer(
+    IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions options, Shared shared, bool echo)
     : TlsServer(endPoint, tls, options)
 {
     protected override TcpSession CreateSession() => new BenchTlsSession(this, shared, echo);
@@ -99,7 +100,8 @@ internal sealed class BenchTcpClient(EndPoint server, TcpClientOptions options, 
     protected override void OnError(Exception error) => shared.Error(error);
 }
 
-internal sealed class BenchTlsClient(EndPoint server, TlsClientOptions tls, TcpClientOptions options, Shared shared, ClientLoop loop)
+internal sealed class BenchTlsClient(
+    EndPoint server, TlsClientOptions tls, TcpClientOptions options, Shared shared, ClientLoop loop)
     : TlsClient(server, tls, options)
 {
     protected override Task RunAsync(CancellationToken cancellationToken) => loop.RunAsync(this, cancellationToken);
@@ -139,7 +141,8 @@ internal sealed class TcpBenchmark(Shared shared, bool tls) : IBenchmark
         {
             X509Certificate2 certificate = Certificates.CreateSelfSigned("localhost");
             pin = Certificates.Sha256Fingerprint(certificate);
-            _server = new BenchTlsServer(loopback, new TlsServerOptions { Certificate = certificate }, serverOptions, shared, Echo);
+            _server = new BenchTlsServer(
+                loopback, new TlsServerOptions { Certificate = certificate }, serverOptions, shared, Echo);
         }
         else
         {
@@ -154,7 +157,8 @@ internal sealed class TcpBenchmark(Shared shared, bool tls) : IBenchmark
         {
             var loop = new ClientLoop(shared, window);
             TcpClient client = tls
-                ? new BenchTlsClient(endPoint, new TlsClientOptions { TargetHost = "localhost", ServerCertificateValidation = Certificates.PinSha256(pin!) },
+                ? new BenchTlsClient(endPoint, new TlsClientOptions { TargetHost = "localhost",
+                    ServerCertificateValidation = Certificates.PinSha256(pin!) },
                     clientOptions, shared, loop)
                 : new BenchTcpClient(endPoint, clientOptions, shared, loop);
             await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -165,7 +169,8 @@ internal sealed class TcpBenchmark(Shared shared, bool tls) : IBenchmark
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (_server.SessionCount < _o.Clients)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("The server did not see every client within 30 s.");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("The server did not see every client within 30 s.");
             await Task.Delay(10, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -217,7 +222,8 @@ internal sealed class TcpBenchmark(Shared shared, bool tls) : IBenchmark
         if (!Echo)
         {
             long dropped = _server!.GetSessions().Sum(s => _server.FindSession(s.Id)?.SendsDropped ?? 0);
-            yield return $"# server: {_multicastCalls} Multicast calls, {_multicastShort} returned fewer than {_o.Clients} sessions; " +
+            yield return $"# server: {_multicastCalls} Multicast calls, {_multicastShort} returned fewer " +
+                         $"than {_o.Clients} sessions; " +
                          $"{dropped} messages dropped by full send queues (Drop policy)";
         }
     }

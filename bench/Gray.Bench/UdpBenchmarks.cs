@@ -8,7 +8,8 @@ using UdpClient = Gray.Net.UdpClient;
 namespace Gray.Bench;
 
 /// <summary>Sends every datagram back to where it came from.</summary>
-internal sealed class UdpEchoServer(IPEndPoint endPoint, UdpOptions options, Shared shared) : UdpServer(endPoint, options)
+internal sealed class UdpEchoServer(IPEndPoint endPoint, UdpOptions options, Shared shared)
+    : UdpServer(endPoint, options)
 {
     protected override void OnReceived(EndPoint remote, ReadOnlySpan<byte> datagram) => SendTo(remote, datagram);
 
@@ -282,15 +283,19 @@ internal sealed class UdpBenchmark(Shared shared) : IBenchmark
         if (Echo)
         {
             long lost = _echoClients.Sum(c => c.Lost), late = _echoClients.Sum(c => c.Late);
-            yield return $"# udp echo: window refills after {WatchdogPeriod.TotalMilliseconds:0} ms of silence: {_echoClients.Sum(c => c.Refills)}; " +
-                         $"losses detected: {lost}, of which came back late: {late}; client sends refused (retried): {_echoClients.Sum(c => c.SendsRefused)}; " +
+            yield return $"# udp echo: window refills after {WatchdogPeriod.TotalMilliseconds:0} ms of silence: " +
+                         $"{_echoClients.Sum(c => c.Refills)}; " +
+                         $"losses detected: {lost}, of which came back late: {late}; client sends refused (retried): " +
+                         $"{_echoClients.Sum(c => c.SendsRefused)}; " +
                          $"server replies refused: {_server!.DatagramsDropped}";
         }
         else
         {
             long sent = _server!.DatagramsSent;
-            yield return $"# udp multicast: server sent {sent} datagrams, {_senderRefused} sends refused (full send buffer); " +
-                         $"each member got {(sent == 0 ? 0 : 100.0 * Sample().Messages / _o.Clients / sent):0.0}% of them on average";
+            yield return $"# udp multicast: server sent {sent} datagrams, {_senderRefused} sends " +
+                         "refused (full send buffer); " +
+                         $"each member got {(sent == 0 ? 0 : 100.0 * Sample().Messages / _o.Clients / sent):0.0}% of " +
+                         "them on average";
         }
     }
 

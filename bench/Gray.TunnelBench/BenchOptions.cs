@@ -5,7 +5,8 @@ namespace Gray.TunnelBench;
 
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllSetups = ["direct", "gray-tls", "gray-tls-mux", "gray-plain", "gray-plain-mux", "haproxy", "ssh"];
+    public static readonly string[] AllSetups =
+        ["direct", "gray-tls", "gray-tls-mux", "gray-plain", "gray-plain-mux", "haproxy", "ssh"];
     public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "idle"];
 
     public const string Usage =
@@ -99,14 +100,16 @@ internal sealed record BenchOptions
     }
 
     private static int Positive(string name, string text) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw new FormatException($"{name}: '{text}' is not a positive number");
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
+            ? n : throw new FormatException($"{name}: '{text}' is not a positive number");
 
     private static string[] List(string name, string text, string[] allowed)
     {
         string[] items = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (string item in items)
         {
-            if (!allowed.Contains(item)) throw new FormatException($"{name}: '{item}' is not one of {string.Join(", ", allowed)}");
+            if (!allowed.Contains(item))
+                throw new FormatException($"{name}: '{item}' is not one of {string.Join(", ", allowed)}");
         }
 
         return items.Length > 0 ? items : throw new FormatException($"{name}: empty list");
@@ -129,9 +132,11 @@ internal sealed record BenchOptions
 
     private static int[] Levels(string name, string text)
     {
-        int[] levels = text.Split(',').Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : -1).ToArray();
+        int[] levels = text.Split(',').Select(
+            t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : -1).ToArray();
         bool ascending = levels.Zip(levels.Skip(1)).All(p => p.First < p.Second);
-        return levels.Length >= 2 && levels.All(l => l >= 0) && ascending ? levels : throw new FormatException($"{name}: '{text}' is not a list of at least two ascending counts");
+        return levels.Length >= 2 && levels.All(l => l >= 0) && ascending
+            ? levels : throw new FormatException($"{name}: '{text}' is not a list of at least two ascending counts");
     }
 }
 

@@ -45,10 +45,12 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         get { lock (_lines) return string.Join('\n', _lines); }
     }
 
-    public static ChildProcess Start(string name, string program, IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
+    public static ChildProcess Start(
+        string name, string program, IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
         Start(name, program, args, environment, KeptLines);
 
-    private static ChildProcess Start(string name, string program, IEnumerable<string> args, IDictionary<string, string>? environment, int keptLines)
+    private static ChildProcess Start(
+        string name, string program, IEnumerable<string> args, IDictionary<string, string>? environment, int keptLines)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -76,7 +78,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a program to its end; its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string program, IEnumerable<string> args, TimeSpan timeout)
+    public static async Task<(int ExitCode, string Output)> RunAsync(
+        string program, IEnumerable<string> args, TimeSpan timeout)
     {
         await using var child = Start(Path.GetFileName(program), program, args, null, KeptLinesOfRun);
         using var cts = new CancellationTokenSource(timeout);
@@ -110,11 +113,13 @@ internal sealed partial class ChildProcess : IAsyncDisposable
             }
 
             var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) throw new BenchException($"{Name}: no line for '{what}' within {timeout.TotalSeconds:0} s:\n{Output}");
+            if (left <= TimeSpan.Zero)
+                throw new BenchException($"{Name}: no line for '{what}' within {timeout.TotalSeconds:0} s:\n{Output}");
             if (_process.HasExited)
             {
                 await Task.WhenAny(added, Task.Delay(200));
-                if (!added.IsCompleted) throw new BenchException($"{Name} exited ({_process.ExitCode}) before '{what}':\n{Output}");
+                if (!added.IsCompleted)
+                    throw new BenchException($"{Name} exited ({_process.ExitCode}) before '{what}':\n{Output}");
                 continue;
             }
 

@@ -8,7 +8,8 @@ internal static partial class DescriptorLimit
 {
     private const int RlimitNoFile = 7; // RLIMIT_NOFILE on Linux
 
-    /// <summary>Descriptors wanted: 10,000 idle connections are ~2 sockets in each of four processes, with room.</summary>
+    /// <summary>Descriptors wanted: 10,000 idle connections are ~2 sockets in each of four processes, with
+    /// room.</summary>
     public const ulong Wanted = 131_072;
 
     /// <summary>The soft limit now in force.</summary>

@@ -23,7 +23,8 @@ internal static class EchoTarget
             ? [typeof(EchoTarget).Assembly.Location, Flag]
             : [Flag];
         var child = ChildProcess.Start("echo target", self, args);
-        string line = await child.WaitForLineAsync(l => l.StartsWith("listening ", StringComparison.Ordinal), "echo target", TimeSpan.FromSeconds(30));
+        string line = await child.WaitForLineAsync(
+            l => l.StartsWith("listening ", StringComparison.Ordinal), "echo target", TimeSpan.FromSeconds(30));
         return (child, int.Parse(line["listening ".Length..]));
     }
 
@@ -53,7 +54,8 @@ internal static class EchoTarget
                 buffer ??= ArrayPool<byte>.Shared.Rent(BufferBytes);
                 int read = await socket.ReceiveAsync(buffer, SocketFlags.None);
                 if (read == 0) break;
-                for (int sent = 0; sent < read;) sent += await socket.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None);
+                for (int sent = 0; sent < read;)
+                    sent += await socket.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None);
                 if (read < buffer.Length)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);

@@ -10,7 +10,8 @@ internal sealed record GrayBinary(string Program, IReadOnlyList<string> Prefix, 
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(10);
 
     public static GrayBinary BuildOutput { get; } =
-        new("dotnet", [Path.Combine(AppContext.BaseDirectory, "gray.dll")], "this build's gray.dll under `dotnet` (--gray-dll)");
+        new("dotnet", [Path.Combine(AppContext.BaseDirectory, "gray.dll")],
+            "this build's gray.dll under `dotnet` (--gray-dll)");
 
     /// <summary>gray's arguments behind the program's own.</summary>
     public string[] Arguments(params IEnumerable<string> args) => [.. Prefix, .. args];
@@ -24,8 +25,10 @@ internal sealed record GrayBinary(string Program, IReadOnlyList<string> Prefix, 
         Console.Error.WriteLine($"# dotnet {string.Join(' ', args)}");
         var (exit, text) = await ChildProcess.RunAsync("dotnet", args, PublishTimeout);
         string program = Path.Combine(output, "gray");
-        if (exit != 0 || !File.Exists(program)) throw new BenchException($"dotnet publish of gray failed ({exit}):\n{text}");
+        if (exit != 0 || !File.Exists(program))
+            throw new BenchException($"dotnet publish of gray failed ({exit}):\n{text}");
         return new GrayBinary(program, [],
-            $"published as README says (`dotnet publish src/Gray -c Release -r {RuntimeInformation.RuntimeIdentifier}`: native binary)");
+            "published as README says (`dotnet publish src/Gray -c Release -r " +
+            $"{RuntimeInformation.RuntimeIdentifier}`: native binary)");
     }
 }

@@ -41,7 +41,8 @@ internal sealed class LatencyHistogram
         return all;
     }
 
-    /// <summary>The latency in microseconds below which <paramref name="fraction"/> of the samples fall (bucket's upper edge).</summary>
+    /// <summary>The latency in microseconds below which <paramref name="fraction"/> of the samples fall (bucket's upper
+    /// edge).</summary>
     public double Percentile(double fraction)
     {
         if (Count == 0) return double.NaN;

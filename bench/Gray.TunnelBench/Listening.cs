@@ -29,7 +29,8 @@ internal static class Listening
             }
             catch (SocketException)
             {
-                throw new BenchException($"{owner.Name}: port {port} did not accept within {ListenTimeout.TotalSeconds:0} s:\n{owner.Output}");
+                throw new BenchException($"{owner.Name}: port {port} did not accept within " +
+                    $"{ListenTimeout.TotalSeconds:0} s:\n{owner.Output}");
             }
         }
     }

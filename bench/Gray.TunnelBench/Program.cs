@@ -24,8 +24,10 @@ var results = new Results();
 var runNotes = new List<string>();
 if (DescriptorLimit.FitIdleLevels(options, descriptors) is { } fitted)
 {
-    runNotes.Add($"open-file limit {descriptors:N0} (hard; raising it needs CAP_SYS_RESOURCE): a relay holds two descriptors per " +
-        $"tunneled connection, so the top idle level is {fitted.IdleLevels[^1]:N0} instead of {options.IdleLevels[^1]:N0}");
+    runNotes.Add($"open-file limit {descriptors:N0} (hard; raising it needs CAP_SYS_RESOURCE): a relay " +
+        "holds two descriptors per " +
+        $"tunneled connection, so the top idle level is {fitted.IdleLevels[^1]:N0} instead of " +
+        $"{options.IdleLevels[^1]:N0}");
     options = fitted;
 }
 
@@ -34,8 +36,10 @@ foreach (string setup in options.Setups)
 {
     string? missing = setup switch
     {
-        "haproxy" when !File.Exists(HaproxySetup.Program) => "haproxy is not installed (apt-get install haproxy): skipped",
-        "ssh" when !File.Exists(SshSetup.Daemon) || !File.Exists(SshSetup.Client) => "sshd or ssh is not installed (apt-get install openssh-server openssh-client): skipped",
+        "haproxy" when !File.Exists(HaproxySetup.Program) =>
+            "haproxy is not installed (apt-get install haproxy): skipped",
+        "ssh" when !File.Exists(SshSetup.Daemon) || !File.Exists(SshSetup.Client) =>
+        "sshd or ssh is not installed (apt-get install openssh-server openssh-client): skipped",
         _ => null,
     };
     if (missing is null) setups.Add(setup);
@@ -45,7 +49,8 @@ foreach (string setup in options.Setups)
 // Each lever runs the Gray setups once more, right after the default, under its environment.
 foreach (var lever in options.Levers)
 {
-    foreach (string gray in setups.Where(s => s.StartsWith("gray-", StringComparison.Ordinal) && !s.Contains('@')).ToList())
+    foreach (string gray in setups.Where(s => s.StartsWith("gray-", StringComparison.Ordinal) && !s.Contains('@'))
+        .ToList())
     {
         setups.Insert(setups.IndexOf(gray) + 1 + options.Levers.ToList().IndexOf(lever), $"{gray}@{lever.Name}");
     }
@@ -76,7 +81,8 @@ if (setups.Any(s => s.StartsWith("gray-", StringComparison.Ordinal)))
     runNotes.Insert(0, $"gray: {grayBinary.Description}");
 }
 
-var run = new RunInfo(DateTime.UtcNow, "dotnet run -c Release --project bench/Gray.TunnelBench -- " + string.Join(' ', args),
+var run =
+    new RunInfo(DateTime.UtcNow, "dotnet run -c Release --project bench/Gray.TunnelBench -- " + string.Join(' ', args),
     await Machine.DescribeAsync(), await Machine.PeersAsync(), runNotes);
 foreach (string note in runNotes) Console.Error.WriteLine($"# {note}");
 int failures = 0;
@@ -96,22 +102,26 @@ try
             Console.Error.WriteLine($"# round {round}/{options.Runs}: {name}");
             if (bulk)
             {
-                failures += await RunGroupAsync(name, round, iperfPort, (tunnel, port) => Bulk.RunAsync(tunnel, port, options, results));
+                failures += await RunGroupAsync(
+                    name, round, iperfPort, (tunnel, port) => Bulk.RunAsync(tunnel, port, options, results));
             }
 
             if (echoWorkloads)
             {
                 failures += await RunGroupAsync(name, round, echoPort, async (tunnel, port) =>
                 {
-                    if (options.Workloads.Contains("rr")) await RequestResponse.RunAsync(tunnel, port, options, results);
-                    if (options.Workloads.Contains("conn")) await ConnectionRate.RunAsync(tunnel, port, options, results);
+                    if (options.Workloads.Contains("rr"))
+                        await RequestResponse.RunAsync(tunnel, port, options, results);
+                    if (options.Workloads.Contains("conn"))
+                        await ConnectionRate.RunAsync(tunnel, port, options, results);
                 });
             }
 
             if (options.Workloads.Contains("idle"))
             {
                 // Afresh: memory after the other workloads would measure their leftovers, not idle connections.
-                failures += await RunGroupAsync(name, round, echoPort, (tunnel, port) => IdleFootprint.RunAsync(tunnel, port, options, results));
+                failures += await RunGroupAsync(
+                    name, round, echoPort, (tunnel, port) => IdleFootprint.RunAsync(tunnel, port, options, results));
             }
         }
     }
@@ -152,7 +162,8 @@ async Task<int> RunGroupAsync(string name, int round, int servicePort, Func<Tunn
     }
 }
 
-string Title(string name) => name.Split('@') is [var baseName, var leverName] ? $"{Title(baseName)} [{leverName}]" : name switch
+string Title(string name) => name.Split('@') is [var baseName, var leverName]
+    ? $"{Title(baseName)} [{leverName}]" : name switch
 {
     "direct" => Goals.Direct,
     "gray-tls" => Goals.Tls,
@@ -164,7 +175,8 @@ string Title(string name) => name.Split('@') is [var baseName, var leverName] ? 
 };
 
 TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverName]
-    ? Gray(plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal), baseName.EndsWith("-mux", StringComparison.Ordinal),
+    ? Gray(plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal),
+        baseName.EndsWith("-mux", StringComparison.Ordinal),
         options.Levers.First(l => l.Name == leverName))
     : name switch
 {
@@ -178,4 +190,5 @@ TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverNa
     _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
 };
 
-GraySetup Gray(bool plainData, bool mux, Lever? lever = null) => new(grayBinary!, scratch, plainData, mux, options.Pool, lever);
+GraySetup Gray(bool plainData, bool mux, Lever? lever = null) =>
+    new(grayBinary!, scratch, plainData, mux, options.Pool, lever);

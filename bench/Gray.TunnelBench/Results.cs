@@ -15,15 +15,18 @@ internal static class Metrics
     public static readonly Metric ConnectionRate = new("conn.rate", "connection rate, 20 loops", "conn/s", true);
     public static readonly Metric SetupP50 = new("conn.p50", "connection setup p50", "µs", false);
     public static readonly Metric SetupP99 = new("conn.p99", "connection setup p99", "µs", false);
-    public static readonly Metric SingleSetupP50 = new("single.p50", "connection setup p50, one at a time", "µs", false);
+    public static readonly Metric SingleSetupP50 =
+        new("single.p50", "connection setup p50, one at a time", "µs", false);
     public static readonly Metric RequestRelayCpu = new("rr.cpu.relay", "relay CPU per request", "µs", false);
     public static readonly Metric RequestAgentCpu = new("rr.cpu.agent", "agent CPU per request", "µs", false);
     public static readonly Metric ConnectionRelayCpu = new("conn.cpu.relay", "relay CPU per connection", "µs", false);
     public static readonly Metric ConnectionAgentCpu = new("conn.cpu.agent", "agent CPU per connection", "µs", false);
     public static readonly Metric RelayCpu = new("cpu.relay", "relay CPU per GiB forwarded", "s/GiB", false);
     public static readonly Metric AgentCpu = new("cpu.agent", "agent CPU per GiB forwarded", "s/GiB", false);
-    public static readonly Metric RelayPerConnection = new("idle.relay.per", "relay memory per idle connection", "KiB", false);
-    public static readonly Metric AgentPerConnection = new("idle.agent.per", "agent memory per idle connection", "KiB", false);
+    public static readonly Metric RelayPerConnection =
+        new("idle.relay.per", "relay memory per idle connection", "KiB", false);
+    public static readonly Metric AgentPerConnection =
+        new("idle.agent.per", "agent memory per idle connection", "KiB", false);
 
     /// <summary>Resident memory of one side with a number of idle tunneled connections.</summary>
     public static Metric Rss(string side, int connections) =>
@@ -39,7 +42,8 @@ internal sealed class Results
     {
         lock (_samples)
         {
-            if (!_samples.TryGetValue((setup, metric.Key), out var list)) _samples[(setup, metric.Key)] = list = new List<double>();
+            if (!_samples.TryGetValue((setup, metric.Key), out var list))
+                _samples[(setup, metric.Key)] = list = new List<double>();
             list.Add(value);
         }
     }
@@ -55,7 +59,8 @@ internal sealed class Results
 
     public IReadOnlyList<string> NotesFor(string setup) => _notes.TryGetValue(setup, out var list) ? list : [];
 
-    public int SampleCount(string setup, Metric metric) => _samples.TryGetValue((setup, metric.Key), out var list) ? list.Count : 0;
+    public int SampleCount(string setup, Metric metric) => _samples.TryGetValue((setup, metric.Key), out var list)
+        ? list.Count : 0;
 
     /// <summary>The median of the samples, or null when there are none.</summary>
     public double? Median(string setup, Metric metric)
@@ -69,7 +74,8 @@ internal sealed class Results
     /// <summary>value(setup) / value(reference), oriented so that above 1 is better.</summary>
     public double? Ratio(string setup, string reference, Metric metric)
     {
-        if (Median(setup, metric) is not { } value || Median(reference, metric) is not { } baseline || value <= 0 || baseline <= 0) return null;
+        if (Median(setup, metric) is not { } value || Median(reference, metric) is not { } baseline || value <= 0
+            || baseline <= 0) return null;
         return metric.HigherIsBetter ? value / baseline : baseline / value;
     }
 }

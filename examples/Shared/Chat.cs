@@ -17,7 +17,8 @@ internal sealed class ChatSession(TcpServer server, string chat) : TcpSession(se
     protected override void OnConnected()
     {
         Console.WriteLine($"#{Id} connected from {RemoteEndPoint}{Chat.Security(Stream)}");
-        Send(Encoding.UTF8.GetBytes($"Hello from {chat}, you are #{Id}! Please send a message or '!' to disconnect.\n"));
+        Send(
+            Encoding.UTF8.GetBytes($"Hello from {chat}, you are #{Id}! Please send a message or '!' to disconnect.\n"));
     }
 
     protected override void OnReceived(ReadOnlySpan<byte> data)
@@ -40,7 +41,8 @@ internal sealed class ChatSession(TcpServer server, string chat) : TcpSession(se
 }
 
 /// <summary>Prints what the server sends; speaks TLS when given <paramref name="tls"/>.</summary>
-internal sealed class ChatClient(EndPoint server, TlsClientOptions? tls, TcpClientOptions options) : TcpClient(server, options)
+internal sealed class ChatClient(EndPoint server, TlsClientOptions? tls, TcpClientOptions options)
+    : TcpClient(server, options)
 {
     private readonly Decoder _utf8 = Encoding.UTF8.GetDecoder();
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -52,7 +54,8 @@ internal sealed class ChatClient(EndPoint server, TlsClientOptions? tls, TcpClie
     public CancellationTokenSource? StopOnDisconnect { get; set; }
 
     protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
-        tls is null ? base.CreateStreamAsync(socket, cancellationToken) : TlsClient.AuthenticateAsync(socket, tls, cancellationToken);
+        tls is null ? base.CreateStreamAsync(socket, cancellationToken)
+            : TlsClient.AuthenticateAsync(socket, tls, cancellationToken);
 
     protected override void OnConnected()
     {
@@ -82,7 +85,8 @@ internal static class Chat
     public static string Security(Stream stream) =>
         stream is SslStream ssl ? $" ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})" : "";
 
-    /// <summary>The server console: a line goes to everyone as "(admin) ...", '!' restarts, an empty line or EOF stops.</summary>
+    /// <summary>The server console: a line goes to everyone as "(admin) ...", '!' restarts, an empty line or EOF
+    /// stops.</summary>
     public static async Task RunServerConsoleAsync(TcpServer server, CancellationToken stop)
     {
         while (await ConsoleInput.ReadLineAsync(stop) is { Length: > 0 } line)
@@ -107,7 +111,8 @@ internal static class Chat
     /// </summary>
     public static async Task<int> RunClientConsoleAsync(ChatClient client, CancellationTokenSource stop)
     {
-        Console.WriteLine($"Connecting to {client.Server}... Type a line to send it, '!' to reconnect, an empty line or EOF to quit.");
+        Console.WriteLine($"Connecting to {client.Server}... Type a line to send it, '!' to reconnect, an " +
+            "empty line or EOF to quit.");
         // A certificate that fails the pin will fail again: stop instead of retrying.
         Task run = client.RunWithReconnectAsync(new BackoffOptions { Maximum = TimeSpan.FromSeconds(5) },
             isFatal: error => error is AuthenticationException, cancellationToken: stop.Token);
@@ -125,7 +130,8 @@ internal static class Chat
 
             try
             {
-                await client.Connected.WaitAsync(TimeSpan.FromSeconds(10), stop.Token); // a line typed while (re)connecting waits a bit
+                // a line typed while (re)connecting waits a bit
+                await client.Connected.WaitAsync(TimeSpan.FromSeconds(10), stop.Token);
             }
             catch (TimeoutException)
             {
@@ -136,7 +142,8 @@ internal static class Chat
                 break;
             }
 
-            if (client.Send(Encoding.UTF8.GetBytes(line + "\n")) != SendResult.Queued) Console.WriteLine("(not connected; message dropped)");
+            if (client.Send(Encoding.UTF8.GetBytes(line + "\n")) != SendResult.Queued)
+                Console.WriteLine("(not connected; message dropped)");
         }
 
         // Half-close (over TLS: close_notify, then FIN): the server echoes what we sent, then closes;

@@ -13,19 +13,23 @@ internal sealed class Args
     {
         for (int i = 0; i < args.Length; i++)
         {
-            if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length) _named[args[i][2..]] = args[++i];
-            else if (args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"{args[i]} needs a value.");
+            if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
+                _named[args[i][2..]] = args[++i];
+            else if (args[i].StartsWith("--", StringComparison.Ordinal))
+                throw new ArgumentException($"{args[i]} needs a value.");
             else _positional.Add(args[i]);
         }
     }
 
     /// <summary>The option "--name", else positional argument <paramref name="position"/>, else null.</summary>
     public string? Get(string name, int position = -1) =>
-        _named.GetValueOrDefault(name) ?? (position >= 0 && position < _positional.Count ? _positional[position] : null);
+        _named.GetValueOrDefault(name)
+            ?? (position >= 0 && position < _positional.Count ? _positional[position] : null);
 
     public string Get(string name, int position, string fallback) => Get(name, position) ?? fallback;
 
-    public int GetInt(string name, int position, int fallback) => Get(name, position) is { } s ? int.Parse(s) : fallback;
+    public int GetInt(string name, int position, int fallback) => Get(name, position) is { } s
+        ? int.Parse(s) : fallback;
 
     /// <summary>"[address] [port]" or "--address A --port P".</summary>
     public IPEndPoint EndPoint(string defaultAddress, int defaultPort) =>

@@ -4,5 +4,6 @@ using Gray.Net;
 var cli = new Args(args);
 using var stop = ConsoleInput.CancelOnCtrlC();
 
-var client = new ChatClient(cli.EndPoint("127.0.0.1", 1111), tls: null, new TcpClientOptions { LoggerFactory = new ConsoleLog() });
+var client = new ChatClient(
+    cli.EndPoint("127.0.0.1", 1111), tls: null, new TcpClientOptions { LoggerFactory = new ConsoleLog() });
 return await Chat.RunClientConsoleAsync(client, stop);

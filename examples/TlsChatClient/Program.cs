@@ -11,9 +11,11 @@ if (cli.Get("fingerprint") is { } fingerprint)
 }
 else
 {
-    Console.WriteLine("WARNING: no --fingerprint given, so ANY server certificate is accepted. Fine for this example only.");
+    Console.WriteLine(
+        "WARNING: no --fingerprint given, so ANY server certificate is accepted. Fine for this example only.");
     tls.ServerCertificateValidation = (_, _, _, _) => true;
 }
 
-var client = new ChatClient(cli.EndPoint("127.0.0.1", 2222), tls, new TcpClientOptions { LoggerFactory = new ConsoleLog() });
+var client = new ChatClient(
+    cli.EndPoint("127.0.0.1", 2222), tls, new TcpClientOptions { LoggerFactory = new ConsoleLog() });
 return await Chat.RunClientConsoleAsync(client, stop);

@@ -6,7 +6,8 @@ using Gray.Net;
 var cli = new Args(args);
 using var stop = ConsoleInput.CancelOnCtrlC();
 
-await using var server = new EchoServer(cli.EndPoint("127.0.0.1", 3333), new UdpOptions { LoggerFactory = new ConsoleLog() });
+await using var server = new EchoServer(
+    cli.EndPoint("127.0.0.1", 3333), new UdpOptions { LoggerFactory = new ConsoleLog() });
 server.Start();
 Console.WriteLine($"UDP echo server on {server.EndPoint}. Type '!' to restart, an empty line or EOF to stop.");
 

@@ -11,7 +11,8 @@ var localInterface = IPAddress.Parse(cli.Get("interface", -1, "127.0.0.1"));
 var options = new UdpOptions
 {
     // Bind the group's port on every address; ReuseAddress lets several receivers on this host share it.
-    LocalEndPoint = new IPEndPoint(group.IsIPv6Multicast ? IPAddress.IPv6Any : IPAddress.Any, cli.GetInt("port", 1, 3334)),
+    LocalEndPoint = new IPEndPoint(
+        group.IsIPv6Multicast ? IPAddress.IPv6Any : IPAddress.Any, cli.GetInt("port", 1, 3334)),
     ReuseAddress = true,
     LoggerFactory = new ConsoleLog(),
 };
@@ -19,7 +20,8 @@ var options = new UdpOptions
 await using var client = new MulticastReceiver(options);
 client.Start();
 client.JoinMulticastGroup(group, localInterface);
-Console.WriteLine($"Joined {group} on {localInterface}, listening on {client.LocalEndPoint}. An empty line or EOF quits.");
+Console.WriteLine(
+    $"Joined {group} on {localInterface}, listening on {client.LocalEndPoint}. An empty line or EOF quits.");
 
 while (await ConsoleInput.ReadLineAsync(stop.Token) is { Length: > 0 })
 {

@@ -19,7 +19,8 @@ var options = new UdpOptions
 
 await using var server = new UdpServer(new IPEndPoint(localInterface, 0), options);
 server.Start();
-Console.WriteLine($"UDP multicast server {server.EndPoint} -> group {group} via {localInterface}, TTL {options.MulticastTimeToLive}.");
+Console.WriteLine($"UDP multicast server {server.EndPoint} -> group {group} via {localInterface}, TTL " +
+    $"{options.MulticastTimeToLive}.");
 
 if (cli.GetInt("ticks", -1, 0) is > 0 and int ticks)
 {

@@ -6,7 +6,8 @@ namespace Gray.Agent;
 
 internal static partial class AgentLog
 {
-    [LoggerMessage(200, LogLevel.Information, "Server {ServerId}: connected to relay {Relay}; public client port {ClientPort}, forwarding to {Target}")]
+    [LoggerMessage(200, LogLevel.Information,
+        "Server {ServerId}: connected to relay {Relay}; public client port {ClientPort}, forwarding to {Target}")]
     public static partial void Connected(ILogger logger, string serverId, string relay, int clientPort, string target);
 
     [LoggerMessage(201, LogLevel.Warning, "Server {ServerId}: target {Target} refused pair {PairId}: {Reason}")]
@@ -18,21 +19,26 @@ internal static partial class AgentLog
     [LoggerMessage(203, LogLevel.Debug, "Server {ServerId} pair {PairId}: client {Client}")]
     public static partial void PairStarted(ILogger logger, string serverId, long pairId, EndPoint client);
 
-    [LoggerMessage(204, LogLevel.Debug, "Server {ServerId} pair {PairId}: ended, {BytesIn} bytes in, {BytesOut} bytes out")]
+    [LoggerMessage(204, LogLevel.Debug,
+        "Server {ServerId} pair {PairId}: ended, {BytesIn} bytes in, {BytesOut} bytes out")]
     public static partial void PairEnded(ILogger logger, string serverId, long pairId, long bytesIn, long bytesOut);
 
-    [LoggerMessage(205, LogLevel.Warning, "Server {ServerId}: no word from the relay for {Seconds:0.#} s; reconnecting")]
+    [LoggerMessage(205, LogLevel.Warning,
+        "Server {ServerId}: no word from the relay for {Seconds:0.#} s; reconnecting")]
     public static partial void RelaySilent(ILogger logger, string serverId, double seconds);
 
-    [LoggerMessage(206, LogLevel.Information, "Recorded relay {Relay} with fingerprint {Fingerprint} in {Path} (trust on first use)")]
+    [LoggerMessage(206, LogLevel.Information,
+        "Recorded relay {Relay} with fingerprint {Fingerprint} in {Path} (trust on first use)")]
     public static partial void TrustedOnFirstUse(ILogger logger, string relay, string fingerprint, string path);
 
     [LoggerMessage(207, LogLevel.Warning, "Server {ServerId}: relay closed the control connection: {Reason}")]
     public static partial void ControlLost(ILogger logger, string serverId, string reason);
 
-    [LoggerMessage(208, LogLevel.Information, "SIGHUP was ignored when the agent started (nohup?): it now reloads the configuration")]
+    [LoggerMessage(208, LogLevel.Information,
+        "SIGHUP was ignored when the agent started (nohup?): it now reloads the configuration")]
     public static partial void HangupTakenBack(ILogger logger);
 
-    [LoggerMessage(209, LogLevel.Warning, "Server {ServerId}: the relay did not grant multiplexed data connections; using pooled ones")]
+    [LoggerMessage(209, LogLevel.Warning,
+        "Server {ServerId}: the relay did not grant multiplexed data connections; using pooled ones")]
     public static partial void MuxNotGranted(ILogger logger, string serverId);
 }

@@ -15,10 +15,12 @@ public sealed class AgentMetrics : IDisposable
     {
         _ownsMeter = factory is null;
         _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
-        Reconnects = _meter.CreateCounter<long>("gray.agent.reconnects", description: "Control sessions started after the first");
+        Reconnects = _meter.CreateCounter<long>("gray.agent.reconnects",
+            description: "Control sessions started after the first");
         DataConnectionsFailed = _meter.CreateCounter<long>("gray.agent.data_connections.failed",
             description: "Data connections that could not be set up");
-        TargetFailures = _meter.CreateCounter<long>("gray.agent.target.failures", description: "Pairs whose target refused or did not answer");
+        TargetFailures = _meter.CreateCounter<long>("gray.agent.target.failures",
+            description: "Pairs whose target refused or did not answer");
         Bytes = _meter.CreateCounter<long>("gray.agent.bytes", unit: "By",
             description: "Bytes forwarded by ended pairs, by direction (in: relay to target)");
         ActivePairs = _meter.CreateUpDownCounter<long>("gray.agent.pairs.active", description: "Pairs running");

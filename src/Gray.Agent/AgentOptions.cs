@@ -12,7 +12,9 @@ public sealed class AgentOptions
     /// <summary>The server's secret; empty when the agent authenticates with <see cref="Key"/>.</summary>
     public required string Secret { get; init; }
 
-    /// <summary>A PEM file with the agent's ECDSA P-256 private key, signing the challenge instead of the secret.</summary>
+    /// <summary>
+    /// A PEM file with the agent's ECDSA P-256 private key, signing the challenge instead of the secret.
+    /// </summary>
     public string? KeyFile { get; init; }
 
     public required DnsEndPoint Target { get; init; }
@@ -42,6 +44,8 @@ public sealed class AgentFatalException(string message, int exitCode, bool finis
 {
     public int ExitCode { get; } = exitCode;
 
-    /// <summary>Let running pairs finish before exiting (another agent took over: pairs are not its business).</summary>
+    /// <summary>
+    /// Let running pairs finish before exiting (another agent took over: pairs are not its business).
+    /// </summary>
     public bool FinishPairs { get; } = finishPairs;
 }

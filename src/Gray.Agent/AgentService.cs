@@ -11,7 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace Gray.Agent;
 
 /// <summary>What an agent process runs: its tunnels, and the file they came from (if any) for reloads.</summary>
-public sealed record AgentSetup(IReadOnlyList<AgentOptions> Tunnels, AgentConfigSource? Source, IPEndPoint? MetricsListen, Uri? OtlpEndpoint = null);
+public sealed record AgentSetup(IReadOnlyList<AgentOptions> Tunnels, AgentConfigSource? Source,
+    IPEndPoint? MetricsListen, Uri? OtlpEndpoint = null);
 
 /// <summary>A file of tunnels, and how to read it again (a reload runs <see cref="Load"/>).</summary>
 public sealed record AgentConfigSource(string Path, Func<AgentTunnels> Load);
@@ -20,8 +21,8 @@ public sealed record AgentConfigSource(string Path, Func<AgentTunnels> Load);
 public sealed record AgentTunnels(IReadOnlyList<AgentOptions> Tunnels, LogLevel? LogLevel);
 
 /// <summary>The agent as a hosted service; its exit code becomes the process's.</summary>
-public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime, LogControl logs, ExitStatus exit,
-    IMeterFactory? meterFactory = null)
+public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime,
+    LogControl logs, ExitStatus exit, IMeterFactory? meterFactory = null)
     : BackgroundService
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<AgentService>();
@@ -61,7 +62,8 @@ public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory,
             await tunnels.ApplyAsync(setup.Tunnels).ConfigureAwait(false);
             if (setup.Source is { } source)
             {
-                trigger = new ReloadTrigger(source.Path, why => Background.Observe(ReloadAsync(source, why), "Agent configuration reload", _log));
+                trigger = new ReloadTrigger(source.Path, why =>
+                    Background.Observe(ReloadAsync(source, why), "Agent configuration reload", _log));
                 if (trigger.HangupWasIgnored) AgentLog.HangupTakenBack(_log);
             }
 
@@ -73,11 +75,13 @@ public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory,
                     var (wanted, level) = source.Load();
                     if (level is { } configured) logs.ApplyConfigured(configured);
                     await tunnels.ApplyAsync(wanted).ConfigureAwait(false);
-                    _log.LogInformation("Configuration reloaded ({Trigger}): tunnels {Tunnels}", why, string.Join(", ", wanted.Select(t => t.Id)));
+                    _log.LogInformation("Configuration reloaded ({Trigger}): tunnels {Tunnels}", why,
+                        string.Join(", ", wanted.Select(t => t.Id)));
                 }
                 catch (ConfigException error)
                 {
-                    _log.LogError("Configuration reload ({Trigger}) refused, the old tunnels stay: {Reason}", why, error.Message);
+                    _log.LogError("Configuration reload ({Trigger}) refused, the old tunnels stay: {Reason}", why,
+                        error.Message);
                 }
                 finally
                 {

@@ -13,7 +13,8 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
     private static readonly TimeSpan HandshakeStepTimeout = TimeSpan.FromSeconds(10);
 
     private readonly TaskCompletionSource<Welcome?> _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<TlsClientOptions?> _serving = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<TlsClientOptions?> _serving =
+        new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The relay's welcome, or null if the handshake failed (see Fatal and EndReason).</summary>
     public Task<Welcome?> Welcomed => _welcomed.Task;
@@ -51,7 +52,8 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
     {
         var options = agent.Options;
         using var key = LoadKey(options.KeyFile);
-        Send(ControlFrames.Encode(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id, KeyAuth: key is not null, Mux: options.Mux)));
+        Send(ControlFrames.Encode(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id,
+            KeyAuth: key is not null, Mux: options.Mux)));
         var message = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (message is null || Refused(message)) return null;
         byte[] challenge = Expect<Challenge>(message).Nonce;
@@ -89,7 +91,8 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
                 case Otps otps:
                     foreach (byte[] otp in otps.Values)
                     {
-                        Background.Observe(agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls, welcome.Mux, ConnectionClosed), "A data connection", agent.Logger);
+                        Background.Observe(agent.OpenDataConnectionAsync(otp, welcome.DataPort, dataTls, welcome.Mux,
+                            ConnectionClosed), "A data connection", agent.Logger);
                     }
 
                     break;
@@ -132,7 +135,8 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
             key.ImportFromPem(File.ReadAllText(path));
             return key;
         }
-        catch (Exception error) when (error is IOException or ArgumentException or System.Security.Cryptography.CryptographicException)
+        catch (Exception error)
+            when (error is IOException or ArgumentException or System.Security.Cryptography.CryptographicException)
         {
             key.Dispose();
             throw new AgentFatalException($"cannot use the key in {path}: {error.Message}", ExitCodes.Usage);
@@ -150,11 +154,13 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
         switch (error.Code)
         {
             case ErrorCode.UnknownId or ErrorCode.BadProof or ErrorCode.UnsupportedVersion
-                or ErrorCode.PoolOutOfRange or ErrorCode.PlainDataForbidden or ErrorCode.Deleted or ErrorCode.KeyRevoked:
+                or ErrorCode.PoolOutOfRange or ErrorCode.PlainDataForbidden or ErrorCode.Deleted
+                or ErrorCode.KeyRevoked:
                 Fatal = new AgentFatalException(reason, ExitCodes.Usage);
                 break;
             case ErrorCode.Replaced:
-                Fatal = new AgentFatalException($"another agent took over server '{agent.Options.Id}'; exiting once running pairs end",
+                Fatal = new AgentFatalException($"another agent took over server '{agent.Options.Id}'; exiting once " +
+                    $"running pairs end",
                     ExitCodes.Failure, finishPairs: true);
                 break;
             default:

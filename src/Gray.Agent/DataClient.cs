@@ -10,7 +10,8 @@ using TcpClient = Gray.Net.TcpClient;
 
 namespace Gray.Agent;
 
-internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] otp, TlsClientOptions? tls, bool mux = false)
+internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] otp, TlsClientOptions? tls,
+    bool mux = false)
     : TcpClient(relayData, agent.ClientOptions())
 {
     private readonly TaskCompletionSource _prefaceSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -19,7 +20,9 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
     public Task PrefaceSent => _prefaceSent.Task;
 
     protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
-        tls is null ? base.CreateStreamAsync(socket, cancellationToken) : TlsClient.AuthenticateAsync(socket, tls, cancellationToken);
+        tls is null
+            ? base.CreateStreamAsync(socket, cancellationToken)
+            : TlsClient.AuthenticateAsync(socket, tls, cancellationToken);
 
     protected override void OnConnected() => agent.Track(this);
 
@@ -33,7 +36,9 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
     {
         try
         {
-            await Stream.WriteAsync(new DataPreface(mux ? DataConnectionKind.Multiplexed : DataConnectionKind.Pooled, otp).Encode(), cancellationToken).ConfigureAwait(false);
+            await Stream.WriteAsync(
+                new DataPreface(mux ? DataConnectionKind.Multiplexed : DataConnectionKind.Pooled, otp).Encode(),
+                cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -69,12 +74,14 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
         }
         catch (ProtocolException error)
         {
-            AgentLog.DataFailed(agent.Logger, agent.Options.Id, $"the relay broke the multiplexing protocol: {error.Message}");
+            AgentLog.DataFailed(agent.Logger, agent.Options.Id,
+                $"the relay broke the multiplexing protocol: {error.Message}");
         }
     }
 
     // Dials the target for one client and splices it with this connection, or with its channel.
-    private async Task ServePairAsync(IPEndPoint client, CancellationToken cancellationToken, MuxChannel? channel = null)
+    private async Task ServePairAsync(IPEndPoint client, CancellationToken cancellationToken,
+        MuxChannel? channel = null)
     {
         long pairId = agent.PairStarted();
         try
@@ -98,7 +105,8 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
                 // Side A is the service, side B the link to the relay, for both kinds of splice.
                 var result = channel is null
                     ? await Splice.RunAsync(target, this, cancellationToken: cancellationToken).ConfigureAwait(false)
-                    : await MuxSplice.RunAsync(target, channel, idleTimeout: null, cancellationToken).ConfigureAwait(false);
+                    : await MuxSplice.RunAsync(target, channel, idleTimeout: null, cancellationToken)
+                        .ConfigureAwait(false);
                 var (fromRelay, toRelay) = (result.BytesBToA, result.BytesAToB);
                 AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, fromRelay, toRelay);
                 agent.Metrics.Bytes.Add(fromRelay, new KeyValuePair<string, object?>("direction", "in"));
@@ -128,5 +136,6 @@ internal sealed class TargetConnection(TunnelAgent agent)
 
     protected override void OnDisconnected() => agent.Forget(this);
 
-    protected override Task RunAsync(CancellationToken cancellationToken) => _released.Task.WaitAsync(cancellationToken);
+    protected override Task RunAsync(CancellationToken cancellationToken) =>
+        _released.Task.WaitAsync(cancellationToken);
 }

@@ -10,7 +10,10 @@ public static class KnownRelays
         foreach (string line in File.ReadLines(path))
         {
             string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length == 2 && string.Equals(parts[0], relay, StringComparison.OrdinalIgnoreCase)) return parts[1];
+            if (parts.Length == 2 && string.Equals(parts[0], relay, StringComparison.OrdinalIgnoreCase))
+            {
+                return parts[1];
+            }
         }
 
         return null;

@@ -30,7 +30,9 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     /// <summary>Data connections being set up at once; the relay limits unauthenticated ones per address.</summary>
     private const int MaxConcurrentDataSetups = 8;
 
-    /// <summary>How long a failed data connection is retried: within the relay's OTP lifetime (30 s by default).</summary>
+    /// <summary>
+    /// How long a failed data connection is retried: within the relay's OTP lifetime (30 s by default).
+    /// </summary>
     private static readonly TimeSpan DataRetryWindow = TimeSpan.FromSeconds(20);
 
     private static readonly BackoffOptions DataRetryBackoff = new()
@@ -59,7 +61,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
         new() { ConnectTimeout = options.ConnectTimeout, LoggerFactory = LoggerFactory, TimeProvider = Time };
 
     // Every line of this tunnel, the library's included, carries its server ID.
-    private readonly ILoggerFactory _scopedLoggers = new ScopedLoggerFactory(loggerFactory, new LogScope("ServerId", options.Id));
+    private readonly ILoggerFactory _scopedLoggers = new ScopedLoggerFactory(loggerFactory,
+        new LogScope("ServerId", options.Id));
 
     internal ILogger Logger { get; } =
         new ScopedLoggerFactory(loggerFactory, new LogScope("ServerId", options.Id)).CreateLogger<TunnelAgent>();
@@ -71,7 +74,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     {
         try
         {
-            await Reconnector.RunAsync(SessionAsync, ReconnectBackoff, error => error is AgentFatalException, Logger, cancellationToken, Time)
+            await Reconnector.RunAsync(SessionAsync, ReconnectBackoff, error => error is AgentFatalException, Logger,
+                cancellationToken, Time)
                 .ConfigureAwait(false);
             return ExitCodes.Ok;
         }
@@ -92,7 +96,10 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     {
         lock (_pairsGate)
         {
-            if (_activePairs++ == 0) _noPairs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_activePairs++ == 0)
+            {
+                _noPairs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
         }
 
         Metrics.ActivePairs.Add(1);
@@ -147,7 +154,10 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     {
         if (Interlocked.Increment(ref _sessions) > 1) Metrics.Reconnects.Add(1);
         var trust = new RelayTrust(options, Logger);
-        var tls = new TlsClientOptions { TargetHost = options.Relay.Host, ServerCertificateValidation = trust.Validate };
+        var tls = new TlsClientOptions
+        {
+            TargetHost = options.Relay.Host, ServerCertificateValidation = trust.Validate,
+        };
         var control = new ControlClient(this, tls);
         try
         {
@@ -167,11 +177,14 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                 connected();
                 // Pinned to the certificate this session accepted; TLS sessions resume, so a pool refill is
                 // mostly an abbreviated handshake (the pin still checks every one).
-                var dataTls = welcome.PlainData ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host, welcome.DataPort);
+                var dataTls = welcome.PlainData
+                    ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host, welcome.DataPort);
                 if (options.Mux && !welcome.Mux) AgentLog.MuxNotGranted(Logger, options.Id);
                 control.StartServing(dataTls);
                 AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
-                (humanOutput ?? Console.Out).WriteLine($"gray agent: server {options.Id} is public on relay {options.Relay.Host} port {welcome.ClientPort}, forwarding to {options.TargetText}");
+                (humanOutput ?? Console.Out).WriteLine(
+                    $"gray agent: server {options.Id} is public on relay {options.Relay.Host} " +
+                    $"port {welcome.ClientPort}, forwarding to {options.TargetText}");
             }
 
             await control.Completion.ConfigureAwait(false);
@@ -186,7 +199,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     /// its connection limit refuses at once, so failures are retried, with backoff, while the OTP can
     /// still be valid: otherwise that pool slot would stay empty until the relay lets the OTP expire.
     /// </summary>
-    internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls, bool mux, CancellationToken sessionEnded)
+    internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls, bool mux,
+        CancellationToken sessionEnded)
     {
         var relayData = new DnsEndPoint(options.Relay.Host, dataPort);
         var backoff = new ExponentialBackoff(DataRetryBackoff);
@@ -201,7 +215,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                 await data.PrefaceSent.ConfigureAwait(false);
                 return;
             }
-            catch (Exception error) when (error is SocketException or IOException or TimeoutException or AuthenticationException)
+            catch (Exception error)
+                when (error is SocketException or IOException or TimeoutException or AuthenticationException)
             {
                 if (Time.GetUtcNow() >= deadline)
                 {
@@ -252,7 +267,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             if (options.Fingerprint is { } pinned)
             {
                 if (Certificates.MatchesFingerprint(certificate, pinned)) return Accept(actual);
-                Failure = $"relay {_relay} presented certificate SHA-256 {actual}, which is not the --fingerprint {pinned}; refusing to connect";
+                Failure = $"relay {_relay} presented certificate SHA-256 {actual}, which is not the --fingerprint " +
+                    $"{pinned}; refusing to connect";
                 return false;
             }
 
@@ -265,7 +281,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
 
             if (Certificates.MatchesFingerprint(certificate, known)) return Accept(actual);
             Failure = $"REFUSING relay {_relay}: its certificate fingerprint changed from {known} to {actual}. " +
-                $"If the relay's certificate really changed, remove its line from {options.KnownRelaysPath} or pass --fingerprint.";
+                $"If the relay's certificate really changed, remove its line from {options.KnownRelaysPath} or pass " +
+                $"--fingerprint.";
             return false;
         }
 

@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Gray.Agent;
 
-internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOutput, AgentMetrics metrics, CancellationToken stopping)
+internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOutput, AgentMetrics metrics,
+    CancellationToken stopping)
 {
     private readonly object _gate = new();
     private readonly Dictionary<string, Running> _tunnels = new();
@@ -20,14 +21,17 @@ internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOu
 
     public int WorstExitCode => Volatile.Read(ref _worstExitCode);
 
-    /// <summary>Makes the running tunnels match <paramref name="wanted"/>: stops removed or changed ones, starts new ones.</summary>
+    /// <summary>
+    /// Makes the running tunnels match <paramref name="wanted"/>: stops removed or changed ones, starts new ones.
+    /// </summary>
     public async Task ApplyAsync(IReadOnlyList<AgentOptions> wanted)
     {
         var byId = wanted.ToDictionary(t => t.Id);
         List<Running> stop;
         lock (_gate)
         {
-            stop = _tunnels.Values.Where(r => !byId.TryGetValue(r.Options.Id, out var next) || !Same(r.Options, next)).ToList();
+            stop = _tunnels.Values.Where(r => !byId.TryGetValue(r.Options.Id, out var next) || !Same(r.Options, next))
+                .ToList();
             foreach (var running in stop) _tunnels.Remove(running.Options.Id);
         }
 
@@ -48,7 +52,8 @@ internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOu
                 var running = new Running(options, cancellation, Task.CompletedTask);
                 running = running with { Task = RunAsync(running, agent) };
                 _tunnels[options.Id] = running;
-                _log.LogInformation("Tunnel {ServerId}: started, forwarding to {Target}", options.Id, options.TargetText);
+                _log.LogInformation("Tunnel {ServerId}: started, forwarding to {Target}", options.Id,
+                    options.TargetText);
             }
         }
     }

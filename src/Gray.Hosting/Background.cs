@@ -15,8 +15,11 @@ public static partial class Background
         work.ContinueWith(t => LoopFailed(logger, t.Exception!.GetBaseException(), name),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
-    /// <summary>Runs a long-lived loop; a fault is logged and the loop restarted, until <paramref name="stopping"/>.</summary>
-    public static async Task SuperviseAsync(Func<CancellationToken, Task> loop, string name, ILogger logger, CancellationToken stopping)
+    /// <summary>
+    /// Runs a long-lived loop; a fault is logged and the loop restarted, until <paramref name="stopping"/>.
+    /// </summary>
+    public static async Task SuperviseAsync(Func<CancellationToken, Task> loop, string name, ILogger logger,
+        CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)
         {
@@ -45,7 +48,8 @@ public static partial class Background
     }
 
     /// <summary>For a critical service: a fault stops the process with exit code 1.</summary>
-    public static async Task CriticalAsync(Func<Task> service, string name, ILogger logger, IHostApplicationLifetime lifetime, ExitStatus exit)
+    public static async Task CriticalAsync(Func<Task> service, string name, ILogger logger,
+        IHostApplicationLifetime lifetime, ExitStatus exit)
     {
         try
         {

@@ -21,8 +21,8 @@ public sealed class ExitStatus
 /// change it, unless the operator pinned it, e.g. with GRAY_LOG_LEVEL), and whether logs are JSON
 /// lines, in which case human-readable lines go to <see cref="HumanOutput"/> (standard error).
 /// </summary>
-public sealed class LogControl(LogLevel minimumLevel = LogLevel.Information, bool pinned = false, bool jsonLines = false,
-    TextWriter? humanOutput = null)
+public sealed class LogControl(LogLevel minimumLevel = LogLevel.Information, bool pinned = false,
+    bool jsonLines = false, TextWriter? humanOutput = null)
 {
     private volatile int _minimumLevel = (int)minimumLevel;
 

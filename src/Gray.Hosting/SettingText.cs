@@ -32,14 +32,18 @@ public static class SettingText
 
     /// <summary>trace, debug, info, warn, error, critical, none (and .NET's own names).</summary>
     public static LogLevel ParseLogLevel(string text) =>
-        Enum.TryParse<LogLevel>(text switch { "info" => "Information", "warn" => "Warning", _ => text }, ignoreCase: true, out var level)
+        Enum.TryParse<LogLevel>(text switch { "info" => "Information", "warn" => "Warning", _ => text },
+            ignoreCase: true, out var level)
             && Enum.IsDefined(level)
             ? level
-            : throw new ConfigException($"log_level: '{text}' is not one of trace, debug, info, warn, error, critical, none");
+            : throw new ConfigException(
+                $"log_level: '{text}' is not one of trace, debug, info, warn, error, critical, none");
 
     /// <summary>500ms, 10s, 2m (whole seconds when it is whole), or off.</summary>
     public static string FormatDuration(TimeSpan? value) =>
-        value is not { } span ? "off" : span.TotalMilliseconds % 1000 == 0 ? $"{span.TotalSeconds:0}s" : $"{span.TotalMilliseconds:0}ms";
+        value is not { } span ? "off"
+            : span.TotalMilliseconds % 1000 == 0 ? $"{span.TotalSeconds:0}s"
+            : $"{span.TotalMilliseconds:0}ms";
 
     /// <summary>HOST:PORT, where HOST may be a name or an address ([v6]:port too).</summary>
     public static DnsEndPoint ParseHostPort(string text, string what)

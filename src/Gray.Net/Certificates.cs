@@ -26,7 +26,8 @@ public static class Certificates
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        using var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.Add(validity ?? TimeSpan.FromDays(3650)));
+        using var certificate = request.CreateSelfSigned(now.AddMinutes(-5),
+            now.Add(validity ?? TimeSpan.FromDays(3650)));
         return Reload(certificate);
     }
 
@@ -38,7 +39,10 @@ public static class Certificates
     public static bool MatchesFingerprint(X509Certificate certificate, string fingerprint)
     {
         string expected = fingerprint.Replace(":", "", StringComparison.Ordinal).Trim();
-        if (expected.StartsWith("sha256", StringComparison.OrdinalIgnoreCase)) expected = expected[6..].TrimStart('=', '-');
+        if (expected.StartsWith("sha256", StringComparison.OrdinalIgnoreCase))
+        {
+            expected = expected[6..].TrimStart('=', '-');
+        }
         byte[] actual = SHA256.HashData(certificate.GetRawCertData());
         byte[] wanted;
         try

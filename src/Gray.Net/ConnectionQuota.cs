@@ -41,7 +41,10 @@ public sealed class AddressQuota(int limitPerAddress)
         {
             int current = _counts.GetValueOrDefault(address);
             if (current >= LimitPerAddress) return false;
-            if (current == 0 ? _counts.TryAdd(address, 1) : _counts.TryUpdate(address, current + 1, current)) return true;
+            if (current == 0 ? _counts.TryAdd(address, 1) : _counts.TryUpdate(address, current + 1, current))
+            {
+                return true;
+            }
         }
     }
 
@@ -82,7 +85,8 @@ public sealed class AddressRules
     public static IPNetwork ParseNetwork(string text)
     {
         IPNetwork network = text.Contains('/') ? IPNetwork.Parse(text)
-            : IPAddress.TryParse(text, out var address) ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
+            : IPAddress.TryParse(text, out var address)
+            ? new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
             : throw new FormatException($"'{text}' is not an address or a network in CIDR form");
 
         // ::ffff:a.b.c.d/n names IPv4 addresses, which are compared as IPv4.

@@ -8,7 +8,9 @@ namespace Gray.Net;
 
 public static class Splice
 {
-    /// <summary>Buffer rented per direction while bytes flow, in bytes (as YARP's StreamCopier; decision 0021).</summary>
+    /// <summary>
+    /// Buffer rented per direction while bytes flow, in bytes (as YARP's StreamCopier; decision 0021).
+    /// </summary>
     public const int BufferBytes = 64 * 1024;
 
     /// <summary>
@@ -22,11 +24,14 @@ public static class Splice
         Task? firstReadOfB = null, CancellationToken cancellationToken = default) =>
         RunAsync(a, b, firstReadOfB, idleTimeout: null, cancellationToken);
 
-    /// <summary>As above; with <paramref name="idleTimeout"/>, a splice that carries no byte for that long is closed.</summary>
+    /// <summary>
+    /// As above; with <paramref name="idleTimeout"/>, a splice that carries no byte for that long is closed.
+    /// </summary>
     public static async Task<SpliceResult> RunAsync(TcpConnection a, TcpConnection b, Task? firstReadOfB,
         TimeSpan? idleTimeout, CancellationToken cancellationToken = default)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, a.ConnectionClosed, b.ConnectionClosed);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, a.ConnectionClosed,
+            b.ConnectionClosed);
         var watchdog = new IdleWatchdog(a.Time);
         var aToB = PumpAsync(a, b, null, linked, watchdog);
         var bToA = PumpAsync(b, a, firstReadOfB, linked, watchdog);
@@ -56,8 +61,8 @@ public static class Splice
         Canceled,
     }
 
-    private static async Task<(long Bytes, PumpEnd End)> PumpAsync(TcpConnection from, TcpConnection to, Task? firstRead,
-        CancellationTokenSource linked, IdleWatchdog watchdog)
+    private static async Task<(long Bytes, PumpEnd End)> PumpAsync(TcpConnection from, TcpConnection to,
+        Task? firstRead, CancellationTokenSource linked, IdleWatchdog watchdog)
     {
         Stream source = from.Stream, target = to.Stream;
         CancellationToken cancellationToken = linked.Token;

@@ -8,7 +8,9 @@ public class TcpClient : TcpConnection
 {
     private readonly TcpClientOptions _options;
 
-    /// <summary>The address connected to: a name that is an IP literal needs no resolver and no dual-mode socket.</summary>
+    /// <summary>
+    /// The address connected to: a name that is an IP literal needs no resolver and no dual-mode socket.
+    /// </summary>
     private readonly EndPoint _connectTo;
 
     public TcpClient(EndPoint server, TcpClientOptions? options = null)
@@ -16,7 +18,8 @@ public class TcpClient : TcpConnection
     {
         Server = server;
         _options = options;
-        _connectTo = server is DnsEndPoint dns && IPAddress.TryParse(dns.Host, out var address) ? new IPEndPoint(address, dns.Port) : server;
+        _connectTo = server is DnsEndPoint dns && IPAddress.TryParse(dns.Host, out var address)
+            ? new IPEndPoint(address, dns.Port) : server;
     }
 
     /// <summary>Where to connect: an IPEndPoint or a DnsEndPoint.</summary>
@@ -45,7 +48,8 @@ public class TcpClient : TcpConnection
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            throw new TimeoutException($"Connecting to {Server} took longer than {_options.ConnectTimeout.TotalSeconds:0.###} s.");
+            throw new TimeoutException($"Connecting to {Server} took longer than " +
+                $"{_options.ConnectTimeout.TotalSeconds:0.###} s.");
         }
         catch
         {

@@ -171,7 +171,9 @@ public abstract class TcpConnection
     {
     }
 
-    /// <summary>Called from the default <see cref="RunAsync"/> when the peer half-closes. By default: flush, then close.</summary>
+    /// <summary>
+    /// Called from the default <see cref="RunAsync"/> when the peer half-closes. By default: flush, then close.
+    /// </summary>
     protected virtual async Task OnReceiveCompletedAsync(CancellationToken cancellationToken) =>
         await FlushAsync(cancellationToken).ConfigureAwait(false);
 
@@ -248,7 +250,9 @@ public abstract class TcpConnection
         Volatile.Write(ref _closed, 0);
     }
 
-    /// <summary>Builds the stream (TLS handshake for TLS) within <paramref name="timeout"/>. Throws on failure.</summary>
+    /// <summary>
+    /// Builds the stream (TLS handshake for TLS) within <paramref name="timeout"/>. Throws on failure.
+    /// </summary>
     internal async Task OpenStreamAsync(Func<Socket, CancellationToken, ValueTask<Stream>> createStream,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -257,7 +261,8 @@ public abstract class TcpConnection
         {
             _stream = await createStream(Socket, deadline.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_closing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
+            when (_closing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new IOException("The connection was closed while it was being set up.");
         }

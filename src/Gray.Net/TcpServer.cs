@@ -64,7 +64,9 @@ public partial class TcpServer : IAsyncDisposable
     /// <summary>Refusals so far for one reason.</summary>
     public long RefusedFor(RefuseReason reason) => Interlocked.Read(ref _refusedBy[(int)reason]);
 
-    /// <summary>Sessions allowed from one source address; may be changed while running (sessions over a lowered limit stay).</summary>
+    /// <summary>
+    /// Sessions allowed from one source address; may be changed while running (sessions over a lowered limit stay).
+    /// </summary>
     public int MaxSessionsPerAddress
     {
         get => _perAddress.LimitPerAddress;
@@ -84,7 +86,8 @@ public partial class TcpServer : IAsyncDisposable
 
     public long BytesSent => Interlocked.Read(ref _closedBytesSent) + _sessions.Values.Sum(s => s.BytesSent);
 
-    public long BytesReceived => Interlocked.Read(ref _closedBytesReceived) + _sessions.Values.Sum(s => s.BytesReceived);
+    public long BytesReceived => Interlocked.Read(ref _closedBytesReceived)
+        + _sessions.Values.Sum(s => s.BytesReceived);
 
     public IReadOnlyCollection<IPAddress> BannedAddresses => _banned.Keys.ToArray();
 
@@ -115,7 +118,8 @@ public partial class TcpServer : IAsyncDisposable
 
             EndPoint = (IPEndPoint)listener.LocalEndPoint!;
             _bindEndPoint = EndPoint;
-            if (Options.ShedWhenOutOfDescriptors) _reserveDescriptor ??= OpenReserveDescriptor(); // a restart comes back on the same port, even if 0 was asked for
+            // a restart comes back on the same port, even if 0 was asked for
+            if (Options.ShedWhenOutOfDescriptors) _reserveDescriptor ??= OpenReserveDescriptor();
             _acceptCancellation = new CancellationTokenSource();
             _paused = false;
             Volatile.Write(ref _listener, listener);
@@ -131,7 +135,8 @@ public partial class TcpServer : IAsyncDisposable
     {
         bool wasListening = await StopListeningAsync().ConfigureAwait(false);
         DisconnectAll();
-        await Task.WhenAll(_sessions.Values.Select(s => s.Completion)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(_sessions.Values.Select(s => s.Completion)).WaitAsync(cancellationToken)
+            .ConfigureAwait(false);
         if (wasListening) OnStopped();
     }
 

@@ -14,8 +14,11 @@ public class TlsClient(EndPoint server, TlsClientOptions tls, TcpClientOptions? 
     protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
         AuthenticateAsync(socket, tls, cancellationToken);
 
-    /// <summary>The client side of a TLS handshake over a connected socket, for clients that choose TLS per connection.</summary>
-    public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsClientOptions tls, CancellationToken cancellationToken)
+    /// <summary>
+    /// The client side of a TLS handshake over a connected socket, for clients that choose TLS per connection.
+    /// </summary>
+    public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsClientOptions tls,
+        CancellationToken cancellationToken)
     {
         var options = new SslClientAuthenticationOptions
         {
@@ -25,6 +28,7 @@ public class TlsClient(EndPoint server, TlsClientOptions tls, TcpClientOptions? 
             ClientCertificates = tls.ClientCertificate is null ? null : [tls.ClientCertificate],
             CertificateChainPolicy = tls.CertificateChainPolicy?.Clone(), // SslStream may add to the policy it gets
         };
-        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsClientAsync(options, ct), cancellationToken);
+        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsClientAsync(options, ct),
+            cancellationToken);
     }
 }

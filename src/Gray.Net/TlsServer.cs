@@ -34,8 +34,8 @@ public class TlsServer : TcpServer
     /// The server side of a TLS handshake over an accepted socket, for servers that choose TLS per listener.
     /// Pass the same <paramref name="certificate"/> context each time: sessions resume only within one.
     /// </summary>
-    public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsServerOptions tls, SslStreamCertificateContext? certificate,
-        CancellationToken cancellationToken)
+    public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsServerOptions tls,
+        SslStreamCertificateContext? certificate, CancellationToken cancellationToken)
     {
         var options = new SslServerAuthenticationOptions
         {
@@ -48,7 +48,8 @@ public class TlsServer : TcpServer
             // a new certificate (a new context) or a restart means a full handshake, never a resumed one.
             AllowTlsResume = true,
         };
-        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct), cancellationToken);
+        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct),
+            cancellationToken);
     }
 }
 

@@ -9,7 +9,9 @@ public sealed class UdpOptions
     /// <summary>Largest datagram received whole, in bytes (65,507 is the IPv4 maximum).</summary>
     public int ReceiveBufferBytes { get; set; } = 64 * 1024;
 
-    /// <summary>The kernel's receive buffer for the socket (SO_RCVBUF), in bytes; null keeps the system default.</summary>
+    /// <summary>
+    /// The kernel's receive buffer for the socket (SO_RCVBUF), in bytes; null keeps the system default.
+    /// </summary>
     public int? SocketReceiveBufferBytes { get; set; }
 
     /// <summary>The kernel's send buffer for the socket (SO_SNDBUF), in bytes; null keeps the system default.</summary>

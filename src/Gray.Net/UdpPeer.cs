@@ -47,7 +47,9 @@ public abstract class UdpPeer : IAsyncDisposable
 
     protected ILogger Logger { get; }
 
-    /// <summary>Sends one datagram without waiting; false (and counted as dropped) if the kernel would not take it.</summary>
+    /// <summary>
+    /// Sends one datagram without waiting; false (and counted as dropped) if the kernel would not take it.
+    /// </summary>
     public bool SendTo(EndPoint remote, ReadOnlySpan<byte> datagram)
     {
         try
@@ -62,7 +64,10 @@ public abstract class UdpPeer : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends on a connected socket (no address to encode); false and counted as dropped if the kernel would not take it.</summary>
+    /// <summary>
+    /// Sends on a connected socket (no address to encode); false and counted as dropped
+    /// if the kernel would not take it.
+    /// </summary>
     protected bool SendConnected(ReadOnlySpan<byte> datagram)
     {
         try
@@ -139,7 +144,8 @@ public abstract class UdpPeer : IAsyncDisposable
             try
             {
                 if (bind.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = Options.DualMode;
-                if (Options.ReuseAddress) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                if (Options.ReuseAddress) socket.SetSocketOption(SocketOptionLevel.Socket,
+                    SocketOptionName.ReuseAddress, true);
                 if (Options.SocketReceiveBufferBytes is { } receiveBuffer) socket.ReceiveBufferSize = receiveBuffer;
                 if (Options.SocketSendBufferBytes is { } sendBuffer) socket.SendBufferSize = sendBuffer;
                 ReceiveOnlyJoinedGroups(socket);
@@ -176,11 +182,13 @@ public abstract class UdpPeer : IAsyncDisposable
     {
         if (group.AddressFamily == AddressFamily.InterNetworkV6)
         {
-            Socket.SetSocketOption(SocketOptionLevel.IPv6, change, new IPv6MulticastOption(group, InterfaceIndex(localInterface)));
+            Socket.SetSocketOption(SocketOptionLevel.IPv6, change,
+                new IPv6MulticastOption(group, InterfaceIndex(localInterface)));
         }
         else
         {
-            Socket.SetSocketOption(SocketOptionLevel.IP, change, new MulticastOption(group, localInterface ?? IPAddress.Any));
+            Socket.SetSocketOption(SocketOptionLevel.IP, change,
+                new MulticastOption(group, localInterface ?? IPAddress.Any));
         }
     }
 
@@ -215,20 +223,25 @@ public abstract class UdpPeer : IAsyncDisposable
     {
         if (socket.AddressFamily == AddressFamily.InterNetwork)
         {
-            socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, Options.MulticastTimeToLive);
+            socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive,
+                Options.MulticastTimeToLive);
             socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, Options.MulticastLoopback);
             if (Options.MulticastInterface is { } address)
             {
-                socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, address.GetAddressBytes());
+                socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface,
+                    address.GetAddressBytes());
             }
         }
         else
         {
-            socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastTimeToLive, Options.MulticastTimeToLive);
-            socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastLoopback, Options.MulticastLoopback);
+            socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastTimeToLive,
+                Options.MulticastTimeToLive);
+            socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastLoopback,
+                Options.MulticastLoopback);
             if (Options.MulticastInterface is { } address)
             {
-                socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, InterfaceIndex(address));
+                socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface,
+                    InterfaceIndex(address));
             }
         }
     }
@@ -238,7 +251,8 @@ public abstract class UdpPeer : IAsyncDisposable
     {
         byte[] buffer = BufferPool.Bytes.Rent(Options.ReceiveBufferBytes);
         var address = new SocketAddress(socket.AddressFamily);
-        var template = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        var template = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6
+            ? IPAddress.IPv6Any : IPAddress.Any, 0);
         SocketAddress? lastAddress = null;
         EndPoint? lastRemote = null;
         try
@@ -256,7 +270,8 @@ public abstract class UdpPeer : IAsyncDisposable
                     Interlocked.Increment(ref _datagramsDropped);
                     continue;
                 }
-                catch (SocketException error) when (error.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
+                catch (SocketException error)
+                    when (error.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
                 {
                     continue; // ICMP unreachable from an earlier send: not this socket's fault
                 }

@@ -18,5 +18,6 @@ public class UdpServer(IPEndPoint endPoint, UdpOptions? options = null) : UdpPee
 
     /// <summary>Sends one datagram to <see cref="UdpOptions.MulticastGroup"/>.</summary>
     public bool Multicast(ReadOnlySpan<byte> datagram) =>
-        SendTo(Options.MulticastGroup ?? throw new InvalidOperationException("UdpOptions.MulticastGroup is not set."), datagram);
+        SendTo(Options.MulticastGroup ?? throw new InvalidOperationException("UdpOptions.MulticastGroup is not set."),
+            datagram);
 }

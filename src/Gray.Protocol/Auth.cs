@@ -38,11 +38,14 @@ public static class Auth
     }
 
     public static byte[] Sign(ECDsa key, string id, ReadOnlySpan<byte> challenge) =>
-        key.SignData(SignedMessage(id, challenge), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        key.SignData(SignedMessage(id, challenge), HashAlgorithmName.SHA256,
+            DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
 
-    public static bool VerifySignature(ECDsa publicKey, string id, ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> signature) =>
+    public static bool VerifySignature(ECDsa publicKey, string id, ReadOnlySpan<byte> challenge,
+        ReadOnlySpan<byte> signature) =>
         signature.Length == Wire.SignatureBytes &&
-        publicKey.VerifyData(SignedMessage(id, challenge), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        publicKey.VerifyData(SignedMessage(id, challenge), signature, HashAlgorithmName.SHA256,
+            DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
 
     /// <summary>IDs: 1 to 64 of [A-Za-z0-9._-], so they are safe in file names, logs and URLs.</summary>
     public static bool IsValidId(string id) =>

@@ -11,14 +11,17 @@ public static class ControlFrames
     public static async Task<ControlMessage?> ReadAsync(Stream stream, CancellationToken cancellationToken)
     {
         var header = new byte[Wire.LengthBytes];
-        int got = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        int got = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken)
+            .ConfigureAwait(false);
         if (got == 0) return null;
         if (got < header.Length) throw new ProtocolException("truncated frame header");
         uint length = BinaryPrimitives.ReadUInt32BigEndian(header);
         if (length == 0) throw new ProtocolException("empty frame");
-        if (length > Wire.MaxFrameBytes) throw new ProtocolException($"frame of {length} bytes is over the {Wire.MaxFrameBytes}-byte limit");
+        if (length > Wire.MaxFrameBytes) throw new ProtocolException($"frame of {length} bytes is over the " +
+            $"{Wire.MaxFrameBytes}-byte limit");
         var body = new byte[length];
-        if (await stream.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) < body.Length)
+        if (await stream.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken)
+            .ConfigureAwait(false) < body.Length)
         {
             throw new ProtocolException("truncated frame");
         }

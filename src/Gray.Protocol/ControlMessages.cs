@@ -14,11 +14,13 @@ public abstract record ControlMessage
 
     /// <summary>A field of fixed length; another length is the caller's bug.</summary>
     private protected static ReadOnlySpan<byte> Fixed(byte[] value, int length) =>
-        value.Length == length ? value : throw new ArgumentException($"expected {length} bytes, got {value.Length}", nameof(value));
+        value.Length == length
+            ? value : throw new ArgumentException($"expected {length} bytes, got {value.Length}", nameof(value));
 }
 
 /// <summary>Agent → relay: who it is and what it asks for.</summary>
-public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string Id, bool KeyAuth = false, bool Mux = false)
+public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string Id, bool KeyAuth = false,
+    bool Mux = false)
     : ControlMessage
 {
     public override FrameType Type => FrameType.Hello;
@@ -29,7 +31,8 @@ public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string I
     {
         writer.U16(Version);
         writer.U16(Pool);
-        writer.U8((byte)((PlainData ? Wire.FlagPlainData : 0) | (KeyAuth ? Wire.FlagKeyAuth : 0) | (Mux ? Wire.FlagMux : 0)));
+        writer.U8((byte)((PlainData ? Wire.FlagPlainData : 0) | (KeyAuth ? Wire.FlagKeyAuth : 0)
+            | (Mux ? Wire.FlagMux : 0)));
         writer.Str(Id);
     }
 
@@ -79,7 +82,8 @@ public sealed record SignedProof(byte[] Signature) : ControlMessage
 }
 
 /// <summary>Relay → agent: the agent is in; its ports and the ping timings.</summary>
-public sealed record Welcome(int ClientPort, int DataPort, bool PlainData, TimeSpan PingInterval, TimeSpan PingTimeout, bool Mux = false)
+public sealed record Welcome(int ClientPort, int DataPort, bool PlainData, TimeSpan PingInterval, TimeSpan PingTimeout,
+    bool Mux = false)
     : ControlMessage
 {
     public override FrameType Type => FrameType.Welcome;
@@ -100,7 +104,8 @@ public sealed record Welcome(int ClientPort, int DataPort, bool PlainData, TimeS
         int clientPort = reader.U16(), dataPort = reader.U16();
         byte flags = reader.U8();
         return new Welcome(clientPort, dataPort, (flags & Wire.WelcomePlainData) != 0,
-            TimeSpan.FromMilliseconds(reader.U32()), TimeSpan.FromMilliseconds(reader.U32()), (flags & Wire.WelcomeMux) != 0);
+            TimeSpan.FromMilliseconds(reader.U32()), TimeSpan.FromMilliseconds(reader.U32()),
+            (flags & Wire.WelcomeMux) != 0);
     }
 }
 
@@ -122,7 +127,8 @@ public sealed record ErrorMessage(ErrorCode Code, string Message) : ControlMessa
         writer.Str(Sent);
     }
 
-    internal static ErrorMessage Read(ref SpanReader reader) => new((ErrorCode)reader.U16(), reader.Str(Wire.MaxFrameBytes));
+    internal static ErrorMessage Read(ref SpanReader reader) =>
+        new((ErrorCode)reader.U16(), reader.Str(Wire.MaxFrameBytes));
 }
 
 /// <summary>Relay → agent: one-time passwords, one per data connection to open.</summary>

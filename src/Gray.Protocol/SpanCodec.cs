@@ -63,7 +63,10 @@ internal ref struct SpanReader(ReadOnlySpan<byte> data)
     public string Str(int maxBytes)
     {
         int length = U16();
-        if (length > maxBytes) throw new ProtocolException($"string of {length} bytes is over the {maxBytes}-byte limit");
+        if (length > maxBytes)
+        {
+            throw new ProtocolException($"string of {length} bytes is over the {maxBytes}-byte limit");
+        }
         try
         {
             return StrictUtf8.GetString(Take(length));

@@ -19,7 +19,8 @@ internal sealed class ConfigReloader : IDisposable
 
     private readonly LogControl _logs;
 
-    public ConfigReloader(RelayConfigSource source, RelayContext relay, TlsServer control, string dataDir, LogControl logs, ILogger log)
+    public ConfigReloader(RelayConfigSource source, RelayContext relay, TlsServer control, string dataDir,
+        LogControl logs, ILogger log)
     {
         _logs = logs;
         _source = source;
@@ -48,10 +49,12 @@ internal sealed class ConfigReloader : IDisposable
                 fresh = _source.Load();
                 certificate = RelayCertificate.LoadOrCreate(fresh, _dataDir);
             }
-            catch (Exception error) when (error is ConfigException or IOException or System.Security.Cryptography.CryptographicException)
+            catch (Exception error)
+                when (error is ConfigException or IOException or System.Security.Cryptography.CryptographicException)
             {
                 _relay.Metrics.Reloaded(ok: false);
-                _log.LogError("Configuration reload ({Trigger}) refused, the old settings stay: {Reason}", trigger, error.Message);
+                _log.LogError("Configuration reload ({Trigger}) refused, the old settings stay: {Reason}", trigger,
+                    error.Message);
                 return false;
             }
 
@@ -70,14 +73,16 @@ internal sealed class ConfigReloader : IDisposable
             var changes = Apply(fresh, certificate);
             changes.AddRange(declared);
             _relay.Metrics.Reloaded(ok: true);
-            _log.LogInformation("Configuration reloaded ({Trigger}): {Changes}", trigger, changes.Count == 0 ? "nothing changed" : string.Join(", ", changes));
+            _log.LogInformation("Configuration reloaded ({Trigger}): {Changes}", trigger,
+                changes.Count == 0 ? "nothing changed" : string.Join(", ", changes));
             return true;
         }
     }
 
     public void Dispose() => _trigger?.Dispose();
 
-    private List<string> Apply(RelayOptions fresh, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    private List<string> Apply(RelayOptions fresh,
+        System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
     {
         var live = _relay.Options;
         var changes = new List<string>();
@@ -90,12 +95,17 @@ internal sealed class ConfigReloader : IDisposable
             changes.Add($"{name} {current} → {next}");
         }
 
-        Set("max_connections", live.MaxConnections, fresh.MaxConnections, v => { live.MaxConnections = v; _relay.Connections.Limit = v; });
-        Set("max_pending_per_ip", live.MaxPendingPerIp, fresh.MaxPendingPerIp, v => { live.MaxPendingPerIp = v; _relay.Pending.LimitPerAddress = v; });
-        Set("max_client_connections_per_ip", live.MaxClientConnectionsPerIp, fresh.MaxClientConnectionsPerIp, v => live.MaxClientConnectionsPerIp = v);
-        Set("max_clients_per_server", live.MaxClientsPerServer, fresh.MaxClientsPerServer, v => live.MaxClientsPerServer = v);
+        Set("max_connections", live.MaxConnections, fresh.MaxConnections,
+            v => { live.MaxConnections = v; _relay.Connections.Limit = v; });
+        Set("max_pending_per_ip", live.MaxPendingPerIp, fresh.MaxPendingPerIp,
+            v => { live.MaxPendingPerIp = v; _relay.Pending.LimitPerAddress = v; });
+        Set("max_client_connections_per_ip", live.MaxClientConnectionsPerIp, fresh.MaxClientConnectionsPerIp,
+            v => live.MaxClientConnectionsPerIp = v);
+        Set("max_clients_per_server", live.MaxClientsPerServer, fresh.MaxClientsPerServer,
+            v => live.MaxClientsPerServer = v);
         Set("max_waiting_clients", live.MaxWaitingClients, fresh.MaxWaitingClients, v => live.MaxWaitingClients = v);
-        Set("handshake_timeout", live.HandshakeTimeout, fresh.HandshakeTimeout, v => { live.HandshakeTimeout = v; _control.Options.HandshakeTimeout = v; });
+        Set("handshake_timeout", live.HandshakeTimeout, fresh.HandshakeTimeout,
+            v => { live.HandshakeTimeout = v; _control.Options.HandshakeTimeout = v; });
         Set("hello_timeout", live.HelloTimeout, fresh.HelloTimeout, v => live.HelloTimeout = v);
         Set("otp_timeout", live.OtpTimeout, fresh.OtpTimeout, v => live.OtpTimeout = v);
         Set("otp_lifetime", live.OtpLifetime, fresh.OtpLifetime, v => live.OtpLifetime = v);
@@ -133,10 +143,14 @@ internal sealed class ConfigReloader : IDisposable
         {
             ("data_dir", live.DataDir, fresh.DataDir), ("control", live.Control, fresh.Control),
             ("ports", $"{live.PortLow}-{live.PortHigh}", $"{fresh.PortLow}-{fresh.PortHigh}"),
-            ("public_bind", live.PublicBind, fresh.PublicBind), ("metrics.listen", live.MetricsListen, fresh.MetricsListen),
+            ("public_bind", live.PublicBind, fresh.PublicBind),
+            ("metrics.listen", live.MetricsListen, fresh.MetricsListen),
         })
         {
-            if (!Equals(before, after)) _log.LogWarning("{Setting} changed to {Value}: it takes effect at the next restart", name, after);
+            if (!Equals(before, after))
+            {
+                _log.LogWarning("{Setting} changed to {Value}: it takes effect at the next restart", name, after);
+            }
         }
 
         return changes;

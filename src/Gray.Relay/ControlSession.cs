@@ -36,7 +36,8 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         finally
         {
             // The agent went away: stop serving its ports; pairs already running go on.
-            if (server is not null) Background.Observe(server.ShutdownAsync("agent disconnected", keepPairs: true), $"Server {server.Id}: shutdown", _log);
+            if (server is not null) Background.Observe(server.ShutdownAsync("agent disconnected", keepPairs: true),
+                $"Server {server.Id}: shutdown", _log);
         }
     }
 
@@ -51,7 +52,8 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
 
         if (hello.Version != Wire.Version)
         {
-            return await RefuseAsync(ErrorCode.UnsupportedVersion, $"protocol version {hello.Version} is not supported; this relay speaks {Wire.Version}");
+            return await RefuseAsync(ErrorCode.UnsupportedVersion,
+                $"protocol version {hello.Version} is not supported; this relay speaks {Wire.Version}");
         }
 
         var entry = Auth.IsValidId(hello.Id) ? relay.Registry.Find(hello.Id) : null;
@@ -59,7 +61,8 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         int maxPool = options.RulesFor(entry.Id).MaxPool;
         if (hello.Pool < Wire.MinPool || hello.Pool > maxPool)
         {
-            return await RefuseAsync(ErrorCode.PoolOutOfRange, $"pool size {hello.Pool} is outside {Wire.MinPool}-{maxPool}");
+            return await RefuseAsync(ErrorCode.PoolOutOfRange,
+                $"pool size {hello.Pool} is outside {Wire.MinPool}-{maxPool}");
         }
 
         if (hello.PlainData && !options.AllowPlainData)
@@ -69,7 +72,8 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
 
         if (hello.KeyAuth && relay.TrustedKeys is null)
         {
-            return await RefuseAsync(ErrorCode.BadProof, "this relay has no trusted keys; authenticate with the secret");
+            return await RefuseAsync(ErrorCode.BadProof,
+                "this relay has no trusted keys; authenticate with the secret");
         }
 
         byte[] challenge = RandomNumberGenerator.GetBytes(Wire.ChallengeBytes);
@@ -81,7 +85,8 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
             {
                 var signed = await ReadStepAsync<SignedProof>(deadline.Token, "proof").ConfigureAwait(false);
                 authKey = relay.TrustedKeys!.Verify(entry.Id, challenge, signed.Signature);
-                if (authKey is null) return await RefuseAsync(ErrorCode.BadProof, $"no trusted key of server id '{entry.Id}' made this signature");
+                if (authKey is null) return await RefuseAsync(ErrorCode.BadProof,
+                    $"no trusted key of server id '{entry.Id}' made this signature");
             }
             else if (await ReadStepAsync<Proof>(deadline.Token, "proof").ConfigureAwait(false) is var proof
                 && !Auth.Verify(entry.Secret, entry.Id, challenge, proof.Mac))
@@ -100,15 +105,18 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         catch (Exception error) when (error is System.Net.Sockets.SocketException or InvalidOperationException)
         {
             RelayLog.ServerStartFailed(_log, error, entry.Id);
-            return await RefuseAsync(ErrorCode.Unavailable, $"the relay could not open ports {entry.ClientPort}/{entry.DataPort}: {error.Message}");
+            return await RefuseAsync(ErrorCode.Unavailable,
+                $"the relay could not open ports {entry.ClientPort}/{entry.DataPort}: {error.Message}");
         }
 
-        Send(ControlFrames.Encode(new Welcome(entry.ClientPort, entry.DataPort, hello.PlainData, options.PingInterval, options.PingTimeout, mux)));
+        Send(ControlFrames.Encode(new Welcome(entry.ClientPort, entry.DataPort, hello.PlainData, options.PingInterval,
+            options.PingTimeout, mux)));
         server.Serve();
         return server;
     }
 
-    private Deadline Deadline(CancellationToken cancellationToken) => new(relay.Options.HelloTimeout, relay.Time, cancellationToken);
+    private Deadline Deadline(CancellationToken cancellationToken) =>
+        new(relay.Options.HelloTimeout, relay.Time, cancellationToken);
 
     private async Task<T> ReadStepAsync<T>(CancellationToken deadline, string step) where T : ControlMessage
     {

@@ -109,7 +109,8 @@ internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpS
         }
         catch (ProtocolException error)
         {
-            RelayLog.DataRejected(server.Logger, server.Id, RemoteEndPoint, $"broke the multiplexing protocol: {error.Message}");
+            RelayLog.DataRejected(server.Logger, server.Id, RemoteEndPoint,
+                $"broke the multiplexing protocol: {error.Message}");
         }
         finally
         {
@@ -152,7 +153,8 @@ internal sealed class ClientSession(TcpServer listener, RelayTunnel server) : Tc
     {
         try
         {
-            if (await Socket.ReceiveAsync(PeekBuffer, System.Net.Sockets.SocketFlags.Peek, paired).ConfigureAwait(false) == 0)
+            if (await Socket.ReceiveAsync(PeekBuffer, System.Net.Sockets.SocketFlags.Peek, paired)
+                .ConfigureAwait(false) == 0)
             {
                 await gone.CancelAsync().ConfigureAwait(false); // end of stream before any pairing
             }

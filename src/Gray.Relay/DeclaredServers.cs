@@ -6,7 +6,9 @@ namespace Gray.Relay;
 
 internal static class DeclaredServers
 {
-    /// <summary>Registers new and changed declared servers, deletes ones no longer declared; returns what changed.</summary>
+    /// <summary>
+    /// Registers new and changed declared servers, deletes ones no longer declared; returns what changed.
+    /// </summary>
     public static List<string> Sync(RelayContext relay, RelayOptions options)
     {
         var changes = new List<string>();
@@ -31,6 +33,7 @@ internal static class DeclaredServers
 
     private static void Drop(RelayContext relay, string id, string reason, ErrorCode code)
     {
-        if (relay.Manager.Find(id) is { } live) Background.Observe(live.ShutdownAsync(reason, keepPairs: false, code), $"Server {id}: shutdown", live.Logger);
+        if (relay.Manager.Find(id) is { } live) Background.Observe(live.ShutdownAsync(reason, keepPairs: false, code),
+            $"Server {id}: shutdown", live.Logger);
     }
 }

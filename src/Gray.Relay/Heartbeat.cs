@@ -13,7 +13,9 @@ internal sealed class Heartbeat(TimeProvider time)
     /// <summary>How long the agent has said nothing.</summary>
     public TimeSpan Silence => time.GetElapsedTime(Volatile.Read(ref _lastHeard));
 
-    /// <summary>True (and the ping counted as sent now) when <paramref name="interval"/> has passed since the last one.</summary>
+    /// <summary>
+    /// True (and the ping counted as sent now) when <paramref name="interval"/> has passed since the last one.
+    /// </summary>
     public bool PingDue(TimeSpan interval)
     {
         long last = Volatile.Read(ref _lastPingSent);

@@ -13,7 +13,8 @@ internal sealed class ControlListener(RelayContext relay, TlsServerOptions tls)
         return new ControlSession(this, relay);
     }
 
-    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => relay.Metrics.Refused("control", reason);
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) =>
+        relay.Metrics.Refused("control", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => relay.AdmitPending(remoteEndPoint);
 
@@ -37,7 +38,8 @@ internal sealed class ClientListener(RelayTunnel server, IPEndPoint endPoint, Tc
         return new ClientSession(this, server);
     }
 
-    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => server.Relay.Metrics.Refused("client", reason);
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) =>
+        server.Relay.Metrics.Refused("client", reason);
 
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) =>
         !server.ClientRules.IsAllowed(remoteEndPoint.Address) ? RefuseReason.Denied
@@ -46,7 +48,8 @@ internal sealed class ClientListener(RelayTunnel server, IPEndPoint endPoint, Tc
 }
 
 /// <summary>A server's data port: TLS with the relay's certificate, or plain TCP when the agent asked for it.</summary>
-internal sealed class DataListener(RelayTunnel server, IPEndPoint endPoint, TlsServerOptions? tls, TcpServerOptions options)
+internal sealed class DataListener(RelayTunnel server, IPEndPoint endPoint, TlsServerOptions? tls,
+    TcpServerOptions options)
     : TcpServer(endPoint, options)
 {
     // Made once: the certificate this data port presents for its whole life (see ConfigReloader).
@@ -59,12 +62,17 @@ internal sealed class DataListener(RelayTunnel server, IPEndPoint endPoint, TlsS
         return new DataSession(this, server);
     }
 
-    protected override ValueTask<Stream> CreateStreamAsync(System.Net.Sockets.Socket socket, CancellationToken cancellationToken) =>
-        tls is null ? base.CreateStreamAsync(socket, cancellationToken) : TlsServer.AuthenticateAsync(socket, tls, _certificate, cancellationToken);
+    protected override ValueTask<Stream> CreateStreamAsync(System.Net.Sockets.Socket socket,
+        CancellationToken cancellationToken) =>
+        tls is null
+            ? base.CreateStreamAsync(socket, cancellationToken)
+            : TlsServer.AuthenticateAsync(socket, tls, _certificate, cancellationToken);
 
-    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) => server.Relay.Metrics.Refused("data", reason);
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) =>
+        server.Relay.Metrics.Refused("data", reason);
 
-    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => server.Relay.AdmitPending(remoteEndPoint);
+    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) =>
+        server.Relay.AdmitPending(remoteEndPoint);
 
     protected override void OnSessionEnded(TcpSession session) => ((IPendingSession)session).ReleasePending();
 }

@@ -21,7 +21,8 @@ internal sealed class PairRunner(RelayTunnel tunnel)
         MuxChannel? channel = null;
         if (data.Mux is { } mux && (channel = mux.TryOpen(new Start(from).Encode())) is null)
         {
-            RelayLog.ClientRefused(tunnel.Logger, tunnel.Id, client.RemoteEndPoint, "its multiplexed data connection closed");
+            RelayLog.ClientRefused(tunnel.Logger, tunnel.Id, client.RemoteEndPoint,
+                "its multiplexed data connection closed");
             return;
         }
 
@@ -29,14 +30,16 @@ internal sealed class PairRunner(RelayTunnel tunnel)
         Interlocked.Increment(ref _active);
         try
         {
-            if (channel is null) await data.Stream.WriteAsync(new Start(from).Encode(), cancellationToken).ConfigureAwait(false);
+            if (channel is null) await data.Stream.WriteAsync(new Start(from).Encode(), cancellationToken)
+                .ConfigureAwait(false);
             var time = tunnel.Relay.Time;
             tunnel.Relay.Metrics.PairSetup.Record((time.GetUtcNow() - client.ConnectedAt).TotalSeconds,
                 new KeyValuePair<string, object?>("server", tunnel.Id));
             RelayLog.PairStarted(tunnel.Logger, tunnel.Id, pairId, client.RemoteEndPoint);
             var idleTimeout = tunnel.Rules.PairIdleTimeout;
             var result = channel is null
-                ? await Splice.RunAsync(client, data, data.PendingRead, idleTimeout, cancellationToken).ConfigureAwait(false)
+                ? await Splice.RunAsync(client, data, data.PendingRead, idleTimeout, cancellationToken)
+                    .ConfigureAwait(false)
                 : await MuxSplice.RunAsync(client, channel, idleTimeout, cancellationToken).ConfigureAwait(false);
             RelayLog.PairEnded(tunnel.Logger, tunnel.Id, pairId, result.BytesAToB, result.BytesBToA,
                 result.End switch

@@ -30,7 +30,8 @@ public sealed class Registry : IDisposable
         SqliteLibrary.EnsureBound();
         string path = Path.Combine(dataDir, FileName);
         if (!File.Exists(path)) DataDirectory.WritePrivate(path, "");
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        var connection = new SqliteConnection(
+            new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         connection.Open();
         var registry = new Registry(connection, options);
         registry.Execute("""
@@ -65,10 +66,15 @@ public sealed class Registry : IDisposable
         }
     }
 
-    /// <summary>Registers <paramref name="id"/> with a new secret and two ports (given, or the lowest free ones).</summary>
+    /// <summary>
+    /// Registers <paramref name="id"/> with a new secret and two ports (given, or the lowest free ones).
+    /// </summary>
     public ServerEntry Add(string id, int? clientPort = null, int? dataPort = null)
     {
-        if (!Auth.IsValidId(id)) throw new RegistryException($"invalid id '{id}': use 1 to {Wire.MaxIdBytes} of A-Z a-z 0-9 . _ -");
+        if (!Auth.IsValidId(id))
+        {
+            throw new RegistryException($"invalid id '{id}': use 1 to {Wire.MaxIdBytes} of A-Z a-z 0-9 . _ -");
+        }
         lock (_gate)
         {
             if (Find(id) is not null) throw new RegistryException($"server '{id}' already exists");
@@ -79,7 +85,8 @@ public sealed class Registry : IDisposable
             int data = dataPort is { } d ? Claim(d, used, "data") : Allocate(used);
             var entry = new ServerEntry(id, Auth.NewSecret(), client, data, DateTimeOffset.UtcNow);
             using var command = _connection.CreateCommand();
-            command.CommandText = "INSERT INTO servers (id, secret, client_port, data_port, created_at) VALUES ($id, $secret, $client, $data, $created)";
+            command.CommandText = "INSERT INTO servers (id, secret, client_port, data_port, created_at) VALUES ($id, " +
+                "$secret, $client, $data, $created)";
             command.Parameters.AddWithValue("$id", entry.Id);
             command.Parameters.AddWithValue("$secret", entry.Secret);
             command.Parameters.AddWithValue("$client", entry.ClientPort);
@@ -115,7 +122,8 @@ public sealed class Registry : IDisposable
                 && (server.DataPort ?? current.DataPort) == current.DataPort;
             if (current is not null && sameSecret && samePorts && IsDeclared(server.Id)) return false;
             if (current is not null) Delete(server.Id);
-            var added = Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null), server.DataPort ?? (samePorts ? current?.DataPort : null));
+            var added = Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null),
+                server.DataPort ?? (samePorts ? current?.DataPort : null));
             using var command = _connection.CreateCommand();
             command.CommandText = "UPDATE servers SET secret = $secret, declared = 1 WHERE id = $id";
             command.Parameters.AddWithValue("$secret", server.Secret);
@@ -137,7 +145,10 @@ public sealed class Registry : IDisposable
     {
         using var check = _connection.CreateCommand();
         check.CommandText = "SELECT COUNT(*) FROM pragma_table_info('servers') WHERE name = 'declared'";
-        if (Convert.ToInt64(check.ExecuteScalar()) == 0) Execute("ALTER TABLE servers ADD COLUMN declared INTEGER NOT NULL DEFAULT 0");
+        if (Convert.ToInt64(check.ExecuteScalar()) == 0)
+        {
+            Execute("ALTER TABLE servers ADD COLUMN declared INTEGER NOT NULL DEFAULT 0");
+        }
     }
 
     public bool Delete(string id)

@@ -27,15 +27,16 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
             return new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: live is not null,
                 PoolReady: live?.ReadyCount ?? 0, ActivePairs: live?.ActivePairs ?? 0, Draining: relay.IsDraining(e.Id),
                 BytesIn: live?.BytesIn ?? 0, BytesOut: live?.BytesOut ?? 0,
-                Rules: new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny, Duration(rules.PairIdleTimeout)));
+                Rules: new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny,
+                    Duration(rules.PairIdleTimeout)));
         }).ToList();
 
     public LimitsView Limits()
     {
         var o = relay.Options;
-        return new LimitsView(o.MaxConnections, relay.Connections.Current, o.MaxClientConnectionsPerIp, o.MaxPendingPerIp,
-            Duration(o.HandshakeTimeout), Duration(o.HelloTimeout), Duration(o.OtpTimeout), Duration(o.ClientWaitTimeout),
-            o.MaxWaitingClients, relay.DrainAll);
+        return new LimitsView(o.MaxConnections, relay.Connections.Current, o.MaxClientConnectionsPerIp,
+            o.MaxPendingPerIp, Duration(o.HandshakeTimeout), Duration(o.HelloTimeout), Duration(o.OtpTimeout),
+            Duration(o.ClientWaitTimeout), o.MaxWaitingClients, relay.DrainAll);
     }
 
     /// <summary>Stops accepting new clients for one server (or all, with null); running pairs go on.</summary>
@@ -53,11 +54,16 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         _log.LogInformation("Resumed {Servers}", id ?? "every server");
     }
 
-    /// <summary>Ends the pairs of every client from <paramref name="client"/> on server <paramref name="id"/>.</summary>
+    /// <summary>
+    /// Ends the pairs of every client from <paramref name="client"/> on server <paramref name="id"/>.
+    /// </summary>
     public int Kick(string id, string client)
     {
         Require(id);
-        if (!System.Net.IPAddress.TryParse(client, out var address)) throw new FormatException($"'{client}' is not an IP address");
+        if (!System.Net.IPAddress.TryParse(client, out var address))
+        {
+            throw new FormatException($"'{client}' is not an IP address");
+        }
         int kicked = relay.Manager.Find(id)?.Kick(address) ?? 0;
         _log.LogInformation("Server {ServerId}: kicked {Count} connections of client {Client}", id, kicked, address);
         return kicked;
@@ -81,7 +87,8 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         if (!relay.Registry.Delete(id)) return false;
         if (relay.Manager.Find(id) is { } live)
         {
-            await live.ShutdownAsync("deleted by an administrator", keepPairs: false, ErrorCode.Deleted).ConfigureAwait(false);
+            await live.ShutdownAsync("deleted by an administrator", keepPairs: false, ErrorCode.Deleted)
+                .ConfigureAwait(false);
         }
 
         RelayLog.ServerDeleted(_log, id);

@@ -39,17 +39,20 @@ internal static class RelayConsole
                 int? clientPort = words.Length == 4 ? int.Parse(words[2]) : null;
                 int? dataPort = words.Length == 4 ? int.Parse(words[3]) : null;
                 var added = commands.Add(words[1], clientPort, dataPort);
-                Console.WriteLine($"added {added.Id}: client port {added.ClientPort}, data port {added.DataPort}, secret {added.Secret}");
+                Console.WriteLine($"added {added.Id}: client port {added.ClientPort}, data port {added.DataPort}, " +
+                    $"secret {added.Secret}");
                 break;
             case "/show":
                 foreach (var server in commands.Show())
                 {
-                    Console.WriteLine($"{server.Id,-24} client {server.ClientPort,-5}  data {server.DataPort,-5}  {(server.Connected == true ? "connected" : "offline")}");
+                    Console.WriteLine($"{server.Id,-24} client {server.ClientPort,-5}  data {server.DataPort,-5}  " +
+                        $"{(server.Connected == true ? "connected" : "offline")}");
                 }
 
                 break;
             case "/delete" when words.Length == 2:
-                Console.WriteLine(await commands.DeleteAsync(words[1]).ConfigureAwait(false) ? $"deleted {words[1]}" : $"no server '{words[1]}'");
+                Console.WriteLine(await commands.DeleteAsync(words[1]).ConfigureAwait(false)
+                    ? $"deleted {words[1]}" : $"no server '{words[1]}'");
                 break;
             case "/shutdown":
                 commands.Shutdown();

@@ -9,8 +9,8 @@ using Gray.Hosting.Telemetry;
 
 namespace Gray.Relay;
 
-internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFactory, X509Certificate2 certificate, Registry registry,
-    TimeProvider? time = null, RelayMetrics? metrics = null)
+internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFactory, X509Certificate2 certificate,
+    Registry registry, TimeProvider? time = null, RelayMetrics? metrics = null)
 {
     public RelayOptions Options { get; } = options;
 
@@ -43,7 +43,9 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     /// <summary>Agent keys that may authenticate instead of a secret; null when not configured.</summary>
     public TrustedKeys? TrustedKeys { get; set; }
 
-    /// <summary>The most connections the open-file limit allows; a reload cannot raise max_connections past it.</summary>
+    /// <summary>
+    /// The most connections the open-file limit allows; a reload cannot raise max_connections past it.
+    /// </summary>
     public int ConnectionCeiling { get; init; } = int.MaxValue;
 
     /// <summary>Every connection the relay holds (max_connections), across all its listeners.</summary>
@@ -78,7 +80,8 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     }
 
     /// <summary>Admission for the control and data ports: a place among its address's pending connections.</summary>
-    public RefuseReason? AdmitPending(IPEndPoint remote) => Pending.TryAcquire(remote.Address) ? null : RefuseReason.AddressLimit;
+    public RefuseReason? AdmitPending(IPEndPoint remote) =>
+        Pending.TryAcquire(remote.Address) ? null : RefuseReason.AddressLimit;
 
     public void ReleasePending(EndPoint? remote)
     {
@@ -86,7 +89,8 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     }
 
     /// <summary>Options for the relay's own listeners: Gray.Net's defaults with our deadlines and limits.</summary>
-    public TcpServerOptions ListenerOptions(int maxSessions, int maxPerAddress = int.MaxValue, string? serverId = null) => new()
+    public TcpServerOptions ListenerOptions(int maxSessions, int maxPerAddress = int.MaxValue,
+        string? serverId = null) => new()
     {
         MaxSessions = maxSessions,
         MaxSessionsPerAddress = maxPerAddress,

@@ -13,8 +13,11 @@ internal static partial class RelayLog
     [LoggerMessage(101, LogLevel.Information, "Relay stopped")]
     public static partial void Stopped(ILogger logger);
 
-    [LoggerMessage(102, LogLevel.Information, "Server {ServerId}: agent {Agent} connected; clients on port {ClientPort}, data on port {DataPort}, pool {Pool}, {DataMode} data")]
-    public static partial void AgentConnected(ILogger logger, string serverId, EndPoint? agent, int clientPort, int dataPort, int pool, string dataMode);
+    [LoggerMessage(102, LogLevel.Information,
+        "Server {ServerId}: agent {Agent} connected; clients on port {ClientPort}, data on port {DataPort}, pool " +
+        "{Pool}, {DataMode} data")]
+    public static partial void AgentConnected(ILogger logger, string serverId, EndPoint? agent, int clientPort,
+        int dataPort, int pool, string dataMode);
 
     [LoggerMessage(103, LogLevel.Information, "Server {ServerId}: shut down ({Reason})")]
     public static partial void ServerShutDown(ILogger logger, string serverId, string reason);
@@ -31,8 +34,10 @@ internal static partial class RelayLog
     [LoggerMessage(107, LogLevel.Debug, "Server {ServerId} pair {PairId}: client {Client} paired")]
     public static partial void PairStarted(ILogger logger, string serverId, long pairId, EndPoint? client);
 
-    [LoggerMessage(108, LogLevel.Debug, "Server {ServerId} pair {PairId}: ended, {BytesIn} bytes in, {BytesOut} bytes out{Fault}")]
-    public static partial void PairEnded(ILogger logger, string serverId, long pairId, long bytesIn, long bytesOut, string fault);
+    [LoggerMessage(108, LogLevel.Debug,
+        "Server {ServerId} pair {PairId}: ended, {BytesIn} bytes in, {BytesOut} bytes out{Fault}")]
+    public static partial void PairEnded(ILogger logger, string serverId, long pairId, long bytesIn, long bytesOut,
+        string fault);
 
     [LoggerMessage(109, LogLevel.Warning, "Server {ServerId}: client {Client} refused: {Reason}")]
     public static partial void ClientRefused(ILogger logger, string serverId, EndPoint? client, string reason);
@@ -40,7 +45,8 @@ internal static partial class RelayLog
     [LoggerMessage(110, LogLevel.Warning, "Server {ServerId}: no pong for {Seconds:0.#} s; shutting down")]
     public static partial void PingTimeout(ILogger logger, string serverId, double seconds);
 
-    [LoggerMessage(111, LogLevel.Information, "Server {ServerId} added: client port {ClientPort}, data port {DataPort}")]
+    [LoggerMessage(111, LogLevel.Information,
+        "Server {ServerId} added: client port {ClientPort}, data port {DataPort}")]
     public static partial void ServerAdded(ILogger logger, string serverId, int clientPort, int dataPort);
 
     [LoggerMessage(112, LogLevel.Information, "Server {ServerId} deleted")]
@@ -52,6 +58,7 @@ internal static partial class RelayLog
     [LoggerMessage(114, LogLevel.Error, "Server {ServerId}: could not start")]
     public static partial void ServerStartFailed(ILogger logger, Exception error, string serverId);
 
-    [LoggerMessage(115, LogLevel.Information, "SIGHUP was ignored when the relay started (nohup?): it now reloads the configuration")]
+    [LoggerMessage(115, LogLevel.Information,
+        "SIGHUP was ignored when the relay started (nohup?): it now reloads the configuration")]
     public static partial void HangupTakenBack(ILogger logger);
 }

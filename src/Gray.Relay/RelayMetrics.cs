@@ -25,11 +25,14 @@ internal sealed class RelayMetrics : IDisposable
             description: "Connections admitted, by port kind (control, client, data, admin)");
         _refused = _meter.CreateCounter<long>("gray.relay.connections.refused",
             description: "Connections refused at accept, by port kind and reason");
-        _otps = _meter.CreateCounter<long>("gray.relay.otps", description: "One-time passwords by outcome: issued, used, expired, rejected");
-        _reloads = _meter.CreateCounter<long>("gray.relay.config.reloads", description: "Configuration reloads, by result (ok, failed)");
+        _otps = _meter.CreateCounter<long>("gray.relay.otps",
+            description: "One-time passwords by outcome: issued, used, expired, rejected");
+        _reloads = _meter.CreateCounter<long>("gray.relay.config.reloads",
+            description: "Configuration reloads, by result (ok, failed)");
         PairSetup = _meter.CreateHistogram<double>("gray.relay.pair.setup.duration", unit: "s",
             description: "From a client's accept to its start frame on a data connection");
-        PingRoundTrip = _meter.CreateHistogram<double>("gray.relay.ping.rtt", unit: "s", description: "Control-channel ping round trip, by server");
+        PingRoundTrip = _meter.CreateHistogram<double>("gray.relay.ping.rtt", unit: "s",
+            description: "Control-channel ping round trip, by server");
     }
 
     public Histogram<double> PairSetup { get; }
@@ -39,34 +42,43 @@ internal sealed class RelayMetrics : IDisposable
     public void Accepted(string portKind) => _accepted.Add(1, new KeyValuePair<string, object?>("port_kind", portKind));
 
     public void Refused(string portKind, RefuseReason reason) =>
-        _refused.Add(1, new KeyValuePair<string, object?>("port_kind", portKind), new KeyValuePair<string, object?>("reason", ReasonName(reason)));
+        _refused.Add(1, new KeyValuePair<string, object?>("port_kind", portKind),
+            new KeyValuePair<string, object?>("reason", ReasonName(reason)));
 
     public void Otp(string server, string outcome, int count = 1)
     {
-        if (count > 0) _otps.Add(count, new KeyValuePair<string, object?>("server", server), new KeyValuePair<string, object?>("outcome", outcome));
+        if (count > 0) _otps.Add(count, new KeyValuePair<string, object?>("server", server),
+            new KeyValuePair<string, object?>("outcome", outcome));
     }
 
     public void Reloaded(bool ok) => _reloads.Add(1, new KeyValuePair<string, object?>("result", ok ? "ok" : "failed"));
 
     /// <summary>Registers the per-server gauges, read from the live servers at each collection.</summary>
-    public void ObserveServers(Func<IEnumerable<(string Id, int ActivePairs, int PoolReady, int PoolTarget, long BytesIn, long BytesOut)>> servers)
+    public void ObserveServers(Func<IEnumerable<(string Id, int ActivePairs, int PoolReady, int PoolTarget,
+        long BytesIn, long BytesOut)>> servers)
     {
         // Live counts, running pairs included; they start again when a newer agent session takes over.
         _meter.CreateObservableCounter("gray.relay.bytes",
             () => servers().SelectMany(s => new[]
             {
-                new Measurement<long>(s.BytesIn, new KeyValuePair<string, object?>("server", s.Id), new KeyValuePair<string, object?>("direction", "in")),
-                new Measurement<long>(s.BytesOut, new KeyValuePair<string, object?>("server", s.Id), new KeyValuePair<string, object?>("direction", "out")),
+                new Measurement<long>(s.BytesIn, new KeyValuePair<string, object?>("server", s.Id),
+                    new KeyValuePair<string, object?>("direction", "in")),
+                new Measurement<long>(s.BytesOut, new KeyValuePair<string, object?>("server", s.Id),
+                    new KeyValuePair<string, object?>("direction", "out")),
             }),
-            unit: "By", description: "Bytes forwarded, by server and direction (in: client to service), running pairs included");
+            unit: "By",
+            description: "Bytes forwarded, by server and direction (in: client to service), running pairs included");
         _meter.CreateObservableGauge("gray.relay.pairs.active",
-            () => servers().Select(s => new Measurement<int>(s.ActivePairs, new KeyValuePair<string, object?>("server", s.Id))),
+            () => servers()
+                .Select(s => new Measurement<int>(s.ActivePairs, new KeyValuePair<string, object?>("server", s.Id))),
             description: "Pairs running, by server");
         _meter.CreateObservableGauge("gray.relay.pool.ready",
-            () => servers().Select(s => new Measurement<int>(s.PoolReady, new KeyValuePair<string, object?>("server", s.Id))),
+            () => servers()
+                .Select(s => new Measurement<int>(s.PoolReady, new KeyValuePair<string, object?>("server", s.Id))),
             description: "Data connections waiting in the pool, by server");
         _meter.CreateObservableGauge("gray.relay.pool.target",
-            () => servers().Select(s => new Measurement<int>(s.PoolTarget, new KeyValuePair<string, object?>("server", s.Id))),
+            () => servers()
+                .Select(s => new Measurement<int>(s.PoolTarget, new KeyValuePair<string, object?>("server", s.Id))),
             description: "Pool size the agent asked for, by server");
     }
 

@@ -27,7 +27,9 @@ public sealed class RelayOptions
     /// <summary>May agents ask for plain-TCP data connections (--plain-data)?</summary>
     public bool AllowPlainData { get; set; } = true;
 
-    /// <summary>May agents multiplex clients over their data connections (--mux)? If not, they get pooled ones.</summary>
+    /// <summary>
+    /// May agents multiplex clients over their data connections (--mux)? If not, they get pooled ones.
+    /// </summary>
     public bool AllowMux { get; set; } = true;
 
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -75,7 +77,9 @@ public sealed class RelayOptions
 
     public bool Console { get; set; } = true;
 
-    /// <summary>Agent public keys that may authenticate instead of a secret: a path or a file:// or http(s):// URL.</summary>
+    /// <summary>
+    /// Agent public keys that may authenticate instead of a secret: a path or a file:// or http(s):// URL.
+    /// </summary>
     public string? TrustedKeysSource { get; set; }
 
     public TimeSpan TrustedKeysRefresh { get; set; } = TimeSpan.FromSeconds(5);
@@ -86,7 +90,8 @@ public sealed class RelayOptions
     public TimeSpan OtlpInterval { get; set; } = OtlpExport.DefaultInterval;
 
     /// <summary>Least important log level written (a reload may change it).</summary>
-    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Information;
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } =
+        Microsoft.Extensions.Logging.LogLevel.Information;
 
     /// <summary>Where GET /metrics answers in the Prometheus text format; null (the default) serves none.</summary>
     public IPEndPoint? MetricsListen { get; set; }
@@ -97,7 +102,9 @@ public sealed class RelayOptions
 /// <summary>A server declared in the relay's file: its ID, secret and (optionally) fixed ports.</summary>
 public sealed record DeclaredServer(string Id, string Secret, int? ClientPort, int? DataPort);
 
-/// <summary>Where the relay's settings come from, so that a reload can read them again: the file, then the flags.</summary>
+/// <summary>
+/// Where the relay's settings come from, so that a reload can read them again: the file, then the flags.
+/// </summary>
 public sealed record RelayConfigSource(string? Path, Func<RelayOptions> Load);
 
 /// <summary>Per-server rules: pool size, who may connect to the client port, and idle pairs.</summary>

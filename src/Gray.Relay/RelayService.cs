@@ -17,13 +17,16 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<RelayService>();
 
-    /// <summary>Descriptors kept for everything but connections: listeners, their spares, files, the runtime's own.</summary>
+    /// <summary>
+    /// Descriptors kept for everything but connections: listeners, their spares, files, the runtime's own.
+    /// </summary>
     private const int DescriptorMargin = 128;
 
     // Each connection is a descriptor. Out of descriptors the .NET runtime itself can abort ("Out of
     // memory." when it cannot start a thread), so max_connections must stay below what the process
     // may open: the relay then refuses at its own limit, cleanly, and never runs the process dry.
-    /// <returns>The most connections the open-file limit allows (a reload cannot raise max_connections past it).</returns>
+    /// <returns>The most connections the open-file limit allows
+    /// (a reload cannot raise max_connections past it).</returns>
     private int FitConnectionsToDescriptors()
     {
         if (DescriptorLimit.Raise() is not { } limit) return int.MaxValue;
@@ -47,7 +50,8 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
     private IDisposable StartOtlp(Uri endpoint)
     {
         var provider = OtlpExport.Start(RelayMetrics.MeterName, endpoint, options.OtlpInterval);
-        _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", endpoint, options.OtlpInterval.TotalSeconds);
+        _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", endpoint,
+            options.OtlpInterval.TotalSeconds);
         return provider;
     }
 
@@ -58,13 +62,16 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         {
             relay.TrustedKeys = new TrustedKeys(keySource, options.TrustedKeysRefresh, relay, _log);
         }
-        catch (Exception error) when (error is IOException or HttpRequestException or TaskCanceledException or FormatException or System.Security.Cryptography.CryptographicException)
+        catch (Exception error)
+            when (error is IOException or HttpRequestException or TaskCanceledException or FormatException
+                or System.Security.Cryptography.CryptographicException)
         {
             throw new ConfigException($"trusted_keys: {keySource}: {error.Message}");
         }
     }
 
-    private readonly TaskCompletionSource<RelayContext> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<RelayContext> _started =
+        new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The running relay, once its ports listen (for hosts that embed it, such as tests).</summary>
     internal Task<RelayContext> Started => _started.Task;
@@ -88,11 +95,15 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             logs.ApplyConfigured(options.LogLevel);
             string dataDir = DataDirectory.Ensure(options.DataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
-            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options), time, new RelayMetrics(meterFactory))
+            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options), time,
+                new RelayMetrics(meterFactory))
             {
                 ConnectionCeiling = connectionCeiling,
             };
-            foreach (string change in DeclaredServers.Sync(relay, options)) _log.LogInformation("Configuration: {Change}", change);
+            foreach (string change in DeclaredServers.Sync(relay, options))
+            {
+                _log.LogInformation("Configuration: {Change}", change);
+            }
             if (options.TrustedKeysSource is { } keySource) LoadTrustedKeys(relay, keySource);
             // Exporters first: a measurement made before they listen would be lost.
             exporter = options.MetricsListen is null ? null : new PrometheusExporter(RelayMetrics.MeterName);
@@ -104,10 +115,12 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             admin = new AdminServer(commands, relay.ListenerOptions(maxSessions: 64));
             admin.Start();
             adminFile = Path.Combine(dataDir, AdminEndpointFile.FileName);
-            DataDirectory.WritePrivate(adminFile, new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token).ToJson());
+            DataDirectory.WritePrivate(adminFile,
+                new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token).ToJson());
             RelayLog.AdminListening(_log, admin.EndPoint);
             var manager = relay.Manager;
-            relay.Metrics.ObserveServers(() => manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
+            relay.Metrics.ObserveServers(() =>
+                manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
             if (options.MetricsListen is { } metricsEndPoint)
             {
                 metrics = new MetricsServer(metricsEndPoint, exporter!);
@@ -125,10 +138,14 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             RelayLog.Started(_log, control.EndPoint, relay.Fingerprint);
             ControlEndPoint = control.EndPoint;
             _started.TrySetResult(relay);
-            logs.HumanOutput.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 {relay.Fingerprint}");
+            logs.HumanOutput.WriteLine($"gray relay: control {control.EndPoint}, certificate SHA-256 " +
+                $"{relay.Fingerprint}");
             if (options.Console && !Console.IsInputRedirected)
             {
-                Background.Observe(Background.SuperviseAsync(ct => RelayConsole.RunAsync(commands, ct), "The console", _log, stoppingToken), "The console", _log);
+                Background.Observe(
+                    Background.SuperviseAsync(ct => RelayConsole.RunAsync(commands, ct), "The console", _log,
+                        stoppingToken),
+                    "The console", _log);
             }
         }
         catch (Exception error)

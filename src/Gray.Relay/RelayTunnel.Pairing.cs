@@ -18,7 +18,9 @@ internal sealed partial class RelayTunnel
         }
     }
 
-    /// <summary>What is left of the OTP deadline for a data connection accepted at <paramref name="acceptedAt"/>.</summary>
+    /// <summary>
+    /// What is left of the OTP deadline for a data connection accepted at <paramref name="acceptedAt"/>.
+    /// </summary>
     public TimeSpan OtpDeadline(DateTimeOffset acceptedAt)
     {
         var left = _relay.Options.OtpTimeout - (_relay.Time.GetUtcNow() - acceptedAt);
@@ -51,7 +53,9 @@ internal sealed partial class RelayTunnel
         if (handed) TopUpPool();
     }
 
-    /// <summary>A connection that redeemed its OTP was refused after all (it is not of the kind the agent asked for).</summary>
+    /// <summary>
+    /// A connection that redeemed its OTP was refused after all (it is not of the kind the agent asked for).
+    /// </summary>
     public void AdmissionFailed()
     {
         lock (_gate)
@@ -79,7 +83,9 @@ internal sealed partial class RelayTunnel
         TopUpPool();
     }
 
-    /// <summary>A ready data connection for <paramref name="client"/>, waiting in the FIFO if need be; null if none came.</summary>
+    /// <summary>
+    /// A ready data connection for <paramref name="client"/>, waiting in the FIFO if need be; null if none came.
+    /// </summary>
     public async Task<DataSession?> PairAsync(ClientSession client, CancellationToken cancellationToken)
     {
         DataSession? ready;
@@ -106,7 +112,8 @@ internal sealed partial class RelayTunnel
         var waiter = place.Value;
         try
         {
-            return await waiter.Task.WaitAsync(_relay.Options.ClientWaitTimeout, _relay.Time, cancellationToken).ConfigureAwait(false);
+            return await waiter.Task.WaitAsync(_relay.Options.ClientWaitTimeout, _relay.Time, cancellationToken)
+                .ConfigureAwait(false);
         }
         catch (Exception error) when (error is TimeoutException or OperationCanceledException)
         {

@@ -40,8 +40,8 @@ internal sealed partial class RelayTunnel
     /// <summary>Limits of this relay's multiplexed data connections.</summary>
     internal MuxOptions MuxOptions => _relay.Mux;
 
-    public RelayTunnel(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData, byte[]? authKey = null,
-        bool mux = false)
+    public RelayTunnel(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData,
+        byte[]? authKey = null, bool mux = false)
     {
         Mux = mux;
         AuthKey = authKey;
@@ -59,7 +59,8 @@ internal sealed partial class RelayTunnel
         Pairs = new PairRunner(this);
         _clientRules = new ParsedClientRules(() => Rules);
         IPAddress bind = relay.Options.EffectivePublicBind;
-        var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer, relay.Options.MaxClientConnectionsPerIp, Id);
+        var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer,
+            relay.Options.MaxClientConnectionsPerIp, Id);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
         // Every pair holds one data connection, and the pool waits on top of them.
         var dataOptions = relay.ListenerOptions(relay.Options.MaxClientsPerServer + Rules.MaxPool, serverId: Id);
@@ -228,7 +229,8 @@ internal sealed partial class RelayTunnel
                 long sent = (long)pong.Nonce; // our ping's nonce is its timestamp
                 if (sent > 0 && sent <= _relay.Time.GetTimestamp())
                 {
-                    _relay.Metrics.PingRoundTrip.Record(_relay.Time.GetElapsedTime(sent).TotalSeconds, new KeyValuePair<string, object?>("server", Id));
+                    _relay.Metrics.PingRoundTrip.Record(_relay.Time.GetElapsedTime(sent).TotalSeconds,
+                        new KeyValuePair<string, object?>("server", Id));
                 }
 
                 break;
@@ -251,7 +253,8 @@ internal sealed partial class RelayTunnel
                 if (silence > options.PingTimeout)
                 {
                     RelayLog.PingTimeout(Logger, Id, silence.TotalSeconds);
-                    Background.Observe(ShutdownAsync("ping timeout", keepPairs: false), $"Server {Id}: shutdown", Logger);
+                    Background.Observe(ShutdownAsync("ping timeout", keepPairs: false), $"Server {Id}: shutdown",
+                        Logger);
                     return;
                 }
 

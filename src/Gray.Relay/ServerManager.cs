@@ -12,7 +12,9 @@ internal sealed class ServerManager
 
     public RelayTunnel? Find(string id) => _servers.GetValueOrDefault(id);
 
-    /// <summary>Starts <paramref name="server"/>, first shutting down an older one for its ID (its pairs keep running).</summary>
+    /// <summary>
+    /// Starts <paramref name="server"/>, first shutting down an older one for its ID (its pairs keep running).
+    /// </summary>
     public async Task ActivateAsync(RelayTunnel server)
     {
         await _activation.WaitAsync().ConfigureAwait(false);
@@ -20,8 +22,8 @@ internal sealed class ServerManager
         {
             if (_servers.TryGetValue(server.Id, out var older))
             {
-                await older.ShutdownAsync("replaced by a newer agent session", keepPairs: true, Protocol.ErrorCode.Replaced)
-                    .ConfigureAwait(false);
+                await older.ShutdownAsync("replaced by a newer agent session", keepPairs: true,
+                    Protocol.ErrorCode.Replaced).ConfigureAwait(false);
             }
 
             await server.StartAsync().ConfigureAwait(false);
@@ -38,6 +40,7 @@ internal sealed class ServerManager
     public async Task ShutdownAllAsync()
     {
         await Task.WhenAll(_servers.Values.Select(s =>
-            s.ShutdownAsync("relay shutting down", keepPairs: false, Protocol.ErrorCode.ShuttingDown))).ConfigureAwait(false);
+            s.ShutdownAsync("relay shutting down", keepPairs: false, Protocol.ErrorCode.ShuttingDown)))
+                .ConfigureAwait(false);
     }
 }

@@ -18,7 +18,8 @@ internal sealed class TrustedKeys : IDisposable
     private readonly ILogger _log;
     private readonly Timer _timer;
     private readonly HttpClient _http = new() { Timeout = FetchTimeout };
-    private volatile IReadOnlyDictionary<string, IReadOnlyList<byte[]>> _keys = new Dictionary<string, IReadOnlyList<byte[]>>();
+    private volatile IReadOnlyDictionary<string, IReadOnlyList<byte[]>> _keys =
+        new Dictionary<string, IReadOnlyList<byte[]>>();
 
     public TrustedKeys(string source, TimeSpan refresh, RelayContext relay, ILogger log)
     {
@@ -42,7 +43,8 @@ internal sealed class TrustedKeys : IDisposable
         return null;
     }
 
-    public bool IsTrusted(string id, byte[] key) => _keys.GetValueOrDefault(id)?.Any(k => k.AsSpan().SequenceEqual(key)) == true;
+    public bool IsTrusted(string id, byte[] key) =>
+        _keys.GetValueOrDefault(id)?.Any(k => k.AsSpan().SequenceEqual(key)) == true;
 
     public void Dispose()
     {
@@ -56,9 +58,12 @@ internal sealed class TrustedKeys : IDisposable
         {
             _keys = Parse(Fetch());
         }
-        catch (Exception error) when (error is IOException or HttpRequestException or TaskCanceledException or FormatException or CryptographicException)
+        catch (Exception error)
+            when (error is IOException or HttpRequestException or TaskCanceledException or FormatException
+                or CryptographicException)
         {
-            _log.LogWarning("Trusted keys from {Source} could not be read, the previous set stays: {Reason}", _source, error.Message);
+            _log.LogWarning("Trusted keys from {Source} could not be read, the previous set stays: {Reason}", _source,
+                error.Message);
             return;
         }
 
@@ -66,20 +71,24 @@ internal sealed class TrustedKeys : IDisposable
         {
             if (server.AuthKey is { } key && !IsTrusted(server.Id, key))
             {
-                _log.LogWarning("Server {ServerId}: its agent's key was removed from the trusted keys; dropping it", server.Id);
-                Background.Observe(server.ShutdownAsync("its key is no longer trusted", keepPairs: false, ErrorCode.KeyRevoked), $"Server {server.Id}: shutdown", _log);
+                _log.LogWarning("Server {ServerId}: its agent's key was removed from the trusted keys; dropping it",
+                    server.Id);
+                Background.Observe(server.ShutdownAsync("its key is no longer trusted", keepPairs: false,
+                    ErrorCode.KeyRevoked), $"Server {server.Id}: shutdown", _log);
             }
         }
     }
 
     private string Fetch()
     {
-        if (_source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || _source.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        if (_source.StartsWith("http://", StringComparison.OrdinalIgnoreCase)
+            || _source.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             return _http.GetStringAsync(_source).GetAwaiter().GetResult();
         }
 
-        string path = _source.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? new Uri(_source).LocalPath : _source;
+        string path = _source.StartsWith("file://", StringComparison.OrdinalIgnoreCase)
+            ? new Uri(_source).LocalPath : _source;
         return File.ReadAllText(path);
     }
 
@@ -94,7 +103,10 @@ internal sealed class TrustedKeys : IDisposable
             string line = raw.Split('#')[0].Trim();
             if (line.Length == 0) continue;
             string[] parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length != 2 || !Auth.IsValidId(parts[0])) throw new FormatException($"line {number}: expected ID and a base64 public key");
+            if (parts.Length != 2 || !Auth.IsValidId(parts[0]))
+            {
+                throw new FormatException($"line {number}: expected ID and a base64 public key");
+            }
             byte[] key = Convert.FromBase64String(parts[1]);
             using (var check = ECDsa.Create())
             {

@@ -27,7 +27,8 @@ ThreadPool.SetMinThreads(PoolThreads, PoolThreads);
 using (var started = new Barrier(PoolThreads))
 {
     await Task.WhenAll(Enumerable.Range(0, PoolThreads).Select(_ => Task.Factory.StartNew(
-        () => started.SignalAndWait(deadline), CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default)));
+        () => started.SignalAndWait(deadline), CancellationToken.None, TaskCreationOptions.None,
+            TaskScheduler.Default)));
 }
 
 var original = new Rlimit();

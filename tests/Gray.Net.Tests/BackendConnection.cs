@@ -10,5 +10,6 @@ internal sealed class BackendConnection(IPEndPoint backend) : TcpClient(backend)
 
     public void Release() => _released.TrySetResult();
 
-    protected override Task RunAsync(CancellationToken cancellationToken) => _released.Task.WaitAsync(cancellationToken);
+    protected override Task RunAsync(CancellationToken cancellationToken) =>
+        _released.Task.WaitAsync(cancellationToken);
 }

@@ -16,7 +16,8 @@ public class BackpressureTests
         await using var server = new PushServer(Loopback.AnyPort, options, totalBytes);
         server.Start();
 
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
+        using var socket = new Socket(
+            AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
         await socket.ConnectAsync(server.EndPoint);
         var buffer = new byte[32 * 1024];
         long received = 0;
@@ -43,7 +44,8 @@ public class BackpressureTests
         var options = new TcpServerOptions { SendQueueLimitBytes = QueueLimitBytes };
         await using var server = new EchoServer(Loopback.AnyPort, options);
         server.Start();
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        using var socket = new Socket(
+            AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         await socket.ConnectAsync(server.EndPoint);
         await Wait.UntilAsync(() => server.GetSessions().Count == 1, "session");
         var session = server.FindSession(server.GetSessions().Single().Id)!;
@@ -73,14 +75,17 @@ public class BackpressureTests
         await using var server = new EchoServer(Loopback.AnyPort, options);
         server.Start();
 
-        using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        using var stalled = new Socket(
+            AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         await stalled.ConnectAsync(server.EndPoint);
         var readers = new List<Socket>();
         for (int i = 0; i < 2; i++) readers.Add(await Loopback.ConnectAsync(server.EndPoint));
         await Wait.UntilAsync(() => server.GetSessions().Count == 3, "three sessions");
-        var stalledSession = server.FindSession(server.GetSessions().Single(s => s.RemoteEndPoint!.Equals(stalled.LocalEndPoint)).Id)!;
+        var stalledSession = server.FindSession(
+            server.GetSessions().Single(s => s.RemoteEndPoint!.Equals(stalled.LocalEndPoint)).Id)!;
         stalledSession.Socket.SendBufferSize = 4096;
-        var healthy = server.GetSessions().Where(s => s.Id != stalledSession.Id).Select(s => server.FindSession(s.Id)!).ToList();
+        var healthy = server.GetSessions().Where(s => s.Id != stalledSession.Id).Select(s => server.FindSession(s.Id)!)
+            .ToList();
 
         var draining = readers.Select(r => DrainAsync(r, (long)messageBytes * messages)).ToList();
         var message = new byte[messageBytes];
@@ -91,7 +96,8 @@ public class BackpressureTests
             // Pace by the healthy readers only; the stalled one must not hold anybody back.
             if (healthy.Any(h => h.PendingSendBytes > QueueLimitBytes / 2))
             {
-                await Wait.UntilAsync(() => healthy.All(h => h.PendingSendBytes < QueueLimitBytes / 4), "healthy drain");
+                await Wait.UntilAsync(
+                    () => healthy.All(h => h.PendingSendBytes < QueueLimitBytes / 4), "healthy drain");
             }
 
             Assert.InRange(stalledSession.PendingSendBytes, 0, QueueLimitBytes);
@@ -126,9 +132,11 @@ public class BackpressureTests
         return total;
     }
 
-    private sealed class PushServer(IPEndPoint endPoint, TcpServerOptions options, int totalBytes) : TcpServer(endPoint, options)
+    private sealed class PushServer(IPEndPoint endPoint, TcpServerOptions options, int totalBytes)
+        : TcpServer(endPoint, options)
     {
-        public TaskCompletionSource<PushSession> Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<PushSession> Finished { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         protected override TcpSession CreateSession() => new PushSession(this, totalBytes);
     }

@@ -53,7 +53,8 @@ public class LimitsTests
         var rules = AddressRules.Parse(allow: [], deny: ["127.0.0.5/32"]);
         await using var server = new RuledServer(rules);
         server.Start();
-        await Loopback.AssertRefusedAsync(() => TcpServerTests.ConnectFromAsync(IPAddress.Parse("127.0.0.5"), server.EndPoint));
+        await Loopback.AssertRefusedAsync(
+            () => TcpServerTests.ConnectFromAsync(IPAddress.Parse("127.0.0.5"), server.EndPoint));
         Assert.Equal(1, server.RefusedFor(RefuseReason.Denied));
         using var allowed = await TcpServerTests.ConnectFromAsync(IPAddress.Parse("127.0.0.6"), server.EndPoint);
         await TcpServerTests.AssertEchoAsync(allowed);

@@ -20,12 +20,14 @@ public class OpenSslBuffersTests
         using var deadline = new CancellationTokenSource(Loopback.Deadline);
 
         var server = TlsHandshake.RunAsync(accepted, (ssl, ct) =>
-            ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = Loopback.Certificate }, ct), deadline.Token);
+            ssl.AuthenticateAsServerAsync(
+                new SslServerAuthenticationOptions { ServerCertificate = Loopback.Certificate }, ct), deadline.Token);
         var client = TlsHandshake.RunAsync(connected, (ssl, ct) =>
             ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
                 TargetHost = "localhost",
-                RemoteCertificateValidationCallback = Certificates.PinSha256(Certificates.Sha256Fingerprint(Loopback.Certificate)),
+                RemoteCertificateValidationCallback =
+                    Certificates.PinSha256(Certificates.Sha256Fingerprint(Loopback.Certificate)),
             }, ct), deadline.Token);
         await using var serverStream = (SslStream)await server;
         await using var clientStream = (SslStream)await client;

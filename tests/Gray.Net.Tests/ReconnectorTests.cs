@@ -10,7 +10,8 @@ public class ReconnectorTests
     public async Task A_failed_session_is_retried_after_its_backoff_on_the_given_clock()
     {
         var time = new FakeTimeProvider();
-        var backoff = new BackoffOptions { Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromSeconds(30), Jitter = 0 };
+        var backoff =
+            new BackoffOptions { Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromSeconds(30), Jitter = 0 };
         var attempts = new System.Collections.Concurrent.ConcurrentQueue<DateTimeOffset>();
         using var stop = new CancellationTokenSource();
         var loop = Reconnector.RunAsync((_, _) =>

@@ -45,7 +45,8 @@ public class ResourceTests
     public async Task Aborted_connections_leave_no_unobserved_task_exception()
     {
         var unobserved = new List<Exception>();
-        EventHandler<UnobservedTaskExceptionEventArgs> handler = (_, e) => { lock (unobserved) unobserved.Add(e.Exception); };
+        EventHandler<UnobservedTaskExceptionEventArgs> handler =
+            (_, e) => { lock (unobserved) unobserved.Add(e.Exception); };
         TaskScheduler.UnobservedTaskException += handler;
         try
         {
@@ -145,7 +146,8 @@ public class ResourceTests
         using var client = await Loopback.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
         Assert.True(listener.Poll(Loopback.Deadline, SelectMode.SelectRead), "the connection is in the backlog");
 
-        Assert.True(server.ShedOneConnection(listener), "descriptors are back: the accept loop goes on without its retry delay");
+        Assert.True(server.ShedOneConnection(listener),
+            "descriptors are back: the accept loop goes on without its retry delay");
         await TcpServerTests.AssertEchoAsync(client);
         Assert.Equal(0, server.RefusedFor(RefuseReason.DescriptorsExhausted));
         Assert.Equal(1, server.SessionsAccepted);

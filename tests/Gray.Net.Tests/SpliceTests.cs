@@ -5,7 +5,8 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Gray.Net.Tests;
 
-/// <summary>Splice through a small proxy built from Gray.Net: client → proxy session ⇄ backend client → echo.</summary>
+/// <summary>Splice through a small proxy built from Gray.Net: client → proxy session ⇄ backend client →
+/// echo.</summary>
 public class SpliceTests
 {
     [Fact]
@@ -70,18 +71,21 @@ public class SpliceTests
         using var client = await Loopback.ConnectAsync(proxy.EndPoint);
         await client.SendAsync(new byte[10]);
         Assert.True(await Loopback.IsClosedByPeerAsync(client));
-        Assert.Equal(SpliceEnd.BFailed, (await proxy.LastResult.Task.WaitAsync(Loopback.Deadline)).End); // the backend's side
+        // the backend's side
+        Assert.Equal(SpliceEnd.BFailed, (await proxy.LastResult.Task.WaitAsync(Loopback.Deadline)).End);
     }
 
     private sealed class ProxyServer(IPEndPoint backend, TimeSpan? idleTimeout, TimeProvider? time = null)
         : TcpServer(Loopback.AnyPort, new TcpServerOptions { TimeProvider = time ?? TimeProvider.System })
     {
-        public TaskCompletionSource<SpliceResult> LastResult { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<SpliceResult> LastResult { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         protected override TcpSession CreateSession() => new ProxySession(this, backend, idleTimeout);
     }
 
-    private sealed class ProxySession(ProxyServer server, IPEndPoint backend, TimeSpan? idleTimeout) : TcpSession(server)
+    private sealed class ProxySession(ProxyServer server, IPEndPoint backend, TimeSpan? idleTimeout)
+        : TcpSession(server)
     {
         protected override async Task RunAsync(CancellationToken cancellationToken)
         {

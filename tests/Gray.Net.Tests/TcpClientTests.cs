@@ -66,7 +66,8 @@ public class TcpClientTests
         var received = new ReceivedBytes();
         var client = new CollectingTcpClient(server.EndPoint, received);
         using var stop = new CancellationTokenSource();
-        var backoff = new BackoffOptions { Initial = TimeSpan.FromMilliseconds(20), Maximum = TimeSpan.FromMilliseconds(200) };
+        var backoff =
+            new BackoffOptions { Initial = TimeSpan.FromMilliseconds(20), Maximum = TimeSpan.FromMilliseconds(200) };
         var running = client.RunWithReconnectAsync(backoff, cancellationToken: stop.Token);
         await Wait.UntilAsync(() => client.IsConnected, "first connection");
 
@@ -101,7 +102,8 @@ public class TcpClientTests
     [Fact]
     public void Backoff_grows_with_jitter_up_to_the_maximum_and_resets()
     {
-        var options = new BackoffOptions { Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromSeconds(30), Jitter = 0.2 };
+        var options =
+            new BackoffOptions { Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromSeconds(30), Jitter = 0.2 };
         var backoff = new ExponentialBackoff(options);
         var delays = Enumerable.Range(0, 10).Select(_ => backoff.Next().TotalSeconds).ToArray();
         Assert.InRange(delays[0], 0.8, 1.2);

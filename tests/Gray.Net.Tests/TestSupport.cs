@@ -63,7 +63,8 @@ internal static class Loopback
         {
             socket = await connect();
         }
-        catch (SocketException error) when (error.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
+        catch (SocketException error)
+            when (error.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
         {
             return true;
         }
@@ -74,7 +75,8 @@ internal static class Loopback
         }
     }
 
-    private static readonly Lazy<X509Certificate2> s_certificate = new(() => Certificates.CreateSelfSigned("localhost"));
+    private static readonly Lazy<X509Certificate2> s_certificate =
+        new(() => Certificates.CreateSelfSigned("localhost"));
 
     public static X509Certificate2 Certificate => s_certificate.Value;
 }
@@ -101,7 +103,8 @@ internal sealed class PullEchoServer(IPEndPoint endPoint) : TcpServer(endPoint)
         {
             var buffer = new byte[64 * 1024];
             int read;
-            while ((read = await ReceiveAsync(buffer, cancellationToken)) > 0) await SendAsync(buffer.AsMemory(0, read), cancellationToken);
+            while ((read = await ReceiveAsync(buffer, cancellationToken)) > 0)
+                await SendAsync(buffer.AsMemory(0, read), cancellationToken);
             await ShutdownSendAsync(cancellationToken);
         }
     }

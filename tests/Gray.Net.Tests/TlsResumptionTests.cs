@@ -11,9 +11,11 @@ public class TlsResumptionTests
     [Fact]
     public async Task Pinned_clients_resume_sessions_also_when_the_server_is_an_IP_address()
     {
-        await using var server = new TlsEchoServer(Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
+        await using var server = new TlsEchoServer(
+            Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
         server.Start();
-        var tls = TlsClientOptions.Pinned(Certificates.Sha256Fingerprint(Loopback.Certificate), "127.0.0.1", server.EndPoint.Port);
+        var tls = TlsClientOptions.Pinned(
+            Certificates.Sha256Fingerprint(Loopback.Certificate), "127.0.0.1", server.EndPoint.Port);
 
         Assert.False(await HandshakeAsync(server, tls)); // nothing to resume yet
         Assert.True(await HandshakeAsync(server, tls));
@@ -23,7 +25,8 @@ public class TlsResumptionTests
     [Fact]
     public async Task A_new_certificate_ends_resumption_and_the_pin_refuses_it()
     {
-        await using var server = new TlsEchoServer(Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
+        await using var server = new TlsEchoServer(
+            Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
         server.Start();
         string pinned = Certificates.Sha256Fingerprint(Loopback.Certificate);
         var tls = TlsClientOptions.Pinned(pinned, "127.0.0.1", server.EndPoint.Port);
@@ -48,7 +51,8 @@ public class TlsResumptionTests
         // Rotate A -> B -> A: the client pinned to B holds B's ticket when A is back, and must be refused.
         // (A new context for the same certificate may resume in .NET 10: same certificate, same pin verdict.
         // A new process never does: ticket keys are random per process.)
-        await using var server = new TlsEchoServer(Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
+        await using var server = new TlsEchoServer(
+            Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
         server.Start();
         using var other = Certificates.CreateSelfSigned("localhost");
         server.UpdateCertificate(other);
@@ -63,10 +67,12 @@ public class TlsResumptionTests
     [Fact]
     public async Task The_pin_still_refuses_a_wrong_certificate_with_the_cheap_chain_policy()
     {
-        await using var server = new TlsEchoServer(Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
+        await using var server = new TlsEchoServer(
+            Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
         server.Start();
         using var other = Certificates.CreateSelfSigned("localhost");
-        var client = new TlsClient(server.EndPoint, TlsClientOptions.Pinned(Certificates.Sha256Fingerprint(other), "127.0.0.1", server.EndPoint.Port));
+        var client = new TlsClient(server.EndPoint,
+            TlsClientOptions.Pinned(Certificates.Sha256Fingerprint(other), "127.0.0.1", server.EndPoint.Port));
         await Assert.ThrowsAsync<AuthenticationException>(() => client.ConnectAsync());
         Assert.False(client.IsConnected);
     }
@@ -78,7 +84,8 @@ public class TlsResumptionTests
         Assert.False(refused.IsConnected);
     }
 
-    /// <summary>Connects, echoes a byte (by then the client has read the server's tickets), disconnects; true if resumed.</summary>
+    /// <summary>Connects, echoes a byte (by then the client has read the server's tickets), disconnects; true if
+    /// resumed.</summary>
     private static async Task<bool> HandshakeAsync(TlsEchoServer server, TlsClientOptions tls)
     {
         var received = new ReceivedBytes();
@@ -95,7 +102,8 @@ public class TlsResumptionTests
 /// <summary>Asks OpenSSL whether an SslStream's handshake resumed a session (Linux, .NET 8 to 10 internals).</summary>
 internal static partial class SessionReused
 {
-    private static readonly FieldInfo Context = typeof(SslStream).GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance)
+    private static readonly FieldInfo Context = typeof(SslStream)
+        .GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance)
         ?? throw new InvalidOperationException("SslStream has no _securityContext field on this runtime");
 
     public static bool Of(SslStream ssl)

@@ -121,7 +121,8 @@ public class TlsTests
             var received = new ReceivedBytes();
             var client = new CollectingTlsClient(server.EndPoint, new TlsClientOptions
             {
-                ServerCertificateValidation = Certificates.PinSha256(Certificates.Sha256Fingerprint(Loopback.Certificate)),
+                ServerCertificateValidation =
+                    Certificates.PinSha256(Certificates.Sha256Fingerprint(Loopback.Certificate)),
             }, received);
             await client.ConnectAsync();
             clients.Add((client, received));
@@ -157,10 +158,12 @@ public class TlsTests
             string pfxPath = Path.Combine(dir, "cert.pfx");
             await File.WriteAllBytesAsync(pfxPath, original.Export(X509ContentType.Pkcs12, "pw"));
 
-            foreach (var loaded in new[] { Certificates.LoadPem(certPath, keyPath), Certificates.LoadPfx(pfxPath, "pw") })
+            foreach (var loaded in new[] { Certificates.LoadPem(certPath, keyPath),
+                Certificates.LoadPfx(pfxPath, "pw") })
             {
                 Assert.True(loaded.HasPrivateKey);
-                await using var server = new TlsEchoServer(Loopback.AnyPort, new TlsServerOptions { Certificate = loaded });
+                await using var server = new TlsEchoServer(
+                    Loopback.AnyPort, new TlsServerOptions { Certificate = loaded });
                 server.Start();
                 var client = new TlsClient(server.EndPoint, new TlsClientOptions
                 {
@@ -182,7 +185,8 @@ public class TlsTests
     {
         string hex = Certificates.Sha256Fingerprint(Loopback.Certificate);
         Assert.Matches("^[0-9a-f]{64}$", hex);
-        string colons = string.Join(':', Enumerable.Range(0, 32).Select(i => hex.Substring(i * 2, 2).ToUpperInvariant()));
+        string colons = string.Join(
+            ':', Enumerable.Range(0, 32).Select(i => hex.Substring(i * 2, 2).ToUpperInvariant()));
         Assert.True(Certificates.MatchesFingerprint(Loopback.Certificate, hex));
         Assert.True(Certificates.MatchesFingerprint(Loopback.Certificate, colons));
         Assert.True(Certificates.MatchesFingerprint(Loopback.Certificate, "sha256:" + hex));
@@ -245,7 +249,8 @@ internal sealed class CollectingTlsClient(System.Net.EndPoint server, TlsClientO
     protected override void OnReceived(ReadOnlySpan<byte> data) => received.Add(data);
 }
 
-internal sealed class CollectingTcpClient(System.Net.EndPoint server, ReceivedBytes received, TcpClientOptions? options = null)
+internal sealed class CollectingTcpClient(
+    System.Net.EndPoint server, ReceivedBytes received, TcpClientOptions? options = null)
     : TcpClient(server, options)
 {
     public int Connections;

@@ -107,10 +107,12 @@ public class UdpTests
         private readonly BlockingCollection<byte[]> _datagrams = new();
 
         public async Task<byte[]> NextAsync() =>
-            await Task.Run(() => _datagrams.TryTake(out var d, Loopback.Deadline) ? d : throw new TimeoutException("no datagram"));
+            await Task.Run(
+                () => _datagrams.TryTake(out var d, Loopback.Deadline) ? d : throw new TimeoutException("no datagram"));
 
         public bool TryNext(out byte[]? datagram) => _datagrams.TryTake(out datagram);
 
-        protected override void OnReceived(EndPoint remote, ReadOnlySpan<byte> datagram) => _datagrams.Add(datagram.ToArray());
+        protected override void OnReceived(EndPoint remote, ReadOnlySpan<byte> datagram) =>
+            _datagrams.Add(datagram.ToArray());
     }
 }

@@ -7,7 +7,8 @@ namespace Gray.Testing;
 
 public static class Ports
 {
-    /// <summary>Where blocks are looked for: below Linux's ephemeral range (32768-60999), so the kernel's own choices do not land in them.</summary>
+    /// <summary>Where blocks are looked for: below Linux's ephemeral range (32768-60999), so the kernel's own choices
+    /// do not land in them.</summary>
     private const int BlockRangeLow = 22000, BlockRangeHigh = 32000;
 
     private static readonly object s_gate = new();
@@ -21,7 +22,8 @@ public static class Ports
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
-    /// <summary>The first of <paramref name="count"/> consecutive ports that are free now and not yet handed out here.</summary>
+    /// <summary>The first of <paramref name="count"/> consecutive ports that are free now and not yet handed out
+    /// here.</summary>
     public static int FreeBlock(int count)
     {
         int slots = (BlockRangeHigh - BlockRangeLow) / count;

@@ -13,7 +13,8 @@ public static class Repository
 
     private static string Find([CallerFilePath] string source = "")
     {
-        string? root = Directory.Exists(Path.GetDirectoryName(source)) ? Path.GetDirectoryName(source) : AppContext.BaseDirectory;
+        string? root = Directory.Exists(Path.GetDirectoryName(source))
+            ? Path.GetDirectoryName(source) : AppContext.BaseDirectory;
         while (root is not null && !File.Exists(Path.Combine(root, "Gray.slnx"))) root = Path.GetDirectoryName(root);
         return root ?? throw new DirectoryNotFoundException("repository root");
     }

@@ -21,7 +21,8 @@ public class AgentConfigTests
         await File.WriteAllTextAsync(Path.Combine(dir, "b.secret"), b.Secret + "\n");
         string config = Path.Combine(dir, "agent.yaml");
         string Yaml(params string[] tunnels) =>
-            $"relay: 127.0.0.1:{relay.ControlPort}\nfingerprint: {relay.Fingerprint}\ntunnels:\n" + string.Join("", tunnels);
+            $"relay: 127.0.0.1:{relay.ControlPort}\nfingerprint: {relay.Fingerprint}\ntunnels:\n"
+            + string.Join("", tunnels);
         string tunnelA = $"  tunnel-a: {{ target: '{echo.EndPoint}', secret: '{a.Secret}', pool: 2 }}\n";
         string tunnelB = $"  tunnel-b: {{ target: '{banner.EndPoint}', secret_file: b.secret }}\n";
         string tunnelC = $"  tunnel-c: {{ target: '{echo.EndPoint}', secret_env: TUNNEL_C_SECRET, mux: true }}\n";
@@ -44,7 +45,8 @@ public class AgentConfigTests
         await File.WriteAllTextAsync(config, Yaml(tunnelA, tunnelC));
         await agent.WaitForLineAsync(l => l.Contains("server tunnel-c is public"), "tunnel c added");
         await AgentTests.AssertEchoAsync(c.ClientPort);
-        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(b.ClientPort), "tunnel b removed", TimeSpan.FromSeconds(20));
+        await Wait.UntilAsync(
+            async () => await Tcp.IsRefusedAsync(b.ClientPort), "tunnel b removed", TimeSpan.FromSeconds(20));
         await pairOnA.SendAsync("2"u8.ToArray());
         Assert.Equal("2"u8.ToArray(), await Tcp.ReadExactlyAsync(pairOnA, 1));
 
@@ -63,25 +65,31 @@ public class AgentConfigTests
         var paths = new TestRelay();
         string relayDir = Directory.CreateTempSubdirectory("gray-default-relay-").FullName;
         await File.WriteAllTextAsync(Path.Combine(relayDir, "gray.yaml"),
-            $"control: 127.0.0.1:{paths.ControlPort}\nports: {paths.PortLow}-{paths.PortHigh}\ndata_dir: data\nmax_connections: 123\n");
+            $"control: 127.0.0.1:{paths.ControlPort}\nports: {paths.PortLow}-{paths.PortHigh}\ndata_dir: " +
+            "data\nmax_connections: 123\n");
         await using var relay = GrayProcess.Start(["relay", "--no-console"], workingDirectory: relayDir);
-        string started = await relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay from gray.yaml");
+        string started = await relay.WaitForLineAsync(
+            l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay from gray.yaml");
         string fingerprint = started[(started.LastIndexOf(' ') + 1)..];
         var (_, shown) = await GrayProcess.RunAsync(["admin", "show", "--data-dir", Path.Combine(relayDir, "data")]);
         Assert.Contains("/123", shown);
-        var (_, added) = await GrayProcess.RunAsync(["admin", "add", "defaulted", "--json", "--data-dir", Path.Combine(relayDir, "data")]);
+        var (_, added) = await GrayProcess.RunAsync(
+            ["admin", "add", "defaulted", "--json", "--data-dir", Path.Combine(relayDir, "data")]);
         var json = System.Text.Json.JsonDocument.Parse(added.Trim()).RootElement;
 
         string agentDir = Directory.CreateTempSubdirectory("gray-default-agent-").FullName;
         int metricsPort = paths.PortHigh;
         await File.WriteAllTextAsync(Path.Combine(agentDir, "gray.yaml"),
-            $"relay: 127.0.0.1:{paths.ControlPort}\nfingerprint: {fingerprint}\nlog_level: debug\nmetrics: {{ listen: 127.0.0.1:{metricsPort} }}\n" +
-            $"tunnels:\n  defaulted: {{ target: '{echo.EndPoint}', secret: '{json.GetProperty("secret").GetString()}' }}\n");
+            $"relay: 127.0.0.1:{paths.ControlPort}\nfingerprint: {fingerprint}\nlog_level: debug\nmetrics: {{ " +
+            $"listen: 127.0.0.1:{metricsPort} }}\n" +
+            $"tunnels:\n  defaulted: {{ target: '{echo.EndPoint}', secret: " +
+            $"'{json.GetProperty("secret").GetString()}' }}\n");
         await using var agent = GrayProcess.Start(["agent"], workingDirectory: agentDir);
         await agent.WaitForLineAsync(l => l.Contains("server defaulted is public"), "agent from gray.yaml");
         await AgentTests.AssertEchoAsync(json.GetProperty("clientPort").GetInt32());
         await agent.WaitForLineAsync(l => l.Contains("dbug:"), "debug lines, as the file says");
         using var http = new HttpClient();
-        Assert.Contains("gray_agent_pairs_active", await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics"));
+        Assert.Contains(
+            "gray_agent_pairs_active", await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics"));
     }
 }

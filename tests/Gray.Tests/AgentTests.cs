@@ -14,7 +14,8 @@ public class AgentTests
         await relay.StartAsync();
         await using var echo = new EchoService();
         echo.Start();
-        var agent = await relay.StartAgentAsync(new AddedServer("nobody", 0, 0, "c2VjcmV0"), echo.EndPoint, waitUntilServing: false);
+        var agent = await relay.StartAgentAsync(
+            new AddedServer("nobody", 0, 0, "c2VjcmV0"), echo.EndPoint, waitUntilServing: false);
         Assert.Equal(2, await agent.WaitForExitAsync(ExitWithin));
         Assert.Contains("unknown server id 'nobody'", agent.Output);
     }
@@ -27,7 +28,8 @@ public class AgentTests
         var server = await relay.AddServerAsync("guarded");
         await using var echo = new EchoService();
         echo.Start();
-        var agent = await relay.StartAgentAsync(server with { Secret = "not-the-secret" }, echo.EndPoint, waitUntilServing: false);
+        var agent = await relay.StartAgentAsync(
+            server with { Secret = "not-the-secret" }, echo.EndPoint, waitUntilServing: false);
         Assert.Equal(2, await agent.WaitForExitAsync(ExitWithin));
         Assert.Contains("wrong secret for server id 'guarded'", agent.Output);
         Assert.DoesNotContain(server.Secret, agent.Output + relay.Process!.Output);
@@ -70,7 +72,8 @@ public class AgentTests
         await relay.StartAsync();
         var server = await relay.AddServerAsync("pinned");
         var wrongPin = new string('0', 64);
-        var refused = await relay.StartAgentAsync(server, echo.EndPoint, ["--fingerprint", wrongPin], waitUntilServing: false);
+        var refused = await relay.StartAgentAsync(
+            server, echo.EndPoint, ["--fingerprint", wrongPin], waitUntilServing: false);
         Assert.Equal(2, await refused.WaitForExitAsync(ExitWithin));
         Assert.Contains("not the --fingerprint", refused.Output);
 
@@ -115,7 +118,8 @@ public class AgentTests
         var agent = await relay.StartAgentAsync(server, echo.EndPoint);
         agent.Signal(GrayProcess.SigTerm);
         Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(5)));
-        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "server dropped", TimeSpan.FromSeconds(5));
+        await Wait.UntilAsync(
+            async () => await Tcp.IsRefusedAsync(server.ClientPort), "server dropped", TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -123,11 +127,14 @@ public class AgentTests
     {
         var (exitCode, output) = await GrayProcess.RunAsync(["--version"]);
         Assert.Equal(0, exitCode);
-        Assert.Matches(@"^gray \d+\.\d+\.\d+ \(commit ([0-9a-f]{7,12}|unknown), built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$", output.Trim());
+        Assert.Matches(
+            @"^gray \d+\.\d+\.\d+ \(commit ([0-9a-f]{7,12}|unknown), built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$",
+            output.Trim());
         (exitCode, output) = await GrayProcess.RunAsync(["agent", "--relay", "127.0.0.1:1"]);
         Assert.Equal(2, exitCode);
         Assert.Contains("--id", output);
-        (exitCode, output) = await GrayProcess.RunAsync(["agent", "--relay", "no-port", "--id", "a", "--secret", "s", "--target", "127.0.0.1:1"]);
+        (exitCode, output) = await GrayProcess.RunAsync(
+            ["agent", "--relay", "no-port", "--id", "a", "--secret", "s", "--target", "127.0.0.1:1"]);
         Assert.Equal(2, exitCode);
         Assert.Contains("is not HOST:PORT", output);
     }

@@ -32,7 +32,8 @@ public class ConfigTests
         string secrets = Directory.CreateTempSubdirectory("gray-agent-example-").FullName;
         string file = Path.Combine(secrets, "agent.yaml");
         File.WriteAllText(Path.Combine(secrets, "web.secret"), "s3cret\n");
-        File.WriteAllText(file, File.ReadAllText(Path.Combine(root, "deploy", "agent.yaml")).Replace("/etc/gray/web.secret", "web.secret"));
+        File.WriteAllText(file, File.ReadAllText(Path.Combine(root, "deploy", "agent.yaml"))
+            .Replace("/etc/gray/web.secret", "web.secret"));
         Environment.SetEnvironmentVariable("GRAY_SSH_SECRET", "other");
         var tunnels = AgentConfig.Load(file, Path.Combine(secrets, "known_relays"));
         Assert.Equal(["web", "ssh"], tunnels.Select(t => t.Id));
@@ -74,7 +75,8 @@ public class ConfigCommandTests
     {
         string dir = Directory.CreateTempSubdirectory("gray-config-cmd-").FullName;
         string bad = Path.Combine(dir, "bad.yaml");
-        await File.WriteAllTextAsync(bad, "ping_interval: 10s\nmax_connections: 5\nno_such_setting: 1\nping_timeout: soon\nservers:\n  web: { max_pool: 999 }\n");
+        await File.WriteAllTextAsync(bad, "ping_interval: 10s\nmax_connections: 5\nno_such_setting: 1\nping_timeout: " +
+            "soon\nservers:\n  web: { max_pool: 999 }\n");
         var (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "check", bad]);
         Assert.Equal(2, exitCode);
         // Every error, each with its line.
@@ -83,7 +85,8 @@ public class ConfigCommandTests
         Assert.Contains("bad.yaml:6: servers.web.max_pool: must be 1-256", output);
 
         string good = Path.Combine(dir, "good.yaml");
-        await File.WriteAllTextAsync(good, "max_connections: 321\nservers:\n  web: { max_pool: 9, client_deny: [10.0.0.0/8] }\n");
+        await File.WriteAllTextAsync(
+            good, "max_connections: 321\nservers:\n  web: { max_pool: 9, client_deny: [10.0.0.0/8] }\n");
         (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "check", good]);
         Assert.Equal(0, exitCode);
         Assert.Contains("valid", output);
@@ -107,7 +110,8 @@ public class ConfigCommandTests
 
         // Secrets of declared servers are masked.
         string declared = Path.Combine(dir, "declared.yaml");
-        await File.WriteAllTextAsync(declared, "servers:\n  db: { secret: 'do-not-print-this-secret', client_port: 21234 }\n");
+        await File.WriteAllTextAsync(
+            declared, "servers:\n  db: { secret: 'do-not-print-this-secret', client_port: 21234 }\n");
         (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", declared]);
         Assert.Equal(0, exitCode);
         Assert.DoesNotContain("do-not-print-this-secret", output);
@@ -122,11 +126,14 @@ public class PrecedenceTests
     {
         string dir = Directory.CreateTempSubdirectory("gray-precedence-").FullName;
         string file = Path.Combine(dir, "relay.yaml");
-        await File.WriteAllTextAsync(file, "ping_interval: 10s\nmax_connections: 111\nmetrics: { listen: 127.0.0.1:9000 }\n");
-        await File.WriteAllTextAsync(Path.Combine(dir, ".env"), "# loaded as the seed loads it\nGRAY_MAX_CONNECTIONS=222\nexport GRAY_PING_TIMEOUT=\"44s\"\n");
+        await File.WriteAllTextAsync(
+            file, "ping_interval: 10s\nmax_connections: 111\nmetrics: { listen: 127.0.0.1:9000 }\n");
+        await File.WriteAllTextAsync(Path.Combine(dir, ".env"),
+            "# loaded as the seed loads it\nGRAY_MAX_CONNECTIONS=222\nexport GRAY_PING_TIMEOUT=\"44s\"\n");
 
         var (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", file],
-            new Dictionary<string, string> { ["GRAY_PING_INTERVAL"] = "20s", ["GRAY_METRICS_LISTEN"] = "127.0.0.1:9100" }, workingDirectory: dir);
+            new Dictionary<string, string> { ["GRAY_PING_INTERVAL"] = "20s",
+                ["GRAY_METRICS_LISTEN"] = "127.0.0.1:9100" }, workingDirectory: dir);
         Assert.Equal(0, exitCode);
         Assert.Contains("ping_interval: 20s", output);      // environment over file
         Assert.Contains("max_connections: 222", output);    // .env over file

@@ -16,11 +16,13 @@ public class ConsoleTests
         await relay.SendLineAsync("/help");
         await relay.WaitForLineAsync(l => l.Contains("/shutdown") && l.Contains("stop the relay"), "help");
         await relay.SendLineAsync("/add typed");
-        string added = await relay.WaitForLineAsync(l => l.StartsWith("added typed:", StringComparison.Ordinal), "added");
+        string added = await relay.WaitForLineAsync(
+            l => l.StartsWith("added typed:", StringComparison.Ordinal), "added");
         Assert.Contains($"client port {paths.PortLow}", added);
         Assert.Matches("secret [A-Za-z0-9_-]{43}", added);
         await relay.SendLineAsync("/show");
-        await relay.WaitForLineAsync(l => l.StartsWith("typed ", StringComparison.Ordinal) && l.Contains("offline"), "shown");
+        await relay.WaitForLineAsync(
+            l => l.StartsWith("typed ", StringComparison.Ordinal) && l.Contains("offline"), "shown");
         await relay.SendLineAsync("/delete typed");
         await relay.WaitForLineAsync(l => l.Contains("deleted typed"), "deleted");
         await relay.SendLineAsync("/shutdown");

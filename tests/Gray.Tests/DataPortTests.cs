@@ -25,7 +25,8 @@ public class DataPortTests
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 2);
 
         // Wrong: a random OTP the relay never issued.
-        await using var wrong = await agent.OpenDataAsync(FakeAgent.Preface(RandomNumberGenerator.GetBytes(Wire.OtpBytes)));
+        await using var wrong = await agent.OpenDataAsync(
+            FakeAgent.Preface(RandomNumberGenerator.GetBytes(Wire.OtpBytes)));
         Assert.True(await FakeAgent.IsClosedAsync(wrong, CloseWithin), "a wrong OTP was kept");
 
         // Silence: no OTP at all within the deadline. The clock moves in steps until the relay closes it
@@ -43,6 +44,8 @@ public class DataPortTests
         // Valid, then replayed: the second use of the same OTP is refused.
         byte[] otp = await agent.NextOtpAsync();
         await using var valid = await agent.OpenDataAsync(FakeAgent.Preface(otp));
+        var tunnel = await relay.TunnelAsync("otp");
+        await Wait.UntilAsync(() => tunnel.ReadyCount == 1, "the valid connection in the pool"); // then the replay comes second
         await using var replay = await agent.OpenDataAsync(FakeAgent.Preface(otp));
         Assert.True(await FakeAgent.IsClosedAsync(replay, CloseWithin), "a replayed OTP was accepted");
 

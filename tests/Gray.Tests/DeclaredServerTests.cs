@@ -16,7 +16,8 @@ public class DeclaredServerTests
         int clientPort = paths.PortLow + 10, dataPort = paths.PortLow + 11;
         await using var relay = new TestRelay(new()
         {
-            ["servers"] = $"{{ decl: {{ secret_env: DECL_SECRET, client_port: {clientPort}, data_port: {dataPort}, max_pool: 4 }} }}",
+            ["servers"] = $"{{ decl: {{ secret_env: DECL_SECRET, client_port: {clientPort}, data_port: " +
+                $"{dataPort}, max_pool: 4 }} }}",
         }, controlPort: paths.ControlPort)
         {
             Environment = new() { ["DECL_SECRET"] = secret },
@@ -32,10 +33,13 @@ public class DeclaredServerTests
 
         // Another declared server appears, and decl leaves, with one reload.
         await File.WriteAllTextAsync(relay.ConfigPath, "servers:\n  other: { secret: 'another-secret-0123456789' }\n");
-        await relay.Process!.WaitForLineAsync(l => l.Contains("server decl removed") && l.Contains("server other declared"), "reloaded");
+        await relay.Process!.WaitForLineAsync(
+            l => l.Contains("server decl removed") && l.Contains("server other declared"), "reloaded");
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(20)));
-        await Wait.UntilAsync(() => TestRelay.IsFree(clientPort) && TestRelay.IsFree(dataPort), "ports freed", TimeSpan.FromSeconds(10));
+        await Wait.UntilAsync(
+            () => TestRelay.IsFree(clientPort) && TestRelay.IsFree(dataPort), "ports freed", TimeSpan.FromSeconds(10));
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        Assert.Equal(["other"], JsonDocument.Parse(shown).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString()!));
+        Assert.Equal(["other"], JsonDocument.Parse(shown).RootElement.EnumerateArray()
+            .Select(e => e.GetProperty("id").GetString()!));
     }
 }

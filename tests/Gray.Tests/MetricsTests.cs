@@ -20,7 +20,8 @@ public class MetricsTests
         echo.Start();
         await using var relay = new TestRelay(new()
         {
-            ["metrics"] = $"{{ listen: 127.0.0.1:{relayMetrics} }}", ["ping_interval"] = "200ms", ["client_deny"] = "[127.0.6.6/32]",
+            ["metrics"] = $"{{ listen: 127.0.0.1:{relayMetrics} }}", ["ping_interval"] = "200ms",
+            ["client_deny"] = "[127.0.6.6/32]",
         });
         await relay.StartAsync();
         var server = await relay.AddServerAsync("metered");
@@ -76,7 +77,8 @@ public class MetricsTests
             }
 
             if (line.StartsWith('#')) continue;
-            var match = Regex.Match(line, @"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*=""(?:[^""\\]|\\.)*"",?)*\})? (\S+)$");
+            var match = Regex.Match(
+                line, @"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*=""(?:[^""\\]|\\.)*"",?)*\})? (\S+)$");
             Assert.True(match.Success, $"unparsable line: {line}");
             string name = match.Groups[1].Value;
             Assert.Contains(typed, t => name == t || name.StartsWith(t + "_", StringComparison.Ordinal));

@@ -42,7 +42,8 @@ public class MuxTests
         var server = tunnel.Server;
 
         byte[] flood = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
-        using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
+        using var stalled = new Socket(
+            AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
         await stalled.ConnectAsync(IPAddress.Loopback, server.ClientPort);
         var flooding = Task.Run(async () => await stalled.SendAsync(flood));
 
@@ -113,7 +114,8 @@ public class MuxTests
     {
         // Housekeeping tops the pool up every 25 ms, and every pairing tops it up too: a top-up between
         // an OTP's redemption and its connection reaching the pool must not ask for one more.
-        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["ping_interval"] = "50ms", ["ping_timeout"] = "30s" },
+        await using var tunnel = await HealthyTunnel.StartAsync(
+            new() { ["ping_interval"] = "50ms", ["ping_timeout"] = "30s" },
             mux ? ["--mux", "--pool", "8"] : ["--pool", "8"]);
         var server = tunnel.Server;
         await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool of eight");
@@ -131,9 +133,11 @@ public class MuxTests
     [Fact]
     public async Task A_relay_with_allow_mux_false_grants_pooled_data_connections_and_the_agent_warns_and_uses_them()
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["allow_mux"] = "false" }, agentArgs: ["--mux", "--pool", "2"]);
+        await using var tunnel = await HealthyTunnel.StartAsync(
+            new() { ["allow_mux"] = "false" }, agentArgs: ["--mux", "--pool", "2"]);
         var server = tunnel.Server;
-        await tunnel.Agent.WaitForLineAsync(l => l.Contains("did not grant multiplexed data connections"), "the agent's warning");
+        await tunnel.Agent.WaitForLineAsync(
+            l => l.Contains("did not grant multiplexed data connections"), "the agent's warning");
         await tunnel.Relay.Process!.WaitForLineAsync(l => l.Contains("TLS pooled data"), "the relay's pooled grant");
 
         // Pooled: each open client holds a data connection of its own, and the pool refills behind it.
@@ -154,7 +158,8 @@ public class MuxTests
         }
 
         // A multiplexed preface is refused, as from an agent that never asked.
-        await AssertMuxNotGrantedAsync(tunnel.Relay, await tunnel.Relay.AddServerAsync("mux-forbidden"), askForMux: true);
+        await AssertMuxNotGrantedAsync(
+            tunnel.Relay, await tunnel.Relay.AddServerAsync("mux-forbidden"), askForMux: true);
     }
 
     [Fact]
@@ -195,7 +200,8 @@ public class MuxTests
         Assert.True(await Tcp.IsClosedByPeerAsync(client));
     }
 
-    /// <summary>Established TCP connections whose local port is <paramref name="port"/> (the relay's side), from /proc/net/tcp.</summary>
+    /// <summary>Established TCP connections whose local port is <paramref name="port"/> (the relay's side), from
+    /// /proc/net/tcp.</summary>
     private static int EstablishedTo(int port)
     {
         const string Established = "01";

@@ -15,7 +15,8 @@ public class OtlpTests
         using var collector = new HttpListener();
         collector.Prefixes.Add($"http://127.0.0.1:{port}/");
         collector.Start();
-        await using var relay = new TestRelay(new() { ["otlp"] = $"{{ endpoint: 'http://127.0.0.1:{port}', interval: 500ms }}" });
+        await using var relay = new TestRelay(
+            new() { ["otlp"] = $"{{ endpoint: 'http://127.0.0.1:{port}', interval: 500ms }}" });
         await relay.StartAsync();
         using var control = await Tcp.ConnectAsync(relay.ControlPort); // counted as an accepted control connection
 
@@ -30,7 +31,8 @@ public class OtlpTests
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"no OTLP push with the relay's meters; got {seen.Count} pushes: {string.Join("; ", seen.Take(3))}\n{relay.Process!.Output}");
+                throw new TimeoutException($"no OTLP push with the relay's meters; got {seen.Count} pushes: " +
+                    $"{string.Join("; ", seen.Take(3))}\n{relay.Process!.Output}");
             }
 
             using var body = new MemoryStream();
@@ -38,7 +40,8 @@ public class OtlpTests
             context.Response.StatusCode = 200;
             context.Response.Close();
             string payload = Encoding.UTF8.GetString(body.ToArray()); // protobuf keeps names as UTF-8
-            seen.Add($"{context.Request.HttpMethod} {context.Request.Url!.AbsolutePath} {body.Length} bytes, gray: {payload.Contains("gray.relay")}");
+            seen.Add($"{context.Request.HttpMethod} {context.Request.Url!.AbsolutePath} {body.Length} bytes, gray: " +
+                $"{payload.Contains("gray.relay")}");
             Assert.Equal("/v1/metrics", context.Request.Url!.AbsolutePath);
             Assert.Equal("POST", context.Request.HttpMethod);
             if (payload.Contains("gray.relay.connections.accepted") && payload.Contains("dotnet.")) break;

@@ -21,9 +21,12 @@ public class PoolTests
         var server = await relay.AddServerAsync("far", []);
         // The agent reaches the relay only through the slow link, on 127.0.0.2, for control and data alike.
         var far = IPAddress.Parse("127.0.0.2");
-        await using var controlLink = new DelayProxy(new IPEndPoint(far, relay.ControlPort), new IPEndPoint(IPAddress.Loopback, relay.ControlPort), LinkDelay);
-        await using var dataLink = new DelayProxy(new IPEndPoint(far, server.DataPort), new IPEndPoint(IPAddress.Loopback, server.DataPort), LinkDelay);
-        await relay.StartAgentAsync(server, banner.EndPoint, ["--pool", "4", "--fingerprint", relay.Fingerprint], relayAddress: $"127.0.0.2:{relay.ControlPort}");
+        await using var controlLink = new DelayProxy(
+            new IPEndPoint(far, relay.ControlPort), new IPEndPoint(IPAddress.Loopback, relay.ControlPort), LinkDelay);
+        await using var dataLink = new DelayProxy(
+            new IPEndPoint(far, server.DataPort), new IPEndPoint(IPAddress.Loopback, server.DataPort), LinkDelay);
+        await relay.StartAgentAsync(server, banner.EndPoint, ["--pool", "4", "--fingerprint", relay.Fingerprint],
+            relayAddress: $"127.0.0.2:{relay.ControlPort}");
         await Wait.UntilAsync(async () => await PoolReadyAsync(relay) == 4, "pool full");
 
         var roundTrip = 2 * LinkDelay;
@@ -33,9 +36,11 @@ public class PoolTests
         watch.Stop();
 
         // The start frame must cross to the agent and the banner come back: one round trip, unavoidable.
-        Assert.True(watch.Elapsed >= roundTrip - TimeSpan.FromMilliseconds(20), $"faster than the link allows: {watch.Elapsed}");
+        Assert.True(watch.Elapsed >= roundTrip - TimeSpan.FromMilliseconds(20),
+            $"faster than the link allows: {watch.Elapsed}");
         // Asking for a data connection on demand would add at least one more round trip.
-        Assert.True(watch.Elapsed < 2 * roundTrip, $"banner took {watch.Elapsed.TotalMilliseconds:0} ms: an extra round trip");
+        Assert.True(
+            watch.Elapsed < 2 * roundTrip, $"banner took {watch.Elapsed.TotalMilliseconds:0} ms: an extra round trip");
     }
 
     private static async Task<int> PoolReadyAsync(TestRelay relay)

@@ -14,7 +14,8 @@ public class ProtocolTests
     [InlineData(1, 0, false, ErrorCode.PoolOutOfRange)]
     [InlineData(1, 1000, false, ErrorCode.PoolOutOfRange)]
     [InlineData(1, 8, true, ErrorCode.PlainDataForbidden)]
-    public async Task The_relay_refuses_a_bad_hello_with_its_error_code(int version, int pool, bool plain, ErrorCode expected)
+    public async Task The_relay_refuses_a_bad_hello_with_its_error_code(
+        int version, int pool, bool plain, ErrorCode expected)
     {
         await using var relay = new TestRelay(new() { ["allow_plain_data"] = "false" });
         await relay.StartAsync();
@@ -39,7 +40,8 @@ public class ProtocolTests
 
         var header = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(header, 1 << 30);
-        foreach (byte[] garbage in new[] { header, new byte[] { 0, 0, 0, 1, 0x7f }, ControlFrames.Encode(new Hello(1, 8, false, new string('x', 5000))) })
+        foreach (byte[] garbage in new[] { header, new byte[] { 0, 0, 0, 1, 0x7f },
+            ControlFrames.Encode(new Hello(1, 8, false, new string('x', 5000))) })
         {
             await using var control = await FakeAgent.TlsAsync(relay.ControlPort);
             await control.WriteAsync(garbage);
@@ -92,7 +94,8 @@ public class ProtocolTests
         var agent = await relay.StartAgentAsync(server, closedPort);
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         Assert.True(await Tcp.IsClosedByPeerAsync(client));
-        await agent.WaitForLineAsync(l => l.Contains("refused pair") && l.Contains("Connection refused"), "reason logged");
+        await agent.WaitForLineAsync(
+            l => l.Contains("refused pair") && l.Contains("Connection refused"), "reason logged");
     }
 
     [Fact]
@@ -101,7 +104,8 @@ public class ProtocolTests
         await using var relay = new TestRelay(new() { ["client_wait_timeout"] = "1s" });
         await relay.StartAsync();
         var server = await relay.AddServerAsync("empty-pool");
-        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1); // never opens data connections
+        // never opens data connections
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         var started = DateTime.UtcNow;
         Assert.True(await Tcp.IsClosedByPeerAsync(client));

@@ -1,5 +1,5 @@
-// The binary users deploy: README's `dotnet publish` (self-contained, single file, trimmed). Trimming
-// drops code that only reflection reaches, so this runs what uses reflection in the published binary:
+// The binary users deploy: README's `dotnet publish` (a native binary). Compiling ahead of time drops
+// what only reflection reaches, so this runs everything that once needed it in the published binary:
 // YAML config files (relay and agent), the admin commands' JSON and table, SQLite, TLS, multiplexing,
 // and the metrics endpoint.
 using System.Text.Json;
@@ -8,7 +8,7 @@ using Gray.Tests.Harness;
 
 namespace Gray.Tests;
 
-[Collection(nameof(Heavy))] // publishing takes both cores for a minute: alone, after the rest
+[Collection(nameof(Heavy))] // publishing takes both cores for a while: alone, after the rest
 public class PublishedBinaryTests
 {
     [Fact]
@@ -20,7 +20,8 @@ public class PublishedBinaryTests
         int metricsPort = Ports.Free();
         await using var relay = new TestRelay(new()
         {
-            ["max_connections"] = "500", ["allow_plain_data"] = "true", ["metrics"] = $"{{ listen: 127.0.0.1:{metricsPort} }}",
+            ["max_connections"] = "500", ["allow_plain_data"] = "true",
+                ["metrics"] = $"{{ listen: 127.0.0.1:{metricsPort} }}",
         }) { Command = gray };
         await relay.StartAsync();
         var server = await relay.AddServerAsync("published"); // `admin add --json`, read back
@@ -44,8 +45,10 @@ public class PublishedBinaryTests
             """);
         await using var agent = GrayProcess.Start(["agent", "--config", config],
             new Dictionary<string, string> { ["GRAY_KNOWN_RELAYS"] = relay.KnownRelays }, command: gray);
-        await agent.WaitForLineAsync(l => l.Contains("is public on relay") && l.Contains($"port {server.ClientPort}"), "mux tunnel serving");
-        await agent.WaitForLineAsync(l => l.Contains("is public on relay") && l.Contains($"port {plain.ClientPort}"), "plain tunnel serving");
+        await agent.WaitForLineAsync(
+            l => l.Contains("is public on relay") && l.Contains($"port {server.ClientPort}"), "mux tunnel serving");
+        await agent.WaitForLineAsync(
+            l => l.Contains("is public on relay") && l.Contains($"port {plain.ClientPort}"), "plain tunnel serving");
 
         foreach (int port in new[] { server.ClientPort, plain.ClientPort })
         {
@@ -59,7 +62,8 @@ public class PublishedBinaryTests
 
         var (exitCode, output) = await relay.AdminAsync("show", "--json");
         Assert.True(exitCode == 0, output);
-        var servers = JsonDocument.Parse(output).RootElement.EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
+        var servers = JsonDocument.Parse(output).RootElement.EnumerateArray()
+            .ToDictionary(s => s.GetProperty("id").GetString()!);
         Assert.True(servers["published"].GetProperty("connected").GetBoolean(), output);
         Assert.True(servers["published-plain"].GetProperty("connected").GetBoolean(), output);
         Assert.Equal(500, servers["published"].GetProperty("limits").GetProperty("maxConnections").GetInt32());
@@ -72,7 +76,8 @@ public class PublishedBinaryTests
         await Wait.UntilAsync(async () =>
         {
             metrics = await MetricsTests.ScrapeAsync(metricsPort);
-            return metrics.GetValueOrDefault("gray_relay_bytes_total{direction=\"out\",server=\"published\"}") == 256 * 1024;
+            return metrics.GetValueOrDefault(
+                "gray_relay_bytes_total{direction=\"out\",server=\"published\"}") == 256 * 1024;
         }, "the relay's metrics count the mux tunnel's bytes");
         Assert.Contains(metrics.Keys, k => k.StartsWith("dotnet_", StringComparison.Ordinal));
 

@@ -8,7 +8,8 @@ namespace Gray.Tests;
 public class RelayTests
 {
     /// <summary>Short ping timings so that dead agents are found within seconds.</summary>
-    private static Dictionary<string, string> FastPings() => new() { ["ping_interval"] = "300ms", ["ping_timeout"] = "1500ms" };
+    private static Dictionary<string, string> FastPings() =>
+        new() { ["ping_interval"] = "300ms", ["ping_timeout"] = "1500ms" };
 
     [Fact]
     public async Task An_agent_that_stops_answering_pings_loses_its_server_within_the_timeout()
@@ -23,9 +24,12 @@ public class RelayTests
 
         agent.Signal(GrayProcess.SigStop); // alive but silent: its sockets stay open
         var stoppedAt = DateTime.UtcNow;
-        await relay.Process!.WaitForLineAsync(l => l.Contains("Server frozen: no pong"), "ping timeout", TimeSpan.FromSeconds(10));
-        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
-        Assert.InRange(DateTime.UtcNow - stoppedAt, TimeSpan.Zero, TimeSpan.FromSeconds(1.5 + 3)); // timeout + housekeeping slack
+        await relay.Process!.WaitForLineAsync(
+            l => l.Contains("Server frozen: no pong"), "ping timeout", TimeSpan.FromSeconds(10));
+        await Wait.UntilAsync(
+            async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
+        // timeout + housekeeping slack
+        Assert.InRange(DateTime.UtcNow - stoppedAt, TimeSpan.Zero, TimeSpan.FromSeconds(1.5 + 3));
         await Wait.UntilAsync(() => TestRelay.IsFree(server.DataPort), "data port released", TimeSpan.FromSeconds(5));
         agent.Signal(GrayProcess.SigCont);
     }
@@ -42,7 +46,8 @@ public class RelayTests
         await AgentTests.AssertEchoAsync(server.ClientPort);
 
         agent.Signal(GrayProcess.SigKill);
-        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
+        await Wait.UntilAsync(
+            async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
         var (_, shown) = await relay.AdminAsync("show", "--json");
         Assert.False(JsonDocument.Parse(shown).RootElement[0].GetProperty("connected").GetBoolean());
     }
@@ -84,7 +89,8 @@ public class RelayTests
     {
         await using var relay = new TestRelay();
         await relay.StartAsync();
-        var chosen = await relay.AddServerAsync("chosen", "--client-port", $"{relay.PortHigh}", "--data-port", $"{relay.PortHigh - 1}");
+        var chosen = await relay.AddServerAsync(
+            "chosen", "--client-port", $"{relay.PortHigh}", "--data-port", $"{relay.PortHigh - 1}");
         Assert.Equal(relay.PortHigh, chosen.ClientPort);
         Assert.Equal(relay.PortHigh - 1, chosen.DataPort);
         Assert.True(chosen.Secret.Length >= 43, "a 256-bit secret in base64url has 43 characters");
@@ -99,7 +105,8 @@ public class RelayTests
         Assert.Equal(2, duplicate);
         Assert.Contains("no server 'missing'", output);
 
-        var (noRelay, message) = await GrayProcess.RunAsync(["admin", "show", "--data-dir", Path.Combine(relay.DataDir, "nowhere")]);
+        var (noRelay, message) = await GrayProcess.RunAsync(
+            ["admin", "show", "--data-dir", Path.Combine(relay.DataDir, "nowhere")]);
         Assert.Equal(1, noRelay);
         Assert.Contains("no running relay found", message);
     }
@@ -147,7 +154,8 @@ public class RelayTests
         string dir = Directory.CreateTempSubdirectory("gray-pem-").FullName;
         using var certificate = Gray.Net.Certificates.CreateSelfSigned("relay.example");
         await File.WriteAllTextAsync(Path.Combine(dir, "relay.crt"), certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(Path.Combine(dir, "relay.key"), certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        await File.WriteAllTextAsync(
+            Path.Combine(dir, "relay.key"), certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
         await using var relay = new TestRelay(new()
         {
             ["tls"] = $"{{ certificate: {Path.Combine(dir, "relay.crt")}, key: {Path.Combine(dir, "relay.key")} }}",
@@ -204,7 +212,10 @@ public class RelayTests
         Assert.Equal(0, exitCode);
         Assert.Contains("top-web", output);
         Assert.Contains("connected", output);
-        Assert.Matches(@"top-web\s*│\s*\d+\s*│\s*\d+\s*│\s*\S*connected\S*\s*│\s*\d+/256\s*│\s*1\s*│\s*[\d.]+ (B|KiB|MiB|GiB)", output);
+        Assert.Matches(
+            @"top-web\s*│\s*\d+\s*│\s*\d+\s*│\s*\S*connected\S*\s*│" +
+            @"\s*\d+/256\s*│\s*1\s*│\s*[\d.]+ (B|KiB|MiB|GiB)",
+            output);
     }
 
     [Fact]
@@ -212,10 +223,12 @@ public class RelayTests
     {
         await using var relay = new TestRelay();
         await relay.StartAsync();
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(relay.DataDir));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute,
+            File.GetUnixFileMode(relay.DataDir));
         foreach (string file in new[] { "relay-key.pem", "relay-cert.pem", "registry.db", "admin.json" })
         {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(relay.DataDir, file)));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                File.GetUnixFileMode(Path.Combine(relay.DataDir, file)));
         }
     }
 }

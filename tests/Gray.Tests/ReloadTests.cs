@@ -34,7 +34,8 @@ public class ReloadTests
             client.Shutdown(SocketShutdown.Send);
         });
 
-        await File.WriteAllTextAsync(relay.ConfigPath, "max_connections: 500\nping_timeout: 45s\nclient_deny: [127.0.9.0/24]\n");
+        await File.WriteAllTextAsync(
+            relay.ConfigPath, "max_connections: 500\nping_timeout: 45s\nclient_deny: [127.0.9.0/24]\n");
         relay.Process!.Signal(1); // SIGHUP
         string reloaded = await relay.Process.WaitForLineAsync(l => l.Contains("Configuration reloaded"), "reloaded");
         Assert.Contains("max_connections 900 → 500", reloaded);
@@ -56,7 +57,8 @@ public class ReloadTests
         await using var relay = new TestRelay(new() { ["max_connections"] = "900" });
         await relay.StartAsync();
         await File.WriteAllTextAsync(relay.ConfigPath, "max_connections: 700\n");
-        await relay.Process!.WaitForLineAsync(l => l.Contains("max_connections 900 → 700"), "reloaded on file change");
+        await relay.Process!.WaitForLineAsync(
+            l => l.Contains("max_connections 900 → 700"), "reloaded on file change");
 
         await File.WriteAllTextAsync(relay.ConfigPath, "max_connections: [not, a, number\n");
         await relay.Process.WaitForLineAsync(l => l.Contains("reload (the file changed) refused"), "bad file refused");
@@ -90,8 +92,10 @@ public class ReloadTests
 
         await AgentTests.AssertEchoAsync(server.ClientPort); // the connected agent goes on
         await old.DisposeAsync();
-        var fresh = await relay.StartAgentAsync(server, echo.EndPoint, ["--fingerprint", fingerprint]); // a new handshake sees the new one
-        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "served by the agent that pinned the new certificate");
+        // a new handshake sees the new one
+        var fresh = await relay.StartAgentAsync(server, echo.EndPoint, ["--fingerprint", fingerprint]);
+        await Wait.UntilAsync(
+            () => AgentTests.TryEchoAsync(server.ClientPort), "served by the agent that pinned the new certificate");
         Assert.False(fresh.HasExited);
     }
 
@@ -101,21 +105,27 @@ public class ReloadTests
         // nohup hands SIGHUP down ignored, and .NET would then install no handler: the relay takes it back.
         await using var relay = new TestRelay(new() { ["max_connections"] = "900" }) { UnderNohup = true };
         await relay.StartAsync();
-        await relay.Process!.WaitForLineAsync(l => l.Contains("SIGHUP was ignored when the relay started"), "ignore taken back");
+        await relay.Process!.WaitForLineAsync(
+            l => l.Contains("SIGHUP was ignored when the relay started"), "ignore taken back");
         Assert.True((SignalMask(relay.Process.Pid, "SigCgt") & 1) != 0, "SIGHUP is caught");
 
         relay.Process.Signal(1); // SIGHUP, the file untouched
-        await relay.Process.WaitForLineAsync(l => l.Contains("Configuration reloaded (SIGHUP)"), "reloaded on SIGHUP", TimeSpan.FromSeconds(10));
+        await relay.Process.WaitForLineAsync(
+            l => l.Contains("Configuration reloaded (SIGHUP)"), "reloaded on SIGHUP", TimeSpan.FromSeconds(10));
         Assert.False(relay.Process.HasExited);
     }
 
     /// <summary>A signal set of /proc/PID/status (SigCgt, SigIgn...); bit 0 is SIGHUP.</summary>
     private static ulong SignalMask(int pid, string field) =>
-        Convert.ToUInt64(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal)).Split(':')[1].Trim(), 16);
+        Convert.ToUInt64(File.ReadLines($"/proc/{pid}/status")
+            .First(l => l.StartsWith(field + ":", StringComparison.Ordinal)).Split(':')[1].Trim(), 16);
 
-    private static void WritePem(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string certPath, string keyPath)
+    private static void WritePem(
+        System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, string certPath, string keyPath)
     {
-        File.WriteAllText(keyPath, System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.GetECDsaPrivateKey(certificate)!.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(
+            keyPath, System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.GetECDsaPrivateKey(
+            certificate)!.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(certPath, certificate.ExportCertificatePem());
     }
 }

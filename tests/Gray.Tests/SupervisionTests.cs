@@ -19,7 +19,8 @@ public class SupervisionTests
             return Task.CompletedTask;
         }, "the test loop", log, stop.Token);
         Assert.Equal(3, attempts);
-        Assert.Equal(2, log.Entries.Count(e => e.Level == LogLevel.Error && e.Message.Contains("the test loop failed; restarting")));
+        Assert.Equal(2, log.Entries.Count(
+            e => e.Level == LogLevel.Error && e.Message.Contains("the test loop failed; restarting")));
     }
 
     [Fact]
@@ -27,7 +28,8 @@ public class SupervisionTests
     {
         var log = new ListLogger();
         Background.Observe(Task.FromException(new InvalidOperationException("lost?")), "fire and forget", log);
-        await Wait.UntilAsync(() => log.Entries.Any(e => e.Message.Contains("fire and forget failed") && e.Error?.Message == "lost?"), "logged");
+        await Wait.UntilAsync(() => log.Entries.Any(
+            e => e.Message.Contains("fire and forget failed") && e.Error?.Message == "lost?"), "logged");
     }
 
     [Fact]
@@ -36,7 +38,8 @@ public class SupervisionTests
         var log = new ListLogger();
         var lifetime = new Lifetime();
         var exit = new ExitStatus();
-        await Background.CriticalAsync(() => throw new InvalidOperationException("dead"), "the service", log, lifetime, exit);
+        await Background.CriticalAsync(
+            () => throw new InvalidOperationException("dead"), "the service", log, lifetime, exit);
         Assert.Equal(ExitCodes.Failure, exit.Code);
         Assert.True(lifetime.Stopped);
         Assert.Contains(log.Entries, e => e.Level == LogLevel.Critical && e.Message.Contains("stopping the process"));
@@ -63,7 +66,8 @@ public class SupervisionTests
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
         {
             lock (Entries) Entries.Add((logLevel, formatter(state, exception), exception));
         }

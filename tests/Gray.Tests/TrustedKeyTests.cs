@@ -16,16 +16,19 @@ public class TrustedKeyTests
         await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem());
         await File.WriteAllTextAsync(strangerFile, stranger.ExportPkcs8PrivateKeyPem());
         string trusted = Path.Combine(dir, "trusted_keys");
-        await File.WriteAllTextAsync(trusted, $"# agents allowed to sign in\nkeyed {Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())}\n");
+        await File.WriteAllTextAsync(trusted,
+            $"# agents allowed to sign in\nkeyed {Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())}\n");
 
         await using var echo = new EchoService();
         echo.Start();
-        await using var relay = new TestRelay(new() { ["trusted_keys"] = $"{{ source: 'file://{trusted}', refresh: 300ms }}" });
+        await using var relay = new TestRelay(
+            new() { ["trusted_keys"] = $"{{ source: 'file://{trusted}', refresh: 300ms }}" });
         await relay.StartAsync();
         var server = await relay.AddServerAsync("keyed");
         var noSecret = server with { Secret = "unused" };
 
-        var impostor = await relay.StartAgentAsync(noSecret, echo.EndPoint, ["--key", strangerFile], waitUntilServing: false);
+        var impostor = await relay.StartAgentAsync(
+            noSecret, echo.EndPoint, ["--key", strangerFile], waitUntilServing: false);
         Assert.Equal(2, await impostor.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         Assert.Contains("no trusted key of server id 'keyed' made this signature", impostor.Output);
 
@@ -35,7 +38,8 @@ public class TrustedKeyTests
         await File.WriteAllTextAsync(trusted, "# nobody any more\n");
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         Assert.Contains("no longer trusted", agent.Output);
-        await Wait.UntilAsync(async () => await Tcp.IsRefusedAsync(server.ClientPort), "dropped", TimeSpan.FromSeconds(10));
+        await Wait.UntilAsync(
+            async () => await Tcp.IsRefusedAsync(server.ClientPort), "dropped", TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -55,7 +59,8 @@ public class TrustedKeyTests
             while (!stop.IsCancellationRequested)
             {
                 var context = await keyServer.GetContextAsync().WaitAsync(stop.Token);
-                byte[] body = System.Text.Encoding.UTF8.GetBytes($"web-keyed {Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())}\n");
+                byte[] body = System.Text.Encoding.UTF8.GetBytes(
+                    $"web-keyed {Convert.ToBase64String(key.ExportSubjectPublicKeyInfo())}\n");
                 await context.Response.OutputStream.WriteAsync(body);
                 context.Response.Close();
             }
@@ -63,7 +68,8 @@ public class TrustedKeyTests
 
         await using var echo = new EchoService();
         echo.Start();
-        await using var relay = new TestRelay(new() { ["trusted_keys"] = $"{{ source: 'http://127.0.0.1:{port}/keys' }}" });
+        await using var relay = new TestRelay(
+            new() { ["trusted_keys"] = $"{{ source: 'http://127.0.0.1:{port}/keys' }}" });
         await relay.StartAsync();
         var server = await relay.AddServerAsync("web-keyed");
         await relay.StartAgentAsync(server with { Secret = "unused" }, echo.EndPoint, ["--key", keyFile]);

@@ -48,7 +48,8 @@ public class TunnelFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Relay.DisposeAsync();
-        foreach (var service in new Gray.Net.TcpServer[] { Echo, Banner, Hash, ClosingFirst }) await service.DisposeAsync();
+        foreach (var service in new Gray.Net.TcpServer[] { Echo, Banner, Hash, ClosingFirst })
+            await service.DisposeAsync();
     }
 }
 

@@ -15,9 +15,11 @@ internal static class MarkdownReport
         text.AppendLine($"Run {run.Started:yyyy-MM-dd HH:mm} UTC: `{run.Command}`  ");
         text.AppendLine($"Machine: {run.Machine}  ");
         text.AppendLine($"Peers: {run.Peers}  ");
-        text.AppendLine($"Medians of {options.Runs} round(s); bulk, request/response and connection rate run {options.Seconds} s each; Gray's agent pool {options.Pool}.");
+        text.AppendLine($"Medians of {options.Runs} round(s); bulk, request/response and connection rate run " +
+            $"{options.Seconds} s each; Gray's agent pool {options.Pool}.");
         text.AppendLine();
-        text.AppendLine("Each cell: the median, then its ratio to direct (d) and to haproxy (h), oriented so that above 1× is better (for latencies, costs and memory, the inverse).");
+        text.AppendLine("Each cell: the median, then its ratio to direct (d) and to haproxy (h), oriented so that " +
+            "above 1× is better (for latencies, costs and memory, the inverse).");
         text.AppendLine();
         text.AppendLine("| Workload | " + string.Join(" | ", setups) + " |");
         text.AppendLine("|---|" + string.Concat(setups.Select(_ => "---:|")));
@@ -34,10 +36,16 @@ internal static class MarkdownReport
         text.AppendLine("|---|---|---|");
         foreach (var goal in Goals.Check(r))
         {
-            text.AppendLine($"| {goal.Goal} | {goal.Measured} | {goal.Met switch { true => goal.MetBy is { } by ? $"yes ({by})" : "yes", false => "**no**", null => "–" }} |");
+            text.AppendLine($"| {goal.Goal} | {goal.Measured} | {goal.Met switch
+            {
+                true => goal.MetBy is { } by ? $"yes ({by})" : "yes",
+                false => "**no**",
+                null => "–",
+            }} |");
         }
 
-        var notes = setups.SelectMany(s => r.NotesFor(s).Select(n => $"- {s}: {n}")).Concat(run.Notes.Select(n => $"- {n}")).ToList();
+        var notes = setups.SelectMany(s => r.NotesFor(s).Select(n => $"- {s}: {n}"))
+            .Concat(run.Notes.Select(n => $"- {n}")).ToList();
         if (notes.Count > 0)
         {
             text.AppendLine();
@@ -51,7 +59,8 @@ internal static class MarkdownReport
     [
         Metrics.BulkUp, Metrics.BulkDown, Metrics.Bulk8, Metrics.RelayCpu, Metrics.AgentCpu,
         Metrics.RequestRate, Metrics.RequestP50, Metrics.RequestP99, Metrics.RequestRelayCpu, Metrics.RequestAgentCpu,
-        Metrics.ConnectionRate, Metrics.SetupP50, Metrics.SetupP99, Metrics.ConnectionRelayCpu, Metrics.ConnectionAgentCpu,
+        Metrics.ConnectionRate, Metrics.SetupP50, Metrics.SetupP99, Metrics.ConnectionRelayCpu,
+            Metrics.ConnectionAgentCpu,
         Metrics.SingleSetupP50,
         .. options.IdleLevels.Select(l => Metrics.Rss("relay", l)), Metrics.RelayPerConnection,
         .. options.IdleLevels.Select(l => Metrics.Rss("agent", l)), Metrics.AgentPerConnection,
@@ -75,15 +84,18 @@ internal static class MarkdownReport
         _ => value.ToString("0.00", CultureInfo.InvariantCulture),
     };
 
-    /// <summary>Replaces what is between the markers in <paramref name="file"/> with <paramref name="section"/>.</summary>
+    /// <summary>Replaces what is between the markers in <paramref name="file"/> with
+    /// <paramref name="section"/>.</summary>
     public static void WriteInto(string file, string section)
     {
         string text = File.ReadAllText(file);
-        int begin = text.IndexOf(BeginMarker, StringComparison.Ordinal), end = text.IndexOf(EndMarker, StringComparison.Ordinal);
+        int begin = text.IndexOf(BeginMarker, StringComparison.Ordinal),
+            end = text.IndexOf(EndMarker, StringComparison.Ordinal);
         if (begin < 0 || end < begin) throw new BenchException($"{file} has no {BeginMarker} … {EndMarker} section");
         File.WriteAllText(file, text[..(begin + BeginMarker.Length)] + "\n" + section + text[end..]);
     }
 }
 
 /// <summary>What the report says about the run itself.</summary>
-internal sealed record RunInfo(DateTime Started, string Command, string Machine, string Peers, IReadOnlyList<string> Notes);
+internal sealed record RunInfo(
+    DateTime Started, string Command, string Machine, string Peers, IReadOnlyList<string> Notes);

@@ -12,23 +12,28 @@ internal static class SvgChart
 
     private const int LegendItemWidth = 150, LegendRowHeight = 20;
 
-    private static readonly string[] Colors = ["#1f77b4", "#6baed6", "#2ca02c", "#98df8a", "#d62728", "#9467bd", "#8c564b"];
+    private static readonly string[] Colors =
+        ["#1f77b4", "#6baed6", "#2ca02c", "#98df8a", "#d62728", "#9467bd", "#8c564b"];
 
     public static string Render(Results r, IReadOnlyList<string> setups, RunInfo run)
     {
         var tunnels = setups.Where(s => s != Goals.Direct).ToList();
-        Metric[] throughput = [Metrics.BulkUp, Metrics.BulkDown, Metrics.Bulk8, Metrics.RequestRate, Metrics.ConnectionRate];
+        Metric[] throughput =
+            [Metrics.BulkUp, Metrics.BulkDown, Metrics.Bulk8, Metrics.RequestRate, Metrics.ConnectionRate];
         var body = new StringBuilder();
         int y = Margin + 40;
-        double maxRatio = Math.Max(1, tunnels.SelectMany(s => throughput.Select(m => r.Ratio(s, Goals.Direct, m) ?? 0)).DefaultIfEmpty(1).Max());
+        double maxRatio = Math.Max(1,
+            tunnels.SelectMany(s => throughput.Select(m => r.Ratio(s, Goals.Direct, m) ?? 0)).DefaultIfEmpty(1).Max());
         y = Section(body, y, "Throughput as a fraction of direct (no tunnel); longer is better", throughput, tunnels, r,
-            (s, m) => r.Ratio(s, Goals.Direct, m) is { } ratio ? (ratio, $"{ratio:0.00}× ({MarkdownReport.Format(r.Median(s, m)!.Value)} {m.Unit})") : null,
+            (s, m) => r.Ratio(s, Goals.Direct, m) is { } ratio
+                ? (ratio, $"{ratio:0.00}× ({MarkdownReport.Format(r.Median(s, m)!.Value)} {m.Unit})") : null,
             maxRatio, reference: 1.0);
 
         Metric[] memory = [Metrics.RelayPerConnection];
         double maxKiB = tunnels.Select(s => r.Median(s, Metrics.RelayPerConnection) ?? 0).DefaultIfEmpty(1).Max();
         y = Section(body, y + GroupGap, "Relay memory per idle connection (KiB); shorter is better", memory, tunnels, r,
-            (s, m) => r.Median(s, m) is { } kib ? (kib, $"{kib:0.0} KiB") : null, Math.Max(maxKiB, Goals.MaxRelayKiBPerConnection),
+            (s, m) => r.Median(s, m) is { } kib ? (kib, $"{kib:0.0} KiB") : null,
+                Math.Max(maxKiB, Goals.MaxRelayKiBPerConnection),
             reference: Goals.MaxRelayKiBPerConnection);
 
         int legendY = y + GroupGap;
@@ -40,22 +45,27 @@ internal static class SvgChart
                 legendY += LegendRowHeight;
             }
 
-            body.AppendLine(Invariant($"<rect x=\"{x}\" y=\"{legendY}\" width=\"12\" height=\"12\" fill=\"{Colors[i % Colors.Length]}\"/>"));
+            body.AppendLine(Invariant(
+                $"<rect x=\"{x}\" y=\"{legendY}\" width=\"12\" height=\"12\" fill=\"{Colors[i % Colors.Length]}\"/>"));
             body.AppendLine(Invariant($"<text x=\"{x + 16}\" y=\"{legendY + 11}\">{Escape(tunnels[i])}</text>"));
         }
 
         int height = legendY + 30;
         var svg = new StringBuilder();
-        svg.AppendLine(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"));
+        svg.AppendLine(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" ") +
+            Invariant($"viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"));
         svg.AppendLine(Invariant($"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>"));
-        svg.AppendLine(Invariant($"<text x=\"{Margin}\" y=\"{Margin + 4}\" font-size=\"15\" font-weight=\"bold\">Gray tunnel benchmark, {run.Started:yyyy-MM-dd}</text>"));
-        svg.AppendLine(Invariant($"<text x=\"{Margin}\" y=\"{Margin + 22}\" fill=\"#555\">{Escape(run.Machine)}</text>"));
+        svg.AppendLine(Invariant($"<text x=\"{Margin}\" y=\"{Margin + 4}\" font-size=\"15\" font-weight=\"bold\">") +
+            Invariant($"Gray tunnel benchmark, {run.Started:yyyy-MM-dd}</text>"));
+        svg.AppendLine(
+            Invariant($"<text x=\"{Margin}\" y=\"{Margin + 22}\" fill=\"#555\">{Escape(run.Machine)}</text>"));
         svg.Append(body);
         svg.AppendLine("</svg>");
         return svg.ToString();
     }
 
-    private static int Section(StringBuilder body, int y, string title, Metric[] metrics, List<string> tunnels, Results r,
+    private static int Section(
+        StringBuilder body, int y, string title, Metric[] metrics, List<string> tunnels, Results r,
         Func<string, Metric, (double Value, string Label)?> bar, double max, double reference)
     {
         double scale = (Width - LabelWidth - 2 * Margin - 170) / max;
@@ -70,8 +80,10 @@ internal static class SvgChart
                 if (bar(tunnels[i], metric) is { } b)
                 {
                     double width = Math.Max(1, b.Value * scale);
-                    body.AppendLine(Invariant($"<rect x=\"{Margin + LabelWidth}\" y=\"{y}\" width=\"{width:0.0}\" height=\"{BarHeight}\" fill=\"{Colors[i % Colors.Length]}\"/>"));
-                    body.AppendLine(Invariant($"<text x=\"{Margin + LabelWidth + width + 4:0.0}\" y=\"{y + BarHeight - 4}\">{Escape(b.Label)}</text>"));
+                    body.AppendLine(Invariant($"<rect x=\"{Margin + LabelWidth}\" y=\"{y}\" width=\"{width:0.0}\" ") +
+                        Invariant($"height=\"{BarHeight}\" fill=\"{Colors[i % Colors.Length]}\"/>"));
+                    body.AppendLine(Invariant($"<text x=\"{Margin + LabelWidth + width + 4:0.0}\" ") +
+                        Invariant($"y=\"{y + BarHeight - 4}\">{Escape(b.Label)}</text>"));
                 }
 
                 y += BarHeight + BarGap;
@@ -81,7 +93,8 @@ internal static class SvgChart
         }
 
         double referenceX = Margin + LabelWidth + reference * scale;
-        body.AppendLine(Invariant($"<line x1=\"{referenceX:0.0}\" y1=\"{top - 4}\" x2=\"{referenceX:0.0}\" y2=\"{y - GroupGap + 2}\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>"));
+        body.AppendLine(Invariant($"<line x1=\"{referenceX:0.0}\" y1=\"{top - 4}\" x2=\"{referenceX:0.0}\" ") +
+            Invariant($"y2=\"{y - GroupGap + 2}\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>"));
         return y;
     }
 

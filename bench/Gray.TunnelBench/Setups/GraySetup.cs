@@ -5,7 +5,8 @@ using System.Text.Json;
 
 namespace Gray.TunnelBench.Setups;
 
-internal sealed class GraySetup(GrayBinary gray, string scratch, bool plainData, bool mux, int pool, Lever? lever = null) : TunnelSetup
+internal sealed class GraySetup(
+    GrayBinary gray, string scratch, bool plainData, bool mux, int pool, Lever? lever = null) : TunnelSetup
 {
     private const string ServerId = "bench";
 
@@ -47,7 +48,8 @@ internal sealed class GraySetup(GrayBinary gray, string scratch, bool plainData,
             "relay", "--config", config, "--data-dir", _dataDir, "--control", $"127.0.0.1:{basePort}",
             "--ports", $"{basePort + 1}-{basePort + RelayPorts - 1}", "--no-console",
         ]), lever?.Environment.ToDictionary());
-        string line = await _relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started", StartTimeout);
+        string line = await _relay.WaitForLineAsync(
+            l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started", StartTimeout);
         string fingerprint = line[(line.LastIndexOf(' ') + 1)..];
 
         var added = JsonDocument.Parse(await AdminAsync("add", ServerId, "--json")).RootElement;
@@ -82,12 +84,14 @@ internal sealed class GraySetup(GrayBinary gray, string scratch, bool plainData,
             await Task.Delay(PoolPollPause);
         }
 
-        throw new BenchException($"the agent's pool reached {ready} of {pool} within {StartTimeout.TotalSeconds:0} s:\n{_relay?.Output}\n{_agent?.Output}");
+        throw new BenchException($"the agent's pool reached {ready} of {pool} within {StartTimeout.TotalSeconds:0} " +
+            $"s:\n{_relay?.Output}\n{_agent?.Output}");
     }
 
     private async Task<string> AdminAsync(params string[] args)
     {
-        var (exit, output) = await ChildProcess.RunAsync(gray.Program, gray.Arguments(["admin", .. args, "--data-dir", _dataDir]), AdminTimeout);
+        var (exit, output) = await ChildProcess.RunAsync(
+            gray.Program, gray.Arguments(["admin", .. args, "--data-dir", _dataDir]), AdminTimeout);
         if (exit != 0) throw new BenchException($"gray admin {string.Join(' ', args)} failed ({exit}): {output}");
         return output.Trim();
     }

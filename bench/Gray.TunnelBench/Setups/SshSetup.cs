@@ -18,7 +18,8 @@ internal sealed class SshSetup(string scratch) : TunnelSetup
         string hostKey = Path.Combine(dir, "host_key"), clientKey = Path.Combine(dir, "client_key");
         foreach (string key in new[] { hostKey, clientKey })
         {
-            var (exit, output) = await ChildProcess.RunAsync(KeyGen, ["-q", "-t", "ed25519", "-N", "", "-f", key], KeyGenTimeout);
+            var (exit, output) = await ChildProcess.RunAsync(
+                KeyGen, ["-q", "-t", "ed25519", "-N", "", "-f", key], KeyGenTimeout);
             if (exit != 0) throw new BenchException($"ssh-keygen failed: {output}");
         }
 
@@ -47,7 +48,8 @@ internal sealed class SshSetup(string scratch) : TunnelSetup
         int port = Ports.Free();
         _ssh = ChildProcess.Start("ssh", Client,
         [
-            "-N", "-T", "-i", clientKey, "-p", sshdPort.ToString(), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-N", "-T", "-i", clientKey, "-p", sshdPort.ToString(), "-o", "BatchMode=yes", "-o",
+            "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null", "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=ERROR",
             "-R", $"127.0.0.1:{port}:127.0.0.1:{targetPort}", "root@127.0.0.1",
         ]);

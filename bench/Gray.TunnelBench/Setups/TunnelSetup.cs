@@ -6,7 +6,8 @@ internal abstract class TunnelSetup : IAsyncDisposable
     /// <summary>Name in the report.</summary>
     public abstract string Name { get; }
 
-    /// <summary>Starts the tunnel to a service on 127.0.0.1:<paramref name="targetPort"/>; the port clients use.</summary>
+    /// <summary>Starts the tunnel to a service on 127.0.0.1:<paramref name="targetPort"/>; the port clients
+    /// use.</summary>
     public abstract Task<int> StartAsync(int targetPort);
 
     /// <summary>The public side's processes (relay, haproxy, sshd and its session processes).</summary>

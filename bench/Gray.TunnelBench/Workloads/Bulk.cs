@@ -52,7 +52,8 @@ internal static class Bulk
     }
 
 
-    private static async Task<(double BitsPerSecond, double Bytes)> RunClientAsync(int port, int seconds, string[] extra)
+    private static async Task<(double BitsPerSecond, double Bytes)> RunClientAsync(
+        int port, int seconds, string[] extra)
     {
         string[] args = ["-c", "127.0.0.1", "-p", port.ToString(), "-t", seconds.ToString(), "-J", .. extra];
         var timeout = TimeSpan.FromSeconds(seconds + 30);

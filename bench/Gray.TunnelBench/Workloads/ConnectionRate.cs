@@ -41,7 +41,8 @@ internal static class ConnectionRate
         results.Add(setup.Name, Metrics.SingleSetupP50, single.Percentile(0.50));
     }
 
-    private static async Task LoopAsync(int port, long endTimestamp, LatencyHistogram histogram, CancellationToken cancellationToken,
+    private static async Task LoopAsync(
+        int port, long endTimestamp, LatencyHistogram histogram, CancellationToken cancellationToken,
         int maxConnections = int.MaxValue)
     {
         await Task.Yield();
@@ -52,7 +53,8 @@ internal static class ConnectionRate
             long begin = Stopwatch.GetTimestamp();
             if (begin >= endTimestamp || histogram.Count >= maxConnections) return;
             using var socket = await Loopback.ConnectAsync(port, cancellationToken);
-            if (!await Loopback.RoundTripAsync(socket, request, response, cancellationToken) || !request.AsSpan().SequenceEqual(response))
+            if (!await Loopback.RoundTripAsync(socket, request, response, cancellationToken)
+                || !request.AsSpan().SequenceEqual(response))
             {
                 throw new BenchException("connection rate: no echo, or a wrong one");
             }

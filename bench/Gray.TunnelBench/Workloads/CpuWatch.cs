@@ -22,7 +22,9 @@ internal sealed class CpuWatch
     public void Report(Results results, long operations, Metric relayMetric, Metric agentMetric)
     {
         if (operations <= 0) return;
-        if (_relay.Count > 0) results.Add(_setup.Name, relayMetric, (ProcessStats.CpuSeconds(_relay) - _relayStart) * 1e6 / operations);
-        if (_agent.Count > 0) results.Add(_setup.Name, agentMetric, (ProcessStats.CpuSeconds(_agent) - _agentStart) * 1e6 / operations);
+        if (_relay.Count > 0)
+            results.Add(_setup.Name, relayMetric, (ProcessStats.CpuSeconds(_relay) - _relayStart) * 1e6 / operations);
+        if (_agent.Count > 0)
+            results.Add(_setup.Name, agentMetric, (ProcessStats.CpuSeconds(_agent) - _agentStart) * 1e6 / operations);
     }
 }

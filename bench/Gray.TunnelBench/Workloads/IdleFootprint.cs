@@ -39,13 +39,15 @@ internal static class IdleFootprint
                 {
                     int added = level - options.IdleLevels[0];
                     results.Add(setup.Name, Metrics.RelayPerConnection, (relay - relayBase.Value) / added / 1024);
-                    if (agent > 0) results.Add(setup.Name, Metrics.AgentPerConnection, (agent - agentBase.Value) / added / 1024);
+                    if (agent > 0)
+                        results.Add(setup.Name, Metrics.AgentPerConnection, (agent - agentBase.Value) / added / 1024);
                 }
             }
         }
         catch (OperationCanceledException)
         {
-            throw new BenchException($"{setup.Name}: opening {options.IdleLevels[^1]:N0} idle connections took over {OpenTimeout.TotalSeconds:0} s");
+            throw new BenchException($"{setup.Name}: opening {options.IdleLevels[^1]:N0} idle connections took over " +
+                $"{OpenTimeout.TotalSeconds:0} s");
         }
         finally
         {

@@ -25,7 +25,8 @@ internal static class Loopback
     }
 
     /// <summary>Sends the request and reads the whole echo; false if the peer closed first.</summary>
-    public static async ValueTask<bool> RoundTripAsync(Socket socket, byte[] request, byte[] response, CancellationToken cancellationToken)
+    public static async ValueTask<bool> RoundTripAsync(
+        Socket socket, byte[] request, byte[] response, CancellationToken cancellationToken)
     {
         await socket.SendAsync(request, SocketFlags.None, cancellationToken);
         for (int read = 0; read < response.Length;)

@@ -26,7 +26,8 @@ internal static class RequestResponse
             var cpu = new CpuWatch(setup);
             long start = Stopwatch.GetTimestamp();
             long end = start + (long)(options.Seconds * Stopwatch.Frequency);
-            await Task.WhenAll(sockets.Select((s, i) => PingPongAsync(s, long.MaxValue, end, histograms[i], cts.Token)));
+            await Task.WhenAll(
+                sockets.Select((s, i) => PingPongAsync(s, long.MaxValue, end, histograms[i], cts.Token)));
             double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
 
             var all = LatencyHistogram.Combine(histograms);
@@ -59,7 +60,8 @@ internal static class RequestResponse
                 throw new BenchException("request/response: the tunnel closed a connection");
             }
 
-            if (!request.AsSpan().SequenceEqual(response)) throw new BenchException("request/response: the echo differs from the request");
+            if (!request.AsSpan().SequenceEqual(response))
+                throw new BenchException("request/response: the echo differs from the request");
             histogram?.Add(sent, Stopwatch.GetTimestamp());
         }
     }

@@ -17,13 +17,17 @@ internal static class StartupHook
             AppDomain.CurrentDomain.AssemblyLoad += (_, e) =>
             {
                 var frames = new System.Diagnostics.StackTrace().GetFrames()
-                    .Select(f => f.GetMethod()).Where(m => m?.DeclaringType?.FullName is { } n && !n.StartsWith("System.", StringComparison.Ordinal) && !n.StartsWith("StartupHook", StringComparison.Ordinal))
+                    .Select(f => f.GetMethod())
+                    .Where(m => m?.DeclaringType?.FullName is { } n
+                        && !n.StartsWith("System.", StringComparison.Ordinal)
+                        && !n.StartsWith("StartupHook", StringComparison.Ordinal))
                     .Take(4).Select(m => $"{m!.DeclaringType!.FullName}.{m.Name}");
                 File.AppendAllText(loads, $"{e.LoadedAssembly.GetName().Name} <- {string.Join(" <- ", frames)}\n");
             };
         }
 
-        if (Environment.GetEnvironmentVariable("GRAY_PROBE_ALLOCATIONS") == "1") s_allocations = new AllocationSampler();
+        if (Environment.GetEnvironmentVariable("GRAY_PROBE_ALLOCATIONS") == "1")
+            s_allocations = new AllocationSampler();
         var thread = new Thread(() => Watch(path)) { IsBackground = true, Name = "footprint probe" };
         thread.Start();
     }
@@ -54,7 +58,8 @@ internal static class StartupHook
     private static string Native()
     {
         var m = MallInfo2();
-        return $"  native (glibc): arenas {m.Arena >> 10} KiB, in use {m.Uordblks >> 10} KiB, free in arenas {m.Fordblks >> 10} KiB, " +
+        return $"  native (glibc): arenas {m.Arena >> 10} KiB, in use {m.Uordblks >> 10} KiB, free in " +
+            $"arenas {m.Fordblks >> 10} KiB, " +
             $"mmapped {m.Hblkhd >> 10} KiB ({m.Hblks} blocks), releasable {m.Keepcost >> 10} KiB\n";
     }
 
@@ -74,10 +79,13 @@ internal static class StartupHook
     {
         var info = GC.GetGCMemoryInfo(GCKind.Any);
         var text = new System.Text.StringBuilder();
-        text.Append($"  managed {label}: heap {info.HeapSizeBytes >> 10} KiB, committed {GC.GetGCMemoryInfo().TotalCommittedBytes >> 10} KiB, " +
+        text.Append($"  managed {label}: heap {info.HeapSizeBytes >> 10} KiB, committed " +
+            $"{GC.GetGCMemoryInfo().TotalCommittedBytes >> 10} KiB, " +
             $"fragmented {info.FragmentedBytes >> 10} KiB, total memory {GC.GetTotalMemory(false) >> 10} KiB, " +
-            $"gcs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, server {GCSettings.IsServerGC}, " +
-            $"latency {GCSettings.LatencyMode}, threads {System.Diagnostics.Process.GetCurrentProcess().Threads.Count}, " +
+            $"gcs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, server " +
+            $"{GCSettings.IsServerGC}, " +
+            $"latency {GCSettings.LatencyMode}, threads " +
+            $"{System.Diagnostics.Process.GetCurrentProcess().Threads.Count}, " +
             $"pool threads {ThreadPool.ThreadCount}\n    gens after last GC (KiB):");
         var gens = info.GenerationInfo;
         for (int i = 0; i < gens.Length; i++) text.Append($" g{i}={gens[i].SizeAfterBytes >> 10}");
@@ -86,7 +94,8 @@ internal static class StartupHook
     }
 }
 
-/// <summary>The runtime's allocation sampling (one event per ~100 KiB allocated), summed by type since the last report.</summary>
+/// <summary>The runtime's allocation sampling (one event per ~100 KiB allocated), summed by type since the last
+/// report.</summary>
 internal sealed class AllocationSampler : System.Diagnostics.Tracing.EventListener
 {
     private const int ReportedTypes = 40;
@@ -96,13 +105,15 @@ internal sealed class AllocationSampler : System.Diagnostics.Tracing.EventListen
     {
         if (source.Name == "Microsoft-Windows-DotNETRuntime")
         {
-            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+            EnableEvents(
+                source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
         }
     }
 
     protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
     {
-        if (e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null) return;
+        if (e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal)
+            || e.Payload is null) return;
         int nameIndex = e.PayloadNames!.IndexOf("TypeName"), amountIndex = e.PayloadNames.IndexOf("AllocationAmount64");
         if (nameIndex < 0) return;
         string type = e.Payload[nameIndex] as string ?? "?";
@@ -118,7 +129,8 @@ internal sealed class AllocationSampler : System.Diagnostics.Tracing.EventListen
     {
         lock (_byType)
         {
-            var text = new System.Text.StringBuilder("  allocations sampled since the last checkpoint (KiB, samples, type):\n");
+            var text = new System.Text.StringBuilder(
+                "  allocations sampled since the last checkpoint (KiB, samples, type):\n");
             foreach (var (type, sum) in _byType.OrderByDescending(kv => kv.Value.Bytes).Take(ReportedTypes))
             {
                 text.Append($"    {sum.Bytes >> 10,8} {sum.Samples,5}  {type}\n");

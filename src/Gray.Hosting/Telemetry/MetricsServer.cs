@@ -46,7 +46,8 @@ public sealed class MetricsServer(IPEndPoint endPoint, PrometheusExporter export
                 ? ("200 OK", server.Exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8")
                 : ("404 Not Found", "try /metrics\n", "text/plain; charset=utf-8");
             byte[] bodyBytes = Encoding.UTF8.GetBytes(body);
-            string response = $"HTTP/1.1 {status}\r\nContent-Type: {type}\r\nContent-Length: {bodyBytes.Length}\r\nConnection: close\r\n\r\n";
+            string response = $"HTTP/1.1 {status}\r\nContent-Type: {type}\r\nContent-Length: " +
+                $"{bodyBytes.Length}\r\nConnection: close\r\n\r\n";
             await SendAsync(Encoding.ASCII.GetBytes(response), cancellationToken).ConfigureAwait(false);
             await SendAsync(bodyBytes, cancellationToken).ConfigureAwait(false);
             await ShutdownSendAsync(cancellationToken).ConfigureAwait(false);

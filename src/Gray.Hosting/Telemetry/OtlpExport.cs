@@ -10,7 +10,9 @@ public static class OtlpExport
     /// <summary>How often metrics are pushed, unless configured.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(10);
 
-    /// <summary>Starts pushing <paramref name="meter"/> and the runtime's meter over OTLP/HTTP; dispose to flush and stop.</summary>
+    /// <summary>
+    /// Starts pushing <paramref name="meter"/> and the runtime's meter over OTLP/HTTP; dispose to flush and stop.
+    /// </summary>
     public static MeterProvider Start(string meter, Uri endpoint, TimeSpan interval)
     {
         // With OTLP/HTTP the endpoint is the whole URL; a bare collector address gets the standard path.
@@ -21,7 +23,8 @@ public static class OtlpExport
             {
                 exporter.Endpoint = url;
                 exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
-                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)interval.TotalMilliseconds;
+                reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds =
+                    (int)interval.TotalMilliseconds;
             })
             .Build();
     }

@@ -9,7 +9,8 @@ namespace Gray.Hosting.Telemetry;
 public sealed class PrometheusExporter : IDisposable
 {
     /// <summary>Histogram bucket bounds, in the instrument's unit (seconds for durations).</summary>
-    private static readonly double[] Buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    private static readonly double[] Buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+        0.25, 0.5, 1, 2.5, 5, 10];
 
     private readonly MeterListener _listener = new();
     private readonly object _gate = new();
@@ -51,7 +52,8 @@ public sealed class PrometheusExporter : IDisposable
                 string name = MetricName(instrument);
                 string type = instrument is Histogram<double> or Histogram<long> or Histogram<int> ? "histogram"
                     : IsMonotonic(instrument) ? "counter" : "gauge";
-                if (instrument.Description is { Length: > 0 } help) text.Append("# HELP ").Append(name).Append(' ').Append(help.Replace('\n', ' ')).Append('\n');
+                if (instrument.Description is { Length: > 0 } help) text.Append("# HELP ").Append(name).Append(' ')
+                    .Append(help.Replace('\n', ' ')).Append('\n');
                 text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
                 foreach (var (labels, s) in series.OrderBy(e => e.Key, StringComparer.Ordinal))
                 {
@@ -69,7 +71,10 @@ public sealed class PrometheusExporter : IDisposable
         string labels = Labels(tags);
         lock (_gate)
         {
-            if (!_series.TryGetValue(instrument, out var series)) _series[instrument] = series = new Dictionary<string, Series>();
+            if (!_series.TryGetValue(instrument, out var series))
+            {
+                _series[instrument] = series = new Dictionary<string, Series>();
+            }
             if (!series.TryGetValue(labels, out var s)) series[labels] = s = new Series();
             switch (instrument)
             {
@@ -93,7 +98,8 @@ public sealed class PrometheusExporter : IDisposable
     }
 
     private static bool IsMonotonic(Instrument instrument) =>
-        instrument is Counter<long> or Counter<int> or Counter<double> or ObservableCounter<long> or ObservableCounter<int> or ObservableCounter<double>;
+        instrument is Counter<long> or Counter<int> or Counter<double> or ObservableCounter<long>
+            or ObservableCounter<int> or ObservableCounter<double>;
 
     /// <summary>gray.relay.bytes (unit By) → gray_relay_bytes_total; durations get _seconds.</summary>
     private static string MetricName(Instrument instrument)
@@ -126,7 +132,8 @@ public sealed class PrometheusExporter : IDisposable
         string prefix = labels.Length > 0 ? labels + "," : "";
         for (int i = 0; i < Buckets.Length; i++)
         {
-            Line(text, name + "_bucket", prefix + $"le=\"{Buckets[i].ToString(CultureInfo.InvariantCulture)}\"", s.Buckets?[i] ?? 0);
+            Line(text, name + "_bucket", prefix + $"le=\"{Buckets[i].ToString(CultureInfo.InvariantCulture)}\"",
+                s.Buckets?[i] ?? 0);
         }
 
         Line(text, name + "_bucket", prefix + "le=\"+Inf\"", s.Count);

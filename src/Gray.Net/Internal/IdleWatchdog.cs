@@ -19,7 +19,8 @@ internal sealed class IdleWatchdog(TimeProvider time)
     /// Calls <paramref name="onIdle"/> once nothing touched the watchdog for <paramref name="idle"/>;
     /// <paramref name="progress"/>, if given, is a count that also shows activity when it changes.
     /// </summary>
-    public async Task WatchAsync(TimeSpan idle, Action onIdle, Func<long>? progress, CancellationToken cancellationToken)
+    public async Task WatchAsync(TimeSpan idle, Action onIdle, Func<long>? progress,
+        CancellationToken cancellationToken)
     {
         var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, MinimumPeriod.Ticks));
         using var timer = new PeriodicTimer(period, time);

@@ -25,7 +25,8 @@ internal static partial class Log
     public static partial void Refused(ILogger logger, EndPoint? remoteEndPoint, RefuseReason reason);
 
     [LoggerMessage(7, LogLevel.Debug, "Connection {ConnectionId} from {RemoteEndPoint} failed its handshake")]
-    public static partial void HandshakeFailed(ILogger logger, Exception error, long connectionId, EndPoint? remoteEndPoint);
+    public static partial void HandshakeFailed(ILogger logger, Exception error, long connectionId,
+        EndPoint? remoteEndPoint);
 
     [LoggerMessage(8, LogLevel.Warning, "Connection {ConnectionId} failed")]
     public static partial void ConnectionFailed(ILogger logger, Exception error, long connectionId);

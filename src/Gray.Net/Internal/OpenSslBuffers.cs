@@ -20,7 +20,8 @@ internal static class OpenSslBuffers
     /// <summary>The runtime's handle type whose handle is OpenSSL's SSL* (checked by name: it is internal).</summary>
     private const string SslHandleTypeName = "Microsoft.Win32.SafeHandles.SafeSslHandle";
 
-    // SslStream's private field that holds the connection's native handle (.NET 10 on Linux; the type is checked at use).
+    // SslStream's private field that holds the connection's native handle
+    // (.NET 10 on Linux; the type is checked at use).
     private static readonly FieldInfo? s_context = OperatingSystem.IsLinux()
         ? typeof(SslStream).GetField("_securityContext", BindingFlags.NonPublic | BindingFlags.Instance)
         : null;
@@ -58,16 +59,20 @@ internal static class OpenSslBuffers
         {
             // The connection already closed.
         }
-        catch (Exception error) when (error is DllNotFoundException or EntryPointNotFoundException or FieldAccessException)
+        catch (Exception error)
+            when (error is DllNotFoundException or EntryPointNotFoundException or FieldAccessException)
         {
             // Best effort: the connection keeps its buffers.
         }
     }
 
-    /// <summary>True if OpenSSL releases <paramref name="ssl"/>'s idle buffers; null where that cannot be asked (for tests).</summary>
+    /// <summary>
+    /// True if OpenSSL releases <paramref name="ssl"/>'s idle buffers; null where that cannot be asked (for tests).
+    /// </summary>
     internal static bool? ReleasesBuffers(SslStream ssl)
     {
-        if (!s_available || s_context!.GetValue(ssl) is not SafeHandle handle || handle.GetType().FullName != SslHandleTypeName)
+        if (!s_available || s_context!.GetValue(ssl) is not SafeHandle handle
+            || handle.GetType().FullName != SslHandleTypeName)
         {
             return null;
         }
@@ -76,7 +81,8 @@ internal static class OpenSslBuffers
         try
         {
             handle.DangerousAddRef(ref added);
-            return (SslCtrl(handle.DangerousGetHandle(), SslCtrlMode, 0, 0) & SslModeReleaseBuffers) != 0; // ORing 0 reads the mode
+            // ORing 0 reads the mode
+            return (SslCtrl(handle.DangerousGetHandle(), SslCtrlMode, 0, 0) & SslModeReleaseBuffers) != 0;
         }
         finally
         {

@@ -43,7 +43,9 @@ public sealed class MuxChannel
     /// <summary>Bytes delivered to the local connection so far.</summary>
     public long BytesDelivered => Interlocked.Read(ref _delivered);
 
-    /// <summary>Completes when the peer's bytes and its end of stream were delivered, or the channel was reset.</summary>
+    /// <summary>
+    /// Completes when the peer's bytes and its end of stream were delivered, or the channel was reset.
+    /// </summary>
     internal Task InboundEnded => _inboundEnded.Task;
 
     /// <summary>What the peer may have in flight on this channel now (for tests).</summary>
@@ -137,13 +139,16 @@ public sealed class MuxChannel
             if (_reset) return false;
             if (_finReceived) throw new ProtocolException($"data after the end of channel {Id}");
             _unconsumed += payload.Length;
-            if (_unconsumed > _window) throw new ProtocolException($"channel {Id} exceeded its window of {_window} bytes");
+            if (_unconsumed > _window) throw new ProtocolException($"channel {Id} exceeded its window of " +
+                $"{_window} bytes");
             _received.Append(payload);
             return _local is not null && !_delivering;
         }
     }
 
-    /// <summary>Starts writing queued bytes (and a received end of stream) to the local connection, unless running.</summary>
+    /// <summary>
+    /// Starts writing queued bytes (and a received end of stream) to the local connection, unless running.
+    /// </summary>
     internal void Deliver()
     {
         lock (_gate)
@@ -248,7 +253,8 @@ public sealed class MuxChannel
                         grant = _consumedSinceGrant;
                         _consumedSinceGrant = 0;
                         // Nothing waits here, so the local side keeps up: the window may be what limits this channel.
-                        if (_received.Count == 0 && _window < MuxOptions.MaxWindowBytes && _connection.Options.WindowBudget.TryTake(_window))
+                        if (_received.Count == 0 && _window < MuxOptions.MaxWindowBytes
+                            && _connection.Options.WindowBudget.TryTake(_window))
                         {
                             grant += _window;
                             _window *= 2;

@@ -7,7 +7,9 @@ namespace Gray.Net.Multiplexing;
 
 public sealed partial class MuxConnection
 {
-    /// <summary>Queues a frame; the caller becomes the writer if none is writing. False if closed (buffer returned).</summary>
+    /// <summary>
+    /// Queues a frame; the caller becomes the writer if none is writing. False if closed (buffer returned).
+    /// </summary>
     internal bool Enqueue(MuxFrame frame)
     {
         bool write;
@@ -102,7 +104,8 @@ public sealed partial class MuxConnection
                     {
                         int chunk = frame.Type switch
                         {
-                            MuxFrameType.Data or MuxFrameType.Open => Math.Min(frame.Length - offset, MuxOptions.MaxPayloadBytes),
+                            MuxFrameType.Data or MuxFrameType.Open =>
+                                Math.Min(frame.Length - offset, MuxOptions.MaxPayloadBytes),
                             MuxFrameType.Window => MuxFrame.WindowPayloadBytes,
                             _ => 0,
                         };
@@ -114,7 +117,8 @@ public sealed partial class MuxConnection
 
                         used += frame.Type == MuxFrameType.Window
                             ? MuxFrame.WriteWindow(batch.AsSpan(used), frame.Channel, frame.Value)
-                            : MuxFrame.Write(batch.AsSpan(used), frame.Type, frame.Channel, frame.Buffer.AsSpan(offset, chunk));
+                            : MuxFrame.Write(batch.AsSpan(used), frame.Type, frame.Channel,
+                                frame.Buffer.AsSpan(offset, chunk));
                         if (frame.Type != MuxFrameType.Window) offset += chunk;
                     }
                     while (offset < frame.Length && frame.Type != MuxFrameType.Window);
@@ -123,7 +127,8 @@ public sealed partial class MuxConnection
                     if (frame.Buffer is not null) BufferPool.Bytes.Return(frame.Buffer);
                 }
 
-                if (used > 0) await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token).ConfigureAwait(false);
+                if (used > 0) await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token)
+                    .ConfigureAwait(false);
                 TaskCompletionSource? room = null;
                 lock (_gate)
                 {

@@ -75,7 +75,10 @@ public sealed partial class MuxConnection
     public MuxChannel? TryOpen(ReadOnlySpan<byte> payload)
     {
         if (!_opens) throw new InvalidOperationException("This side does not open channels.");
-        if (payload.Length is 0 or > MuxOptions.MaxOpenPayloadBytes) throw new ArgumentOutOfRangeException(nameof(payload));
+        if (payload.Length is 0 or > MuxOptions.MaxOpenPayloadBytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(payload));
+        }
         MuxChannel channel;
         lock (_gate)
         {

@@ -22,7 +22,9 @@ internal readonly record struct MuxFrame(MuxFrameType Type, uint Channel, byte[]
 
     public const int WindowPayloadBytes = 4;
 
-    /// <summary>Writes a header and <paramref name="payload"/> at the start of <paramref name="destination"/>.</summary>
+    /// <summary>
+    /// Writes a header and <paramref name="payload"/> at the start of <paramref name="destination"/>.
+    /// </summary>
     public static int Write(Span<byte> destination, MuxFrameType type, uint channel, ReadOnlySpan<byte> payload)
     {
         destination[0] = (byte)type;

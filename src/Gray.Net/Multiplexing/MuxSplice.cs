@@ -22,7 +22,8 @@ public static class MuxSplice
         var watchdog = new IdleWatchdog(local.Time);
         // Deliveries to the local side happen in the channel, not here: its count shows them.
         var watching = idleTimeout is { } idle
-            ? watchdog.WatchAsync(idle, () => { channel.Abort(); local.Disconnect(); }, () => channel.BytesDelivered, linked.Token)
+            ? watchdog.WatchAsync(idle, () => { channel.Abort(); local.Disconnect(); }, () => channel.BytesDelivered,
+                linked.Token)
             : Task.CompletedTask;
         var (sent, end) = await PumpAsync(local, channel, watchdog, linked.Token).ConfigureAwait(false);
         await channel.InboundEnded.ConfigureAwait(false);
@@ -79,7 +80,9 @@ public static class MuxSplice
             bool canceled = cancellationToken.IsCancellationRequested;
             channel.Abort();
             local.Disconnect();
-            return (total, canceled ? SpliceEnd.Canceled : error is MuxChannelResetException ? SpliceEnd.BFailed : SpliceEnd.AFailed);
+            return (total, canceled ? SpliceEnd.Canceled
+                : error is MuxChannelResetException ? SpliceEnd.BFailed
+                : SpliceEnd.AFailed);
         }
         finally
         {

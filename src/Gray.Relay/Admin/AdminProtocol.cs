@@ -5,11 +5,12 @@ using System.Text.Json.Serialization;
 
 namespace Gray.Relay.Admin;
 
-public sealed record AdminRequest(string Token, string Command, string? Id = null, int? ClientPort = null, int? DataPort = null,
-    string? Client = null);
+public sealed record AdminRequest(string Token, string Command, string? Id = null, int? ClientPort = null,
+    int? DataPort = null, string? Client = null);
 
 public sealed record AdminResponse(bool Ok, string? Error = null, ServerView? Server = null,
-    IReadOnlyList<ServerView>? Servers = null, string? Fingerprint = null, LimitsView? Limits = null, int? Count = null);
+    IReadOnlyList<ServerView>? Servers = null, string? Fingerprint = null, LimitsView? Limits = null,
+    int? Count = null);
 
 /// <summary>The relay-wide limits and deadlines, as `gray admin show` reports them.</summary>
 public sealed record LimitsView(
@@ -25,7 +26,8 @@ public sealed record LimitsView(
     bool DrainAll);
 
 /// <summary>One server's rules, as `gray admin show` reports them.</summary>
-public sealed record RulesView(int MaxPool, IReadOnlyList<string> ClientAllow, IReadOnlyList<string> ClientDeny, string PairIdleTimeout);
+public sealed record RulesView(int MaxPool, IReadOnlyList<string> ClientAllow, IReadOnlyList<string> ClientDeny,
+    string PairIdleTimeout);
 
 /// <summary>A registered server as admin commands show it.</summary>
 public sealed record ServerView(
@@ -47,7 +49,8 @@ public sealed record AdminEndpointFile(string Endpoint, string Token)
     public const string FileName = "admin.json";
 
     /// <summary>Characters of an IP endpoint or a hex token: none of them needs escaping in a JSON string.</summary>
-    private static readonly System.Buffers.SearchValues<char> Plain = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF.:[]%");
+    private static readonly System.Buffers.SearchValues<char> Plain =
+        System.Buffers.SearchValues.Create("0123456789abcdefABCDEF.:[]%");
 
     /// <summary>
     /// The file's text, as <see cref="AdminJson.Context"/> would write it. The relay writes it at every
@@ -68,15 +71,17 @@ public sealed record AdminEndpointFile(string Endpoint, string Token)
 public sealed record AddedServerJson(string Id, int ClientPort, int DataPort, string? Secret);
 
 /// <summary>One entry of `gray admin show --json`.</summary>
-public sealed record ServerListEntryJson(string Id, int ClientPort, int DataPort, bool Connected, int PoolReady, int ActivePairs,
-    bool Draining, RulesView? Rules, LimitsView? Limits);
+public sealed record ServerListEntryJson(string Id, int ClientPort, int DataPort, bool Connected, int PoolReady,
+    int ActivePairs, bool Draining, RulesView? Rules, LimitsView? Limits);
 
 public static class AdminJson
 {
     /// <summary>Longest request or response line, in bytes.</summary>
     public const int MaxLineBytes = 1024 * 1024;
 
-    /// <summary>Every admin JSON type, serialized by generated code (no reflection: the published binary is trimmed).</summary>
+    /// <summary>
+    /// Every admin JSON type, serialized by generated code (no reflection: the published binary is trimmed).
+    /// </summary>
     public static AdminJsonContext Context => AdminJsonContext.Default;
 }
 

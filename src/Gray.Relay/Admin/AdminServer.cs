@@ -36,7 +36,8 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
             var request = JsonSerializer.Deserialize(line, AdminJson.Context.AdminRequest)
                 ?? throw new FormatException("empty request");
             response = IsTokenValid(request.Token)
-                ? await Task.Run(() => ExecuteAsync(request), cancellationToken).ConfigureAwait(false) // off the socket thread: SQLite writes block
+                // off the socket thread: SQLite writes block
+                ? await Task.Run(() => ExecuteAsync(request), cancellationToken).ConfigureAwait(false)
                 : new AdminResponse(false, "bad admin token");
             shutdownAfterReply = response.Ok && request.Command == "shutdown";
         }
@@ -49,14 +50,18 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
             return;
         }
 
-        await SendAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(response, AdminJson.Context.AdminResponse) + "\n"), cancellationToken)
+        await SendAsync(
+            Encoding.UTF8.GetBytes(JsonSerializer.Serialize(response, AdminJson.Context.AdminResponse) + "\n"),
+            cancellationToken)
             .ConfigureAwait(false);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         if (shutdownAfterReply) server.Commands.Shutdown(); // after the reply, or stopping would cut it off
     }
 
     private bool IsTokenValid(string? token) =>
-        token is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(server.Token));
+        token is not null
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token),
+                Encoding.UTF8.GetBytes(server.Token));
 
     private async Task<AdminResponse> ExecuteAsync(AdminRequest request)
     {
@@ -64,7 +69,8 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
         switch (request.Command)
         {
             case "add":
-                return new AdminResponse(true, Server: commands.Add(Required(request.Id), request.ClientPort, request.DataPort));
+                return new AdminResponse(true,
+                    Server: commands.Add(Required(request.Id), request.ClientPort, request.DataPort));
             case "show":
                 return new AdminResponse(true, Servers: commands.Show(), Limits: commands.Limits());
             case "drain":
@@ -74,7 +80,9 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
                 commands.Resume(request.Id);
                 return new AdminResponse(true);
             case "kick":
-                return new AdminResponse(true, Count: commands.Kick(Required(request.Id), request.Client ?? throw new FormatException("kick needs --client IP")));
+                return new AdminResponse(true,
+                    Count: commands.Kick(Required(request.Id),
+                        request.Client ?? throw new FormatException("kick needs --client IP")));
             case "delete":
                 string id = Required(request.Id);
                 return await commands.DeleteAsync(id).ConfigureAwait(false)

@@ -13,18 +13,21 @@ public static class AdminClient
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task<AdminResponse> SendAsync(string dataDir, AdminRequest request, CancellationToken cancellationToken)
+    public static async Task<AdminResponse> SendAsync(string dataDir, AdminRequest request,
+        CancellationToken cancellationToken)
     {
         string path = Path.Combine(Path.GetFullPath(dataDir), AdminEndpointFile.FileName);
         AdminEndpointFile endpoint;
         try
         {
-            endpoint = JsonSerializer.Deserialize(await File.ReadAllTextAsync(path, cancellationToken), AdminJson.Context.AdminEndpointFile)
+            endpoint = JsonSerializer.Deserialize(await File.ReadAllTextAsync(path, cancellationToken),
+                AdminJson.Context.AdminEndpointFile)
                 ?? throw new AdminException($"{path} is empty");
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException or JsonException)
         {
-            throw new AdminException($"no running relay found: cannot read {path} ({error.Message}); is the relay running with --data-dir {dataDir}?");
+            throw new AdminException($"no running relay found: cannot read {path} ({error.Message}); is the relay " +
+                $"running with --data-dir {dataDir}?");
         }
 
         var connection = new LineClient(IPEndPoint.Parse(endpoint.Endpoint));
@@ -36,10 +39,12 @@ public static class AdminClient
         }
         catch (System.Net.Sockets.SocketException error)
         {
-            throw new AdminException($"the relay's admin endpoint {endpoint.Endpoint} does not answer ({error.Message}); is the relay running?");
+            throw new AdminException($"the relay's admin endpoint {endpoint.Endpoint} does not answer " +
+                $"({error.Message}); is the relay running?");
         }
 
-        var line = JsonSerializer.Serialize(request with { Token = endpoint.Token }, AdminJson.Context.AdminRequest) + "\n";
+        var line = JsonSerializer.Serialize(request with { Token = endpoint.Token }, AdminJson.Context.AdminRequest)
+            + "\n";
         await connection.SendAsync(Encoding.UTF8.GetBytes(line), deadline.Token).ConfigureAwait(false);
         string reply = await connection.Reply.WaitAsync(deadline.Token).ConfigureAwait(false);
         await connection.DisconnectAsync().ConfigureAwait(false);
@@ -60,7 +65,10 @@ public static class AdminClient
             int newline = data.IndexOf((byte)'\n');
             _received.Write(newline >= 0 ? data[..newline] : data);
             if (newline >= 0) _reply.TrySetResult(Encoding.UTF8.GetString(_received.ToArray()));
-            else if (_received.Length > AdminJson.MaxLineBytes) _reply.TrySetException(new AdminException("reply too long"));
+            else if (_received.Length > AdminJson.MaxLineBytes)
+            {
+                _reply.TrySetException(new AdminException("reply too long"));
+            }
         }
 
         protected override void OnDisconnected() =>

@@ -12,17 +12,40 @@ public static partial class GrayCommandLine
     {
         var relay = new Option<string?>("--relay") { Description = "relay control address HOST:PORT (or GRAY_RELAY)" };
         var id = new Option<string?>("--id") { Description = "server ID (or GRAY_ID)" };
-        var secret = new Option<string?>("--secret") { Description = "the server's secret, from `gray admin add` (or GRAY_SECRET, which ps cannot show)" };
+        var secret = new Option<string?>("--secret")
+        {
+            Description = "the server's secret, from `gray admin add` (or GRAY_SECRET, which ps cannot show)",
+        };
         var target = new Option<string?>("--target") { Description = "the private service HOST:PORT (or GRAY_TARGET)" };
         var pool = new Option<int?>("--pool") { Description = "data connections kept ready (default 8, or GRAY_POOL)" };
-        var fingerprint = new Option<string?>("--fingerprint") { Description = "the relay certificate's SHA-256 (or GRAY_FINGERPRINT; else trust on first use)" };
-        var plainData = new Option<bool>("--plain-data") { Description = "plain TCP data connections, for services that encrypt on their own" };
-        var mux = new Option<bool>("--mux") { Description = "carry many tunneled connections on each data connection (no handshake per client; or GRAY_MUX=1)" };
+        var fingerprint = new Option<string?>("--fingerprint")
+        {
+            Description = "the relay certificate's SHA-256 (or GRAY_FINGERPRINT; else trust on first use)",
+        };
+        var plainData = new Option<bool>("--plain-data")
+        {
+            Description = "plain TCP data connections, for services that encrypt on their own",
+        };
+        var mux = new Option<bool>("--mux")
+        {
+            Description =
+                "carry many tunneled connections on each data connection (no handshake per client; or GRAY_MUX=1)",
+        };
         var metrics = MetricsOption();
         var logFormat = LogFormatOption();
-        var agentConfig = new Option<string?>("--config") { Description = "YAML file with the relay and several tunnels (reloaded on SIGHUP and on change)" };
-        var otlp = new Option<string?>("--otlp") { Description = "push metrics over OTLP/HTTP to this URL (or GRAY_OTLP_ENDPOINT), e.g. http://collector:4318" };
-        var key = new Option<string?>("--key") { Description = "PEM file with an ECDSA P-256 private key trusted by the relay, instead of --secret (or GRAY_KEY_FILE)" };
+        var agentConfig = new Option<string?>("--config")
+        {
+            Description = "YAML file with the relay and several tunnels (reloaded on SIGHUP and on change)",
+        };
+        var otlp = new Option<string?>("--otlp")
+        {
+            Description = "push metrics over OTLP/HTTP to this URL (or GRAY_OTLP_ENDPOINT), e.g. http://collector:4318",
+        };
+        var key = new Option<string?>("--key")
+        {
+            Description =
+                "PEM file with an ECDSA P-256 private key trusted by the relay, instead of --secret (or GRAY_KEY_FILE)",
+        };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
             relay, id, secret, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig, otlp, key,
@@ -30,12 +53,17 @@ public static partial class GrayCommandLine
         command.SetAction(async (result, _) =>
         {
             string knownRelays = KnownRelaysPath();
-            var metricsListen = result.GetValue(metrics) is { } metricsText ? SettingText.ParseEndPoint(metricsText, "--metrics") : null;
-            Uri? otlpEndpoint = (result.GetValue(otlp) ?? Environment.GetEnvironmentVariable("GRAY_OTLP_ENDPOINT")) is { Length: > 0 } otlpText
-                ? Uri.TryCreate(otlpText, UriKind.Absolute, out var otlpUri) ? otlpUri : throw new ConfigException($"--otlp: '{otlpText}' is not a URL")
+            var metricsListen = result.GetValue(metrics) is { } metricsText
+                ? SettingText.ParseEndPoint(metricsText, "--metrics")
+                : null;
+            Uri? otlpEndpoint = (result.GetValue(otlp) ?? Environment.GetEnvironmentVariable("GRAY_OTLP_ENDPOINT"))
+                is { Length: > 0 } otlpText
+                ? Uri.TryCreate(otlpText, UriKind.Absolute, out var otlpUri) ? otlpUri
+                    : throw new ConfigException($"--otlp: '{otlpText}' is not a URL")
                 : null;
             string? configFile = result.GetValue(agentConfig)
-                ?? (result.GetValue(relay) is null && Environment.GetEnvironmentVariable("GRAY_RELAY") is null && File.Exists(DefaultConfigFile) ? DefaultConfigFile : null);
+                ?? (result.GetValue(relay) is null && Environment.GetEnvironmentVariable("GRAY_RELAY") is null
+                    && File.Exists(DefaultConfigFile) ? DefaultConfigFile : null);
             if (configFile is { } file)
             {
                 var (tunnelList, fileSettings) = AgentConfig.LoadWithSettings(file, knownRelays);
@@ -44,14 +72,18 @@ public static partial class GrayCommandLine
                     var (tunnels, settings) = AgentConfig.LoadWithSettings(file, knownRelays);
                     return new AgentTunnels(tunnels, settings.LogLevel);
                 });
-                var setup = new AgentSetup(tunnelList, source, metricsListen ?? fileSettings.MetricsListen, otlpEndpoint ?? fileSettings.OtlpEndpoint);
-                return await HostRunner.RunAsync(services => services.AddSingleton(setup).AddHostedService<AgentService>(),
-                    HostRunner.ParseLogFormat(result.GetValue(logFormat)!), fileSettings.LogLevel).ConfigureAwait(false);
+                var setup = new AgentSetup(tunnelList, source, metricsListen ?? fileSettings.MetricsListen,
+                    otlpEndpoint ?? fileSettings.OtlpEndpoint);
+                return await HostRunner.RunAsync(
+                    services => services.AddSingleton(setup).AddHostedService<AgentService>(),
+                    HostRunner.ParseLogFormat(result.GetValue(logFormat)!), fileSettings.LogLevel)
+                    .ConfigureAwait(false);
             }
 
             // Flag, then environment; the four without a default are required.
             string Setting(Option<string?> option, string variable, bool required = true) =>
-                result.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null)
+                result.GetValue(option)
+                    ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null)
                 ?? (required ? throw new ConfigException($"{option.Name} (or {variable}) is required") : null!);
             string? poolText = result.GetValue(pool)?.ToString() ?? Environment.GetEnvironmentVariable("GRAY_POOL");
             var options = new AgentOptions
@@ -59,9 +91,12 @@ public static partial class GrayCommandLine
                 Relay = SettingText.ParseHostPort(Setting(relay, "GRAY_RELAY"), "--relay"),
                 Id = Setting(id, "GRAY_ID"),
                 KeyFile = Setting(key, "GRAY_KEY_FILE", required: false),
-                Secret = Setting(secret, "GRAY_SECRET", required: Setting(key, "GRAY_KEY_FILE", required: false) is null) ?? "",
+                Secret = Setting(secret, "GRAY_SECRET",
+                    required: Setting(key, "GRAY_KEY_FILE", required: false) is null) ?? "",
                 Target = SettingText.ParseHostPort(Setting(target, "GRAY_TARGET"), "--target"),
-                Pool = poolText is null ? 8 : int.TryParse(poolText, out int n) ? n : throw new ConfigException($"--pool: '{poolText}' is not a number"),
+                Pool = poolText is null ? 8
+                    : int.TryParse(poolText, out int n) ? n
+                    : throw new ConfigException($"--pool: '{poolText}' is not a number"),
                 Fingerprint = Setting(fingerprint, "GRAY_FINGERPRINT", required: false),
                 PlainData = result.GetValue(plainData),
                 Mux = result.GetValue(mux) || Environment.GetEnvironmentVariable("GRAY_MUX") is "1" or "true",

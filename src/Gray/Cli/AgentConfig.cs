@@ -17,10 +17,12 @@ public static class AgentConfig
     private const int DefaultPool = 8;
 
     /// <summary>The tunnels a file declares, each as the options of one agent.</summary>
-    public static IReadOnlyList<AgentOptions> Load(string path, string knownRelaysPath) => LoadWithSettings(path, knownRelaysPath).Tunnels;
+    public static IReadOnlyList<AgentOptions> Load(string path, string knownRelaysPath) =>
+        LoadWithSettings(path, knownRelaysPath).Tunnels;
 
     /// <summary>The tunnels and the process-wide settings (metrics, OTLP, log level) of an agent file.</summary>
-    public static (IReadOnlyList<AgentOptions> Tunnels, AgentFileSettings Settings) LoadWithSettings(string path, string knownRelaysPath)
+    public static (IReadOnlyList<AgentOptions> Tunnels, AgentFileSettings Settings) LoadWithSettings(string path,
+        string knownRelaysPath)
     {
         var file = ConfigDocument.Read(path);
         var tunnels = new List<AgentOptions>();
@@ -40,7 +42,11 @@ public static class AgentConfig
                     case "relay": relay = SettingText.ParseHostPort(Required(value, key), "relay"); break;
                     case "fingerprint": fingerprint = ConfigDocument.Scalar(value, key); break;
                     case "log_level": level = SettingText.ParseLogLevel(Required(value, key)); break;
-                    case "metrics": metrics = Child(value, key, "listen") is { } listen ? SettingText.ParseEndPoint(listen, "metrics.listen") : null; break;
+                    case "metrics":
+                        metrics = Child(value, key, "listen") is { } listen
+                            ? SettingText.ParseEndPoint(listen, "metrics.listen")
+                            : null;
+                        break;
                     case "otlp": otlp = Child(value, key, "endpoint") is { } endpoint ? Url(endpoint) : null; break;
                     case "tunnels": tunnelsKey = keyNode; tunnelEntries = ConfigDocument.Mapping(value, key); break;
                     default: throw new ConfigException($"unknown setting '{key}'");
@@ -51,10 +57,14 @@ public static class AgentConfig
         if (file.Errors.Count == 0 && file.Root is not null)
         {
             if (relay is null) file.Error(file.Root, "relay: HOST:PORT is required");
-            if (tunnelEntries is not { Children.Count: > 0 }) file.Error(tunnelsKey ?? file.Root, "tunnels: declare at least one");
+            if (tunnelEntries is not { Children.Count: > 0 })
+            {
+                file.Error(tunnelsKey ?? file.Root, "tunnels: declare at least one");
+            }
         }
 
-        foreach (var (id, idNode, entry) in relay is null || tunnelEntries is null ? [] : ConfigDocument.Entries(tunnelEntries))
+        foreach (var (id, idNode, entry) in
+            relay is null || tunnelEntries is null ? [] : ConfigDocument.Entries(tunnelEntries))
         {
             file.Try(idNode, () => tunnels.Add(Tunnel(file, id, entry, relay!, fingerprint, knownRelaysPath)));
         }
@@ -64,15 +74,16 @@ public static class AgentConfig
         return (tunnels, new AgentFileSettings(metrics, otlp, level));
     }
 
-    private static AgentOptions Tunnel(ConfigDocument file, string id, YamlNode entry, DnsEndPoint relay, string? fingerprint,
-        string knownRelaysPath)
+    private static AgentOptions Tunnel(ConfigDocument file, string id, YamlNode entry, DnsEndPoint relay,
+        string? fingerprint, string knownRelaysPath)
     {
         string where = $"tunnels.{id}";
         if (!Auth.IsValidId(id)) throw new ConfigException($"{where}: not a valid server id");
         string? target = null, secret = null, secretFile = null, secretEnv = null, keyFile = null;
         int pool = DefaultPool;
         bool plainData = false, mux = false;
-        foreach (var (key, keyNode, value) in ConfigDocument.Mapping(entry, where) is { } settings ? ConfigDocument.Entries(settings) : [])
+        foreach (var (key, keyNode, value) in
+            ConfigDocument.Mapping(entry, where) is { } settings ? ConfigDocument.Entries(settings) : [])
         {
             string name = $"{where}.{key}";
             file.Try(keyNode, () =>
@@ -98,10 +109,12 @@ public static class AgentConfig
             Id = id,
             Secret = keyFile is null
                 ? Secrets.Resolve(secret, secretFile, secretEnv, where, file.BaseDir)
-                    ?? throw new ConfigException($"{where}: give exactly one of secret, secret_file, secret_env (or key_file)")
+                    ?? throw new ConfigException(
+                        $"{where}: give exactly one of secret, secret_file, secret_env (or key_file)")
                 : "",
             KeyFile = keyFile,
-            Target = SettingText.ParseHostPort(target ?? throw new ConfigException($"{where}: target is required"), $"{where}.target"),
+            Target = SettingText.ParseHostPort(
+                target ?? throw new ConfigException($"{where}: target is required"), $"{where}.target"),
             Pool = pool,
             Fingerprint = fingerprint,
             PlainData = plainData,
@@ -128,5 +141,6 @@ public static class AgentConfig
     }
 
     private static Uri Url(string text) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri) ? uri : throw new ConfigException($"otlp.endpoint: '{RelaySettings.Shorten(text)}' is not a URL");
+        Uri.TryCreate(text, UriKind.Absolute, out var uri)
+            ? uri : throw new ConfigException($"otlp.endpoint: '{RelaySettings.Shorten(text)}' is not a URL");
 }

@@ -11,11 +11,17 @@ public static partial class GrayCommandLine
     {
         var command = new Command("config", "Check or show a relay configuration file.");
         var checkFile = new Argument<string>("FILE") { Description = "the YAML file" };
-        var check = new Command("check", "Validate a relay or agent file (an agent file has tunnels:); each error names its line. Exit 0 if valid, 2 if not.") { checkFile };
+        var check = new Command("check",
+            "Validate a relay or agent file (an agent file has tunnels:); each error names its line. " +
+            "Exit 0 if valid, 2 if not.")
+        {
+            checkFile,
+        };
         check.SetAction(result =>
         {
             string file = result.GetValue(checkFile)!;
-            bool agentFile = File.Exists(file) && File.ReadLines(file).Any(l => l.StartsWith("tunnels:", StringComparison.Ordinal));
+            bool agentFile = File.Exists(file)
+                && File.ReadLines(file).Any(l => l.StartsWith("tunnels:", StringComparison.Ordinal));
             if (agentFile)
             {
                 var tunnels = AgentConfig.Load(file, KnownRelaysPath()); // throws ConfigException, exit 2
@@ -32,8 +38,15 @@ public static partial class GrayCommandLine
             return ExitCodes.Ok;
         });
 
-        var showFile = new Argument<string?>("FILE") { Description = "the YAML file (default: none, only defaults)", Arity = ArgumentArity.ZeroOrOne };
-        var show = new Command("show", "Print the effective relay settings: defaults, then the file, then the environment.") { showFile };
+        var showFile = new Argument<string?>("FILE")
+        {
+            Description = "the YAML file (default: none, only defaults)", Arity = ArgumentArity.ZeroOrOne,
+        };
+        var show = new Command("show",
+            "Print the effective relay settings: defaults, then the file, then the environment.")
+        {
+            showFile,
+        };
         show.SetAction(result =>
         {
             var options = new RelayOptions();

@@ -43,7 +43,8 @@ internal sealed class ConfigDocument
         try
         {
             var stream = YamlReader.Load(text);
-            if (stream.Documents is not [var document, ..] || document.RootNode is YamlScalarNode { Value: null or "" or "~" })
+            if (stream.Documents is not [var document, ..]
+                || document.RootNode is YamlScalarNode { Value: null or "" or "~" })
             {
                 return new ConfigDocument(path, null);
             }
@@ -63,7 +64,9 @@ internal sealed class ConfigDocument
 
     public void Error(YamlNode at, string message) => Errors.Add($"{Path}:{at.Start.Line}: {message}");
 
-    /// <summary>Runs <paramref name="apply"/>; a ConfigException it throws becomes an error on <paramref name="at"/>'s line.</summary>
+    /// <summary>
+    /// Runs <paramref name="apply"/>; a ConfigException it throws becomes an error on <paramref name="at"/>'s line.
+    /// </summary>
     public void Try(YamlNode at, Action apply)
     {
         try

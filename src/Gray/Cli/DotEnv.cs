@@ -6,7 +6,9 @@ namespace Gray.Cli;
 
 internal static class DotEnv
 {
-    /// <summary>Loads KEY=VALUE lines of a .env file into the environment, without overriding variables already set.</summary>
+    /// <summary>
+    /// Loads KEY=VALUE lines of a .env file into the environment, without overriding variables already set.
+    /// </summary>
     public static void Load(string path)
     {
         if (!File.Exists(path)) return;
@@ -20,7 +22,10 @@ internal static class DotEnv
             int equals = line.IndexOf('=');
             if (equals <= 0) throw new ConfigException($"{path}:{number}: expected KEY=VALUE");
             string key = line[..equals].Trim(), value = line[(equals + 1)..].Trim();
-            if (value.Length >= 2 && (value[0] == '"' && value[^1] == '"' || value[0] == '\'' && value[^1] == '\'')) value = value[1..^1];
+            if (value.Length >= 2 && (value[0] == '"' && value[^1] == '"' || value[0] == '\'' && value[^1] == '\''))
+            {
+                value = value[1..^1];
+            }
             if (Environment.GetEnvironmentVariable(key) is null) Environment.SetEnvironmentVariable(key, value);
         }
     }

@@ -46,7 +46,10 @@ public static partial class GrayCommandLine
             }
 
             // Signals belong to the Generic Host (graceful stop); errors to the handlers below.
-            var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+            var invocation = new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+            };
             return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
         }
         catch (ConfigException error)
@@ -65,12 +68,15 @@ public static partial class GrayCommandLine
     public static string LongVersion()
     {
         var assembly = typeof(GrayCommandLine).Assembly;
-        string informational = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+        string informational = assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion
+                ?? "0.0.0";
         string[] parts = informational.Split('+', 2);
         string commit = parts.Length == 2 ? parts[1][..Math.Min(12, parts[1].Length)] : "unknown";
         string built = assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "BuildDate")?.Value ?? "unknown";
+            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "BuildDate")?.Value
+                ?? "unknown";
         return $"gray {parts[0]} (commit {commit}, built {built})";
     }
 
@@ -78,10 +84,14 @@ public static partial class GrayCommandLine
     private static string KnownRelaysPath() =>
         Environment.GetEnvironmentVariable("GRAY_KNOWN_RELAYS") is { Length: > 0 } path
             ? path
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "gray", "known_relays");
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "gray",
+                "known_relays");
 
     private static Option<string> LogFormatOption() =>
-        new("--log-format") { Description = "text (default) or json: one JSON object per line", DefaultValueFactory = _ => "text" };
+        new("--log-format")
+        {
+            Description = "text (default) or json: one JSON object per line", DefaultValueFactory = _ => "text",
+        };
 
     private static Option<string?> MetricsOption() =>
         new("--metrics") { Description = "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464)" };
@@ -89,6 +99,10 @@ public static partial class GrayCommandLine
     private static Option<bool> JsonOption() => new("--json") { Description = "print JSON" };
 
     private static Option<string> DataDirOption() =>
-        new("--data-dir") { Description = $"the relay's data directory (default {DefaultDataDir})", DefaultValueFactory = _ => DefaultDataDir };
+        new("--data-dir")
+        {
+            Description = $"the relay's data directory (default {DefaultDataDir})",
+            DefaultValueFactory = _ => DefaultDataDir,
+        };
 
 }

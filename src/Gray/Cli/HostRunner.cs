@@ -22,13 +22,16 @@ internal static class HostRunner
     };
 
     /// <summary>Runs the services until SIGINT/SIGTERM or until one stops the host; returns the exit code.</summary>
-    public static async Task<int> RunAsync(Action<IServiceCollection> configure, bool jsonLogs, LogLevel? configuredLevel = null)
+    public static async Task<int> RunAsync(Action<IServiceCollection> configure, bool jsonLogs,
+        LogLevel? configuredLevel = null)
     {
         DescriptorLimit.Raise();
-        bool pinned = Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable(LogLevelVariable), ignoreCase: true, out var pinnedLevel);
+        bool pinned = Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable(LogLevelVariable), ignoreCase: true,
+            out var pinnedLevel);
         var logs = new LogControl(pinned ? pinnedLevel : configuredLevel ?? LogLevel.Information, pinned, jsonLogs);
         var exit = new ExitStatus();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
+        var builder = Host.CreateApplicationBuilder(
+            new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
         if (jsonLogs)
         {
             builder.Logging.AddJsonConsole(o =>
@@ -49,7 +52,8 @@ internal static class HostRunner
         }
 
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
-        builder.Logging.AddFilter((_, _, messageLevel) => logs.IsEnabled(messageLevel)); // read at each line: reloadable
+        // read at each line: reloadable
+        builder.Logging.AddFilter((_, _, messageLevel) => logs.IsEnabled(messageLevel));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddSingleton(logs).AddSingleton(exit);

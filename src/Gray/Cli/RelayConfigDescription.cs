@@ -20,7 +20,10 @@ internal static class RelayConfigDescription
             { "ports", $"{o.PortLow}-{o.PortHigh}" },
             { "public_bind", o.EffectivePublicBind.ToString() },
         };
-        if (o.CertificatePath is not null) root.Add("tls", Flow(("certificate", o.CertificatePath), ("key", o.KeyPath!)));
+        if (o.CertificatePath is not null)
+        {
+            root.Add("tls", Flow(("certificate", o.CertificatePath), ("key", o.KeyPath!)));
+        }
         root.Add("allow_plain_data", Bool(o.AllowPlainData));
         root.Add("allow_mux", Bool(o.AllowMux));
         root.Add("handshake_timeout", SettingText.FormatDuration(o.HandshakeTimeout));
@@ -51,11 +54,14 @@ internal static class RelayConfigDescription
             servers.Add(id, server);
         }
 
-        root.Add("servers", servers.Children.Count == 0 ? new YamlMappingNode { Style = YamlDotNet.Core.Events.MappingStyle.Flow } : servers);
+        root.Add("servers", servers.Children.Count == 0
+            ? new YamlMappingNode { Style = YamlDotNet.Core.Events.MappingStyle.Flow }
+            : servers);
         root.Add("log_level", o.LogLevel.ToString().ToLowerInvariant());
         if (o.OtlpEndpoint is not null)
         {
-            root.Add("otlp", Flow(("endpoint", o.OtlpEndpoint.ToString()), ("interval", SettingText.FormatDuration(o.OtlpInterval))));
+            root.Add("otlp", Flow(("endpoint", o.OtlpEndpoint.ToString()),
+                ("interval", SettingText.FormatDuration(o.OtlpInterval))));
         }
 
         if (o.MetricsListen is not null) root.Add("metrics", Flow(("listen", o.MetricsListen.ToString())));
@@ -67,8 +73,14 @@ internal static class RelayConfigDescription
     private static void AddRules(YamlMappingNode node, ServerRules rules)
     {
         node.Add("max_pool", Number(rules.MaxPool));
-        node.Add("client_allow", new YamlSequenceNode(rules.ClientAllow.Select(a => new YamlScalarNode(a))) { Style = YamlDotNet.Core.Events.SequenceStyle.Flow });
-        node.Add("client_deny", new YamlSequenceNode(rules.ClientDeny.Select(a => new YamlScalarNode(a))) { Style = YamlDotNet.Core.Events.SequenceStyle.Flow });
+        node.Add("client_allow", new YamlSequenceNode(rules.ClientAllow.Select(a => new YamlScalarNode(a)))
+        {
+            Style = YamlDotNet.Core.Events.SequenceStyle.Flow,
+        });
+        node.Add("client_deny", new YamlSequenceNode(rules.ClientDeny.Select(a => new YamlScalarNode(a)))
+        {
+            Style = YamlDotNet.Core.Events.SequenceStyle.Flow,
+        });
         node.Add("pair_idle_timeout", SettingText.FormatDuration(rules.PairIdleTimeout));
     }
 
@@ -79,7 +91,8 @@ internal static class RelayConfigDescription
         return node;
     }
 
-    private static YamlScalarNode Number(int value) => new(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    private static YamlScalarNode Number(int value) =>
+        new(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private static YamlScalarNode Bool(bool value) => new(value ? "true" : "false");
 }

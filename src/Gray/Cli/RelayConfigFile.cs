@@ -42,7 +42,8 @@ internal static class RelayConfigFile
         return file;
     }
 
-    private static void ApplyTopLevel(ConfigDocument file, RelayOptions options, string key, YamlNode keyNode, YamlNode value)
+    private static void ApplyTopLevel(ConfigDocument file, RelayOptions options, string key, YamlNode keyNode,
+        YamlNode value)
     {
         if (Sections.Contains(key))
         {
@@ -67,7 +68,10 @@ internal static class RelayConfigFile
 
     private static void ApplySingle(RelayOptions options, string key, YamlNode value, string baseDir)
     {
-        if (!RelaySettings.Single.TryGetValue(key, out var apply)) throw new ConfigException($"unknown setting '{key}'");
+        if (!RelaySettings.Single.TryGetValue(key, out var apply))
+        {
+            throw new ConfigException($"unknown setting '{key}'");
+        }
         if (ConfigDocument.Scalar(value, key) is { } text) apply(options, text, baseDir);
     }
 
@@ -78,7 +82,10 @@ internal static class RelayConfigFile
         {
             file.Try(idNode, () =>
             {
-                if (!Auth.IsValidId(id)) throw new ConfigException($"servers: '{RelaySettings.Shorten(id)}' is not a valid server id");
+                if (!Auth.IsValidId(id))
+                {
+                    throw new ConfigException($"servers: '{RelaySettings.Shorten(id)}' is not a valid server id");
+                }
                 ApplyServer(file, options, id, ConfigDocument.Mapping(entry, $"servers.{id}"));
             });
         }
@@ -99,8 +106,12 @@ internal static class RelayConfigFile
                 {
                     case "client_allow": rules = rules with { ClientAllow = ConfigDocument.List(value, name) }; break;
                     case "client_deny": rules = rules with { ClientDeny = ConfigDocument.List(value, name) }; break;
-                    case "max_pool": rules = rules with { MaxPool = RelaySettings.Pool(Text(value, name), name) }; break;
-                    case "pair_idle_timeout": rules = rules with { PairIdleTimeout = RelaySettings.IdleTimeout(Text(value, name), name) }; break;
+                    case "max_pool":
+                        rules = rules with { MaxPool = RelaySettings.Pool(Text(value, name), name) };
+                        break;
+                    case "pair_idle_timeout":
+                        rules = rules with { PairIdleTimeout = RelaySettings.IdleTimeout(Text(value, name), name) };
+                        break;
                     case "secret": secret = Text(value, name); break;
                     case "secret_file": secretFile = Text(value, name); break;
                     case "secret_env": secretEnv = Text(value, name); break;
@@ -117,12 +128,16 @@ internal static class RelayConfigFile
         string where = $"servers.{id}";
         if (Secrets.Resolve(secret, secretFile, secretEnv, where, file.BaseDir) is { } declared)
         {
-            if (declared.Length < 16) throw new ConfigException($"{where}: the secret must have at least 16 characters");
+            if (declared.Length < 16)
+            {
+                throw new ConfigException($"{where}: the secret must have at least 16 characters");
+            }
             options.Declared[id] = new DeclaredServer(id, declared, clientPort, dataPort);
         }
         else if (clientPort is not null || dataPort is not null)
         {
-            throw new ConfigException($"{where}: client_port and data_port declare a server, which needs secret, secret_file or secret_env");
+            throw new ConfigException(
+                $"{where}: client_port and data_port declare a server, which needs secret, secret_file or secret_env");
         }
     }
 

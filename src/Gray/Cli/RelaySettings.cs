@@ -14,7 +14,8 @@ internal static class RelaySettings
     public delegate void Apply(RelayOptions options, string value, string baseDir);
 
     /// <summary>Every setting with a single value, by its key in the file (sections joined with dots).</summary>
-    public static readonly IReadOnlyDictionary<string, Apply> Single = new Dictionary<string, Apply>(StringComparer.Ordinal)
+    public static readonly IReadOnlyDictionary<string, Apply> Single =
+        new Dictionary<string, Apply>(StringComparer.Ordinal)
     {
         ["data_dir"] = (o, v, dir) => o.DataDir = Path.Combine(dir, v),
         ["control"] = (o, v, _) => o.Control = SettingText.ParseEndPoint(v, "control"),
@@ -31,20 +32,25 @@ internal static class RelaySettings
         ["otp_lifetime"] = (o, v, _) => o.OtpLifetime = SettingText.ParseDuration(v, "otp_lifetime"),
         ["ping_interval"] = (o, v, _) => o.PingInterval = SettingText.ParseDuration(v, "ping_interval"),
         ["ping_timeout"] = (o, v, _) => o.PingTimeout = SettingText.ParseDuration(v, "ping_timeout"),
-        ["client_wait_timeout"] = (o, v, _) => o.ClientWaitTimeout = SettingText.ParseDuration(v, "client_wait_timeout"),
+        ["client_wait_timeout"] = (o, v, _) =>
+            o.ClientWaitTimeout = SettingText.ParseDuration(v, "client_wait_timeout"),
         ["max_waiting_clients"] = (o, v, _) => o.MaxWaitingClients = Positive(v, "max_waiting_clients"),
         ["max_clients_per_server"] = (o, v, _) => o.MaxClientsPerServer = Positive(v, "max_clients_per_server"),
         ["max_connections"] = (o, v, _) => o.MaxConnections = Positive(v, "max_connections"),
-        ["max_client_connections_per_ip"] = (o, v, _) => o.MaxClientConnectionsPerIp = Positive(v, "max_client_connections_per_ip"),
+        ["max_client_connections_per_ip"] = (o, v, _) =>
+            o.MaxClientConnectionsPerIp = Positive(v, "max_client_connections_per_ip"),
         ["max_pending_per_ip"] = (o, v, _) => o.MaxPendingPerIp = Positive(v, "max_pending_per_ip"),
         ["log_level"] = (o, v, _) => o.LogLevel = SettingText.ParseLogLevel(v),
-        ["trusted_keys.source"] = (o, v, dir) => o.TrustedKeysSource = v.Contains("://", StringComparison.Ordinal) ? v : Path.Combine(dir, v),
-        ["trusted_keys.refresh"] = (o, v, _) => o.TrustedKeysRefresh = SettingText.ParseDuration(v, "trusted_keys.refresh"),
+        ["trusted_keys.source"] = (o, v, dir) =>
+            o.TrustedKeysSource = v.Contains("://", StringComparison.Ordinal) ? v : Path.Combine(dir, v),
+        ["trusted_keys.refresh"] = (o, v, _) =>
+            o.TrustedKeysRefresh = SettingText.ParseDuration(v, "trusted_keys.refresh"),
         ["otlp.endpoint"] = (o, v, _) => o.OtlpEndpoint = HttpUrl(v, "otlp.endpoint"),
         ["otlp.interval"] = (o, v, _) => o.OtlpInterval = SettingText.ParseDuration(v, "otlp.interval"),
         ["metrics.listen"] = (o, v, _) => o.MetricsListen = SettingText.ParseEndPoint(v, "metrics.listen"),
         ["max_pool"] = (o, v, _) => o.DefaultRules = o.DefaultRules with { MaxPool = Pool(v, "max_pool") },
-        ["pair_idle_timeout"] = (o, v, _) => o.DefaultRules = o.DefaultRules with { PairIdleTimeout = IdleTimeout(v, "pair_idle_timeout") },
+        ["pair_idle_timeout"] = (o, v, _) =>
+            o.DefaultRules = o.DefaultRules with { PairIdleTimeout = IdleTimeout(v, "pair_idle_timeout") },
     };
 
     /// <summary>GRAY_* variables over what the file said; each names the variable when it is wrong.</summary>
@@ -86,9 +92,11 @@ internal static class RelaySettings
             : throw new ConfigException($"{key}: must be {Wire.MinPool}-{Wire.MaxPool}");
 
     public static int Port(string text, string key) =>
-        Integer(text, key) is var value and > 0 and <= 65535 ? value : throw new ConfigException($"{key}: must be 1-65535");
+        Integer(text, key) is var value and > 0 and <= 65535
+            ? value : throw new ConfigException($"{key}: must be 1-65535");
 
-    public static TimeSpan? IdleTimeout(string text, string key) => text == "off" ? null : SettingText.ParseDuration(text, key);
+    public static TimeSpan? IdleTimeout(string text, string key) =>
+        text == "off" ? null : SettingText.ParseDuration(text, key);
 
     public static bool Bool(string text, string key) => text.ToLowerInvariant() switch
     {

@@ -12,10 +12,15 @@ internal static class TopView
 
     public static async Task<int> RunAsync(string dataDir, int? count, CancellationToken cancellationToken)
     {
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120); // not 80: no truncation in logs
+        // not 80: no truncation in logs
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
         var previous = new Dictionary<string, (long In, long Out, DateTime At)>();
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (string column in new[] { "SERVER", "CLIENT", "DATA", "AGENT", "POOL", "PAIRS", "IN/s", "OUT/s", "DRAIN" }) table.AddColumn(column);
+        foreach (string column in
+            new[] { "SERVER", "CLIENT", "DATA", "AGENT", "POOL", "PAIRS", "IN/s", "OUT/s", "DRAIN" })
+        {
+            table.AddColumn(column);
+        }
         int rounds = 0;
         try
         {
@@ -23,7 +28,8 @@ internal static class TopView
             {
                 while (!cancellationToken.IsCancellationRequested && (count is null || rounds < count))
                 {
-                    var response = await AdminClient.SendAsync(dataDir, new AdminRequest("", "show"), cancellationToken);
+                    var response = await AdminClient.SendAsync(dataDir, new AdminRequest("", "show"),
+                        cancellationToken);
                     table.Rows.Clear();
                     var now = DateTime.UtcNow;
                     foreach (var s in response.Servers ?? [])
@@ -38,12 +44,15 @@ internal static class TopView
                         }
 
                         previous[s.Id] = (bytesIn, bytesOut, now);
-                        table.AddRow(s.Id, $"{s.ClientPort}", $"{s.DataPort}", s.Connected == true ? "[green]connected[/]" : "[grey]offline[/]",
-                            $"{s.PoolReady}/{s.Rules?.MaxPool}", $"{s.ActivePairs}", inRate, outRate, s.Draining == true ? "[yellow]yes[/]" : "no");
+                        table.AddRow(s.Id, $"{s.ClientPort}", $"{s.DataPort}",
+                            s.Connected == true ? "[green]connected[/]" : "[grey]offline[/]",
+                            $"{s.PoolReady}/{s.Rules?.MaxPool}", $"{s.ActivePairs}", inRate, outRate,
+                            s.Draining == true ? "[yellow]yes[/]" : "no");
                     }
 
                     var l = response.Limits;
-                    table.Caption(new TableTitle($"connections {l?.Connections}/{l?.MaxConnections}   {now:HH:mm:ss}   (Ctrl+C to quit)"));
+                    table.Caption(new TableTitle(
+                        $"connections {l?.Connections}/{l?.MaxConnections}   {now:HH:mm:ss}   (Ctrl+C to quit)"));
                     live.Refresh();
                     rounds++;
                     if (count is null || rounds < count) await Task.Delay(Refresh, cancellationToken);

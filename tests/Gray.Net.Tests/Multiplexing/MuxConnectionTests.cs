@@ -39,7 +39,8 @@ public class MuxConnectionTests
             Assert.Equal((size, size, SpliceEnd.Completed), (result.BytesAToB, result.BytesBToA, result.End));
         }
 
-        await Wait.UntilAsync(() => tunnel.Opener.ChannelCount == 0 && tunnel.Acceptor.ChannelCount == 0, "finished channels removed");
+        await Wait.UntilAsync(
+            () => tunnel.Opener.ChannelCount == 0 && tunnel.Acceptor.ChannelCount == 0, "finished channels removed");
     }
 
     [Fact]
@@ -51,7 +52,8 @@ public class MuxConnectionTests
 
         // More than every socket buffer and window on the way can hold: its sender must end up waiting.
         byte[] flood = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
-        using var stalled = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
+        using var stalled = new Socket(
+            AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
         await stalled.ConnectAsync(tunnel.EndPoint);
         var flooding = Task.Run(async () => await stalled.SendAsync(flood));
 
@@ -106,7 +108,8 @@ public class MuxConnectionTests
     {
         await using var backend = new PullEchoServer(Loopback.AnyPort);
         backend.Start();
-        await using var tunnel = await MuxTunnel.StartAsync(backend.EndPoint, idleTimeout: TimeSpan.FromMilliseconds(300));
+        await using var tunnel = await MuxTunnel.StartAsync(
+            backend.EndPoint, idleTimeout: TimeSpan.FromMilliseconds(300));
         using var client = await Loopback.ConnectAsync(tunnel.EndPoint);
         await TcpServerTests.AssertEchoAsync(client);
         var quietSince = DateTime.UtcNow;
@@ -152,7 +155,8 @@ public class MuxConnectionTests
         var (a, b) = await MuxTunnel.SocketPairAsync();
         using var raw = a;
         // The accepting side never attaches its channels, so received bytes stay queued against the window.
-        var acceptor = new MuxConnection(new NetworkStream(b, ownsSocket: true), opens: false, accept: (_, _) => Task.CompletedTask);
+        var acceptor = new MuxConnection(
+            new NetworkStream(b, ownsSocket: true), opens: false, accept: (_, _) => Task.CompletedTask);
         var running = acceptor.RunAsync(CancellationToken.None);
         await raw.SendAsync(bytes);
         var error = await Assert.ThrowsAsync<ProtocolException>(() => running.WaitAsync(Loopback.Deadline));
@@ -164,14 +168,16 @@ public class MuxConnectionTests
     public async Task An_open_sent_to_the_opening_side_or_too_much_credit_fails_the_connection()
     {
         var beyondMaxWindow = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(beyondMaxWindow, MuxOptions.MaxWindowBytes - MuxOptions.InitialWindowBytes + 1);
+        BinaryPrimitives.WriteUInt32BigEndian(
+            beyondMaxWindow, MuxOptions.MaxWindowBytes - MuxOptions.InitialWindowBytes + 1);
         foreach (var bytes in new[] { Frame(Open, 7, [1]), Frame(Window, 1, beyondMaxWindow) })
         {
             var (a, b) = await MuxTunnel.SocketPairAsync();
             using var raw = b;
             var opener = new MuxConnection(new NetworkStream(a, ownsSocket: true), opens: true);
             var running = opener.RunAsync(CancellationToken.None);
-            Assert.NotNull(opener.TryOpen([1])); // channel 1, full initial credit: the grant takes it past the largest window
+            // channel 1, full initial credit: the grant takes it past the largest window
+            Assert.NotNull(opener.TryOpen([1]));
             await raw.SendAsync(bytes);
             await Assert.ThrowsAsync<ProtocolException>(() => running.WaitAsync(Loopback.Deadline));
         }
@@ -182,7 +188,8 @@ public class MuxConnectionTests
     {
         var (a, b) = await MuxTunnel.SocketPairAsync();
         using var raw = a;
-        var acceptor = new MuxConnection(new NetworkStream(b, ownsSocket: true), opens: false, new MuxOptions { MaxChannels = 1 },
+        var acceptor = new MuxConnection(
+            new NetworkStream(b, ownsSocket: true), opens: false, new MuxOptions { MaxChannels = 1 },
             (_, _) => Task.CompletedTask);
         var running = acceptor.RunAsync(CancellationToken.None);
         await raw.SendAsync(Frame(Open, 1, [1], Frame(Data, 99, [1, 2, 3], Frame(Open, 2, [1]))));

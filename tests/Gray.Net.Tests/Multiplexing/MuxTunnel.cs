@@ -13,7 +13,8 @@ internal sealed class MuxTunnel : IAsyncDisposable
     private readonly Task _openerRun;
     private readonly Task _acceptorRun;
 
-    private MuxTunnel(MuxConnection opener, MuxConnection acceptor, EntryServer entry, BlockingCollection<MuxChannel> accepted)
+    private MuxTunnel(
+        MuxConnection opener, MuxConnection acceptor, EntryServer entry, BlockingCollection<MuxChannel> accepted)
     {
         Accepted = accepted;
         Opener = opener;
@@ -35,7 +36,8 @@ internal sealed class MuxTunnel : IAsyncDisposable
     /// <summary>How each entry-side splice ended, in order.</summary>
     public BlockingCollection<SpliceResult> Results => _entry.Results;
 
-    public static async Task<MuxTunnel> StartAsync(IPEndPoint backend, MuxOptions? options = null, TimeSpan? idleTimeout = null)
+    public static async Task<MuxTunnel> StartAsync(
+        IPEndPoint backend, MuxOptions? options = null, TimeSpan? idleTimeout = null)
     {
         var (a, b) = await SocketPairAsync();
         var opener = new MuxConnection(new NetworkStream(a, ownsSocket: true), opens: true, options);
@@ -100,13 +102,15 @@ internal sealed class MuxTunnel : IAsyncDisposable
 
         protected override TcpSession CreateSession() => new EntrySession(this, opener, idleTimeout);
 
-        private sealed class EntrySession(EntryServer server, MuxConnection opener, TimeSpan? idleTimeout) : TcpSession(server)
+        private sealed class EntrySession(EntryServer server, MuxConnection opener, TimeSpan? idleTimeout)
+            : TcpSession(server)
         {
             protected override async Task RunAsync(CancellationToken cancellationToken)
             {
                 var channel = opener.TryOpen([1]);
                 if (channel is null) return;
-                server.Results.Add(await MuxSplice.RunAsync(this, channel, idleTimeout, cancellationToken), CancellationToken.None);
+                server.Results.Add(
+                    await MuxSplice.RunAsync(this, channel, idleTimeout, cancellationToken), CancellationToken.None);
             }
         }
     }

@@ -18,9 +18,11 @@ public class ExhaustionTests(ITestOutputHelper output)
     {
         await using var echo = new EchoService();
         echo.Start();
-        await using var relay = new TestRelay(new() { ["max_connections"] = "10000" }, descriptorLimit: DescriptorLimit);
+        await using var relay = new TestRelay(
+            new() { ["max_connections"] = "10000" }, descriptorLimit: DescriptorLimit);
         await relay.StartAsync();
-        string lowered = await relay.Process!.WaitForLineAsync(l => l.Contains("max_connections 10000 lowered to"), "limit fitted");
+        string lowered = await relay.Process!.WaitForLineAsync(
+            l => l.Contains("max_connections 10000 lowered to"), "limit fitted");
         output.WriteLine(lowered);
         var server = await relay.AddServerAsync("starved-of-descriptors");
         await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "2"]);
@@ -55,9 +57,11 @@ public class ExhaustionTests(ITestOutputHelper output)
         output.WriteLine($"held {flood.Count} connections, {shed} shed at the limit of {DescriptorLimit} descriptors");
         Assert.True(shed >= 20, $"only {shed} connections were shed");
         // Each client holds two relay connections (its own and its data connection), the agent a few more.
-        int ceiling = int.Parse(System.Text.RegularExpressions.Regex.Match(lowered, @"lowered to (\d+)").Groups[1].Value);
+        int ceiling =
+            int.Parse(System.Text.RegularExpressions.Regex.Match(lowered, @"lowered to (\d+)").Groups[1].Value);
         Assert.InRange(flood.Count, ceiling / 2 - 10, ceiling / 2);
-        Assert.False(relay.Process!.HasExited, "the relay died at its descriptor limit:\n" + string.Join("\n", relay.Process.Output.Split('\n').TakeLast(15)));
+        Assert.False(relay.Process!.HasExited, "the relay died at its descriptor limit:\n"
+            + string.Join("\n", relay.Process.Output.Split('\n').TakeLast(15)));
 
         // The pair from before goes on.
         await running.SendAsync("b"u8.ToArray());
@@ -65,7 +69,8 @@ public class ExhaustionTests(ITestOutputHelper output)
 
         // Descriptors come back: new clients are served again, without any restart.
         foreach (var socket in flood) socket.Dispose();
-        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "served again", TimeSpan.FromSeconds(40));
+        await Wait.UntilAsync(
+            () => AgentTests.TryEchoAsync(server.ClientPort), "served again", TimeSpan.FromSeconds(40));
         Assert.False(relay.Process.HasExited);
     }
 }

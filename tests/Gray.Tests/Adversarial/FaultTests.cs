@@ -34,7 +34,8 @@ public class FaultTests
         });
         var buffer = new byte[64 * 1024];
         long received = 0;
-        while (received < 8 * 1024 * 1024) received += await client.ReceiveAsync(buffer, SocketFlags.None); // mid-transfer
+        // mid-transfer
+        while (received < 8 * 1024 * 1024) received += await client.ReceiveAsync(buffer, SocketFlags.None);
 
         agent.Signal(GrayProcess.SigKill);
         var ended = Task.Run(async () =>
@@ -49,9 +50,11 @@ public class FaultTests
             {
             }
         });
-        Assert.Same(ended, await Task.WhenAny(ended, Task.Delay(TimeSpan.FromSeconds(10)))); // closed, never a silent hang
+        // closed, never a silent hang
+        Assert.Same(ended, await Task.WhenAny(ended, Task.Delay(TimeSpan.FromSeconds(10))));
         await sending.WaitAsync(TimeSpan.FromSeconds(10));
-        await Wait.UntilAsync(async () => await ActivePairsAsync(relay) == 0, "relay freed the pair", TimeSpan.FromSeconds(10));
+        await Wait.UntilAsync(
+            async () => await ActivePairsAsync(relay) == 0, "relay freed the pair", TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -70,10 +73,12 @@ public class FaultTests
         await using var restarted = new TestRelay(dataDir: relay.DataDir, controlPort: relay.ControlPort);
         await restarted.StartAsync();
         var (_, shown) = await restarted.AdminAsync("show", "--json");
-        var ids = JsonDocument.Parse(shown).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToArray();
+        var ids = JsonDocument.Parse(shown).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString()!)
+            .ToArray();
         Assert.Equal(["first", "second"], ids);
 
-        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(first.ClientPort), "agent back by itself", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(
+            () => AgentTests.TryEchoAsync(first.ClientPort), "agent back by itself", TimeSpan.FromSeconds(30));
         Assert.False(agent.HasExited);
     }
 
@@ -99,12 +104,14 @@ public class FaultTests
         again.Start();
         try
         {
-            await Wait.UntilAsync(() => AgentTests.TryEchoAsync(server.ClientPort), "new clients work", TimeSpan.FromSeconds(20));
+            await Wait.UntilAsync(
+                () => AgentTests.TryEchoAsync(server.ClientPort), "new clients work", TimeSpan.FromSeconds(20));
         }
         catch (TimeoutException error)
         {
             // Failed once under a full parallel run, never alone: the logs say which side stopped.
-            throw new TimeoutException($"{error.Message}\nrelay:\n{relay.Process!.Output}\nagent:\n{agent.Output}", error);
+            throw new TimeoutException(
+                $"{error.Message}\nrelay:\n{relay.Process!.Output}\nagent:\n{agent.Output}", error);
         }
 
         await echo.DisposeAsync();

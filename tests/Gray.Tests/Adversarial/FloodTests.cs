@@ -31,7 +31,8 @@ public class FloodTests(ITestOutputHelper output)
         var slow = new List<Socket>();
         foreach (int port in ports)
         {
-            for (int i = 0; i < SlowConnections; i++) slow.Add(await Tcp.ConnectAsync(port, from: Sources.Address(i % SlowSources)));
+            for (int i = 0; i < SlowConnections; i++)
+                slow.Add(await Tcp.ConnectAsync(port, from: Sources.Address(i % SlowSources)));
         }
 
         var started = Stopwatch.StartNew();
@@ -45,7 +46,8 @@ public class FloodTests(ITestOutputHelper output)
         await Wait.UntilAsync(() => AgentTests.TryEchoAsync(newcomer.ClientPort), "newcomer serves during the attack");
 
         int open = await dripping;
-        output.WriteLine($"{slow.Count} slow connections; {open} still open after {started.Elapsed.TotalSeconds:0.0} s");
+        output.WriteLine(
+            $"{slow.Count} slow connections; {open} still open after {started.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(0, open);
         foreach (var socket in slow) socket.Dispose();
         await tunnel.AssertHealthyAsync();
@@ -65,7 +67,8 @@ public class FloodTests(ITestOutputHelper output)
         var held = new List<Socket>();
         var from = Sources.Address(0);
         for (int i = 0; i < 50; i++) held.Add(await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: from));
-        await Wait.UntilAsync(async () => await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: from), "per-IP limit reached");
+        await Wait.UntilAsync(
+            async () => await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: from), "per-IP limit reached");
 
         // Globally: fill the relay up to max_connections from many addresses, then every further one is refused.
         int source = 1;
@@ -86,13 +89,18 @@ public class FloodTests(ITestOutputHelper output)
         }
 
         // Let the relay's accept loop catch up, then count how many it actually keeps.
-        await Task.WhenAll(held.Select(async s => { if (await Tcp.IsClosedByPeerAsync(s, TimeSpan.FromMilliseconds(500))) Interlocked.Increment(ref refused); }));
+        await Task.WhenAll(held.Select(async s =>
+        {
+            if (await Tcp.IsClosedByPeerAsync(s, TimeSpan.FromMilliseconds(500))) Interlocked.Increment(ref refused);
+        }));
         refusal.Stop();
         int kept = 50 + 600 - refused;
-        output.WriteLine($"kept {kept}, refused {refused} of {50 + 600}; relay RSS {rssBefore >> 20} MiB before, peak {ProcessStats.PeakRss(relayPid) >> 20} MiB");
+        output.WriteLine($"kept {kept}, refused {refused} of {50 + 600}; relay RSS {rssBefore >> 20} MiB before, " +
+            $"peak {ProcessStats.PeakRss(relayPid) >> 20} MiB");
         Assert.InRange(kept, 1, 300); // never more than max_connections, agent and pool included
         Assert.True(refused >= 650 - 300, $"only {refused} refused");
-        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: Sources.Address(100)), "a further connection was not refused at once");
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: Sources.Address(100)),
+            "a further connection was not refused at once");
         Assert.True(ProcessStats.PeakRss(relayPid) < rssBefore + (64L << 20), "relay memory grew by more than 64 MiB");
 
         foreach (var socket in held) socket.Dispose();
@@ -119,14 +127,16 @@ public class FloodTests(ITestOutputHelper output)
     [Fact]
     public async Task An_allow_list_admits_only_its_networks()
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["client_allow"] = "[127.0.0.1/32, 127.0.5.0/24]" });
+        await using var tunnel = await HealthyTunnel.StartAsync(
+            new() { ["client_allow"] = "[127.0.0.1/32, 127.0.5.0/24]" });
         Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.6.1")));
         using var allowed = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.5.5"));
         await allowed.SendAsync("in"u8.ToArray());
         Assert.Equal("in"u8.ToArray(), await Tcp.ReadExactlyAsync(allowed, 2));
     }
 
-    /// <summary>Sends one byte a second on every socket until all are closed or the time is up; returns how many are open.</summary>
+    /// <summary>Sends one byte a second on every socket until all are closed or the time is up; returns how many are
+    /// open.</summary>
     private static async Task<int> DripAsync(List<Socket> sockets, TimeSpan limit)
     {
         var open = new HashSet<Socket>(sockets);

@@ -29,7 +29,8 @@ public class LinkTests(ITestOutputHelper output)
     }
 
     [NamespacesFact]
-    public async Task Sixteen_MiB_cross_a_link_with_100_ms_delay_and_5_percent_loss_intact_and_a_dead_link_fires_the_ping_timeout()
+    public async Task
+        Sixteen_MiB_cross_a_link_with_100_ms_delay_and_5_percent_loss_intact_and_a_dead_link_fires_the_ping_timeout()
     {
         // The agent's side of the link delays its packets by 100 ms and drops 5% of them, as
         // `tc qdisc add dev AGENT root netem delay 100ms loss 5%` would.
@@ -40,9 +41,11 @@ public class LinkTests(ITestOutputHelper output)
         await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving", TimeSpan.FromSeconds(60));
         string rtt = await link.RoundTripAsync(server.ClientPort);
         output.WriteLine($"echo round trips through the tunnel, ms: {rtt}");
-        Assert.True(rtt.Split(' ').Select(int.Parse).Min() >= 100, "the link does not delay: the test would prove nothing");
+        Assert.True(
+            rtt.Split(' ').Select(int.Parse).Min() >= 100, "the link does not delay: the test would prove nothing");
         var watch = Stopwatch.StartNew();
-        Assert.Equal(TwoHosts.Ok, await link.TransferAsync(server.ClientPort, 16 * 1024 * 1024, TimeSpan.FromMinutes(5), echo: true));
+        Assert.Equal(TwoHosts.Ok,
+            await link.TransferAsync(server.ClientPort, 16 * 1024 * 1024, TimeSpan.FromMinutes(5), echo: true));
         output.WriteLine($"16 MiB through the lossy link in {watch.Elapsed.TotalSeconds:0.0} s");
 
         link.CutLossyLink(); // 100% loss
@@ -97,7 +100,8 @@ internal sealed class TwoHosts : IAsyncDisposable
     private async Task BuildAsync(bool lossy)
     {
         var hosts = this;
-        foreach (var host in new[] { hosts.RelayHost, hosts.AgentHost }) await hosts.RunAsync("ip", "netns", "add", host);
+        foreach (var host in new[] { hosts.RelayHost, hosts.AgentHost })
+            await hosts.RunAsync("ip", "netns", "add", host);
         if (lossy)
         {
             string script = Path.Combine(AppContext.BaseDirectory, "Assets", "lossy_link.py");
@@ -111,7 +115,8 @@ internal sealed class TwoHosts : IAsyncDisposable
 
         await hosts.RunAsync("ip", "link", "set", hosts.RelaySide, "netns", hosts.RelayHost);
         await hosts.RunAsync("ip", "link", "set", hosts.AgentSide, "netns", hosts.AgentHost);
-        foreach (var (host, side, address) in new[] { (hosts.RelayHost, hosts.RelaySide, RelayAddress), (hosts.AgentHost, hosts.AgentSide, AgentAddress) })
+        foreach (var (host, side, address) in new[] { (hosts.RelayHost, hosts.RelaySide, RelayAddress),
+            (hosts.AgentHost, hosts.AgentSide, AgentAddress) })
         {
             await hosts.RunAsync("ip", "netns", "exec", host, "ip", "addr", "add", $"{address}/24", "dev", side);
             await hosts.RunAsync("ip", "netns", "exec", host, "ip", "link", "set", side, "up");
@@ -123,36 +128,44 @@ internal sealed class TwoHosts : IAsyncDisposable
     {
         string config = Path.Combine(_dataDir, "relay.yaml");
         await File.WriteAllTextAsync(config, $"ping_interval: {pingInterval}\nping_timeout: {pingTimeout}\n");
-        var relay = Exec(RelayHost, "dotnet", GrayDll, "relay", "--config", config, "--data-dir", Path.Combine(_dataDir, "relay"),
+        var relay = Exec(
+            RelayHost, "dotnet", GrayDll, "relay", "--config", config, "--data-dir", Path.Combine(_dataDir, "relay"),
             "--control", $"{RelayAddress}:{ControlPort}", "--ports", "21000-21010", "--no-console");
-        await relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
+        await relay.WaitForLineAsync(
+            l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
         return relay;
     }
 
     public async Task<AddedServer> AddServerAsync()
     {
-        await using var add = Exec(RelayHost, "dotnet", GrayDll, "admin", "add", "far", "--json", "--data-dir", Path.Combine(_dataDir, "relay"));
+        await using var add = Exec(RelayHost, "dotnet", GrayDll, "admin", "add", "far", "--json", "--data-dir",
+            Path.Combine(_dataDir, "relay"));
         Assert.Equal(0, await add.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         var json = System.Text.Json.JsonDocument.Parse(add.Output.Trim()).RootElement;
-        return new AddedServer("far", json.GetProperty("clientPort").GetInt32(), json.GetProperty("dataPort").GetInt32(), json.GetProperty("secret").GetString()!);
+        return new AddedServer("far", json.GetProperty("clientPort").GetInt32(),
+            json.GetProperty("dataPort").GetInt32(), json.GetProperty("secret").GetString()!);
     }
 
     /// <summary>The agent, and its echo service, on the agent host.</summary>
     public GrayProcess StartAgent(AddedServer server)
     {
         _service = Exec(AgentHost, "python3", "-c", EchoServiceScript);
-        return Exec(AgentHost, "env", $"GRAY_KNOWN_RELAYS={Path.Combine(_dataDir, "known")}", "dotnet", GrayDll, "agent",
-            "--relay", $"{RelayAddress}:{ControlPort}", "--id", server.Id, "--secret", server.Secret, "--target", $"127.0.0.1:{ServicePort}");
+        return Exec(
+            AgentHost, "env", $"GRAY_KNOWN_RELAYS={Path.Combine(_dataDir, "known")}", "dotnet", GrayDll, "agent",
+            "--relay", $"{RelayAddress}:{ControlPort}", "--id", server.Id, "--secret", server.Secret, "--target",
+            $"127.0.0.1:{ServicePort}");
     }
 
-    /// <summary>A client on the relay host sends random bytes and checks the echo's SHA-256; returns "OK" or the failure.</summary>
+    /// <summary>A client on the relay host sends random bytes and checks the echo's SHA-256; returns "OK" or the
+    /// failure.</summary>
     /// <summary>
     /// A client on the relay host sends random bytes and checks what comes back: the echo's SHA-256, or
     /// (without echo) the SHA-256 that the service computes of what it read. Returns "OK" or the failure.
     /// </summary>
     public async Task<string> TransferAsync(int clientPort, int bytes, TimeSpan? within = null, bool echo = true)
     {
-        await using var client = Exec(RelayHost, "python3", "-c", ClientScript, RelayAddress, clientPort.ToString(), bytes.ToString(), echo ? "echo" : "hash");
+        await using var client = Exec(RelayHost, "python3", "-c", ClientScript, RelayAddress, clientPort.ToString(),
+            bytes.ToString(), echo ? "echo" : "hash");
         try
         {
             await client.WaitForExitAsync(within ?? TimeSpan.FromSeconds(30));
@@ -183,7 +196,8 @@ internal sealed class TwoHosts : IAsyncDisposable
     {
         await using var process = Exec(null, command);
         int exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        if (exit != 0) throw new InvalidOperationException($"{string.Join(' ', command)} failed ({exit}): {process.Output}");
+        if (exit != 0)
+            throw new InvalidOperationException($"{string.Join(' ', command)} failed ({exit}): {process.Output}");
     }
 
     /// <summary>Makes the user-space link drop everything, both ways.</summary>

@@ -13,7 +13,8 @@ public sealed class MalformedInputTests : IAsyncLifetime
     private HealthyTunnel _tunnel = null!;
 
     public async Task InitializeAsync() =>
-        _tunnel = await HealthyTunnel.StartAsync(new() { ["hello_timeout"] = "2s", ["handshake_timeout"] = "2s", ["otp_timeout"] = "2s" });
+        _tunnel = await HealthyTunnel.StartAsync(
+            new() { ["hello_timeout"] = "2s", ["handshake_timeout"] = "2s", ["otp_timeout"] = "2s" });
 
     public async Task DisposeAsync() => await _tunnel.DisposeAsync();
 
@@ -93,7 +94,8 @@ public sealed class MalformedInputTests : IAsyncLifetime
         var second = await FakeAgent.TlsAsync(agent.Welcome.DataPort);
         await Task.WhenAll(first.WriteAsync(preface).AsTask(), second.WriteAsync(preface).AsTask());
 
-        var closed = await Task.WhenAll(FakeAgent.IsClosedAsync(first, TimeSpan.FromSeconds(3)), FakeAgent.IsClosedAsync(second, TimeSpan.FromSeconds(3)));
+        var closed = await Task.WhenAll(FakeAgent.IsClosedAsync(first, TimeSpan.FromSeconds(3)),
+            FakeAgent.IsClosedAsync(second, TimeSpan.FromSeconds(3)));
         Assert.Equal(1, closed.Count(c => c)); // exactly one was refused; the other waits in the pool
         await first.DisposeAsync();
         await second.DisposeAsync();

@@ -32,7 +32,8 @@ public class PropertyTests(ITestOutputHelper output)
     }
 
     /// <summary>What one pair does: who sends how much, in what chunks, and when the client half-closes.</summary>
-    private sealed record Plan(int Index, byte[] Upload, int DownloadBytes, int[] Chunks, bool ServiceClosesFirst, int HalfCloseDelayMs, int[] Pauses)
+    private sealed record Plan(int Index, byte[] Upload, int DownloadBytes, int[] Chunks, bool ServiceClosesFirst,
+        int HalfCloseDelayMs, int[] Pauses)
     {
         public static Plan Random(Random random, int index)
         {
@@ -41,7 +42,8 @@ public class PropertyTests(ITestOutputHelper output)
             var chunks = new List<int>();
             for (int left = upload; left > 0;)
             {
-                int size = Math.Min(left, random.Next(3) switch { 0 => random.Next(1, 16), 1 => random.Next(16, 4096), _ => random.Next(4096, 128 * 1024) });
+                int size = Math.Min(left, random.Next(3) switch { 0 => random.Next(1, 16), 1 => random.Next(16, 4096),
+                    _ => random.Next(4096, 128 * 1024) });
                 chunks.Add(size);
                 left -= size;
             }
@@ -81,12 +83,15 @@ public class PropertyTests(ITestOutputHelper output)
         client.Shutdown(SocketShutdown.Send);
         byte[] received = await reading;
         int expected = plan.DownloadBytes + (plan.ServiceClosesFirst ? 0 : 32);
-        Assert.True(received.Length == expected, $"pair {plan.Index}: {received.Length} bytes back, expected {expected}");
-        Assert.True(received.AsSpan(0, plan.DownloadBytes).SequenceEqual(ScriptedService.Pattern(plan.DownloadBytes)), $"pair {plan.Index}: download corrupted");
+        Assert.True(
+            received.Length == expected, $"pair {plan.Index}: {received.Length} bytes back, expected {expected}");
+        Assert.True(received.AsSpan(0, plan.DownloadBytes).SequenceEqual(ScriptedService.Pattern(plan.DownloadBytes)),
+            $"pair {plan.Index}: download corrupted");
         byte[] uploadHash = plan.ServiceClosesFirst
             ? await service.UploadHash(plan.Index).WaitAsync(Tcp.Deadline)
             : received[plan.DownloadBytes..];
-        Assert.True(uploadHash.AsSpan().SequenceEqual(SHA256.HashData(plan.Upload)), $"pair {plan.Index}: upload corrupted");
+        Assert.True(
+            uploadHash.AsSpan().SequenceEqual(SHA256.HashData(plan.Upload)), $"pair {plan.Index}: upload corrupted");
     }
 
     private sealed class ScriptedService() : TcpServer(new IPEndPoint(IPAddress.Loopback, 0))
@@ -96,7 +101,8 @@ public class PropertyTests(ITestOutputHelper output)
         public Task<byte[]> UploadHash(int index) => Slot(index).Task;
 
         private TaskCompletionSource<byte[]> Slot(int index) =>
-            _uploads.GetOrAdd(index, _ => new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously));
+            _uploads.GetOrAdd(
+                index, _ => new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously));
 
         public static byte[] Pattern(int length)
         {
@@ -128,7 +134,8 @@ public class PropertyTests(ITestOutputHelper output)
                 {
                     for (int offset = 0; offset < download.Length; offset += 7919) // an odd chunk size
                     {
-                        await SendAsync(download.AsMemory(offset, Math.Min(7919, download.Length - offset)), cancellationToken);
+                        await SendAsync(
+                            download.AsMemory(offset, Math.Min(7919, download.Length - offset)), cancellationToken);
                     }
 
                     if (closeFirst) await ShutdownSendAsync(cancellationToken);

@@ -81,7 +81,8 @@ public class RulesTests
 
         await using var fits = await FakeAgent.ConnectAsync(tunnel.Relay.ControlPort, small, pool: 2);
         var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");
-        var rules = JsonDocument.Parse(shown).RootElement.EnumerateArray().Single(e => e.GetProperty("id").GetString() == "small").GetProperty("rules");
+        var rules = JsonDocument.Parse(shown).RootElement.EnumerateArray()
+            .Single(e => e.GetProperty("id").GetString() == "small").GetProperty("rules");
         Assert.Equal(2, rules.GetProperty("maxPool").GetInt32());
         Assert.Equal("30s", rules.GetProperty("pairIdleTimeout").GetString());
     }
@@ -96,7 +97,8 @@ public class RulesTests
         for (int i = 0; i < 2; i++) pending.Add(await Tcp.ConnectAsync(tunnel.Relay.ControlPort, from: attacker));
         for (int i = 0; i < 2; i++) pending.Add(await Tcp.ConnectAsync(tunnel.Server.DataPort, from: attacker));
         await Wait.UntilAsync(async () => await ConnectionsAsync(tunnel.Relay) >= before + 4, "the four admitted");
-        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Relay.ControlPort, from: attacker), "a fifth pending connection was admitted");
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Relay.ControlPort, from: attacker),
+            "a fifth pending connection was admitted");
         Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.DataPort, from: attacker));
 
         // Another address is not affected, and authenticated connections do not count: the healthy
@@ -106,7 +108,8 @@ public class RulesTests
         await tunnel.AssertHealthyAsync();
 
         foreach (var socket in pending) socket.Dispose();
-        await Wait.UntilAsync(async () => !await Tcp.IsRefusedAtOnceAsync(tunnel.Relay.ControlPort, from: attacker, within: TimeSpan.FromMilliseconds(300)),
+        await Wait.UntilAsync(async () => !await Tcp.IsRefusedAtOnceAsync(
+            tunnel.Relay.ControlPort, from: attacker, within: TimeSpan.FromMilliseconds(300)),
             "places free when the pending connections close");
     }
 
@@ -126,12 +129,15 @@ public class RulesTests
         async Task<int> ShownAsync(string[] extra, Dictionary<string, string>? environment)
         {
             await using var relay = GrayProcess.Start(["relay", "--config", config, "--data-dir", paths.DataDir,
-                "--control", $"127.0.0.1:{paths.ControlPort}", "--ports", $"{paths.PortLow}-{paths.PortHigh}", "--no-console", .. extra], environment);
-            await relay.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
+                "--control", $"127.0.0.1:{paths.ControlPort}", "--ports", $"{paths.PortLow}-{paths.PortHigh}",
+                "--no-console", .. extra], environment);
+            await relay.WaitForLineAsync(
+                l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
             var (_, shown) = await GrayProcess.RunAsync(["admin", "show", "--data-dir", paths.DataDir]);
             relay.Signal(GrayProcess.SigTerm);
             await relay.WaitForExitAsync(TimeSpan.FromSeconds(10));
-            return int.Parse(System.Text.RegularExpressions.Regex.Match(shown, @"connections \d+/(\d+)").Groups[1].Value);
+            return int.Parse(
+                System.Text.RegularExpressions.Regex.Match(shown, @"connections \d+/(\d+)").Groups[1].Value);
         }
 
         Assert.Equal(111, await ShownAsync([], null));

@@ -62,7 +62,8 @@ public class ScaleTests(ITestOutputHelper output)
         peak = Math.Max(peak, ProcessStats.Rss(pid));
 
         long growth = peak - baseline;
-        output.WriteLine($"held back after {sent >> 10} KiB; relay RSS {baseline >> 20} MiB, peak {peak >> 20} MiB (+{growth >> 10} KiB)");
+        output.WriteLine($"held back after {sent >> 10} KiB; relay RSS {baseline >> 20} MiB, peak {peak >> 20} " +
+            $"MiB (+{growth >> 10} KiB)");
         // Kernel socket buffers hold what is in flight; the relay itself holds at most two 64 KiB pooled buffers.
         Assert.True(growth < 16L << 20, $"relay RSS grew by {growth >> 10} KiB for one slow pair");
         Assert.True(sent < 32L << 20, "the service was not held back: bytes are piling up somewhere");
@@ -84,7 +85,8 @@ public class ScaleTests(ITestOutputHelper output)
         await AgentTests.AssertEchoAsync(server.ClientPort);
         int pid = relay.Process!.Pid;
         // The pool settles before the baseline is read (most of it is enough: a few connections are noise here).
-        await Wait.UntilAsync(async () => await PoolReadyAsync(relay) >= 56, "the pool filled before the baseline is read");
+        await Wait.UntilAsync(
+            async () => await PoolReadyAsync(relay) >= 56, "the pool filled before the baseline is read");
         GC.Collect();
         long rssBefore = ProcessStats.Rss(pid);
         int fdsBefore = ProcessStats.OpenDescriptors(pid);
@@ -105,13 +107,16 @@ public class ScaleTests(ITestOutputHelper output)
         long rssAfter = ProcessStats.Rss(pid);
         int fdsAfter = ProcessStats.OpenDescriptors(pid);
         long perPair = (rssAfter - rssBefore) / IdlePairs;
-        output.WriteLine($"{IdlePairs} idle pairs: relay RSS {rssBefore >> 20} → {rssAfter >> 20} MiB, {perPair} bytes per pair; " +
+        output.WriteLine(
+            $"{IdlePairs} idle pairs: relay RSS {rssBefore >> 20} → {rssAfter >> 20} MiB, " +
+            $"{perPair} bytes per pair; " +
             $"descriptors {fdsBefore} → {fdsAfter}");
         Assert.True(fdsAfter - fdsBefore >= 2 * IdlePairs - 100, "the pairs are not all up");
         Assert.True(perPair < 64 * 1024, $"{perPair} bytes of relay memory per idle pair");
 
         foreach (var socket in clients) socket.Dispose();
-        await Wait.UntilAsync(() => ProcessStats.OpenDescriptors(pid) <= fdsBefore + 8, "descriptors back to the baseline", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => ProcessStats.OpenDescriptors(pid) <= fdsBefore + 8,
+            "descriptors back to the baseline", TimeSpan.FromSeconds(60));
         await AgentTests.AssertEchoAsync(server.ClientPort);
     }
 

@@ -21,7 +21,8 @@ public class LayerTests
     };
 
     /// <summary>The libraries: everything but the CLI, which is the composition root.</summary>
-    private static readonly string[] Libraries = ["Gray.Net", "Gray.Protocol", "Gray.Hosting", "Gray.Relay", "Gray.Agent"];
+    private static readonly string[] Libraries =
+        ["Gray.Net", "Gray.Protocol", "Gray.Hosting", "Gray.Relay", "Gray.Agent"];
 
     /// <summary>Static fields that may change, each with why it is no shared setting or behaviour.</summary>
     private static readonly string[] MutableStaticsAllowed =
@@ -57,11 +58,13 @@ public class LayerTests
     [Fact]
     public void No_library_keeps_process_wide_mutable_state()
     {
-        const BindingFlags Statics = BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
+        const BindingFlags Statics =
+            BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
         var mutable = Libraries.Select(Load).SelectMany(a => a.GetTypes())
             .Where(t => !t.IsDefined(typeof(CompilerGeneratedAttribute)) && !t.Name.StartsWith('<'))
             .SelectMany(t => t.GetFields(Statics).Select(f => (Type: t, Field: f)))
-            .Where(x => !x.Field.IsInitOnly && !x.Field.IsLiteral && !x.Field.Name.Contains("<>", StringComparison.Ordinal))
+            .Where(x => !x.Field.IsInitOnly && !x.Field.IsLiteral
+                && !x.Field.Name.Contains("<>", StringComparison.Ordinal))
             .Select(x => $"{x.Type.FullName}.{x.Field.Name}")
             .Except(MutableStaticsAllowed)
             .ToList();
@@ -73,9 +76,12 @@ public class LayerTests
     {
         // Settings come in through options objects; only the CLI (src/Gray) reads GRAY_* variables.
         var readers = Libraries
-            .SelectMany(name => Directory.EnumerateFiles(Path.Combine(Repository.Root, "src", name), "*.cs", SearchOption.AllDirectories))
-            .Where(file => !file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
-            .Where(file => File.ReadAllText(file).Contains("Environment.GetEnvironmentVariable", StringComparison.Ordinal))
+            .SelectMany(name => Directory.EnumerateFiles(
+                Path.Combine(Repository.Root, "src", name), "*.cs", SearchOption.AllDirectories))
+            .Where(file => !file.Contains(
+                $"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(
+                file => File.ReadAllText(file).Contains("Environment.GetEnvironmentVariable", StringComparison.Ordinal))
             .Select(file => Path.GetRelativePath(Repository.Root, file))
             .ToList();
         Assert.True(readers.Count == 0, "environment reads: " + string.Join(", ", readers));

@@ -20,7 +20,8 @@ public class ConfigFuzzTests
     private static readonly string[] Junk =
     [
         "[", "{", "]", "}", "\t", ": ", "- ", "&a", "*a", "!!binary", "'", "\"", "#", "|", ">", "%YAML 1.2",
-        "[1, 2]", "{ a: b }", "yes", "-1", "0", "1e400", "99999999999999999999999", new string('9', 5000), "~", "\0", "\u00ff\u00fe",
+        "[1, 2]", "{ a: b }", "yes", "-1", "0", "1e400", "99999999999999999999999", new string('9', 5000), "~", "\0",
+        "\u00ff\u00fe",
     ];
 
     public static TheoryData<string> Examples => new() { "relay.yaml", "agent.yaml" };
@@ -29,7 +30,8 @@ public class ConfigFuzzTests
     [MemberData(nameof(Examples))]
     public void Every_mutation_of_an_example_file_is_valid_or_refused_with_its_line(string example)
     {
-        string original = File.ReadAllText(Path.Combine(Repository.Root, "deploy", example)).Replace("/etc/gray/web.secret", "web.secret");
+        string original = File.ReadAllText(Path.Combine(Repository.Root, "deploy", example))
+            .Replace("/etc/gray/web.secret", "web.secret");
         string dir = Directory.CreateTempSubdirectory("gray-fuzz-").FullName;
         File.WriteAllText(Path.Combine(dir, "web.secret"), "a-secret-of-enough-length\n");
         var random = new Random(Seed);
@@ -45,7 +47,8 @@ public class ConfigFuzzTests
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
     }
 
-    /// <summary>What is wrong with how <paramref name="path"/> was refused; empty if it was valid or refused well.</summary>
+    /// <summary>What is wrong with how <paramref name="path"/> was refused; empty if it was valid or refused
+    /// well.</summary>
     private static IEnumerable<string> Check(string path, bool agentFile)
     {
         var withLine = new Regex($"^{Regex.Escape(path)}:\\d+: ");
@@ -86,7 +89,8 @@ public class ConfigFuzzTests
             1 => text[..at] + Junk[random.Next(Junk.Length)] + text[at..], // something inserted
             2 => text.Replace("  ", "\t"), // tabs for indentation
             3 => ReplaceValue(text, random, Junk[random.Next(Junk.Length)]), // a wrong type or a huge value
-            4 => text[..at] + Encoding.Latin1.GetString(Enumerable.Range(0, 16).Select(_ => (byte)random.Next(256)).ToArray()) + text[at..],
+            4 => text[..at] + Encoding.Latin1.GetString(
+                Enumerable.Range(0, 16).Select(_ => (byte)random.Next(256)).ToArray()) + text[at..],
             _ => text.Remove(at, Math.Min(random.Next(1, 40), text.Length - at)), // a piece cut out
         };
     }

@@ -52,7 +52,8 @@ public sealed class DelayProxy : IAsyncDisposable
 
             _ = Task.Run(async () =>
             {
-                using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                using var upstream = new Socket(
+                    AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                 using (downstream)
                 {
                     try

@@ -21,7 +21,8 @@ public sealed class FakeAgent : IAsyncDisposable
     public static async Task<FakeAgent> ConnectAsync(int controlPort, AddedServer server, int pool, bool mux = false)
     {
         var control = await TlsAsync(controlPort);
-        await control.WriteAsync(ControlFrames.Encode(new Hello(Wire.Version, (ushort)pool, false, server.Id, Mux: mux)));
+        await control.WriteAsync(
+            ControlFrames.Encode(new Hello(Wire.Version, (ushort)pool, false, server.Id, Mux: mux)));
         var challenge = Assert.IsType<Challenge>(await ReadAsync(control)).Nonce;
         await control.WriteAsync(ControlFrames.Encode(new Proof(Auth.Proof(server.Secret, server.Id, challenge))));
         return new FakeAgent(control, Assert.IsType<Welcome>(await ReadAsync(control)));
@@ -32,7 +33,8 @@ public sealed class FakeAgent : IAsyncDisposable
     {
         while (_otps.Count == 0)
         {
-            var message = await ReadAsync(_control) ?? throw new EndOfStreamException("the relay closed the control connection");
+            var message = await ReadAsync(_control)
+                ?? throw new EndOfStreamException("the relay closed the control connection");
             if (message is Otps otps) foreach (var otp in otps.Values) _otps.Enqueue(otp);
             else if (message is Ping ping) await _control.WriteAsync(ControlFrames.Encode(new Pong(ping.Nonce)));
         }
@@ -50,7 +52,8 @@ public sealed class FakeAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await _control.DisposeAsync();
 
-    /// <summary>True when the relay closes the control connection within the deadline (frames before it are skipped).</summary>
+    /// <summary>True when the relay closes the control connection within the deadline (frames before it are
+    /// skipped).</summary>
     public async Task<bool> IsControlClosedAsync(TimeSpan within)
     {
         using var cts = new CancellationTokenSource(within);

@@ -1,4 +1,5 @@
-// Runs `gray` (the real program, from this test's output folder or published) as a child process and watches its output.
+// Runs `gray` (the real program, from this test's output folder or published) as a child process and watches its
+// output.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
@@ -41,11 +42,13 @@ public sealed class GrayProcess : IAsyncDisposable
     /// <summary>Runs gray on a pseudo-terminal (through script(1)), as a person at a console would.</summary>
     public static GrayProcess StartOnTerminal(IEnumerable<string> args)
     {
-        string command = string.Join(' ', new[] { "dotnet", GrayCommand.BuildOutputDll }.Concat(args).Select(a => $"'{a}'"));
+        string command = string.Join(
+            ' ', new[] { "dotnet", GrayCommand.BuildOutputDll }.Concat(args).Select(a => $"'{a}'"));
         return Start("script", ["-q", "-e", "-f", "-c", command, "/dev/null"], environment: null);
     }
 
-    public static GrayProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null,
+    public static GrayProcess Start(
+        IEnumerable<string> args, IDictionary<string, string>? environment = null, string? workingDirectory = null,
         GrayCommand? command = null)
     {
         command ??= GrayCommand.BuildOutput;
@@ -54,14 +57,16 @@ public sealed class GrayProcess : IAsyncDisposable
 
     /// <summary>Runs gray under prlimit(1) with this many file descriptors, soft and hard.</summary>
     public static GrayProcess StartWithDescriptorLimit(int descriptors, IEnumerable<string> args) =>
-        Start("prlimit", [$"--nofile={descriptors}:{descriptors}", "dotnet", GrayCommand.BuildOutputDll, .. args], environment: null);
+        Start("prlimit", [$"--nofile={descriptors}:{descriptors}", "dotnet", GrayCommand.BuildOutputDll, .. args],
+            environment: null);
 
     /// <summary>Runs gray under nohup(1): SIGHUP ignored from the start, as a parent may hand it down.</summary>
     public static GrayProcess StartUnderNohup(IEnumerable<string> args) =>
         Start("nohup", ["dotnet", GrayCommand.BuildOutputDll, .. args], environment: null);
 
     /// <summary>Any program, watched the same way (for namespace plumbing and helpers).</summary>
-    public static GrayProcess StartProgram(string program, IEnumerable<string> args) => Start(program, args, environment: null);
+    public static GrayProcess StartProgram(string program, IEnumerable<string> args) =>
+        Start(program, args, environment: null);
 
     public async Task SendLineAsync(string line)
     {
@@ -127,13 +132,15 @@ public sealed class GrayProcess : IAsyncDisposable
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero)
             {
-                throw new TimeoutException($"no line for '{what}' from gray (test host pool: {ThreadPool.ThreadCount} threads, " +
+                throw new TimeoutException(
+                    $"no line for '{what}' from gray (test host pool: {ThreadPool.ThreadCount} threads, " +
                     $"{ThreadPool.PendingWorkItemCount} items waiting); output so far:\n{Output}");
             }
             if (_process.HasExited)
             {
                 await Task.WhenAny(added, Task.Delay(200)); // let the output readers drain
-                if (!added.IsCompleted) throw new InvalidOperationException($"gray exited before '{what}'; output:\n{Output}");
+                if (!added.IsCompleted)
+                    throw new InvalidOperationException($"gray exited before '{what}'; output:\n{Output}");
                 continue;
             }
 
@@ -158,7 +165,8 @@ public sealed class GrayProcess : IAsyncDisposable
 
     public void Signal(int signal)
     {
-        if (kill(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
+        if (kill(_process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
     }
 
     public async ValueTask DisposeAsync()

@@ -21,8 +21,10 @@ public sealed class HealthyTunnel : IAsyncDisposable
 
     public GrayProcess Agent { get; }
 
-    /// <summary>The relay gets <paramref name="settings"/>, the agent <paramref name="agentArgs"/> (e.g. --mux, --pool).</summary>
-    public static async Task<HealthyTunnel> StartAsync(Dictionary<string, string>? settings = null, string[]? agentArgs = null)
+    /// <summary>The relay gets <paramref name="settings"/>, the agent <paramref name="agentArgs"/> (e.g. --mux,
+    /// --pool).</summary>
+    public static async Task<HealthyTunnel> StartAsync(
+        Dictionary<string, string>? settings = null, string[]? agentArgs = null)
     {
         var echo = new EchoService();
         echo.Start();
@@ -37,7 +39,8 @@ public sealed class HealthyTunnel : IAsyncDisposable
 
     /// <summary>An echo through the healthy tunnel works (retried briefly while a new pair is set up).</summary>
     public async Task AssertHealthyAsync() =>
-        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(Server.ClientPort), "an echo through the healthy tunnel", TimeSpan.FromSeconds(20));
+        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(Server.ClientPort), "an echo through the healthy tunnel",
+            TimeSpan.FromSeconds(20));
 
     public async ValueTask DisposeAsync()
     {

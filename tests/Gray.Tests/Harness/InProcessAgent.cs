@@ -19,7 +19,8 @@ public sealed class InProcessAgent : IAsyncDisposable
     /// <summary>Completes with the agent's exit code when it ends by itself.</summary>
     public Task<int> Running { get; }
 
-    internal static InProcessAgent Start(InProcessRelay relay, AddedServer server, IPEndPoint target, int pool, bool mux, bool plainData)
+    internal static InProcessAgent Start(
+        InProcessRelay relay, AddedServer server, IPEndPoint target, int pool, bool mux, bool plainData)
     {
         var options = new AgentOptions
         {

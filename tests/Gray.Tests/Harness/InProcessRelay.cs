@@ -15,7 +15,8 @@ public sealed class InProcessRelay : IAsyncDisposable
 
     private readonly List<InProcessAgent> _agents = [];
 
-    private InProcessRelay(IHost host, TimeProvider clock, RelayOptions options, RelayContext context, IPEndPoint control)
+    private InProcessRelay(
+        IHost host, TimeProvider clock, RelayOptions options, RelayContext context, IPEndPoint control)
     {
         _host = host;
         Clock = clock;
@@ -36,8 +37,10 @@ public sealed class InProcessRelay : IAsyncDisposable
 
     public int ControlPort { get; }
 
-    /// <summary>A relay on a fake clock, or on <paramref name="clock"/> (TimeProvider.System for real deadlines).</summary>
-    public static async Task<InProcessRelay> StartAsync(Action<RelayOptions>? configure = null, TimeProvider? clock = null)
+    /// <summary>A relay on a fake clock, or on <paramref name="clock"/> (TimeProvider.System for real
+    /// deadlines).</summary>
+    public static async Task<InProcessRelay> StartAsync(
+        Action<RelayOptions>? configure = null, TimeProvider? clock = null)
     {
         var options = new RelayOptions
         {
@@ -47,7 +50,8 @@ public sealed class InProcessRelay : IAsyncDisposable
         };
         configure?.Invoke(options);
         var time = clock ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
+        var builder = Host.CreateApplicationBuilder(
+            new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
         builder.Services.AddSingleton(options).AddSingleton(new LogControl()).AddSingleton(new ExitStatus())
             .AddSingleton<TimeProvider>(time).AddHostedService<RelayService>();
         var host = builder.Build();
@@ -71,8 +75,10 @@ public sealed class InProcessRelay : IAsyncDisposable
         return Context.Manager.Find(id)!;
     }
 
-    /// <summary>Runs an agent in this process for <paramref name="server"/>, and waits until its pool is full.</summary>
-    public async Task<InProcessAgent> StartAgentAsync(AddedServer server, IPEndPoint target, int pool = 8, bool mux = false,
+    /// <summary>Runs an agent in this process for <paramref name="server"/>, and waits until its pool is
+    /// full.</summary>
+    public async Task<InProcessAgent> StartAgentAsync(
+        AddedServer server, IPEndPoint target, int pool = 8, bool mux = false,
         bool plainData = false)
     {
         var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData);

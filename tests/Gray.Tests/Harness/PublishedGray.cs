@@ -17,7 +17,8 @@ public static class PublishedGray
         string output = Directory.CreateTempSubdirectory("gray-published-").FullName;
         string project = Path.Combine(Repository.Root, "src", "Gray", "Gray.csproj");
         // Niced: the other test collections keep their deadlines while this compiles.
-        await using var publish = GrayProcess.StartProgram("nice", ["-n", "15", "dotnet", "publish", project, "-c", "Release",
+        await using var publish =
+            GrayProcess.StartProgram("nice", ["-n", "15", "dotnet", "publish", project, "-c", "Release",
             "-r", RuntimeInformation.RuntimeIdentifier, "-o", output,
             "--disable-build-servers", "-nodeReuse:false"]);
         int exitCode = await publish.WaitForExitAsync(PublishTimeout);

@@ -64,7 +64,8 @@ public sealed class HashService() : TcpServer(new IPEndPoint(IPAddress.Loopback,
 /// <summary>Sends a goodbye and half-closes first, then records what the client still sends.</summary>
 public sealed class ClosingFirstService() : TcpServer(new IPEndPoint(IPAddress.Loopback, 0))
 {
-    public TaskCompletionSource<byte[]> ReceivedAfterFin { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource<byte[]> ReceivedAfterFin { get; } =
+        new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     protected override TcpSession CreateSession() => new ClosingSession(this);
 

@@ -33,7 +33,8 @@ public static class Tcp
         {
             socket = await ConnectAsync(port, from: from);
         }
-        catch (SocketException error) when (error.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
+        catch (SocketException error)
+            when (error.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused)
         {
             return true;
         }

@@ -67,7 +67,8 @@ public sealed class TestRelay : IAsyncDisposable
         Process = _descriptorLimit is { } limit ? GrayProcess.StartWithDescriptorLimit(limit, args)
             : UnderNohup ? GrayProcess.StartUnderNohup(args)
             : GrayProcess.Start(args, Environment, command: Command);
-        string line = await Process.WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
+        string line = await Process.WaitForLineAsync(
+            l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
         Fingerprint = line[(line.LastIndexOf(' ') + 1)..];
     }
 
@@ -84,13 +85,16 @@ public sealed class TestRelay : IAsyncDisposable
             json.GetProperty("dataPort").GetInt32(), json.GetProperty("secret").GetString()!);
     }
 
-    /// <summary>Starts `gray agent` for <paramref name="server"/>; waits until it is serving unless told not to.</summary>
+    /// <summary>Starts `gray agent` for <paramref name="server"/>; waits until it is serving unless told not
+    /// to.</summary>
     public async Task<GrayProcess> StartAgentAsync(AddedServer server, IPEndPoint target, string[]? extra = null,
         bool waitUntilServing = true, string? relayAddress = null, Dictionary<string, string>? environment = null)
     {
-        var agent = GrayProcess.Start(["agent", "--relay", relayAddress ?? $"127.0.0.1:{ControlPort}", "--id", server.Id,
+        var agent = GrayProcess.Start(
+            ["agent", "--relay", relayAddress ?? $"127.0.0.1:{ControlPort}", "--id", server.Id,
             "--secret", server.Secret, "--target", target.ToString(), .. extra ?? []],
-            new Dictionary<string, string>(environment ?? []) { ["GRAY_KNOWN_RELAYS"] = KnownRelays }, command: Command);
+            new Dictionary<string, string>(environment ?? []) { ["GRAY_KNOWN_RELAYS"] = KnownRelays },
+            command: Command);
         lock (_agents) _agents.Add(agent);
         if (waitUntilServing) await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving");
         return agent;

@@ -42,7 +42,8 @@ public class CodecTests
         byte[] frame = ControlFrames.Encode(message);
         for (int length = 1; length < frame.Length; length++)
         {
-            await Assert.ThrowsAsync<ProtocolException>(() => ControlFrames.ReadAsync(new MemoryStream(frame[..length]), CancellationToken.None));
+            await Assert.ThrowsAsync<ProtocolException>(
+                () => ControlFrames.ReadAsync(new MemoryStream(frame[..length]), CancellationToken.None));
         }
 
         byte[] body = frame[Wire.LengthBytes..];

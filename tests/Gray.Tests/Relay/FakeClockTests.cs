@@ -58,7 +58,8 @@ public class FakeClockTests
     {
         await using var relay = await InProcessRelay.StartAsync(o => o.ClientWaitTimeout = TimeSpan.FromSeconds(10));
         var server = relay.AddServer("web");
-        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1); // opens no data connection
+        // opens no data connection
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
         var tunnel = await relay.TunnelAsync("web");
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         await Wait.UntilAsync(() => tunnel.WaitingCount == 1, "the client in the waiting queue");
