@@ -1,4 +1,5 @@
 // Bad bytes on the control and data ports: each attempt is closed, and the healthy tunnel still works.
+// The relay runs in this process, so a crash or a hang would take the test down with it.
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -10,11 +11,11 @@ namespace Gray.Tests.Adversarial;
 public sealed class MalformedInputTests : IAsyncLifetime
 {
     private static readonly TimeSpan ClosedWithin = TimeSpan.FromSeconds(10);
-    private HealthyTunnel _tunnel = null!;
+    private InProcessHealthyTunnel _tunnel = null!;
 
     public async Task InitializeAsync() =>
-        _tunnel = await HealthyTunnel.StartAsync(
-            new() { ["hello_timeout"] = "2s", ["handshake_timeout"] = "2s", ["otp_timeout"] = "2s" });
+        _tunnel = await InProcessHealthyTunnel.StartAsync(o =>
+            o.HelloTimeout = o.HandshakeTimeout = o.OtpTimeout = TimeSpan.FromSeconds(2));
 
     public async Task DisposeAsync() => await _tunnel.DisposeAsync();
 
@@ -87,7 +88,7 @@ public sealed class MalformedInputTests : IAsyncLifetime
     [Fact]
     public async Task A_valid_otp_presented_twice_at_once_admits_one_connection()
     {
-        var server = await _tunnel.Relay.AddServerAsync("twice-at-once");
+        var server = _tunnel.Relay.AddServer("twice-at-once");
         await using var agent = await FakeAgent.ConnectAsync(_tunnel.Relay.ControlPort, server, pool: 1);
         byte[] preface = FakeAgent.Preface(await agent.NextOtpAsync());
         var first = await FakeAgent.TlsAsync(agent.Welcome.DataPort);

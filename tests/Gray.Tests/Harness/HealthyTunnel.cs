@@ -1,5 +1,6 @@
 // A relay with one healthy tunnel (agent + echo service), for attacks that must leave it working.
 using System.Net;
+using Gray.Relay;
 
 namespace Gray.Tests.Harness;
 
@@ -33,6 +34,46 @@ public sealed class HealthyTunnel : IAsyncDisposable
         var server = await relay.AddServerAsync("healthy");
         var agent = await relay.StartAgentAsync(server, echo.EndPoint, agentArgs);
         var tunnel = new HealthyTunnel(relay, echo, server, agent);
+        await tunnel.AssertHealthyAsync();
+        return tunnel;
+    }
+
+    /// <summary>An echo through the healthy tunnel works (retried briefly while a new pair is set up).</summary>
+    public async Task AssertHealthyAsync() =>
+        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(Server.ClientPort), "an echo through the healthy tunnel",
+            TimeSpan.FromSeconds(20));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Relay.DisposeAsync();
+        await Echo.DisposeAsync();
+    }
+}
+
+/// <summary>The same, with the relay and agent in this process (for attacks that need no process of their own).</summary>
+public sealed class InProcessHealthyTunnel : IAsyncDisposable
+{
+    private InProcessHealthyTunnel(InProcessRelay relay, EchoService echo, AddedServer server)
+    {
+        Relay = relay;
+        Echo = echo;
+        Server = server;
+    }
+
+    public InProcessRelay Relay { get; }
+
+    public EchoService Echo { get; }
+
+    public AddedServer Server { get; }
+
+    public static async Task<InProcessHealthyTunnel> StartAsync(Action<RelayOptions>? configure = null)
+    {
+        var echo = new EchoService();
+        echo.Start();
+        var relay = await InProcessRelay.StartAsync(configure, TimeProvider.System);
+        var server = relay.AddServer("healthy");
+        await relay.StartAgentAsync(server, echo.EndPoint);
+        var tunnel = new InProcessHealthyTunnel(relay, echo, server);
         await tunnel.AssertHealthyAsync();
         return tunnel;
     }
