@@ -27,7 +27,7 @@ internal sealed record BenchOptions
                              (e.g. --lever inline:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1), to
                              measure one lever against the default in the same run
           --gray-dll         run this build's gray.dll under `dotnet` instead of publishing gray as README
-                             says (self-contained, single file, trimmed) and running that
+                             says (a native binary) and running that
           --doc FILE         write the report into FILE between its tunnel-benchmark markers
           --svg FILE         write the chart as SVG
           -h, --help         this text

@@ -1,5 +1,5 @@
 // Which gray the Gray setups run: by default the binary that README tells users to deploy
-// (`dotnet publish`: self-contained, single file, trimmed), published once per run into the scratch
+// (`dotnet publish`: a native binary), published once per run into the scratch
 // directory; with --gray-dll, this build's gray.dll under `dotnet`.
 using System.Runtime.InteropServices;
 
