@@ -105,7 +105,7 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
                 // Side A is the service, side B the link to the relay, for both kinds of splice.
                 var result = channel is null
                     ? await Splice.RunAsync(target, this, cancellationToken: cancellationToken).ConfigureAwait(false)
-                    : await MuxSplice.RunAsync(target, channel, idleTimeout: null, cancellationToken)
+                    : await Splice.RunAsync(target, channel, idleTimeout: null, cancellationToken)
                         .ConfigureAwait(false);
                 var (fromRelay, toRelay) = (result.BytesBToA, result.BytesAToB);
                 AgentLog.PairEnded(agent.Logger, agent.Options.Id, pairId, fromRelay, toRelay);

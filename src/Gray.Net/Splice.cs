@@ -1,16 +1,15 @@
-// Forwards bytes both ways between two connections with pooled buffers, zero-byte reads while
-// idle, half-close forwarded as half-close, and both sides closed when either fails. The splice(2)
-// path was measured and removed (decision 0022).
-using System.Net.Sockets;
+// Forwards bytes both ways between a connection and the other end of a tunnel: another connection, or
+// a multiplexed channel. One pump per direction, written once against the two kinds of side
+// (SpliceSides): pooled buffers, zero-byte reads while idle, half-close forwarded as half-close, both
+// sides closed when either fails, and one idle timeout. The splice(2) path was removed (decision 0022).
 using Gray.Net.Internal;
+using Gray.Net.Multiplexing;
 
 namespace Gray.Net;
 
 public static class Splice
 {
-    /// <summary>
-    /// Buffer rented per direction while bytes flow, in bytes (as YARP's StreamCopier; decision 0021).
-    /// </summary>
+    /// <summary>Buffer rented per read while bytes flow, in bytes (as YARP's StreamCopier; decision 0021).</summary>
     public const int BufferBytes = 64 * 1024;
 
     /// <summary>
@@ -27,22 +26,40 @@ public static class Splice
     /// <summary>
     /// As above; with <paramref name="idleTimeout"/>, a splice that carries no byte for that long is closed.
     /// </summary>
-    public static async Task<SpliceResult> RunAsync(TcpConnection a, TcpConnection b, Task? firstReadOfB,
-        TimeSpan? idleTimeout, CancellationToken cancellationToken = default)
+    public static Task<SpliceResult> RunAsync(TcpConnection a, TcpConnection b, Task? firstReadOfB,
+        TimeSpan? idleTimeout, CancellationToken cancellationToken = default) =>
+        RunAsync(a, new ConnectionSide(b, firstReadOfB), b.ConnectionClosed, idleTimeout, cancellationToken);
+
+    /// <summary>
+    /// The same between connection <paramref name="a"/> and channel <paramref name="b"/>: a's bytes go
+    /// out as data frames within the credit b's peer grants, b's come back as they arrive. An idle
+    /// timeout resets the channel and closes the connection.
+    /// </summary>
+    public static Task<SpliceResult> RunAsync(TcpConnection a, MuxChannel b, TimeSpan? idleTimeout,
+        CancellationToken cancellationToken = default) =>
+        RunAsync(a, new ChannelSide(b), CancellationToken.None, idleTimeout, cancellationToken);
+
+    private static async Task<SpliceResult> RunAsync(TcpConnection a, SpliceSide b, CancellationToken bClosed,
+        TimeSpan? idleTimeout, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, a.ConnectionClosed,
-            b.ConnectionClosed);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(
+            cancellationToken, a.ConnectionClosed, bClosed);
+        var wake = linked.Token.Register(static side => ((SpliceSide)side!).OnCanceled(), b);
+        var sideA = new ConnectionSide(a, null);
         var watchdog = new IdleWatchdog(a.Time);
-        var aToB = PumpAsync(a, b, null, linked, watchdog);
-        var bToA = PumpAsync(b, a, firstReadOfB, linked, watchdog);
+        var aToB = PumpAsync(sideA, b, linked, watchdog);
+        var bToA = PumpAsync(b, sideA, linked, watchdog);
         var watching = idleTimeout is { } idle
-            ? watchdog.WatchAsync(idle, () => { a.Disconnect(); b.Disconnect(); }, progress: null, linked.Token)
+            ? watchdog.WatchAsync(idle, () => { sideA.Abort(); b.Abort(); }, progress: null, linked.Token)
             : Task.CompletedTask;
         var (forward, forwardEnd) = await aToB.ConfigureAwait(false);
         var (backward, backwardEnd) = await bToA.ConfigureAwait(false);
+        bool endedByPeer = b.EndedByPeer; // read before the cancel below ends b from this side
+        wake.Dispose();
         await linked.CancelAsync().ConfigureAwait(false);
         await watching.ConfigureAwait(false);
         var end = watchdog.TimedOut ? SpliceEnd.IdleTimeout
+            : endedByPeer ? SpliceEnd.BFailed
             : forwardEnd is PumpEnd.FromFailed ? SpliceEnd.AFailed
             : forwardEnd is PumpEnd.ToFailed ? SpliceEnd.BFailed
             : backwardEnd is PumpEnd.FromFailed ? SpliceEnd.BFailed
@@ -61,38 +78,29 @@ public static class Splice
         Canceled,
     }
 
-    private static async Task<(long Bytes, PumpEnd End)> PumpAsync(TcpConnection from, TcpConnection to,
-        Task? firstRead, CancellationTokenSource linked, IdleWatchdog watchdog)
+    // One direction: room on the output first (a channel's credit bounds the read), then a read, then
+    // the write that hands the buffer over; the input learns its bytes were taken (a channel's grant).
+    private static async Task<(long Bytes, PumpEnd End)> PumpAsync(SpliceSide from, SpliceSide to,
+        CancellationTokenSource linked, IdleWatchdog watchdog)
     {
-        Stream source = from.Stream, target = to.Stream;
         CancellationToken cancellationToken = linked.Token;
-        byte[]? buffer = null;
         long total = 0;
         bool writing = false; // which side a failure belongs to
         try
         {
-            if (firstRead is not null) await firstRead.ConfigureAwait(false);
-            else await source.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-
             while (true)
             {
-                buffer ??= BufferPool.Bytes.Rent(BufferBytes);
-                int read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                if (read == 0) break;
-                from.CountReceived(read);
                 writing = true;
-                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                int room = await to.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
                 writing = false;
-                to.CountSent(read);
+                var (buffer, read) = await from.ReadAsync(room, cancellationToken).ConfigureAwait(false);
+                if (buffer is null) break;
+                writing = true;
+                await to.WriteAsync(buffer, read, cancellationToken).ConfigureAwait(false);
+                writing = false;
+                from.Consumed(read);
                 watchdog.Touch();
                 total += read;
-                if (read < buffer.Length)
-                {
-                    // Drained: hold no buffer while this direction is idle.
-                    BufferPool.Bytes.Return(buffer);
-                    buffer = null;
-                    await source.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-                }
             }
 
             writing = true;
@@ -104,13 +112,9 @@ public static class Splice
             // One side failed: nothing more can be delivered in order, so end both.
             bool canceled = linked.IsCancellationRequested;
             linked.Cancel();
-            from.Disconnect();
-            to.Disconnect();
+            from.Abort();
+            to.Abort();
             return (total, canceled ? PumpEnd.Canceled : writing ? PumpEnd.ToFailed : PumpEnd.FromFailed);
-        }
-        finally
-        {
-            if (buffer is not null) BufferPool.Bytes.Return(buffer);
         }
     }
 }

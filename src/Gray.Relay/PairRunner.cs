@@ -40,7 +40,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
             var result = channel is null
                 ? await Splice.RunAsync(client, data, data.PendingRead, idleTimeout, cancellationToken)
                     .ConfigureAwait(false)
-                : await MuxSplice.RunAsync(client, channel, idleTimeout, cancellationToken).ConfigureAwait(false);
+                : await Splice.RunAsync(client, channel, idleTimeout, cancellationToken).ConfigureAwait(false);
             RelayLog.PairEnded(tunnel.Logger, tunnel.Id, pairId, result.BytesAToB, result.BytesBToA,
                 result.End switch
                 {

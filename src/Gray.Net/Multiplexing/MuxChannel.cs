@@ -1,7 +1,8 @@
-// One channel of a multiplexed connection: its send credit, its queue of received bytes (bounded by
-// the window it grants), and the delivery of those bytes to the local connection it is attached to.
-// A channel whose local side keeps up gets its window doubled at each grant, up to MaxWindowBytes and
-// within a process-wide budget, so that one fast stream is not limited by the initial window.
+// One channel of a multiplexed connection: its send credit, and its queue of received bytes (bounded
+// by the window it grants), which the splice takes segment by segment (ReceiveAsync) and reports as
+// consumed, so that credit goes back to the peer only for bytes the local side has taken. A channel
+// whose local side keeps up gets its window doubled at each grant, up to MaxWindowBytes and within the
+// budget of its relay or agent (decision 0015).
 using Gray.Net.Internal;
 
 namespace Gray.Net.Multiplexing;
@@ -15,15 +16,13 @@ public sealed class MuxChannel
     private readonly object _gate = new();
     private readonly SegmentQueue _received = new();
     private readonly AsyncAutoResetSignal _creditChanged = new();
-    private readonly TaskCompletionSource _inboundEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TcpConnection? _local;
+    private readonly AsyncAutoResetSignal _receivedChanged = new();
     private int _credit = MuxOptions.InitialWindowBytes;
-    private int _window = MuxOptions.InitialWindowBytes; // what the peer may have sent and we have not delivered
+    private int _window = MuxOptions.InitialWindowBytes; // what the peer may have sent and we have not consumed
     private int _growthReturned;
     private int _unconsumed;
     private int _consumedSinceGrant;
     private long _delivered;
-    private bool _delivering;
     private bool _finReceived;
     private bool _finDelivered;
     private bool _finSent;
@@ -40,13 +39,8 @@ public sealed class MuxChannel
 
     public MuxConnection Connection => _connection;
 
-    /// <summary>Bytes delivered to the local connection so far.</summary>
+    /// <summary>Bytes received and taken by the local side so far.</summary>
     public long BytesDelivered => Interlocked.Read(ref _delivered);
-
-    /// <summary>
-    /// Completes when the peer's bytes and its end of stream were delivered, or the channel was reset.
-    /// </summary>
-    internal Task InboundEnded => _inboundEnded.Task;
 
     /// <summary>What the peer may have in flight on this channel now (for tests).</summary>
     internal int ReceiveWindow
@@ -63,22 +57,6 @@ public sealed class MuxChannel
     internal bool IsResetByPeer
     {
         get { lock (_gate) return _resetByPeer; }
-    }
-
-    /// <summary>Bytes received from now on (and those already queued) go to <paramref name="local"/>.</summary>
-    internal void Attach(TcpConnection local)
-    {
-        bool deliver, reset;
-        lock (_gate)
-        {
-            _local = local;
-            reset = _reset;
-            deliver = !reset && !_delivering && (_received.Count > 0 || (_finReceived && !_finDelivered));
-            if (deliver) _delivering = true;
-        }
-
-        if (reset) local.Disconnect();
-        else if (deliver) _ = DeliverAsync();
     }
 
     /// <summary>Send credit: waits until the peer lets us send at least one byte. Throws once reset.</summary>
@@ -126,12 +104,12 @@ public sealed class MuxChannel
         RemoveIfFinished();
     }
 
-    /// <summary>Ends the channel on both sides at once: queued bytes dropped, the local connection closed.</summary>
+    /// <summary>Ends the channel on both sides at once: queued bytes dropped, a waiting receive woken.</summary>
     public void Abort() => Reset(tellPeer: true);
 
     internal void OnReset() => Reset(tellPeer: false);
 
-    /// <summary>Queues the peer's bytes; true if the channel then needs a <see cref="Deliver"/>.</summary>
+    /// <summary>Queues the peer's bytes; true if a waiting receive then needs a <see cref="Notify"/>.</summary>
     internal bool OnData(ReadOnlySpan<byte> payload)
     {
         lock (_gate)
@@ -139,27 +117,30 @@ public sealed class MuxChannel
             if (_reset) return false;
             if (_finReceived) throw new ProtocolException($"data after the end of channel {Id}");
             _unconsumed += payload.Length;
-            if (_unconsumed > _window) throw new ProtocolException($"channel {Id} exceeded its window of " +
-                $"{_window} bytes");
+            if (_unconsumed > _window)
+            {
+                throw new ProtocolException($"channel {Id} exceeded its window of {_window} bytes");
+            }
+
             _received.Append(payload);
-            return _local is not null && !_delivering;
+            return true;
         }
     }
 
-    /// <summary>
-    /// Starts writing queued bytes (and a received end of stream) to the local connection, unless running.
-    /// </summary>
-    internal void Deliver()
+    /// <summary>The peer finished sending; true if a waiting receive then needs a <see cref="Notify"/>.</summary>
+    internal bool OnFin()
     {
         lock (_gate)
         {
-            if (_local is null || _delivering || _reset) return;
-            if (_received.Count == 0 && (!_finReceived || _finDelivered)) return;
-            _delivering = true;
+            if (_reset) return false;
+            if (_finReceived) throw new ProtocolException($"second end of channel {Id}");
+            _finReceived = true;
+            return true;
         }
-
-        _ = DeliverAsync();
     }
+
+    /// <summary>Wakes a waiting receive, once a read's frames are all queued (they join into few segments).</summary>
+    internal void Notify() => _receivedChanged.Set();
 
     internal void OnWindow(uint grant)
     {
@@ -176,125 +157,78 @@ public sealed class MuxChannel
         _creditChanged.Set();
     }
 
-    /// <summary>The peer finished sending; true if the channel then needs a <see cref="Deliver"/>.</summary>
-    internal bool OnFin()
+    /// <summary>
+    /// The next segment of received bytes (a pooled buffer the caller returns), or one with a null
+    /// buffer at the peer's end of stream. Waits while nothing is queued; throws once the channel is
+    /// reset. One caller at a time.
+    /// </summary>
+    internal async ValueTask<SegmentQueue.Segment> ReceiveAsync()
     {
-        lock (_gate)
-        {
-            if (_reset) return false;
-            if (_finReceived) throw new ProtocolException($"second end of channel {Id}");
-            _finReceived = true;
-            return _local is not null && !_delivering;
-        }
-    }
-
-    // Writes queued bytes to the local connection, then its half-close; grants credit back as it goes.
-    // One runs at a time, started by whoever queued into an idle channel.
-    private async Task DeliverAsync()
-    {
-        TcpConnection local = _local!;
-        try
-        {
-            while (true)
-            {
-                SegmentQueue.Segment chunk;
-                lock (_gate)
-                {
-                    if (_reset)
-                    {
-                        _delivering = false;
-                        return;
-                    }
-
-                    if (!_received.TryDequeue(out chunk))
-                    {
-                        if (!_finReceived || _finDelivered)
-                        {
-                            _delivering = false;
-                            return;
-                        }
-
-                        chunk = default;
-                    }
-                }
-
-                if (chunk.Buffer is null)
-                {
-                    await local.ShutdownSendAsync().ConfigureAwait(false);
-                    lock (_gate)
-                    {
-                        _finDelivered = true;
-                        _delivering = false;
-                    }
-
-                    _inboundEnded.TrySetResult();
-                    RemoveIfFinished();
-                    return;
-                }
-
-                try
-                {
-                    await local.Stream.WriteAsync(chunk.Buffer.AsMemory(0, chunk.Length)).ConfigureAwait(false);
-                }
-                finally
-                {
-                    BufferPool.Bytes.Return(chunk.Buffer);
-                }
-
-                local.CountSent(chunk.Length);
-                Interlocked.Add(ref _delivered, chunk.Length);
-                int grant = 0;
-                lock (_gate)
-                {
-                    _unconsumed -= chunk.Length;
-                    _consumedSinceGrant += chunk.Length;
-                    if (_consumedSinceGrant >= _window / 2)
-                    {
-                        grant = _consumedSinceGrant;
-                        _consumedSinceGrant = 0;
-                        // Nothing waits here, so the local side keeps up: the window may be what limits this channel.
-                        if (_received.Count == 0 && _window < MuxOptions.MaxWindowBytes
-                            && _connection.Options.WindowBudget.TryTake(_window))
-                        {
-                            grant += _window;
-                            _window *= 2;
-                        }
-                    }
-                }
-
-                if (grant > 0) _connection.Enqueue(new MuxFrame(MuxFrameType.Window, Id, null, 0, (uint)grant));
-            }
-        }
-        catch (Exception error) when (SocketErrors.IsConnectionEnd(error) || error is IOException)
+        while (true)
         {
             lock (_gate)
             {
-                _delivering = false;
+                if (_reset) throw new MuxChannelResetException();
+                if (_received.TryDequeue(out var segment)) return segment;
+                if (_finReceived)
+                {
+                    _finDelivered = true;
+                    break;
+                }
             }
 
-            Abort();
+            await _receivedChanged.WaitAsync().ConfigureAwait(false);
         }
+
+        RemoveIfFinished();
+        return default;
+    }
+
+    /// <summary>
+    /// <paramref name="bytes"/> received were taken by the local side: credit goes back to the peer,
+    /// and a channel whose local side keeps up (nothing waits in its queue) gets its window doubled.
+    /// </summary>
+    internal void Consumed(int bytes)
+    {
+        Interlocked.Add(ref _delivered, bytes);
+        int grant = 0;
+        lock (_gate)
+        {
+            if (_reset) return;
+            _unconsumed -= bytes;
+            _consumedSinceGrant += bytes;
+            if (_consumedSinceGrant >= _window / 2)
+            {
+                grant = _consumedSinceGrant;
+                _consumedSinceGrant = 0;
+                if (_received.Count == 0 && _window < MuxOptions.MaxWindowBytes
+                    && _connection.Options.WindowBudget.TryTake(_window))
+                {
+                    grant += _window;
+                    _window *= 2;
+                }
+            }
+        }
+
+        if (grant > 0) _connection.Enqueue(new MuxFrame(MuxFrameType.Window, Id, null, 0, (uint)grant));
     }
 
     private void Reset(bool tellPeer)
     {
-        TcpConnection? local;
         lock (_gate)
         {
             if (_reset) return;
             _reset = true;
             _resetByPeer = !tellPeer;
             tellPeer &= !(_finSent && _finDelivered);
-            local = _local;
-            // A running delivery returns its own chunk; the rest go back here.
+            // A segment being written goes back to the pool with its writer; the queued ones go back here.
             _received.Clear();
         }
 
         ReturnWindowGrowth();
         if (tellPeer) _connection.Enqueue(new MuxFrame(MuxFrameType.Reset, Id, null, 0));
         _creditChanged.Set();
-        _inboundEnded.TrySetResult();
-        local?.Disconnect();
+        _receivedChanged.Set();
         _connection.Remove(this);
     }
 

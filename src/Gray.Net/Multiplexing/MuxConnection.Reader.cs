@@ -33,7 +33,7 @@ public sealed partial class MuxConnection
 
                 end += read;
                 start = DispatchFrames(buffer, start, end);
-                foreach (var channel in _toDeliver) channel.Deliver();
+                foreach (var channel in _toDeliver) channel.Notify();
                 _toDeliver.Clear();
                 if (start == end)
                 {

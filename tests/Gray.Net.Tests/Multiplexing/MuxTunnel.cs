@@ -88,7 +88,7 @@ internal sealed class MuxTunnel : IAsyncDisposable
 
         try
         {
-            await MuxSplice.RunAsync(upstream, channel, idleTimeout: null, CancellationToken.None);
+            await Splice.RunAsync(upstream, channel, idleTimeout: null, CancellationToken.None);
         }
         finally
         {
@@ -110,7 +110,7 @@ internal sealed class MuxTunnel : IAsyncDisposable
                 var channel = opener.TryOpen([1]);
                 if (channel is null) return;
                 server.Results.Add(
-                    await MuxSplice.RunAsync(this, channel, idleTimeout, cancellationToken), CancellationToken.None);
+                    await Splice.RunAsync(this, channel, idleTimeout, cancellationToken), CancellationToken.None);
             }
         }
     }
