@@ -1,7 +1,8 @@
 // Forwards bytes both ways between a connection and the other end of a tunnel: another connection, or
 // a multiplexed channel. One pump per direction, written once against the two kinds of side
 // (SpliceSides): pooled buffers, zero-byte reads while idle, half-close forwarded as half-close, both
-// sides closed when either fails, and one idle timeout. The splice(2) path was removed (decision 0022).
+// sides closed when either fails, and one idle timeout (decision 0031). The splice(2) path was removed
+// (decision 0022).
 using Gray.Net.Internal;
 using Gray.Net.Multiplexing;
 
