@@ -1,4 +1,4 @@
-// The registry of servers (the seed's DataServers), persisted in SQLite in the data directory:
+// The registry of servers, persisted in SQLite in the data directory:
 // each ID with its secret and its two ports, allocated from the port range.
 using System.Net;
 using System.Net.Sockets;

@@ -1,4 +1,4 @@
-// The seed's console commands on the relay's terminal: /add, /show, /delete, /shutdown, /help.
+// The relay's console commands on its terminal: /add, /show, /delete, /shutdown, /help.
 namespace Gray.Relay;
 
 internal static class RelayConsole

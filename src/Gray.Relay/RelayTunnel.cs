@@ -1,6 +1,6 @@
-// The relay's side of one server's tunnel while its agent is connected (the seed's RelayTunnel): the
-// client and data ports, and a coordinator over its parts: the OTP ledger, the data pool, the
-// waiting clients and the heartbeat. One lock guards the parts, so that a connection is either in the
+// The relay's side of one server's tunnel while its agent is connected: the client and data ports,
+// and a coordinator over its parts: the OTP ledger, the data pool, the waiting clients and the
+// heartbeat. One lock guards the parts, so that a connection is either in the
 // pool or handed to a client, never both; pairs run in PairRunner.
 using System.Net;
 using Gray.Net;
@@ -239,7 +239,7 @@ internal sealed partial class RelayTunnel
         }
     }
 
-    // The seed's timers in one loop: pings, the pong deadline, OTP expiry and the pool check.
+    // Every timer of a tunnel in one loop: pings, the pong deadline, OTP expiry and the pool check.
     private async Task HousekeepingAsync(CancellationToken cancellationToken)
     {
         var options = _relay.Options;

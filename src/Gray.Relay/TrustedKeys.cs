@@ -1,5 +1,5 @@
 // The set of agent public keys (ECDSA P-256) that may authenticate instead of an HMAC secret: read
-// from a file or a file:// / http(s):// URL, re-read periodically (the seed's watched key set).
+// from a file or a file:// / http(s):// URL, re-read periodically (a watched key set).
 // A key that disappears drops the agent that used it.
 using System.Security.Cryptography;
 using Gray.Protocol;

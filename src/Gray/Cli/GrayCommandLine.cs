@@ -21,7 +21,7 @@ public static partial class GrayCommandLine
 
         try
         {
-            DotEnv.Load(Path.Combine(Environment.CurrentDirectory, ".env")); // as the seed does; never overrides
+            DotEnv.Load(Path.Combine(Environment.CurrentDirectory, ".env")); // never overrides what is set
         }
         catch (ConfigException error)
         {
@@ -64,7 +64,7 @@ public static partial class GrayCommandLine
         }
     }
 
-    /// <summary>Version, git commit and build date (the seed's LONG_VERSION).</summary>
+    /// <summary>Version, git commit and build date.</summary>
     public static string LongVersion()
     {
         var assembly = typeof(GrayCommandLine).Assembly;
