@@ -15,9 +15,6 @@ public sealed class Deadline : IDisposable
 
     public CancellationToken Token => _linked.Token;
 
-    /// <summary>True if the timeout passed (not the outer token).</summary>
-    public bool Expired => _timeLimit.IsCancellationRequested;
-
     /// <summary>Starts the timeout again from now (a sign of life); no effect once it expired.</summary>
     public void Restart(TimeSpan timeout) => _timeLimit.CancelAfter(timeout);
 

@@ -51,7 +51,7 @@ public static class Splice
         var aToB = PumpAsync(sideA, b, linked, watchdog);
         var bToA = PumpAsync(b, sideA, linked, watchdog);
         var watching = idleTimeout is { } idle
-            ? watchdog.WatchAsync(idle, () => { sideA.Abort(); b.Abort(); }, progress: null, linked.Token)
+            ? watchdog.WatchAsync(idle, () => { sideA.Abort(); b.Abort(); }, linked.Token)
             : Task.CompletedTask;
         var (forward, forwardEnd) = await aToB.ConfigureAwait(false);
         var (backward, backwardEnd) = await bToA.ConfigureAwait(false);

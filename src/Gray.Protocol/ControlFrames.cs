@@ -61,14 +61,4 @@ public static class ControlFrames
         message.Write(ref writer);
         return frame;
     }
-
-    /// <summary>A frame of any type and payload, for tests that send what no agent would.</summary>
-    public static byte[] Raw(byte type, ReadOnlySpan<byte> payload)
-    {
-        var frame = new byte[Wire.LengthBytes + 1 + payload.Length];
-        BinaryPrimitives.WriteUInt32BigEndian(frame, (uint)(1 + payload.Length));
-        frame[Wire.LengthBytes] = type;
-        payload.CopyTo(frame.AsSpan(Wire.LengthBytes + 1));
-        return frame;
-    }
 }

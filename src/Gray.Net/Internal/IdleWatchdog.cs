@@ -16,26 +16,16 @@ internal sealed class IdleWatchdog(TimeProvider time)
     public void Touch() => Volatile.Write(ref _lastActivity, time.GetTimestamp());
 
     /// <summary>
-    /// Calls <paramref name="onIdle"/> once nothing touched the watchdog for <paramref name="idle"/>;
-    /// <paramref name="progress"/>, if given, is a count that also shows activity when it changes.
+    /// Calls <paramref name="onIdle"/> once nothing touched the watchdog for <paramref name="idle"/>.
     /// </summary>
-    public async Task WatchAsync(TimeSpan idle, Action onIdle, Func<long>? progress,
-        CancellationToken cancellationToken)
+    public async Task WatchAsync(TimeSpan idle, Action onIdle, CancellationToken cancellationToken)
     {
         var period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, MinimumPeriod.Ticks));
         using var timer = new PeriodicTimer(period, time);
-        long seen = progress?.Invoke() ?? 0;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (progress?.Invoke() is { } now && now != seen)
-                {
-                    seen = now;
-                    Touch();
-                    continue;
-                }
-
                 if (time.GetElapsedTime(Volatile.Read(ref _lastActivity)) < idle) continue;
                 TimedOut = true;
                 onIdle();

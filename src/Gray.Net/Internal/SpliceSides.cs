@@ -1,6 +1,7 @@
 // The two kinds of side a splice joins: a connection (read into pooled buffers after a zero-byte
 // wait, written through its stream) and a multiplexed channel (read as the segments it queued, written
 // as data frames within the credit its peer granted). The splice's pump is written once against these.
+using System.Runtime.CompilerServices;
 using Gray.Net.Multiplexing;
 
 namespace Gray.Net.Internal;
@@ -48,6 +49,7 @@ internal sealed class ConnectionSide(TcpConnection connection, Task? firstRead) 
     public override ValueTask<int> WaitForRoomAsync(CancellationToken cancellationToken) =>
         new(Splice.BufferBytes);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per read
     public override async ValueTask<(byte[]? Buffer, int Length)> ReadAsync(int max,
         CancellationToken cancellationToken)
     {
@@ -83,6 +85,7 @@ internal sealed class ConnectionSide(TcpConnection connection, Task? firstRead) 
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(byte[] buffer, int length, CancellationToken cancellationToken)
     {
         try
@@ -104,6 +107,7 @@ internal sealed class ConnectionSide(TcpConnection connection, Task? firstRead) 
 
 internal sealed class ChannelSide(MuxChannel channel) : SpliceSide
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> WaitForRoomAsync(CancellationToken cancellationToken)
     {
         int credit = await channel.WaitForCreditAsync().ConfigureAwait(false);
@@ -112,6 +116,7 @@ internal sealed class ChannelSide(MuxChannel channel) : SpliceSide
     }
 
     // A channel hands over whole segments: they never exceed a connection side's room (ChunkBytes).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per read
     public override async ValueTask<(byte[]? Buffer, int Length)> ReadAsync(int max,
         CancellationToken cancellationToken)
     {

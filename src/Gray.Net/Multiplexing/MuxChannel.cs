@@ -3,6 +3,7 @@
 // consumed, so that credit goes back to the peer only for bytes the local side has taken. A channel
 // whose local side keeps up gets its window doubled at each grant, up to MaxWindowBytes and within the
 // budget of its relay or agent (decision 0015).
+using System.Runtime.CompilerServices;
 using Gray.Net.Internal;
 
 namespace Gray.Net.Multiplexing;
@@ -48,11 +49,6 @@ public sealed class MuxChannel
         get { lock (_gate) return _window; }
     }
 
-    internal bool IsReset
-    {
-        get { lock (_gate) return _reset; }
-    }
-
     /// <summary>Reset from the other side: by the peer's Reset frame, or because the connection ended.</summary>
     internal bool IsResetByPeer
     {
@@ -60,6 +56,7 @@ public sealed class MuxChannel
     }
 
     /// <summary>Send credit: waits until the peer lets us send at least one byte. Throws once reset.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<int> WaitForCreditAsync()
     {
         while (true)
@@ -162,6 +159,7 @@ public sealed class MuxChannel
     /// buffer at the peer's end of stream. Waits while nothing is queued; throws once the channel is
     /// reset. One caller at a time.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per wait on the data path
     internal async ValueTask<SegmentQueue.Segment> ReceiveAsync()
     {
         while (true)

@@ -33,8 +33,8 @@ public sealed partial class MuxConnection
 
                 end += read;
                 start = DispatchFrames(buffer, start, end);
-                foreach (var channel in _toDeliver) channel.Notify();
-                _toDeliver.Clear();
+                foreach (var channel in _toNotify) channel.Notify();
+                _toNotify.Clear();
                 if (start == end)
                 {
                     BufferPool.Bytes.Return(buffer);
@@ -114,13 +114,13 @@ public sealed partial class MuxConnection
         switch (type)
         {
             case MuxFrameType.Data:
-                if (channel.OnData(payload)) _toDeliver.Add(channel);
+                if (channel.OnData(payload)) _toNotify.Add(channel);
                 break;
             case MuxFrameType.Window:
                 channel.OnWindow(BinaryPrimitives.ReadUInt32BigEndian(payload));
                 break;
             case MuxFrameType.Fin:
-                if (channel.OnFin()) _toDeliver.Add(channel);
+                if (channel.OnFin()) _toNotify.Add(channel);
                 break;
             case MuxFrameType.Reset:
                 channel.OnReset();

@@ -30,9 +30,9 @@ public sealed partial class MuxConnection
     private bool _writing;
     private uint _lastId;
 
-    // Channels that received bytes in the current read: delivered once the whole read is dispatched,
-    // so that a channel's consecutive frames become one local write. Used by the reader loop only.
-    private readonly List<MuxChannel> _toDeliver = new();
+    // Channels that received bytes in the current read: woken once the whole read is dispatched, so
+    // that a channel's consecutive frames are taken as one segment. Used by the reader loop only.
+    private readonly List<MuxChannel> _toNotify = new();
 
     /// <summary>
     /// A multiplexer over <paramref name="transport"/>, which it reads and writes from now on. The side

@@ -39,8 +39,11 @@ public sealed class HealthyTunnel : IAsyncDisposable
     }
 
     /// <summary>An echo through the healthy tunnel works (retried briefly while a new pair is set up).</summary>
-    public async Task AssertHealthyAsync() =>
-        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(Server.ClientPort), "an echo through the healthy tunnel",
+    public Task AssertHealthyAsync() => AssertEchoesAsync(Server.ClientPort);
+
+    /// <summary>An echo through the client port works, retried briefly while a new pair is set up.</summary>
+    internal static Task AssertEchoesAsync(int clientPort) =>
+        Wait.UntilAsync(() => AgentTests.TryEchoAsync(clientPort), "an echo through the healthy tunnel",
             TimeSpan.FromSeconds(20));
 
     public async ValueTask DisposeAsync()
@@ -79,9 +82,7 @@ public sealed class InProcessHealthyTunnel : IAsyncDisposable
     }
 
     /// <summary>An echo through the healthy tunnel works (retried briefly while a new pair is set up).</summary>
-    public async Task AssertHealthyAsync() =>
-        await Wait.UntilAsync(() => AgentTests.TryEchoAsync(Server.ClientPort), "an echo through the healthy tunnel",
-            TimeSpan.FromSeconds(20));
+    public Task AssertHealthyAsync() => HealthyTunnel.AssertEchoesAsync(Server.ClientPort);
 
     public async ValueTask DisposeAsync()
     {
