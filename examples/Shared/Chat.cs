@@ -146,7 +146,7 @@ internal static class Chat
                 Console.WriteLine("(not connected; message dropped)");
         }
 
-        // Half-close (over TLS: close_notify, then FIN): the server echoes what we sent, then closes;
+        // Half-close (a FIN): the server echoes what we sent, then closes;
         // wait a little for that before leaving.
         Console.WriteLine("Client quitting...");
         client.StopOnDisconnect = stop;

@@ -15,7 +15,7 @@ public static class Splice
 
     /// <summary>
     /// Copies a→b and b→a until both directions have ended. End of stream on one side becomes a
-    /// half-close (FIN, after TLS close_notify) on the other; an error closes both. The caller must
+    /// half-close (FIN) on the other; an error closes both. The caller must
     /// own both connections' streams (no Send and no other reader while this runs).
     /// <paramref name="firstReadOfB"/> is a read of b already pending (a zero-byte read), awaited
     /// before b's first real read.

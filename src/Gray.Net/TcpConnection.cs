@@ -2,7 +2,6 @@
 // queue drained by one send loop, and a receive loop that holds no buffer while idle.
 using System.Net;
 using System.Runtime.CompilerServices;
-using System.Net.Security;
 using System.Net.Sockets;
 using Gray.Net.Internal;
 using Microsoft.Extensions.Logging;
@@ -124,7 +123,9 @@ public abstract partial class TcpConnection
     }
 
     /// <summary>
-    /// Half-close: sends what is queued, then FIN (after TLS close_notify). Receiving goes on.
+    /// Half-close: sends what is queued, then FIN. Receiving goes on. Over TLS no close_notify goes
+    /// before the FIN: SslStream's shutdown reads the TLS session from this thread while the receive
+    /// side may be reading it from another, which loses or garbles records (decision 0032).
     /// </summary>
     public async ValueTask ShutdownSendAsync(CancellationToken cancellationToken = default)
     {
@@ -132,7 +133,6 @@ public abstract partial class TcpConnection
         _sendQueue.Close();
         try
         {
-            if (_stream is SslStream ssl) await ssl.ShutdownAsync().ConfigureAwait(false);
             _socket?.Shutdown(SocketShutdown.Send);
         }
         catch (Exception error) when (SocketErrors.IsConnectionEnd(error))

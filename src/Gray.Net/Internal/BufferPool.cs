@@ -1,5 +1,7 @@
 // The library's byte buffers: receive, send and splice buffers all come from here.
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace Gray.Net.Internal;
 
@@ -16,5 +18,42 @@ internal static class BufferPool
     /// burst of every busy connection (so that idle ones hold none). The shared pool keeps only a few per
     /// core and then allocates; this one keeps enough for hundreds of busy connections.
     /// </summary>
-    public static readonly ArrayPool<byte> Bytes = ArrayPool<byte>.Create(LargestPooledBytes, BuffersPerSize);
+    public static readonly ArrayPool<byte> Bytes =
+#if DEBUG
+        new CheckedPool(ArrayPool<byte>.Create(LargestPooledBytes, BuffersPerSize));
+#else
+        ArrayPool<byte>.Create(LargestPooledBytes, BuffersPerSize);
+#endif
+
+#if DEBUG
+    // Debug builds (the tests) fail fast on a buffer returned twice or never rented: either hands one
+    // array to two owners, which corrupts data silently.
+    private sealed class CheckedPool(ArrayPool<byte> inner) : ArrayPool<byte>
+    {
+        private readonly ConditionalWeakTable<byte[], object> _rented = new();
+
+        public override byte[] Rent(int minimumLength)
+        {
+            byte[] buffer = inner.Rent(minimumLength);
+            if (!_rented.TryAdd(buffer, buffer))
+            {
+                Environment.FailFast($"BufferPool: a buffer of {buffer.Length} bytes was rented while still rented");
+            }
+
+            return buffer;
+        }
+
+        public override void Return(byte[] array, bool clearArray = false)
+        {
+            if (!_rented.Remove(array))
+            {
+                Environment.FailFast(
+                    $"BufferPool: a buffer of {array.Length} bytes was returned twice or never rented\n" +
+                    Environment.StackTrace);
+            }
+
+            inner.Return(array, clearArray);
+        }
+    }
+#endif
 }

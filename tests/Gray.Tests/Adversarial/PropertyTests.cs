@@ -18,7 +18,9 @@ public class PropertyTests(ITestOutputHelper output)
     [Fact]
     public async Task Random_schedules_deliver_every_byte_in_order()
     {
-        int seed = Environment.TickCount;
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("GRAY_TEST_SEED"), out int given)
+            ? given
+            : Environment.TickCount;
         output.WriteLine($"seed {seed}");
         await using var service = new ScriptedService();
         service.Start();
@@ -91,7 +93,8 @@ public class PropertyTests(ITestOutputHelper output)
             ? await service.UploadHash(plan.Index).WaitAsync(Tcp.Deadline)
             : received[plan.DownloadBytes..];
         Assert.True(
-            uploadHash.AsSpan().SequenceEqual(SHA256.HashData(plan.Upload)), $"pair {plan.Index}: upload corrupted");
+            uploadHash.AsSpan().SequenceEqual(SHA256.HashData(plan.Upload)), $"pair {plan.Index}: upload corrupted (service closes first: {plan.ServiceClosesFirst}, " +
+            $"{plan.Upload.Length} bytes up, {plan.DownloadBytes} down)");
     }
 
     private sealed class ScriptedService() : TcpServer(new IPEndPoint(IPAddress.Loopback, 0))
