@@ -78,11 +78,14 @@ public sealed class RelayOptions
     public bool Console { get; set; } = true;
 
     /// <summary>
-    /// Agent public keys that may authenticate instead of a secret: a path or a file:// or http(s):// URL.
+    /// Agent public keys that may authenticate instead of a secret: a path, or a file:// or https:// URL.
     /// </summary>
     public string? TrustedKeysSource { get; set; }
 
     public TimeSpan TrustedKeysRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>May the key set come from a plain http:// URL? Anyone on the path could then add a key.</summary>
+    public bool TrustedKeysAllowHttp { get; set; }
 
     /// <summary>Where metrics are pushed over OTLP/HTTP (e.g. http://collector:4318); null pushes none.</summary>
     public Uri? OtlpEndpoint { get; set; }

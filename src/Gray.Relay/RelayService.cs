@@ -55,18 +55,16 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         return provider;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private void LoadTrustedKeys(RelayContext relay, string keySource)
+    // A refresh that removed the key an agent logged in with drops that agent.
+    private void DropAgentsWithRevokedKeys(RelayContext relay, TrustedKeys keys)
     {
-        try
+        foreach (var server in relay.Manager.All)
         {
-            relay.TrustedKeys = new TrustedKeys(keySource, options.TrustedKeysRefresh, relay, _log);
-        }
-        catch (Exception error)
-            when (error is IOException or HttpRequestException or TaskCanceledException or FormatException
-                or System.Security.Cryptography.CryptographicException)
-        {
-            throw new ConfigException($"trusted_keys: {keySource}: {error.Message}");
+            if (server.AuthKey is not { } key || keys.IsTrusted(server.Id, key)) continue;
+            _log.LogWarning("Server {ServerId}: its agent's key was removed from the trusted keys; dropping it",
+                server.Id);
+            Background.Observe(server.ShutdownAsync("its key is no longer trusted", keepPairs: false,
+                Protocol.ErrorCode.KeyRevoked), $"Server {server.Id}: shutdown", _log);
         }
     }
 
@@ -104,7 +102,11 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             {
                 _log.LogInformation("Configuration: {Change}", change);
             }
-            if (options.TrustedKeysSource is { } keySource) LoadTrustedKeys(relay, keySource);
+            if (options.TrustedKeysSource is { } keySource)
+            {
+                relay.TrustedKeys = new TrustedKeys(keySource, options.TrustedKeysRefresh, options.TrustedKeysAllowHttp,
+                    relay.Time, _log, keys => DropAgentsWithRevokedKeys(relay, keys));
+            }
             // Exporters first: a measurement made before they listen would be lost.
             exporter = options.MetricsListen is null ? null : new PrometheusExporter(RelayMetrics.MeterName);
             if (options.OtlpEndpoint is { } otlpEndpoint) otlp = StartOtlp(otlpEndpoint);
@@ -150,10 +152,11 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         }
         catch (Exception error)
         {
-            _log.LogCritical(error, "The relay could not start: {Reason}", error.Message);
+            bool usage = error is ConfigException or RegistryException; // the message says it all
+            _log.LogCritical(usage ? null : error, "The relay could not start: {Reason}", error.Message);
             Console.Error.WriteLine($"gray relay: cannot start: {error.Message}");
             _started.TrySetException(error);
-            exit.Code = error is ConfigException or RegistryException ? ExitCodes.Usage : ExitCodes.Failure;
+            exit.Code = usage ? ExitCodes.Usage : ExitCodes.Failure;
             lifetime.StopApplication();
             return;
         }
@@ -168,7 +171,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
 
         // Stop: no new agents, then every server (ports released), then the admin endpoint.
         reloader?.Dispose();
-        relay.TrustedKeys?.Dispose();
+        if (relay.TrustedKeys is { } trustedKeys) await trustedKeys.DisposeAsync().ConfigureAwait(false);
         otlp?.Dispose(); // flushes the last measurements
         await control.StopAsync().ConfigureAwait(false);
         await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);

@@ -1,6 +1,7 @@
 // Long-lived loops never die silently: failures are logged, loops restarted, critical ones stop the process.
 using Gray.Hosting;
 using Microsoft.Extensions.Hosting;
+using Gray.Tests.Harness;
 using Microsoft.Extensions.Logging;
 
 namespace Gray.Tests;
@@ -56,20 +57,5 @@ public class SupervisionTests
         public CancellationToken ApplicationStopped => CancellationToken.None;
 
         public void StopApplication() => Stopped = true;
-    }
-
-    private sealed class ListLogger : ILogger
-    {
-        public List<(LogLevel Level, string Message, Exception? Error)> Entries { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
-            Func<TState, Exception?, string> formatter)
-        {
-            lock (Entries) Entries.Add((logLevel, formatter(state, exception), exception));
-        }
     }
 }

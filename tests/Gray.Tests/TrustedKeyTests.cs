@@ -35,7 +35,8 @@ public class TrustedKeyTests
         var agent = await relay.StartAgentAsync(noSecret, echo.EndPoint, ["--key", keyFile]);
         await AgentTests.AssertEchoAsync(server.ClientPort);
 
-        await File.WriteAllTextAsync(trusted, "# nobody any more\n");
+        await File.WriteAllTextAsync( // not empty: an empty set would be refused as a broken source
+            trusted, $"someone-else {Convert.ToBase64String(stranger.ExportSubjectPublicKeyInfo())}\n");
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         Assert.Contains("no longer trusted", agent.Output);
         await Wait.UntilAsync(
@@ -69,7 +70,7 @@ public class TrustedKeyTests
         await using var echo = new EchoService();
         echo.Start();
         await using var relay = new TestRelay(
-            new() { ["trusted_keys"] = $"{{ source: 'http://127.0.0.1:{port}/keys' }}" });
+            new() { ["trusted_keys"] = $"{{ source: 'http://127.0.0.1:{port}/keys', allow_http: true }}" });
         await relay.StartAsync();
         var server = await relay.AddServerAsync("web-keyed");
         await relay.StartAgentAsync(server with { Secret = "unused" }, echo.EndPoint, ["--key", keyFile]);

@@ -45,6 +45,7 @@ internal static class RelaySettings
             o.TrustedKeysSource = v.Contains("://", StringComparison.Ordinal) ? v : Path.Combine(dir, v),
         ["trusted_keys.refresh"] = (o, v, _) =>
             o.TrustedKeysRefresh = SettingText.ParseDuration(v, "trusted_keys.refresh"),
+        ["trusted_keys.allow_http"] = (o, v, _) => o.TrustedKeysAllowHttp = Bool(v, "trusted_keys.allow_http"),
         ["otlp.endpoint"] = (o, v, _) => o.OtlpEndpoint = HttpUrl(v, "otlp.endpoint"),
         ["otlp.interval"] = (o, v, _) => o.OtlpInterval = SettingText.ParseDuration(v, "otlp.interval"),
         ["metrics.listen"] = (o, v, _) => o.MetricsListen = SettingText.ParseEndPoint(v, "metrics.listen"),
