@@ -1,5 +1,6 @@
 // The agent's TLS control connection: hello, proof, welcome; then OTPs open data connections,
 // pings are answered, and silence past the relay's ping timeout ends the session.
+using System.Security.Cryptography.X509Certificates;
 using Gray.Net;
 using Gray.Protocol;
 using Gray.Hosting;
@@ -57,9 +58,11 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
         var message = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (message is null || Refused(message)) return null;
         byte[] challenge = Expect<Challenge>(message).Nonce;
+        // The certificate this connection received: a man in the middle's differs from the relay's own.
+        byte[] binding = Auth.ChannelBinding(new X509Certificate2(SslStream.RemoteCertificate!));
         Send(ControlFrames.Encode(key is not null
-            ? new SignedProof(Auth.Sign(key, options.Id, challenge))
-            : new Proof(Auth.Proof(options.Secret, options.Id, challenge))));
+            ? new SignedProof(Auth.Sign(key, options.Id, challenge, binding))
+            : new Proof(Auth.Proof(options.Secret, options.Id, challenge, binding))));
         message = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (message is null || Refused(message)) return null;
         return Expect<Welcome>(message);

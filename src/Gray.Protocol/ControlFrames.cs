@@ -8,7 +8,12 @@ namespace Gray.Protocol;
 public static class ControlFrames
 {
     /// <summary>Reads one message; null at a clean end of stream. Throws ProtocolException on bad bytes.</summary>
-    public static async Task<ControlMessage?> ReadAsync(Stream stream, CancellationToken cancellationToken)
+    public static Task<ControlMessage?> ReadAsync(Stream stream, CancellationToken cancellationToken) =>
+        ReadAsync(stream, Wire.MaxFrameBytes, cancellationToken);
+
+    /// <summary>The same, refusing a frame over <paramref name="maxFrameBytes"/> before reading its body.</summary>
+    public static async Task<ControlMessage?> ReadAsync(Stream stream, int maxFrameBytes,
+        CancellationToken cancellationToken)
     {
         var header = new byte[Wire.LengthBytes];
         int got = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken)
@@ -17,8 +22,8 @@ public static class ControlFrames
         if (got < header.Length) throw new ProtocolException("truncated frame header");
         uint length = BinaryPrimitives.ReadUInt32BigEndian(header);
         if (length == 0) throw new ProtocolException("empty frame");
-        if (length > Wire.MaxFrameBytes) throw new ProtocolException($"frame of {length} bytes is over the " +
-            $"{Wire.MaxFrameBytes}-byte limit");
+        if (length > maxFrameBytes) throw new ProtocolException($"frame of {length} bytes is over the " +
+            $"{maxFrameBytes}-byte limit");
         var body = new byte[length];
         if (await stream.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken)
             .ConfigureAwait(false) < body.Length)

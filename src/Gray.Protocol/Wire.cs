@@ -3,10 +3,17 @@ namespace Gray.Protocol;
 
 public static class Wire
 {
-    public const ushort Version = 1;
+    /// <summary>2: proofs cover the TLS channel binding (decision 0034).</summary>
+    public const ushort Version = 2;
 
     /// <summary>Largest control frame (type byte + payload), in bytes.</summary>
     public const int MaxFrameBytes = 16 * 1024;
+
+    /// <summary>Largest Hello frame (type, version, pool, flags, ID), in bytes: all the relay reads first.</summary>
+    public const int MaxHelloFrameBytes = 1 + 2 + 2 + 1 + 2 + MaxIdBytes;
+
+    /// <summary>Largest proof frame (type and a signature), in bytes: all the relay reads before the proof.</summary>
+    public const int MaxProofFrameBytes = 1 + SignatureBytes;
 
     /// <summary>Frame header: the big-endian u32 length of type + payload.</summary>
     public const int LengthBytes = 4;
@@ -69,6 +76,7 @@ public enum ErrorCode : ushort
     ShuttingDown = 9,
     Unavailable = 10,
     KeyRevoked = 11,
+    TooManyAttempts = 12,
 }
 
 /// <summary>What a data connection carries, as its preface says.</summary>

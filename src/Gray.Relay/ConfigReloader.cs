@@ -49,8 +49,7 @@ internal sealed class ConfigReloader : IDisposable
                 fresh = _source.Load();
                 certificate = RelayCertificate.LoadOrCreate(fresh, _dataDir);
             }
-            catch (Exception error)
-                when (error is ConfigException or IOException or System.Security.Cryptography.CryptographicException)
+            catch (Exception error) // whatever the file or its secrets became, the old settings stay
             {
                 _relay.Metrics.Reloaded(ok: false);
                 _log.LogError("Configuration reload ({Trigger}) refused, the old settings stay: {Reason}", trigger,

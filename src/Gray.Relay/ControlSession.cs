@@ -1,5 +1,6 @@
 // An agent's TLS control connection: hello, challenge, proof, welcome; then pings, pongs and OTPs.
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Gray.Net;
 using Gray.Protocol;
 using Microsoft.Extensions.Logging;
@@ -31,7 +32,8 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
         catch (ProtocolException error)
         {
-            RelayLog.ControlProtocolError(_log, RemoteEndPoint, error.Message);
+            if (server is null) relay.PreAuth.Failed("control handshake", RemoteEndPoint, error.Message);
+            else RelayLog.ControlProtocolError(_log, RemoteEndPoint, error.Message);
         }
         finally
         {
@@ -41,23 +43,54 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
     }
 
+    // Hello, challenge, proof; nothing that depends on the ID is said before a valid proof (decision 0034).
     private async Task<RelayTunnel?> HandshakeAsync(CancellationToken cancellationToken)
     {
         var options = relay.Options;
+        var address = (RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
         Hello hello;
         using (var deadline = Deadline(cancellationToken))
         {
-            hello = await ReadStepAsync<Hello>(deadline.Token, "hello").ConfigureAwait(false);
+            hello = await ReadStepAsync<Hello>(deadline.Token, "hello", Wire.MaxHelloFrameBytes).ConfigureAwait(false);
         }
 
         if (hello.Version != Wire.Version)
         {
+            relay.PreAuth.Failed("unsupported version", RemoteEndPoint, $"version {hello.Version}");
             return await RefuseAsync(ErrorCode.UnsupportedVersion,
-                $"protocol version {hello.Version} is not supported; this relay speaks {Wire.Version}");
+                $"protocol version {hello.Version} is not supported; this relay speaks {Wire.Version}", quietly: true);
         }
 
-        var entry = Auth.IsValidId(hello.Id) ? relay.Registry.Find(hello.Id) : null;
-        if (entry is null) return await RefuseAsync(ErrorCode.UnknownId, $"unknown server id '{hello.Id}'");
+        if (relay.Backoff.IsBlocked(address, out var retryAfter))
+        {
+            relay.PreAuth.Failed("backing off", RemoteEndPoint, $"server id '{hello.Id}'");
+            return await RefuseAsync(ErrorCode.TooManyAttempts, $"too many failed logins from this address; retry " +
+                $"in {Math.Ceiling(retryAfter.TotalSeconds):0} s", quietly: true);
+        }
+
+        byte[] challenge = RandomNumberGenerator.GetBytes(Wire.ChallengeBytes);
+        Send(ControlFrames.Encode(new Challenge(challenge)));
+        ControlMessage proof;
+        using (var deadline = Deadline(cancellationToken))
+        {
+            proof = hello.KeyAuth
+                ? await ReadStepAsync<SignedProof>(deadline.Token, "proof", Wire.MaxProofFrameBytes)
+                    .ConfigureAwait(false)
+                : await ReadStepAsync<Proof>(deadline.Token, "proof", Wire.MaxProofFrameBytes).ConfigureAwait(false);
+        }
+
+        byte[] binding = Auth.ChannelBinding(new X509Certificate2(SslStream.LocalCertificate!));
+        if (relay.Logins.Verify(relay, hello, challenge, binding, proof) is not var (entry, authKey))
+        {
+            relay.Backoff.Failed(address);
+            relay.PreAuth.Failed("bad proof", RemoteEndPoint, $"server id '{hello.Id}'");
+            return await RefuseAsync(ErrorCode.BadProof,
+                $"authentication failed for server id '{LogText.Escape(hello.Id)}' (an unknown ID, a wrong secret " +
+                "or key, or a secret where the server needs a key)", quietly: true);
+        }
+
+        relay.Backoff.Succeeded(address);
+        ReleasePending(); // authenticated: no longer counts against its address's pending limit
         int maxPool = options.RulesFor(entry.Id).MaxPool;
         if (hello.Pool < Wire.MinPool || hello.Pool > maxPool)
         {
@@ -67,35 +100,10 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
 
         if (hello.PlainData && !options.AllowPlainData)
         {
-            return await RefuseAsync(ErrorCode.PlainDataForbidden, "this relay does not allow plain data connections");
+            return await RefuseAsync(ErrorCode.PlainDataForbidden, "this relay does not allow plain data " +
+                "connections (allow_plain_data: true in the relay's file allows them)");
         }
 
-        if (hello.KeyAuth && relay.TrustedKeys is null)
-        {
-            return await RefuseAsync(ErrorCode.BadProof,
-                "this relay has no trusted keys; authenticate with the secret");
-        }
-
-        byte[] challenge = RandomNumberGenerator.GetBytes(Wire.ChallengeBytes);
-        Send(ControlFrames.Encode(new Challenge(challenge)));
-        byte[]? authKey = null;
-        using (var deadline = Deadline(cancellationToken))
-        {
-            if (hello.KeyAuth)
-            {
-                var signed = await ReadStepAsync<SignedProof>(deadline.Token, "proof").ConfigureAwait(false);
-                authKey = relay.TrustedKeys!.Verify(entry.Id, challenge, signed.Signature);
-                if (authKey is null) return await RefuseAsync(ErrorCode.BadProof,
-                    $"no trusted key of server id '{entry.Id}' made this signature");
-            }
-            else if (await ReadStepAsync<Proof>(deadline.Token, "proof").ConfigureAwait(false) is var proof
-                && !Auth.Verify(entry.Secret, entry.Id, challenge, proof.Mac))
-            {
-                return await RefuseAsync(ErrorCode.BadProof, $"wrong secret for server id '{entry.Id}'");
-            }
-        }
-
-        ReleasePending(); // authenticated: no longer counts against its address's pending limit
         bool mux = hello.Mux && options.AllowMux; // not granted: Welcome says so, and the agent pools
         var server = new RelayTunnel(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux);
         try
@@ -118,11 +126,12 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
     private Deadline Deadline(CancellationToken cancellationToken) =>
         new(relay.Options.HelloTimeout, relay.Time, cancellationToken);
 
-    private async Task<T> ReadStepAsync<T>(CancellationToken deadline, string step) where T : ControlMessage
+    private async Task<T> ReadStepAsync<T>(CancellationToken deadline, string step, int maxFrameBytes)
+        where T : ControlMessage
     {
         try
         {
-            return await ControlFrames.ReadAsync(Stream, deadline).ConfigureAwait(false) switch
+            return await ControlFrames.ReadAsync(Stream, maxFrameBytes, deadline).ConfigureAwait(false) switch
             {
                 null => throw new ProtocolException($"closed before its {step}"),
                 T expected => expected,
@@ -135,9 +144,10 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
     }
 
-    private async Task<RelayTunnel?> RefuseAsync(ErrorCode code, string message)
+    // A refusal that anyone can cause (quietly) goes to the pre-auth log, which its caller has fed.
+    private async Task<RelayTunnel?> RefuseAsync(ErrorCode code, string message, bool quietly = false)
     {
-        RelayLog.ControlRefused(_log, RemoteEndPoint, code, message);
+        if (!quietly) RelayLog.ControlRefused(_log, RemoteEndPoint, code, message);
         Send(ControlFrames.Encode(new ErrorMessage(code, message)));
         using var flush = new CancellationTokenSource(relay.Options.HelloTimeout);
         try

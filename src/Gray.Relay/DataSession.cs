@@ -35,23 +35,23 @@ internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpS
                 mux = received.Multiplexed;
                 if (!server.TryRedeemOtp(received.Otp))
                 {
-                    Reject("unknown, used or expired OTP");
+                    RejectUnauthenticated("bad otp", "unknown, used or expired OTP");
                     return;
                 }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                Reject("no OTP within the deadline");
+                RejectUnauthenticated("no otp", "no OTP within the deadline");
                 return;
             }
             catch (EndOfStreamException)
             {
-                Reject("closed before presenting an OTP");
+                RejectUnauthenticated("no otp", "closed before presenting an OTP");
                 return;
             }
             catch (ProtocolException error)
             {
-                Reject(error.Message);
+                RejectUnauthenticated("bad preface", error.Message);
                 return;
             }
         }
@@ -124,6 +124,12 @@ internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpS
     }
 
     private void Reject(string reason) => RelayLog.DataRejected(server.Logger, server.Id, RemoteEndPoint, reason);
+
+    // Anyone can cause these, as often as they like: counted, and logged sparingly.
+    private void RejectUnauthenticated(string reason, string detail)
+    {
+        server.Relay.PreAuth.Failed($"data connection: {reason}", RemoteEndPoint, $"server {server.Id}: {detail}");
+    }
 }
 
 /// <summary>A connection on a server's client port: paired with a data connection, then spliced.</summary>

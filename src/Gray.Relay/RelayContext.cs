@@ -10,17 +10,26 @@ using Gray.Hosting.Telemetry;
 namespace Gray.Relay;
 
 internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFactory, X509Certificate2 certificate,
-    Registry registry, TimeProvider? time = null, RelayMetrics? metrics = null)
+    Registry registry, TimeProvider time, RelayMetrics metrics)
 {
     public RelayOptions Options { get; } = options;
 
     /// <summary>The clock of every deadline, timeout and expiry of this relay (a fake one in tests).</summary>
-    public TimeProvider Time { get; } = time ?? TimeProvider.System;
+    public TimeProvider Time { get; } = time;
 
     /// <summary>This relay's instruments.</summary>
-    public RelayMetrics Metrics { get; } = metrics ?? new RelayMetrics();
+    public RelayMetrics Metrics { get; } = metrics;
 
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
+
+    /// <summary>Checks proofs with the same work and answer for every failure.</summary>
+    public LoginCheck Logins { get; } = new();
+
+    /// <summary>Wrong proofs back off per address.</summary>
+    public LoginBackoff Backoff { get; } = new(time, AddressPrefix.Default);
+
+    /// <summary>Where failures of unauthenticated connections are counted and (sparingly) logged.</summary>
+    public PreAuthLog PreAuth { get; } = new(loggerFactory.CreateLogger("Gray.Relay.PreAuth"), metrics, time);
 
     private volatile X509Certificate2 _certificate = certificate;
 

@@ -16,6 +16,7 @@ internal sealed class RelayMetrics : IDisposable
     private readonly Counter<long> _refused;
     private readonly Counter<long> _otps;
     private readonly Counter<long> _reloads;
+    private readonly Counter<long> _preAuthFailures;
 
     public RelayMetrics(IMeterFactory? factory = null)
     {
@@ -27,6 +28,8 @@ internal sealed class RelayMetrics : IDisposable
             description: "Connections refused at accept, by port kind and reason");
         _otps = _meter.CreateCounter<long>("gray.relay.otps",
             description: "One-time passwords by outcome: issued, used, expired, rejected");
+        _preAuthFailures = _meter.CreateCounter<long>("gray.relay.preauth.failures",
+            description: "Failures of connections that had not authenticated, by reason");
         _reloads = _meter.CreateCounter<long>("gray.relay.config.reloads",
             description: "Configuration reloads, by result (ok, failed)");
         PairSetup = _meter.CreateHistogram<double>("gray.relay.pair.setup.duration", unit: "s",
@@ -50,6 +53,9 @@ internal sealed class RelayMetrics : IDisposable
         if (count > 0) _otps.Add(count, new KeyValuePair<string, object?>("server", server),
             new KeyValuePair<string, object?>("outcome", outcome));
     }
+
+    public void PreAuthFailed(string reason) =>
+        _preAuthFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Reloaded(bool ok) => _reloads.Add(1, new KeyValuePair<string, object?>("result", ok ? "ok" : "failed"));
 

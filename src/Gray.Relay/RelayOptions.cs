@@ -122,5 +122,18 @@ public sealed record ServerRules
     /// <summary>Close a pair that carried no byte for this long; null (the default) never does.</summary>
     public TimeSpan? PairIdleTimeout { get; init; }
 
+    /// <summary>How this server's agent may prove itself (auth: key refuses the secret).</summary>
+    public ServerAuth Auth { get; init; } = ServerAuth.SecretOrKey;
+
     public Gray.Net.AddressRules ToAddressRules() => Gray.Net.AddressRules.Parse(ClientAllow, ClientDeny);
+}
+
+/// <summary>How a server's agent may prove itself.</summary>
+public enum ServerAuth
+{
+    /// <summary>With the server's secret, or with a trusted key if the relay has some.</summary>
+    SecretOrKey,
+
+    /// <summary>Only with a trusted key: the secret is refused (auth: key).</summary>
+    KeyOnly,
 }

@@ -93,7 +93,8 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             logs.ApplyConfigured(options.LogLevel);
             string dataDir = DataDirectory.Ensure(options.DataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
-            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options), time,
+            relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options),
+                time ?? TimeProvider.System,
                 new RelayMetrics(meterFactory))
             {
                 ConnectionCeiling = connectionCeiling,

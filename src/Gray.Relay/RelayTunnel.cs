@@ -161,6 +161,9 @@ internal sealed partial class RelayTunnel
     /// Shuts down once: listeners and pooled sockets closed, waiting clients and the control channel
     /// dropped, removed from the manager. With <paramref name="keepPairs"/> running pairs go on.
     /// </summary>
+    /// <summary>Completes once a shutdown has released the tunnel's ports.</summary>
+    public Task Stopped => _stopped.Task;
+
     public async Task ShutdownAsync(string reason, bool keepPairs, ErrorCode? tellAgent = null)
     {
         if (Interlocked.Exchange(ref _shutdown, 1) != 0)
@@ -213,6 +216,7 @@ internal sealed partial class RelayTunnel
         }
 
         RelayLog.ServerShutDown(Logger, Id, reason);
+        _relay.Manager.Stopped(this);
         _stopped.TrySetResult();
     }
 

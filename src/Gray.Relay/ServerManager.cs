@@ -6,6 +6,7 @@ namespace Gray.Relay;
 internal sealed class ServerManager
 {
     private readonly ConcurrentDictionary<string, RelayTunnel> _servers = new();
+    private readonly ConcurrentDictionary<string, RelayTunnel> _stopping = new(); // removed, ports not yet free
     private readonly SemaphoreSlim _activation = new(1, 1);
 
     public IReadOnlyCollection<RelayTunnel> All => _servers.Values.ToArray();
@@ -26,6 +27,9 @@ internal sealed class ServerManager
                     Protocol.ErrorCode.Replaced).ConfigureAwait(false);
             }
 
+            // An older session already on its way out (its agent just left) must free the ports first.
+            if (_stopping.TryGetValue(server.Id, out var leaving)) await leaving.Stopped.ConfigureAwait(false);
+
             await server.StartAsync().ConfigureAwait(false);
             _servers[server.Id] = server;
         }
@@ -35,7 +39,14 @@ internal sealed class ServerManager
         }
     }
 
-    public void Remove(RelayTunnel server) => _servers.TryRemove(KeyValuePair.Create(server.Id, server));
+    /// <summary>A shutdown began: new agents for its ID wait until <see cref="Stopped"/>.</summary>
+    public void Remove(RelayTunnel server)
+    {
+        if (_servers.TryRemove(KeyValuePair.Create(server.Id, server))) _stopping[server.Id] = server;
+    }
+
+    /// <summary>The shutdown has released the tunnel's ports.</summary>
+    public void Stopped(RelayTunnel server) => _stopping.TryRemove(KeyValuePair.Create(server.Id, server));
 
     public async Task ShutdownAllAsync()
     {

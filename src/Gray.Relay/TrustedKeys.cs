@@ -31,6 +31,7 @@ internal sealed class TrustedKeys : IAsyncDisposable
     private readonly Action<TrustedKeys> _refreshed;
     private readonly HttpClient _http;
     private readonly CancellationTokenSource _stop = new();
+    private readonly ECDsa _decoyKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly Task _refreshing;
     private volatile IReadOnlyDictionary<string, IReadOnlyList<byte[]>> _keys;
     private DateTimeOffset? _lastFailureLogged;
@@ -77,14 +78,24 @@ internal sealed class TrustedKeys : IAsyncDisposable
     /// <summary>Refreshes attempted since the start, failed or not.</summary>
     public long Attempts => Interlocked.Read(ref _attempts);
 
-    /// <summary>The key (SubjectPublicKeyInfo) of <paramref name="id"/> that made this signature, or null.</summary>
-    public byte[]? Verify(string id, ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> signature)
+    /// <summary>
+    /// The key (SubjectPublicKeyInfo) of <paramref name="id"/> that made this signature, or null. An ID
+    /// with no key costs one verification too, so that timing does not tell which IDs have keys.
+    /// </summary>
+    public byte[]? Verify(string id, ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> binding,
+        ReadOnlySpan<byte> signature)
     {
-        foreach (byte[] key in _keys.GetValueOrDefault(id) ?? [])
+        if (_keys.GetValueOrDefault(id) is not { Count: > 0 } keys)
+        {
+            Auth.VerifySignature(_decoyKey, id, challenge, binding, signature);
+            return null;
+        }
+
+        foreach (byte[] key in keys)
         {
             using var ecdsa = ECDsa.Create();
             ecdsa.ImportSubjectPublicKeyInfo(key, out _);
-            if (Auth.VerifySignature(ecdsa, id, challenge, signature)) return key;
+            if (Auth.VerifySignature(ecdsa, id, challenge, binding, signature)) return key;
         }
 
         return null;
@@ -99,6 +110,7 @@ internal sealed class TrustedKeys : IAsyncDisposable
         await _refreshing.ConfigureAwait(false);
         _http.Dispose();
         _stop.Dispose();
+        _decoyKey.Dispose();
     }
 
     private static Uri ParseUrl(string source, bool allowHttp)

@@ -17,7 +17,7 @@ public class AgentTests
         var agent = await relay.StartAgentAsync(
             new AddedServer("nobody", 0, 0, "c2VjcmV0"), echo.EndPoint, waitUntilServing: false);
         Assert.Equal(2, await agent.WaitForExitAsync(ExitWithin));
-        Assert.Contains("unknown server id 'nobody'", agent.Output);
+        Assert.Contains("authentication failed for server id 'nobody'", agent.Output);
     }
 
     [Fact]
@@ -31,8 +31,28 @@ public class AgentTests
         var agent = await relay.StartAgentAsync(
             server with { Secret = "not-the-secret" }, echo.EndPoint, waitUntilServing: false);
         Assert.Equal(2, await agent.WaitForExitAsync(ExitWithin));
-        Assert.Contains("wrong secret for server id 'guarded'", agent.Output);
+        Assert.Contains("authentication failed for server id 'guarded'", agent.Output);
         Assert.DoesNotContain(server.Secret, agent.Output + relay.Process!.Output);
+    }
+
+    [Fact]
+    public async Task The_secret_can_come_from_a_file_and_on_the_command_line_it_draws_a_warning()
+    {
+        await using var relay = new TestRelay();
+        await relay.StartAsync();
+        var server = await relay.AddServerAsync("filed");
+        await using var echo = new EchoService();
+        echo.Start();
+        string file = Path.Combine(Directory.CreateTempSubdirectory("gray-secret-").FullName, "secret");
+        await File.WriteAllTextAsync(file, server.Secret + "\n");
+        var fromFile = await relay.StartAgentAsync(server, echo.EndPoint, ["--secret-file", file],
+            environment: new() { ["GRAY_SECRET"] = "" });
+        await AssertEchoAsync(server.ClientPort);
+        Assert.DoesNotContain("warning", fromFile.Output);
+
+        var onCommandLine = await relay.StartAgentAsync(server, echo.EndPoint, ["--secret", server.Secret],
+            environment: new() { ["GRAY_SECRET"] = "" });
+        Assert.Contains("--secret is visible to every local user in ps", onCommandLine.Output);
     }
 
     [Fact]

@@ -111,10 +111,10 @@ public class ConfigCommandTests
         // Secrets of declared servers are masked.
         string declared = Path.Combine(dir, "declared.yaml");
         await File.WriteAllTextAsync(
-            declared, "servers:\n  db: { secret: 'do-not-print-this-secret', client_port: 21234 }\n");
+            declared, "servers:\n  db: { secret: 'do-not-print-this-secret-0123456789', client_port: 21234 }\n");
         (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", declared]);
         Assert.Equal(0, exitCode);
-        Assert.DoesNotContain("do-not-print-this-secret", output);
+        Assert.DoesNotContain("do-not-print-this-secret-0123456789", output);
         Assert.Contains("db: {secret: '********', client_port: 21234", output);
     }
 }

@@ -45,7 +45,8 @@ public class DataPortTests
         byte[] otp = await agent.NextOtpAsync();
         await using var valid = await agent.OpenDataAsync(FakeAgent.Preface(otp));
         var tunnel = await relay.TunnelAsync("otp");
-        await Wait.UntilAsync(() => tunnel.ReadyCount == 1, "the valid connection in the pool"); // then the replay comes second
+        // then the replay comes second
+        await Wait.UntilAsync(() => tunnel.ReadyCount == 1, "the valid connection in the pool");
         await using var replay = await agent.OpenDataAsync(FakeAgent.Preface(otp));
         Assert.True(await FakeAgent.IsClosedAsync(replay, CloseWithin), "a replayed OTP was accepted");
 

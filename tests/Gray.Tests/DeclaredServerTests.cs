@@ -9,7 +9,7 @@ public class DeclaredServerTests
     [Fact]
     public async Task A_declared_server_serves_on_its_ports_and_leaves_with_its_declaration()
     {
-        const string secret = "declared-secret-0123456789";
+        const string secret = "declared-secret-0123456789-0123456789";
         await using var echo = new EchoService();
         echo.Start();
         var paths = new TestRelay();
@@ -32,7 +32,8 @@ public class DeclaredServerTests
         Assert.Contains("declared in the configuration file", output);
 
         // Another declared server appears, and decl leaves, with one reload.
-        await File.WriteAllTextAsync(relay.ConfigPath, "servers:\n  other: { secret: 'another-secret-0123456789' }\n");
+        await File.WriteAllTextAsync(
+            relay.ConfigPath, "servers:\n  other: { secret: 'another-secret-0123456789-0123456789' }\n");
         await relay.Process!.WaitForLineAsync(
             l => l.Contains("server decl removed") && l.Contains("server other declared"), "reloaded");
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(20)));

@@ -9,51 +9,6 @@ namespace Gray.Tests;
 
 public class ProtocolTests
 {
-    [Theory]
-    [InlineData(2, 8, false, ErrorCode.UnsupportedVersion)]
-    [InlineData(1, 0, false, ErrorCode.PoolOutOfRange)]
-    [InlineData(1, 1000, false, ErrorCode.PoolOutOfRange)]
-    [InlineData(1, 8, true, ErrorCode.PlainDataForbidden)]
-    public async Task The_relay_refuses_a_bad_hello_with_its_error_code(
-        int version, int pool, bool plain, ErrorCode expected)
-    {
-        await using var relay = new TestRelay(new() { ["allow_plain_data"] = "false" });
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("hello");
-        await using var control = await FakeAgent.TlsAsync(relay.ControlPort);
-        await control.WriteAsync(ControlFrames.Encode(new Hello((ushort)version, (ushort)pool, plain, server.Id)));
-        using var cts = new CancellationTokenSource(Tcp.Deadline);
-        var error = Assert.IsType<ErrorMessage>(await ControlFrames.ReadAsync(control, cts.Token));
-        Assert.Equal(expected, error.Code);
-        Assert.False(string.IsNullOrWhiteSpace(error.Message));
-        Assert.Null(await ControlFrames.ReadAsync(control, cts.Token)); // and the relay closes
-    }
-
-    [Fact]
-    public async Task Oversized_and_unknown_frames_close_the_connection_and_the_relay_serves_on()
-    {
-        await using var echo = new EchoService();
-        echo.Start();
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("sturdy");
-
-        var header = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(header, 1 << 30);
-        foreach (byte[] garbage in new[] { header, new byte[] { 0, 0, 0, 1, 0x7f },
-            ControlFrames.Encode(new Hello(1, 8, false, new string('x', 5000))) })
-        {
-            await using var control = await FakeAgent.TlsAsync(relay.ControlPort);
-            await control.WriteAsync(garbage);
-            Assert.True(await FakeAgent.IsClosedAsync(control, TimeSpan.FromSeconds(10)));
-        }
-
-        await relay.Process!.WaitForLineAsync(l => l.Contains("over the 16384-byte limit"), "oversized frame logged");
-        await relay.Process.WaitForLineAsync(l => l.Contains("unknown frame type 0x7f"), "unknown frame logged");
-        await relay.StartAgentAsync(server, echo.EndPoint);
-        await AgentTests.AssertEchoAsync(server.ClientPort);
-    }
-
     [Fact]
     public async Task A_newer_agent_takes_over_and_running_pairs_keep_running()
     {

@@ -14,7 +14,11 @@ public static partial class GrayCommandLine
         var id = new Option<string?>("--id") { Description = "server ID (or GRAY_ID)" };
         var secret = new Option<string?>("--secret")
         {
-            Description = "the server's secret, from `gray admin add` (or GRAY_SECRET, which ps cannot show)",
+            Description = "the server's secret, from `gray admin add` (ps shows it: prefer --secret-file, GRAY_SECRET)",
+        };
+        var secretFile = new Option<string?>("--secret-file")
+        {
+            Description = "a file holding the server's secret (or GRAY_SECRET_FILE)",
         };
         var target = new Option<string?>("--target") { Description = "the private service HOST:PORT (or GRAY_TARGET)" };
         var pool = new Option<int?>("--pool") { Description = "data connections kept ready (default 8, or GRAY_POOL)" };
@@ -48,7 +52,8 @@ public static partial class GrayCommandLine
         };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, id, secret, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig, otlp, key,
+            relay, id, secret, secretFile, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig,
+            otlp, key,
         };
         command.SetAction(async (result, _) =>
         {
@@ -91,8 +96,8 @@ public static partial class GrayCommandLine
                 Relay = SettingText.ParseHostPort(Setting(relay, "GRAY_RELAY"), "--relay"),
                 Id = Setting(id, "GRAY_ID"),
                 KeyFile = Setting(key, "GRAY_KEY_FILE", required: false),
-                Secret = Setting(secret, "GRAY_SECRET",
-                    required: Setting(key, "GRAY_KEY_FILE", required: false) is null) ?? "",
+                Secret = AgentSecret(result.GetValue(secret), Setting(secretFile, "GRAY_SECRET_FILE", required: false),
+                    required: Setting(key, "GRAY_KEY_FILE", required: false) is null),
                 Target = SettingText.ParseHostPort(Setting(target, "GRAY_TARGET"), "--target"),
                 Pool = poolText is null ? 8
                     : int.TryParse(poolText, out int n) ? n
@@ -107,10 +112,30 @@ public static partial class GrayCommandLine
                 throw new ConfigException($"--pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}");
             }
 
+            if (result.GetValue(secret) is not null)
+            {
+                Console.Error.WriteLine("gray agent: warning: --secret is visible to every local user in ps; " +
+                    "use --secret-file or GRAY_SECRET");
+            }
+
             var single = new AgentSetup([options], null, metricsListen, otlpEndpoint);
             return await HostRunner.RunAsync(services => services.AddSingleton(single).AddHostedService<AgentService>(),
                 HostRunner.ParseLogFormat(result.GetValue(logFormat)!)).ConfigureAwait(false);
         });
         return command;
+    }
+
+    // One of --secret, GRAY_SECRET and --secret-file (or GRAY_SECRET_FILE); none only with a key.
+    private static string AgentSecret(string? flag, string? file, bool required)
+    {
+        string? variable = Environment.GetEnvironmentVariable("GRAY_SECRET") is { Length: > 0 } value ? value : null;
+        if ((flag ?? variable) is not null && file is not null)
+        {
+            throw new ConfigException("give the secret once: --secret (or GRAY_SECRET), or --secret-file");
+        }
+
+        return flag ?? variable ?? (file is not null ? Secrets.ReadFile(file, "--secret-file") : null)
+            ?? (required ? throw new ConfigException("--secret, --secret-file or GRAY_SECRET is required " +
+                "(or --key)") : "");
     }
 }

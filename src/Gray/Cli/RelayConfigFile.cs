@@ -112,6 +112,7 @@ internal static class RelayConfigFile
                     case "pair_idle_timeout":
                         rules = rules with { PairIdleTimeout = RelaySettings.IdleTimeout(Text(value, name), name) };
                         break;
+                    case "auth": rules = rules with { Auth = AuthMethod(Text(value, name), name) }; break;
                     case "secret": secret = Text(value, name); break;
                     case "secret_file": secretFile = Text(value, name); break;
                     case "secret_env": secretEnv = Text(value, name); break;
@@ -128,9 +129,10 @@ internal static class RelayConfigFile
         string where = $"servers.{id}";
         if (Secrets.Resolve(secret, secretFile, secretEnv, where, file.BaseDir) is { } declared)
         {
-            if (declared.Length < 16)
+            if (declared.Length < Auth.MinSecretChars)
             {
-                throw new ConfigException($"{where}: the secret must have at least 16 characters");
+                throw new ConfigException($"{where}: the secret must have at least {Auth.MinSecretChars} characters " +
+                    "(for example `openssl rand -base64 32`)");
             }
             options.Declared[id] = new DeclaredServer(id, declared, clientPort, dataPort);
         }
@@ -140,6 +142,13 @@ internal static class RelayConfigFile
                 $"{where}: client_port and data_port declare a server, which needs secret, secret_file or secret_env");
         }
     }
+
+    private static ServerAuth AuthMethod(string text, string key) => text switch
+    {
+        "key" => ServerAuth.KeyOnly,
+        "any" => ServerAuth.SecretOrKey,
+        _ => throw new ConfigException($"{key}: '{RelaySettings.Shorten(text)}' is not key or any"),
+    };
 
     private static string Text(YamlNode value, string key) =>
         ConfigDocument.Scalar(value, key) ?? throw new ConfigException($"{key}: needs a value");

@@ -93,7 +93,8 @@ public class PropertyTests(ITestOutputHelper output)
             ? await service.UploadHash(plan.Index).WaitAsync(Tcp.Deadline)
             : received[plan.DownloadBytes..];
         Assert.True(
-            uploadHash.AsSpan().SequenceEqual(SHA256.HashData(plan.Upload)), $"pair {plan.Index}: upload corrupted (service closes first: {plan.ServiceClosesFirst}, " +
+            uploadHash.AsSpan().SequenceEqual(SHA256.HashData(plan.Upload)),
+            $"pair {plan.Index}: upload corrupted (service closes first: {plan.ServiceClosesFirst}, " +
             $"{plan.Upload.Length} bytes up, {plan.DownloadBytes} down)");
     }
 

@@ -70,14 +70,10 @@ public class RulesTests
         await Tcp.AssertClosedAfterOneSecondIdleAsync(tunnel.Server.ClientPort);
 
         var small = await tunnel.Relay.AddServerAsync("small");
-        await using (var control = await FakeAgent.TlsAsync(tunnel.Relay.ControlPort))
-        {
-            await control.WriteAsync(ControlFrames.Encode(new Hello(Wire.Version, 3, false, "small")));
-            using var cts = new CancellationTokenSource(Tcp.Deadline);
-            var error = Assert.IsType<ErrorMessage>(await ControlFrames.ReadAsync(control, cts.Token));
-            Assert.Equal(ErrorCode.PoolOutOfRange, error.Code);
-            Assert.Contains("1-2", error.Message);
-        }
+        var error = Assert.IsType<ErrorMessage>(await AuthTests.HandshakeAsync(tunnel.Relay.ControlPort,
+            new Hello(Wire.Version, 3, false, "small"), small.Secret));
+        Assert.Equal(ErrorCode.PoolOutOfRange, error.Code);
+        Assert.Contains("1-2", error.Message);
 
         await using var fits = await FakeAgent.ConnectAsync(tunnel.Relay.ControlPort, small, pool: 2);
         var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");

@@ -24,9 +24,15 @@ public sealed class FakeAgent : IAsyncDisposable
         await control.WriteAsync(
             ControlFrames.Encode(new Hello(Wire.Version, (ushort)pool, false, server.Id, Mux: mux)));
         var challenge = Assert.IsType<Challenge>(await ReadAsync(control)).Nonce;
-        await control.WriteAsync(ControlFrames.Encode(new Proof(Auth.Proof(server.Secret, server.Id, challenge))));
+        await control.WriteAsync(ControlFrames.Encode(
+            new Proof(Auth.Proof(server.Secret, server.Id, challenge, Binding(control)))));
         return new FakeAgent(control, Assert.IsType<Welcome>(await ReadAsync(control)));
     }
+
+    /// <summary>The TLS channel binding of a connection to the relay, as an agent computes it.</summary>
+    public static byte[] Binding(SslStream control) =>
+        Auth.ChannelBinding(new System.Security.Cryptography.X509Certificates.X509Certificate2(
+            control.RemoteCertificate!));
 
     /// <summary>The next OTP the relay sends (answering its pings meanwhile).</summary>
     public async Task<byte[]> NextOtpAsync()
@@ -94,9 +100,9 @@ public sealed class FakeAgent : IAsyncDisposable
         }
     }
 
-    public static async Task<SslStream> TlsAsync(int port)
+    public static async Task<SslStream> TlsAsync(int port, string from = "127.0.0.1")
     {
-        var socket = await Tcp.ConnectAsync(port);
+        var socket = await Tcp.ConnectAsync(port, from: System.Net.IPAddress.Parse(from));
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), false, (_, _, _, _) => true);
         await ssl.AuthenticateAsClientAsync("localhost");
         return ssl;

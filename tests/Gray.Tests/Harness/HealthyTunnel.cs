@@ -53,7 +53,9 @@ public sealed class HealthyTunnel : IAsyncDisposable
     }
 }
 
-/// <summary>The same, with the relay and agent in this process (for attacks that need no process of their own).</summary>
+/// <summary>
+/// The same, with the relay and agent in this process (for attacks that need no process of their own).
+/// </summary>
 public sealed class InProcessHealthyTunnel : IAsyncDisposable
 {
     private InProcessHealthyTunnel(InProcessRelay relay, EchoService echo, AddedServer server)

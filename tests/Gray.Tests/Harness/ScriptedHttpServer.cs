@@ -20,7 +20,8 @@ public sealed class ScriptedHttpServer : IAsyncDisposable
     }
 
     /// <summary>Writes the whole response (status line onwards) to the connection.</summary>
-    public Func<Stream, CancellationToken, Task> Respond { get; set; } = (stream, ct) => WriteAsync(stream, 404, "", ct);
+    public Func<Stream, CancellationToken, Task> Respond { get; set; } =
+        (stream, ct) => WriteAsync(stream, 404, "", ct);
 
     public string Url(string path = "/keys") => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}{path}";
 

@@ -92,8 +92,12 @@ public sealed class TestRelay : IAsyncDisposable
     {
         var agent = GrayProcess.Start(
             ["agent", "--relay", relayAddress ?? $"127.0.0.1:{ControlPort}", "--id", server.Id,
-            "--secret", server.Secret, "--target", target.ToString(), .. extra ?? []],
-            new Dictionary<string, string>(environment ?? []) { ["GRAY_KNOWN_RELAYS"] = KnownRelays },
+            "--target", target.ToString(), .. extra ?? []],
+            new Dictionary<string, string>
+            {
+                ["GRAY_SECRET"] = server.Secret, // not --secret, which ps shows
+                ["GRAY_KNOWN_RELAYS"] = KnownRelays,
+            }.Concat(environment ?? []).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Last().Value),
             command: Command);
         lock (_agents) _agents.Add(agent);
         if (waitUntilServing) await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving");

@@ -90,7 +90,8 @@ public class TrustedKeysTests
         [
             (s, ct) => ScriptedHttpServer.WriteAsync(s, 200, KeyLine("tenant", _attacker) + "x y z\n", ct,
                 contentType: "text/plain; charset=bogus"),
-            (s, ct) => s.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xff\xfe\xfd"u8.ToArray(), ct).AsTask(),
+            (s, ct) => s.WriteAsync( // not UTF-8
+                (byte[])[.. "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"u8, 0xff, 0xfe, 0xfd], ct).AsTask(),
             (s, ct) => ScriptedHttpServer.WriteAsync(s, 500, KeyLine("tenant", _attacker), ct),
             (s, ct) => ScriptedHttpServer.WriteAsync(s, 200, "", ct),
             (s, ct) => ScriptedHttpServer.WriteAsync(s, 200, "# every key removed?\n", ct),
