@@ -41,4 +41,9 @@ internal static partial class AgentLog
     [LoggerMessage(209, LogLevel.Warning,
         "Server {ServerId}: the relay did not grant multiplexed data connections; using pooled ones")]
     public static partial void MuxNotGranted(ILogger logger, string serverId);
+
+    [LoggerMessage(210, LogLevel.Warning,
+        "Relay {Relay} trusted for this run, but its fingerprint could not be kept in {Path} ({Reason}); give " +
+        "--fingerprint, or a writable state directory, so that a changed certificate is noticed")]
+    public static partial void CannotRememberRelay(ILogger logger, string relay, string path, string reason);
 }

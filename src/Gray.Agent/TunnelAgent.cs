@@ -289,8 +289,15 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
         public void CommitFirstUse()
         {
             if (!_firstUse || Accepted is null) return;
-            KnownRelays.Add(options.KnownRelaysPath, _relay, Accepted);
-            AgentLog.TrustedOnFirstUse(logger, _relay, Accepted, options.KnownRelaysPath);
+            try
+            {
+                KnownRelays.Add(options.KnownRelaysPath, _relay, Accepted);
+                AgentLog.TrustedOnFirstUse(logger, _relay, Accepted, options.KnownRelaysPath);
+            }
+            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+            {
+                AgentLog.CannotRememberRelay(logger, _relay, options.KnownRelaysPath, error.Message);
+            }
             _firstUse = false;
         }
 

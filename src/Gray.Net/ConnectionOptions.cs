@@ -27,6 +27,12 @@ public class ConnectionOptions
     public bool NoDelay { get; set; } = true;
 
     /// <summary>
+    /// TCP keepalive on every connection, so that a peer that vanished without a FIN (power cut, NAT state
+    /// dropped) is noticed within minutes; null turns it off.
+    /// </summary>
+    public TcpKeepAlive? KeepAlive { get; set; } = TcpKeepAlive.Default;
+
+    /// <summary>
     /// Wait for data with a zero-byte read before renting a receive buffer, so that an idle
     /// connection holds no buffer (as Kestrel does).
     /// </summary>
@@ -71,4 +77,14 @@ public sealed class TcpClientOptions : ConnectionOptions
 {
     /// <summary>Deadline for connecting, including the TLS handshake.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// TCP keepalive: the first probe after <paramref name="Idle"/> of silence, then every
+/// <paramref name="Interval"/>; after <paramref name="Probes"/> unanswered ones the connection fails.
+/// </summary>
+public sealed record TcpKeepAlive(TimeSpan Idle, TimeSpan Interval, int Probes)
+{
+    /// <summary>A dead peer is found within 60 s + 6 × 10 s = 2 minutes of silence.</summary>
+    public static readonly TcpKeepAlive Default = new(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(10), 6);
 }

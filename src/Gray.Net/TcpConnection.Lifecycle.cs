@@ -12,6 +12,7 @@ public abstract partial class TcpConnection
     internal void Attach(Socket socket)
     {
         socket.NoDelay = _options.NoDelay;
+        if (_options.KeepAlive is { } keepAlive) EnableKeepAlive(socket, keepAlive);
         _socket = socket;
         _stream = null;
         RemoteEndPoint = socket.RemoteEndPoint;
@@ -148,6 +149,23 @@ public abstract partial class TcpConnection
         catch (Exception callbackError)
         {
             Log.CallbackFailed(Logger, callbackError);
+        }
+    }
+
+    private static void EnableKeepAlive(Socket socket, TcpKeepAlive keepAlive)
+    {
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime,
+                Math.Max(1, (int)keepAlive.Idle.TotalSeconds));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval,
+                Math.Max(1, (int)keepAlive.Interval.TotalSeconds));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, keepAlive.Probes);
+        }
+        catch (SocketException)
+        {
+            // Already reset by the peer: the connection's first read will say so.
         }
     }
 }

@@ -23,6 +23,25 @@ public static class DataDirectory
         return full;
     }
 
+    /// <summary>
+    /// Holds the data directory for this relay until disposed (an advisory lock the kernel drops when the
+    /// process ends): a second relay on the same directory would share its registry and overwrite its
+    /// admin endpoint.
+    /// </summary>
+    public static FileStream Lock(string dataDir)
+    {
+        string path = Path.Combine(dataDir, "relay.lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new DataDirectoryInUseException(
+                $"another relay is running on the data directory {dataDir} (it holds {path})");
+        }
+    }
+
     /// <summary>Writes a file readable by its owner only, replacing it atomically.</summary>
     public static void WritePrivate(string path, string contents)
     {
@@ -38,3 +57,6 @@ public static class DataDirectory
         File.Move(temporary, path, overwrite: true);
     }
 }
+
+/// <summary>The data directory is held by another relay.</summary>
+public sealed class DataDirectoryInUseException(string message) : IOException(message);

@@ -24,8 +24,8 @@ public sealed class RelayOptions
 
     public string? KeyPath { get; set; }
 
-    /// <summary>May agents ask for plain-TCP data connections (--plain-data)?</summary>
-    public bool AllowPlainData { get; set; } = true;
+    /// <summary>May agents ask for plain-TCP data connections (--plain-data)? Off unless allowed.</summary>
+    public bool AllowPlainData { get; set; }
 
     /// <summary>
     /// May agents multiplex clients over their data connections (--mux)? If not, they get pooled ones.
@@ -119,8 +119,11 @@ public sealed record ServerRules
 
     public IReadOnlyList<string> ClientDeny { get; init; } = [];
 
-    /// <summary>Close a pair that carried no byte for this long; null (the default) never does.</summary>
-    public TimeSpan? PairIdleTimeout { get; init; }
+    /// <summary>A pair idle this long by default: haproxy's usual tunnel timeout, which SSH users accept.</summary>
+    public static readonly TimeSpan DefaultPairIdleTimeout = TimeSpan.FromHours(1);
+
+    /// <summary>Close a pair that carried no byte for this long; null (pair_idle_timeout: off) never does.</summary>
+    public TimeSpan? PairIdleTimeout { get; init; } = DefaultPairIdleTimeout;
 
     /// <summary>How this server's agent may prove itself (auth: key refuses the secret).</summary>
     public ServerAuth Auth { get; init; } = ServerAuth.SecretOrKey;

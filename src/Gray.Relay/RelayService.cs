@@ -87,11 +87,13 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         ConfigReloader? reloader = null;
         IDisposable? otlp = null;
         PrometheusExporter? exporter = null;
+        FileStream? dataDirLock = null;
         try
         {
             int connectionCeiling = OperatingSystem.IsLinux() ? FitConnectionsToDescriptors() : int.MaxValue;
             logs.ApplyConfigured(options.LogLevel);
             string dataDir = DataDirectory.Ensure(options.DataDir);
+            dataDirLock = DataDirectory.Lock(dataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
             relay = new RelayContext(options, loggerFactory, certificate, Registry.Open(dataDir, options),
                 time ?? TimeProvider.System,
@@ -153,8 +155,10 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         }
         catch (Exception error)
         {
-            bool usage = error is ConfigException or RegistryException; // the message says it all
-            _log.LogCritical(usage ? null : error, "The relay could not start: {Reason}", error.Message);
+            bool usage = error is ConfigException or RegistryException;
+            bool explained = usage || error is DataDirectoryInUseException; // the message says it all
+            dataDirLock?.Dispose();
+            _log.LogCritical(explained ? null : error, "The relay could not start: {Reason}", error.Message);
             Console.Error.WriteLine($"gray relay: cannot start: {error.Message}");
             _started.TrySetException(error);
             exit.Code = usage ? ExitCodes.Usage : ExitCodes.Failure;
@@ -186,6 +190,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         File.Delete(adminFile);
         relay.Registry.Dispose();
         relay.Metrics.Dispose();
+        dataDirLock.Dispose();
         RelayLog.Stopped(_log);
     }
 }

@@ -18,7 +18,7 @@ public class ConfigTests
         Assert.Equal("/var/lib/gray", options.DataDir);
         Assert.Equal(1000, options.MaxConnections);
         Assert.Equal(TimeSpan.FromSeconds(30), options.PingTimeout);
-        Assert.Null(options.DefaultRules.PairIdleTimeout);
+        Assert.Equal(TimeSpan.FromHours(1), options.DefaultRules.PairIdleTimeout);
         Assert.Equal(TimeSpan.FromHours(2), options.RulesFor("ssh").PairIdleTimeout);
         Assert.Equal(["198.51.100.0/24", "2001:db8::/32"], options.RulesFor("ssh").ClientAllow);
         Assert.Equal(32, options.RulesFor("web").MaxPool);

@@ -33,7 +33,7 @@ public class TunnelFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         foreach (var service in new Gray.Net.TcpServer[] { Echo, Banner, Hash, ClosingFirst }) service.Start();
-        Relay = await InProcessRelay.StartAsync(clock: TimeProvider.System);
+        Relay = await InProcessRelay.StartAsync(o => o.AllowPlainData = true, clock: TimeProvider.System);
         EchoServer = Relay.AddServer("echo");
         BannerServer = Relay.AddServer("banner");
         HashServer = Relay.AddServer("hash");

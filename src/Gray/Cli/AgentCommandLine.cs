@@ -57,7 +57,6 @@ public static partial class GrayCommandLine
         };
         command.SetAction(async (result, _) =>
         {
-            string knownRelays = KnownRelaysPath();
             var metricsListen = result.GetValue(metrics) is { } metricsText
                 ? SettingText.ParseEndPoint(metricsText, "--metrics")
                 : null;
@@ -69,6 +68,7 @@ public static partial class GrayCommandLine
             string? configFile = result.GetValue(agentConfig)
                 ?? (result.GetValue(relay) is null && Environment.GetEnvironmentVariable("GRAY_RELAY") is null
                     && File.Exists(DefaultConfigFile) ? DefaultConfigFile : null);
+            string knownRelays = KnownRelaysPath(configFile);
             if (configFile is { } file)
             {
                 var (tunnelList, fileSettings) = AgentConfig.LoadWithSettings(file, knownRelays);

@@ -24,7 +24,7 @@ public static partial class GrayCommandLine
                 && File.ReadLines(file).Any(l => l.StartsWith("tunnels:", StringComparison.Ordinal));
             if (agentFile)
             {
-                var tunnels = AgentConfig.Load(file, KnownRelaysPath()); // throws ConfigException, exit 2
+                var tunnels = AgentConfig.Load(file, KnownRelaysPath(file)); // throws ConfigException, exit 2
                 Console.WriteLine($"{file}: valid agent file, tunnels {string.Join(", ", tunnels.Select(t => t.Id))}");
             }
             else

@@ -81,11 +81,8 @@ public static partial class GrayCommandLine
     }
 
     /// <summary>GRAY_KNOWN_RELAYS, else ~/.config/gray/known_relays.</summary>
-    private static string KnownRelaysPath() =>
-        Environment.GetEnvironmentVariable("GRAY_KNOWN_RELAYS") is { Length: > 0 } path
-            ? path
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "gray",
-                "known_relays");
+    private static string KnownRelaysPath(string? configFile = null) =>
+        KnownRelaysLocation.Resolve(Environment.GetEnvironmentVariable, configFile);
 
     private static Option<string> LogFormatOption() =>
         new("--log-format")
@@ -101,8 +98,9 @@ public static partial class GrayCommandLine
     private static Option<string> DataDirOption() =>
         new("--data-dir")
         {
-            Description = $"the relay's data directory (default {DefaultDataDir})",
-            DefaultValueFactory = _ => DefaultDataDir,
+            Description = $"the relay's data directory (default GRAY_DATA_DIR, else {DefaultDataDir})",
+            DefaultValueFactory = _ =>
+                Environment.GetEnvironmentVariable("GRAY_DATA_DIR") is { Length: > 0 } dir ? dir : DefaultDataDir,
         };
 
 }
