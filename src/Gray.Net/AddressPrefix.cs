@@ -10,6 +10,9 @@ public sealed record AddressPrefix
     /// <summary>IPv4 by /32 and IPv6 by /64.</summary>
     public static readonly AddressPrefix Default = new(32, 64);
 
+    /// <summary>Every address on its own.</summary>
+    public static readonly AddressPrefix Exact = new(32, 128);
+
     public AddressPrefix(int ipv4Bits, int ipv6Bits)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(ipv4Bits);

@@ -60,8 +60,11 @@ public sealed class TcpServerOptions : ConnectionOptions
     /// <summary>Longest pause between accept retries after a failure such as EMFILE.</summary>
     public TimeSpan MaxAcceptRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Sessions allowed from one source address at once.</summary>
+    /// <summary>Sessions allowed from one source address (network, by <see cref="AddressPrefix"/>) at once.</summary>
     public int MaxSessionsPerAddress { get; set; } = int.MaxValue;
+
+    /// <summary>How <see cref="MaxSessionsPerAddress"/> groups addresses: each on its own by default.</summary>
+    public AddressPrefix AddressPrefix { get; set; } = AddressPrefix.Exact;
 
     /// <summary>A connection budget shared with other servers (a process-wide limit), or null.</summary>
     public ConnectionQuota? Quota { get; set; }

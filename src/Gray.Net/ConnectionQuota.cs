@@ -26,17 +26,19 @@ public sealed class ConnectionQuota(int limit)
 }
 
 /// <summary>Connections per source address, with a limit per address.</summary>
-public sealed class AddressQuota(int limitPerAddress)
+public sealed class AddressQuota(int limitPerAddress, AddressPrefix? prefix = null)
 {
+    private readonly AddressPrefix _prefix = prefix ?? AddressPrefix.Exact;
+
     private readonly ConcurrentDictionary<IPAddress, int> _counts = new();
 
     public int LimitPerAddress { get; set; } = limitPerAddress;
 
-    public int CountOf(IPAddress address) => _counts.GetValueOrDefault(AddressRules.Normalize(address));
+    public int CountOf(IPAddress address) => _counts.GetValueOrDefault(_prefix.KeyOf(address));
 
     public bool TryAcquire(IPAddress address)
     {
-        address = AddressRules.Normalize(address);
+        address = _prefix.KeyOf(address);
         while (true)
         {
             int current = _counts.GetValueOrDefault(address);
@@ -50,7 +52,7 @@ public sealed class AddressQuota(int limitPerAddress)
 
     public void Release(IPAddress address)
     {
-        address = AddressRules.Normalize(address);
+        address = _prefix.KeyOf(address);
         while (true)
         {
             int current = _counts.GetValueOrDefault(address);

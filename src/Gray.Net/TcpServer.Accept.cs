@@ -162,6 +162,7 @@ public partial class TcpServer
 
         _sessions[session.Id] = session;
         Interlocked.Increment(ref _sessionsVersion);
+        OnSessionAdmitted(session, ip);
         session.Completion = RunSessionAsync(session);
     }
 

@@ -42,7 +42,7 @@ public partial class TcpServer : IAsyncDisposable
         Options = options ?? new TcpServerOptions();
         Logger = (Options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger(GetType());
         EndPoint = endPoint;
-        _perAddress = new AddressQuota(Options.MaxSessionsPerAddress);
+        _perAddress = new AddressQuota(Options.MaxSessionsPerAddress, Options.AddressPrefix);
     }
 
     public TcpServerOptions Options { get; }
@@ -262,6 +262,11 @@ public partial class TcpServer : IAsyncDisposable
     /// takes for an admitted connection, <see cref="OnSessionEnded"/> can give back.
     /// </summary>
     protected virtual RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => null;
+
+    /// <summary>A session was admitted and is about to set up its stream (a TLS handshake, say).</summary>
+    protected virtual void OnSessionAdmitted(TcpSession session, IPEndPoint remoteEndPoint)
+    {
+    }
 
     /// <summary>Called once for every admitted session when it is gone, handshake failures included.</summary>
     protected virtual void OnSessionEnded(TcpSession session)

@@ -96,8 +96,16 @@ internal sealed class ConfigReloader : IDisposable
 
         Set("max_connections", live.MaxConnections, fresh.MaxConnections,
             v => { live.MaxConnections = v; _relay.Connections.Limit = v; });
+        Set("max_clients", live.MaxClients, fresh.MaxClients, v => live.MaxClients = v);
+        Set("max_pending", live.MaxPending, fresh.MaxPending, v => live.MaxPending = v);
+        _relay.Clients.Limit = live.EffectiveMaxClients; // derived from max_connections unless set
+        _relay.Pending.Limit = live.EffectiveMaxPending;
         Set("max_pending_per_ip", live.MaxPendingPerIp, fresh.MaxPendingPerIp,
             v => { live.MaxPendingPerIp = v; _relay.Pending.LimitPerAddress = v; });
+        if (fresh.IPv4PrefixBits != live.IPv4PrefixBits || fresh.IPv6PrefixBits != live.IPv6PrefixBits)
+        {
+            changes.Add("ipv4_prefix/ipv6_prefix (take effect at the next start)");
+        }
         Set("max_client_connections_per_ip", live.MaxClientConnectionsPerIp, fresh.MaxClientConnectionsPerIp,
             v => live.MaxClientConnectionsPerIp = v);
         Set("max_clients_per_server", live.MaxClientsPerServer, fresh.MaxClientsPerServer,

@@ -8,15 +8,9 @@ using Gray.Hosting;
 
 namespace Gray.Relay;
 
-internal sealed class ControlSession(TlsServer listener, RelayContext relay) : TlsSession(listener), IPendingSession
+internal sealed class ControlSession(TlsServer listener, RelayContext relay) : TlsSession(listener)
 {
     private readonly ILogger _log = relay.LoggerFactory.CreateLogger<ControlSession>();
-    private int _pendingReleased;
-
-    public void ReleasePending()
-    {
-        if (Interlocked.Exchange(ref _pendingReleased, 1) == 0) relay.ReleasePending(RemoteEndPoint);
-    }
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -90,7 +84,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
 
         relay.Backoff.Succeeded(address);
-        ReleasePending(); // authenticated: no longer counts against its address's pending limit
+        relay.Pending.Release(this); // authenticated: an agent's connection, no longer pending
         int maxPool = options.RulesFor(entry.Id).MaxPool;
         if (hello.Pool < Wire.MinPool || hello.Pool > maxPool)
         {

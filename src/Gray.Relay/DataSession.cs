@@ -8,10 +8,9 @@ using Gray.Hosting;
 
 namespace Gray.Relay;
 
-internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpSession(listener), IPendingSession
+internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpSession(listener)
 {
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _pendingReleased;
 
     /// <summary>The zero-byte read that watches the pooled connection; the splice takes it over.</summary>
     public Task? PendingRead { get; private set; }
@@ -56,7 +55,7 @@ internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpS
             }
         }
 
-        ReleasePending(); // admitted by its OTP: no longer pending
+        server.Relay.Pending.Release(this); // admitted by its OTP: an agent's connection, no longer pending
         if (!mux && server.Mux)
         {
             Reject("a pooled data connection, but the agent asked for multiplexing");
@@ -116,11 +115,6 @@ internal sealed class DataSession(TcpServer listener, RelayTunnel server) : TcpS
         {
             server.OnPoolConnectionEnded(this);
         }
-    }
-
-    public void ReleasePending()
-    {
-        if (Interlocked.Exchange(ref _pendingReleased, 1) == 0) server.Relay.ReleasePending(RemoteEndPoint);
     }
 
     private void Reject(string reason) => RelayLog.DataRejected(server.Logger, server.Id, RemoteEndPoint, reason);

@@ -16,16 +16,10 @@ internal sealed class ControlListener(RelayContext relay, TlsServerOptions tls)
     protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) =>
         relay.Metrics.Refused("control", reason);
 
-    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => relay.AdmitPending(remoteEndPoint);
+    protected override void OnSessionAdmitted(TcpSession session, IPEndPoint remoteEndPoint) =>
+        relay.Pending.Admit(session, remoteEndPoint.Address);
 
-    protected override void OnSessionEnded(TcpSession session) => ((IPendingSession)session).ReleasePending();
-}
-
-/// <summary>A session that counts as pending (unauthenticated) until it proves itself or ends.</summary>
-internal interface IPendingSession
-{
-    /// <summary>Gives back its place among its address's pending connections; idempotent.</summary>
-    void ReleasePending();
+    protected override void OnSessionEnded(TcpSession session) => relay.Pending.Release(session);
 }
 
 /// <summary>The public port: allow/deny rules and drain mode decide who gets in.</summary>
@@ -41,10 +35,14 @@ internal sealed class ClientListener(RelayTunnel server, IPEndPoint endPoint, Tc
     protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) =>
         server.Relay.Metrics.Refused("client", reason);
 
+    // Last the clients' share of the relay, given back when the session ends.
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) =>
         !server.ClientRules.IsAllowed(remoteEndPoint.Address) ? RefuseReason.Denied
         : server.Relay.IsDraining(server.Id) ? RefuseReason.Paused
+        : !server.Relay.Clients.TryAcquire() ? RefuseReason.GlobalLimit
         : null;
+
+    protected override void OnSessionEnded(TcpSession session) => server.Relay.Clients.Release();
 }
 
 /// <summary>A server's data port: TLS with the relay's certificate, or plain TCP when the agent asked for it.</summary>
@@ -71,8 +69,8 @@ internal sealed class DataListener(RelayTunnel server, IPEndPoint endPoint, TlsS
     protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) =>
         server.Relay.Metrics.Refused("data", reason);
 
-    protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) =>
-        server.Relay.AdmitPending(remoteEndPoint);
+    protected override void OnSessionAdmitted(TcpSession session, IPEndPoint remoteEndPoint) =>
+        server.Relay.Pending.Admit(session, remoteEndPoint.Address);
 
-    protected override void OnSessionEnded(TcpSession session) => ((IPendingSession)session).ReleasePending();
+    protected override void OnSessionEnded(TcpSession session) => server.Relay.Pending.Release(session);
 }

@@ -35,7 +35,9 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
     {
         var o = relay.Options;
         return new LimitsView(o.MaxConnections, relay.Connections.Current, o.MaxClientConnectionsPerIp,
-            o.MaxPendingPerIp, Duration(o.HandshakeTimeout), Duration(o.HelloTimeout), Duration(o.OtpTimeout),
+            o.MaxPendingPerIp, o.EffectiveMaxClients, relay.Clients.Current, o.EffectiveMaxClientsPerServer,
+            o.EffectiveMaxPending, relay.Pending.Count, o.AgentReserve, $"/{o.IPv4PrefixBits}, /{o.IPv6PrefixBits}",
+            Duration(o.HandshakeTimeout), Duration(o.HelloTimeout), Duration(o.OtpTimeout),
             Duration(o.ClientWaitTimeout), o.MaxWaitingClients, relay.DrainAll);
     }
 

@@ -26,7 +26,7 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     public LoginCheck Logins { get; } = new();
 
     /// <summary>Wrong proofs back off per address.</summary>
-    public LoginBackoff Backoff { get; } = new(time, AddressPrefix.Default);
+    public LoginBackoff Backoff { get; } = new(time, options.AddressPrefix);
 
     /// <summary>Where failures of unauthenticated connections are counted and (sparingly) logged.</summary>
     public PreAuthLog PreAuth { get; } = new(loggerFactory.CreateLogger("Gray.Relay.PreAuth"), metrics, time);
@@ -60,8 +60,12 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     /// <summary>Every connection the relay holds (max_connections), across all its listeners.</summary>
     public ConnectionQuota Connections { get; } = new(options.MaxConnections);
 
-    /// <summary>Unauthenticated connections per address, on the control and data ports together.</summary>
-    public AddressQuota Pending { get; } = new(options.MaxPendingPerIp);
+    /// <summary>Clients of every server together: they cannot take the agents' and the pending share.</summary>
+    public ConnectionQuota Clients { get; } = new(options.EffectiveMaxClients);
+
+    /// <summary>Unauthenticated connections (control and data ports): the oldest make room for new ones.</summary>
+    public PendingSessions Pending { get; } =
+        new(options.MaxPendingPerIp, options.EffectiveMaxPending, options.AddressPrefix);
 
     private readonly ConcurrentDictionary<string, byte> _drained = new();
     private volatile bool _drainAll;
@@ -88,22 +92,15 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
         _drained.Clear();
     }
 
-    /// <summary>Admission for the control and data ports: a place among its address's pending connections.</summary>
-    public RefuseReason? AdmitPending(IPEndPoint remote) =>
-        Pending.TryAcquire(remote.Address) ? null : RefuseReason.AddressLimit;
-
-    public void ReleasePending(EndPoint? remote)
-    {
-        if (remote is IPEndPoint ip) Pending.Release(ip.Address);
-    }
 
     /// <summary>Options for the relay's own listeners: Gray.Net's defaults with our deadlines and limits.</summary>
     public TcpServerOptions ListenerOptions(int maxSessions, int maxPerAddress = int.MaxValue,
-        string? serverId = null) => new()
+        string? serverId = null, bool counted = true) => new()
     {
         MaxSessions = maxSessions,
         MaxSessionsPerAddress = maxPerAddress,
-        Quota = Connections,
+        AddressPrefix = Options.AddressPrefix,
+        Quota = counted ? Connections : null,
         HandshakeTimeout = Options.HandshakeTimeout,
         TimeProvider = Time,
         // The library's lines about one server's connections carry its ID.

@@ -52,17 +52,40 @@ public sealed class RelayOptions
     /// <summary>Clients that may wait at once per server; more are refused at once.</summary>
     public int MaxWaitingClients { get; set; } = 1024;
 
-    /// <summary>Concurrent connections per client port.</summary>
-    public int MaxClientsPerServer { get; set; } = 10_000;
-
     /// <summary>All connections of the relay at once: control, data and client (server.rs's default).</summary>
     public int MaxConnections { get; set; } = 1000;
 
-    /// <summary>Concurrent connections from one source address on a client port.</summary>
+    /// <summary>Clients of all servers at once; null: what max_connections leaves after pending and agents.</summary>
+    public int? MaxClients { get; set; }
+
+    /// <summary>Concurrent clients of one server; null: half of max_clients, so a flood leaves the rest room.</summary>
+    public int? MaxClientsPerServer { get; set; }
+
+    /// <summary>Unauthenticated connections at once (control and data ports); null: max_connections / 8.</summary>
+    public int? MaxPending { get; set; }
+
+    /// <summary>Concurrent connections from one source network on a client port.</summary>
     public int MaxClientConnectionsPerIp { get; set; } = 256;
 
-    /// <summary>Unauthenticated connections from one address on the control and data ports together.</summary>
+    /// <summary>Unauthenticated connections from one network on the control and data ports together.</summary>
     public int MaxPendingPerIp { get; set; } = 64;
+
+    /// <summary>How per-address limits group IPv4 sources, in prefix bits (32: each address).</summary>
+    public int IPv4PrefixBits { get; set; } = 32;
+
+    /// <summary>How per-address limits group IPv6 sources, in prefix bits (64: one host's usual network).</summary>
+    public int IPv6PrefixBits { get; set; } = 64;
+
+    /// <summary>Connections no client and no unauthenticated peer can take: agents' control and data.</summary>
+    public int AgentReserve => Math.Max(16, MaxConnections / 8);
+
+    public int EffectiveMaxPending => MaxPending ?? Math.Max(16, MaxConnections / 8);
+
+    public int EffectiveMaxClients => MaxClients ?? Math.Max(1, MaxConnections - EffectiveMaxPending - AgentReserve);
+
+    public int EffectiveMaxClientsPerServer => MaxClientsPerServer ?? Math.Max(1, EffectiveMaxClients / 2);
+
+    public Gray.Net.AddressPrefix AddressPrefix => new(IPv4PrefixBits, IPv6PrefixBits);
 
     /// <summary>Rules for servers that have none of their own.</summary>
     public ServerRules DefaultRules { get; set; } = new();

@@ -117,7 +117,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
             control.Start();
             var commands = new RelayCommands(relay, lifetime.StopApplication);
-            admin = new AdminServer(commands, relay.ListenerOptions(maxSessions: 64));
+            admin = new AdminServer(commands, relay.ListenerOptions(maxSessions: 64, counted: false));
             admin.Start();
             adminFile = Path.Combine(dataDir, AdminEndpointFile.FileName);
             DataDirectory.WritePrivate(adminFile,

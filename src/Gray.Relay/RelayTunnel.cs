@@ -59,11 +59,12 @@ internal sealed partial class RelayTunnel
         Pairs = new PairRunner(this);
         _clientRules = new ParsedClientRules(() => Rules);
         IPAddress bind = relay.Options.EffectivePublicBind;
-        var options = relay.ListenerOptions(relay.Options.MaxClientsPerServer,
+        var options = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer,
             relay.Options.MaxClientConnectionsPerIp, Id);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
         // Every pair holds one data connection, and the pool waits on top of them.
-        var dataOptions = relay.ListenerOptions(relay.Options.MaxClientsPerServer + Rules.MaxPool, serverId: Id);
+        var dataOptions = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer + Rules.MaxPool,
+            serverId: Id);
         _data = new DataListener(this, new IPEndPoint(bind, DataPort),
             plainData ? null : new TlsServerOptions { Certificate = relay.Certificate }, dataOptions);
     }
@@ -87,6 +88,7 @@ internal sealed partial class RelayTunnel
         _clients.Options.HandshakeTimeout = options.HandshakeTimeout;
         _data.Options.HandshakeTimeout = options.HandshakeTimeout;
         _clients.MaxSessionsPerAddress = options.MaxClientConnectionsPerIp;
+        _clients.Options.MaxSessions = options.EffectiveMaxClientsPerServer;
     }
 
     /// <summary>Ends the pairs of every client from <paramref name="address"/>; returns how many.</summary>

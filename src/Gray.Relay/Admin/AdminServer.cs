@@ -15,11 +15,26 @@ internal sealed class AdminServer(RelayCommands commands, TcpServerOptions optio
     /// <summary>Deadline for a whole admin request to arrive.</summary>
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>Admin connections that have not shown the token yet; past it, the oldest is closed.</summary>
+    public const int MaxUnauthenticated = 16;
+
     public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
     public RelayCommands Commands => commands;
 
+    /// <summary>
+    /// Its own budget, apart from the relay's connections: idle connections, however many, only push out
+    /// each other, and the administrator's request gets in.
+    /// </summary>
+    public PendingSessions Unauthenticated { get; } =
+        new(MaxUnauthenticated, MaxUnauthenticated, AddressPrefix.Exact);
+
     protected override TcpSession CreateSession() => new AdminSession(this);
+
+    protected override void OnSessionAdmitted(TcpSession session, IPEndPoint remoteEndPoint) =>
+        Unauthenticated.Admit(session, remoteEndPoint.Address);
+
+    protected override void OnSessionEnded(TcpSession session) => Unauthenticated.Release(session);
 }
 
 internal sealed class AdminSession(AdminServer server) : TcpSession(server)
@@ -35,7 +50,9 @@ internal sealed class AdminSession(AdminServer server) : TcpSession(server)
             string line = await ReadLineAsync(deadline.Token).ConfigureAwait(false);
             var request = JsonSerializer.Deserialize(line, AdminJson.Context.AdminRequest)
                 ?? throw new FormatException("empty request");
-            response = IsTokenValid(request.Token)
+            bool valid = IsTokenValid(request.Token);
+            if (valid) server.Unauthenticated.Release(this);
+            response = valid
                 // off the socket thread: SQLite writes block
                 ? await Task.Run(() => ExecuteAsync(request), cancellationToken).ConfigureAwait(false)
                 : new AdminResponse(false, "bad admin token");

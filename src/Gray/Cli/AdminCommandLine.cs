@@ -50,9 +50,12 @@ public static partial class GrayCommandLine
             }
 
             var l = response.Limits!;
-            string header = $"connections {l.Connections}/{l.MaxConnections}, " +
-                $"per client IP {l.MaxClientConnectionsPerIp}, " +
-                $"pending per IP {l.MaxPendingPerIp}; deadlines: TLS {l.HandshakeTimeout}, hello {l.HelloTimeout}, " +
+            string header = $"connections {l.Connections}/{l.MaxConnections} (agents' reserve {l.AgentReserve}); " +
+                $"clients {l.Clients}/{l.MaxClients}, per server {l.MaxClientsPerServer}, " +
+                $"per client IP {l.MaxClientConnectionsPerIp}; " +
+                $"pending {l.Pending}/{l.MaxPending}, per IP {l.MaxPendingPerIp} (oldest evicted); " +
+                $"addresses grouped by {l.AddressPrefix}\n" +
+                $"deadlines: TLS {l.HandshakeTimeout}, hello {l.HelloTimeout}, " +
                 $"OTP {l.OtpTimeout}, " +
                 $"client wait {l.ClientWaitTimeout} (max {l.MaxWaitingClients} waiting)" +
                 $"{(l.DrainAll ? "; DRAINING ALL" : "")}";

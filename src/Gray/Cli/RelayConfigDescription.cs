@@ -37,7 +37,11 @@ internal static class RelayConfigDescription
         root.Add("max_connections", Number(o.MaxConnections));
         root.Add("max_client_connections_per_ip", Number(o.MaxClientConnectionsPerIp));
         root.Add("max_pending_per_ip", Number(o.MaxPendingPerIp));
-        root.Add("max_clients_per_server", Number(o.MaxClientsPerServer));
+        root.Add("max_clients", Number(o.EffectiveMaxClients));
+        root.Add("max_clients_per_server", Number(o.EffectiveMaxClientsPerServer));
+        root.Add("max_pending", Number(o.EffectiveMaxPending));
+        root.Add("ipv4_prefix", Number(o.IPv4PrefixBits));
+        root.Add("ipv6_prefix", Number(o.IPv6PrefixBits));
         AddRules(root, o.DefaultRules);
         var servers = new YamlMappingNode();
         foreach (var (id, rules) in o.Servers.OrderBy(kv => kv.Key, StringComparer.Ordinal))
@@ -51,6 +55,7 @@ internal static class RelayConfigDescription
             }
 
             AddRules(server, rules);
+            if (rules.Auth == ServerAuth.KeyOnly) server.Add("auth", "key");
             servers.Add(id, server);
         }
 

@@ -36,6 +36,10 @@ internal static class RelaySettings
             o.ClientWaitTimeout = SettingText.ParseDuration(v, "client_wait_timeout"),
         ["max_waiting_clients"] = (o, v, _) => o.MaxWaitingClients = Positive(v, "max_waiting_clients"),
         ["max_clients_per_server"] = (o, v, _) => o.MaxClientsPerServer = Positive(v, "max_clients_per_server"),
+        ["max_clients"] = (o, v, _) => o.MaxClients = Positive(v, "max_clients"),
+        ["max_pending"] = (o, v, _) => o.MaxPending = Positive(v, "max_pending"),
+        ["ipv4_prefix"] = (o, v, _) => o.IPv4PrefixBits = PrefixBits(v, "ipv4_prefix", 32),
+        ["ipv6_prefix"] = (o, v, _) => o.IPv6PrefixBits = PrefixBits(v, "ipv6_prefix", 128),
         ["max_connections"] = (o, v, _) => o.MaxConnections = Positive(v, "max_connections"),
         ["max_client_connections_per_ip"] = (o, v, _) =>
             o.MaxClientConnectionsPerIp = Positive(v, "max_client_connections_per_ip"),
@@ -86,6 +90,11 @@ internal static class RelaySettings
 
     public static int Positive(string text, string key) =>
         Integer(text, key) is var value and > 0 ? value : throw new ConfigException($"{key}: must be positive");
+
+    private static int PrefixBits(string text, string key, int most) =>
+        Integer(text, key) is var value and >= 8 && value <= most
+            ? value
+            : throw new ConfigException($"{key}: must be 8-{most} (prefix bits)");
 
     public static int Pool(string text, string key) =>
         Integer(text, key) is var value and >= Wire.MinPool and <= Wire.MaxPool

@@ -50,7 +50,7 @@ public class SafeDefaultsTests
         (exitCode, output) = await GrayProcess.RunAsync(["admin", "show"],
             new Dictionary<string, string> { ["GRAY_DATA_DIR"] = relay.DataDir });
         Assert.Equal(0, exitCode);
-        Assert.Contains("connections 1/1000", output);
+        Assert.Contains("/1000 (agents' reserve 125)", output);
     }
 
     [Fact]
