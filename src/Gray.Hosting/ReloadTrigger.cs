@@ -70,8 +70,15 @@ public sealed class ReloadTrigger : IDisposable
 
     private static (DateTime, long) Stamp(string path)
     {
-        var file = new FileInfo(path);
-        return file.Exists ? (file.LastWriteTimeUtc, file.Length) : (DateTime.MinValue, -1);
+        try
+        {
+            var file = new FileInfo(path);
+            return file.Exists ? (file.LastWriteTimeUtc, file.Length) : (DateTime.MinValue, -1);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return (DateTime.MinValue, -2); // unreadable now: a change, once it is readable again
+        }
     }
 
     public void Dispose()

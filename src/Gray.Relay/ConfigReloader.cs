@@ -32,8 +32,22 @@ internal sealed class ConfigReloader : IDisposable
 
     public void Start()
     {
-        _trigger = new ReloadTrigger(_source.Path, trigger => Reload(trigger));
+        _trigger = new ReloadTrigger(_source.Path, trigger => SafeReload(trigger));
         if (_trigger.HangupWasIgnored) RelayLog.HangupTakenBack(_log);
+    }
+
+    // On a timer or signal thread, where an exception would end the process: whatever fails is logged.
+    private void SafeReload(string trigger)
+    {
+        try
+        {
+            Reload(trigger);
+        }
+        catch (Exception error)
+        {
+            _relay.Metrics.Reloaded(ok: false);
+            _log.LogError(error, "Configuration reload ({Trigger}) failed; the settings may be partly applied", trigger);
+        }
     }
 
     /// <summary>Reads the settings again and applies them; false (and nothing changed) if they are invalid.</summary>
@@ -62,7 +76,7 @@ internal sealed class ConfigReloader : IDisposable
             {
                 declared = DeclaredServers.Sync(_relay, fresh);
             }
-            catch (RegistryException error)
+            catch (Exception error) when (error is RegistryException or Microsoft.Data.Sqlite.SqliteException)
             {
                 _relay.Metrics.Reloaded(ok: false);
                 _log.LogError("Configuration reload ({Trigger}) refused: {Reason}", trigger, error.Message);

@@ -1,5 +1,6 @@
-// The registry of servers, persisted in SQLite in the data directory:
-// each ID with its secret and its two ports, allocated from the port range.
+// The registry of servers, persisted in SQLite in the data directory: each ID with its secret and its two
+// ports, allocated from the port range. Reads come from a copy in memory, so that an agent's hello never
+// waits on the database on a socket thread; every write updates the copy after SQLite.
 using System.Net;
 using System.Net.Sockets;
 using Gray.Protocol;
@@ -18,6 +19,7 @@ public sealed class Registry : IDisposable
     private readonly object _gate = new();
     private readonly SqliteConnection _connection;
     private readonly RelayOptions _options;
+    private volatile IReadOnlyDictionary<string, ServerEntry> _entries = new Dictionary<string, ServerEntry>();
 
     private Registry(SqliteConnection connection, RelayOptions options)
     {
@@ -44,25 +46,31 @@ public sealed class Registry : IDisposable
                 created_at TEXT NOT NULL);
             """);
         registry.AddDeclaredColumn();
+        registry.LoadEntries();
         return registry;
     }
 
-    public IReadOnlyList<ServerEntry> List() => Select("ORDER BY id");
+    public IReadOnlyList<ServerEntry> List() => [.. _entries.Values.OrderBy(e => e.Id, StringComparer.Ordinal)];
 
-    public ServerEntry? Find(string id) => Select("WHERE id = $id", id) is [var entry] ? entry : null;
+    /// <summary>From memory: never touches the database.</summary>
+    public ServerEntry? Find(string id) => _entries.GetValueOrDefault(id);
 
-    // The one query for entries: SELECT …, then the rest of the statement (with $id, if given).
-    private List<ServerEntry> Select(string rest, string? id = null)
+    // The copy in memory, read again after every write (writes are rare: admin commands and reloads).
+    private void LoadEntries()
     {
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT id, secret, client_port, data_port, created_at FROM servers " + rest;
-            if (id is not null) command.Parameters.AddWithValue("$id", id);
+            command.CommandText = "SELECT id, secret, client_port, data_port, created_at FROM servers";
             using var reader = command.ExecuteReader();
-            var entries = new List<ServerEntry>();
-            while (reader.Read()) entries.Add(Read(reader));
-            return entries;
+            var entries = new Dictionary<string, ServerEntry>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                var entry = Read(reader);
+                entries[entry.Id] = entry;
+            }
+
+            _entries = entries;
         }
     }
 
@@ -93,6 +101,7 @@ public sealed class Registry : IDisposable
             command.Parameters.AddWithValue("$data", entry.DataPort);
             command.Parameters.AddWithValue("$created", entry.CreatedAt.ToString("O"));
             command.ExecuteNonQuery();
+            LoadEntries();
             return entry;
         }
     }
@@ -129,6 +138,7 @@ public sealed class Registry : IDisposable
             command.Parameters.AddWithValue("$secret", server.Secret);
             command.Parameters.AddWithValue("$id", added.Id);
             command.ExecuteNonQuery();
+            LoadEntries();
             return true;
         }
     }
@@ -158,7 +168,9 @@ public sealed class Registry : IDisposable
             using var command = _connection.CreateCommand();
             command.CommandText = "DELETE FROM servers WHERE id = $id";
             command.Parameters.AddWithValue("$id", id);
-            return command.ExecuteNonQuery() > 0;
+            bool deleted = command.ExecuteNonQuery() > 0;
+            LoadEntries();
+            return deleted;
         }
     }
 

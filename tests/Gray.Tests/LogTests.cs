@@ -1,5 +1,6 @@
 // --log-format json: every line on standard output is one JSON object, connection lines name the
 // server and the pair, and no secret or OTP is ever written.
+using System.Net.Sockets;
 using System.Text.Json;
 using Gray.Tests.Harness;
 
@@ -35,5 +36,50 @@ public class LogTests
 
         // Only JSON goes to standard output: the human lines moved to standard error (merged here).
         Assert.Contains("gray relay: control", relay.Process.Output);
+    }
+
+    /// <summary>More Debug lines than the console logger's queue holds (10,000), plus what a pipe holds.</summary>
+    private const int LinesPastTheQueue = 12_000;
+
+    [LinuxFact]
+    public async Task A_relay_whose_log_nobody_reads_keeps_serving()
+    {
+        // The relay's standard output and error go to a FIFO that it holds open and nobody reads: after
+        // 64 KiB every write to it would block. Debug lines for thousands of failed handshakes follow.
+        string dir = Directory.CreateTempSubdirectory("gray-stalled-log-").FullName;
+        string dataDir = Path.Combine(dir, "data"), fifo = Path.Combine(dir, "log");
+        int control = Ports.Free();
+        int low = Ports.FreeBlock(20);
+        string relayCommand = string.Join(' ', new[]
+        {
+            "dotnet", GrayCommand.BuildOutputDll, "relay", "--data-dir", dataDir, "--control", $"127.0.0.1:{control}",
+            "--ports", $"{low}-{low + 19}", "--no-console",
+        }.Select(a => $"'{a}'"));
+        await using var relay = GrayProcess.StartProgram("sh",
+            ["-c", $"mkfifo '{fifo}' && exec 3<>'{fifo}' && GRAY_LOG_LEVEL=Debug exec {relayCommand} >&3 2>&3"]);
+        await Wait.UntilAsync(() => File.Exists(Path.Combine(dataDir, "admin.json")), "the relay started");
+
+        for (int i = 0; i < LinesPastTheQueue; i++)
+        {
+            using var garbage = await Tcp.ConnectAsync(control);
+            await garbage.SendAsync("not a TLS client hello\r\n"u8.ToArray());
+            garbage.Close(0); // reset: a failed handshake, one Debug line with its exception
+        }
+
+        var (exitCode, added) = await GrayProcess.RunAsync(["admin", "add", "after-flood", "--json", "--data-dir",
+            dataDir]);
+        Assert.Equal(0, exitCode);
+        var server = JsonDocument.Parse(added).RootElement;
+        await using var echo = new EchoService();
+        echo.Start();
+        await using var agent = GrayProcess.Start(["agent", "--relay", $"127.0.0.1:{control}", "--id", "after-flood",
+                "--target", echo.EndPoint.ToString()],
+            new Dictionary<string, string>
+            {
+                ["GRAY_SECRET"] = server.GetProperty("secret").GetString()!,
+                ["GRAY_KNOWN_RELAYS"] = Path.Combine(dir, "known_relays"),
+            });
+        await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving after the flood");
+        await AgentTests.AssertEchoAsync(server.GetProperty("clientPort").GetInt32());
     }
 }

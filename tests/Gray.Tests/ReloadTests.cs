@@ -68,6 +68,27 @@ public class ReloadTests
     }
 
     [Fact]
+    public async Task A_secret_file_that_became_a_directory_is_refused_on_reload_and_the_relay_lives_on()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-secret-dir-").FullName;
+        string secretFile = Path.Combine(dir, "backup.secret");
+        await File.WriteAllTextAsync(secretFile, Gray.Protocol.Auth.NewSecret() + "\n");
+        await using var relay =
+            new TestRelay(new() { ["servers"] = $"{{ backup: {{ secret_file: '{secretFile}' }} }}" });
+        await relay.StartAsync();
+
+        File.Delete(secretFile);
+        Directory.CreateDirectory(secretFile);
+        relay.Process!.Signal(1); // SIGHUP
+        await relay.Process.WaitForLineAsync(l => l.Contains("reload (SIGHUP) refused") && l.Contains("directory"),
+            "reload refused");
+        var (exitCode, shown) = await relay.AdminAsync("show");
+        Assert.Equal(0, exitCode);
+        Assert.Contains("backup", shown);
+        Assert.False(relay.Process.HasExited);
+    }
+
+    [Fact]
     public async Task A_rotated_certificate_is_used_for_new_handshakes()
     {
         string dir = Directory.CreateTempSubdirectory("gray-rotate-").FullName;

@@ -22,6 +22,9 @@ internal static class HostRunner
     };
 
     /// <summary>Runs the services until SIGINT/SIGTERM or until one stops the host; returns the exit code.</summary>
+    /// <summary>Log lines queued for the console at most; past it, lines are dropped and counted.</summary>
+    private const int LogQueueLines = 10_000;
+
     public static async Task<int> RunAsync(Action<IServiceCollection> configure, bool jsonLogs,
         LogLevel? configuredLevel = null)
     {
@@ -51,6 +54,13 @@ internal static class HostRunner
             });
         }
 
+        // A slow terminal or journal must never stall a socket thread: a full queue drops lines, and the
+        // console logger then writes how many it dropped.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o =>
+        {
+            o.QueueFullMode = Microsoft.Extensions.Logging.Console.ConsoleLoggerQueueFullMode.DropWrite;
+            o.MaxQueueLength = LogQueueLines;
+        });
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         // read at each line: reloadable
         builder.Logging.AddFilter((_, _, messageLevel) => logs.IsEnabled(messageLevel));
