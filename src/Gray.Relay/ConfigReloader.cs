@@ -46,7 +46,8 @@ internal sealed class ConfigReloader : IDisposable
         catch (Exception error)
         {
             _relay.Metrics.Reloaded(ok: false);
-            _log.LogError(error, "Configuration reload ({Trigger}) failed; the settings may be partly applied", trigger);
+            _log.LogError(error, "Configuration reload ({Trigger}) failed; the settings may be partly applied",
+                trigger);
         }
     }
 
