@@ -264,12 +264,20 @@ internal sealed partial class RelayTunnel
                     return;
                 }
 
-                if (_heartbeat.PingDue(options.PingInterval))
+                try
                 {
-                    _control.Send(ControlFrames.Encode(new Ping((ulong)_relay.Time.GetTimestamp())));
-                }
+                    if (_heartbeat.PingDue(options.PingInterval))
+                    {
+                        _control.Send(ControlFrames.Encode(new Ping((ulong)_relay.Time.GetTimestamp())));
+                    }
 
-                TopUpPool();
+                    TopUpPool();
+                }
+                catch (Exception error) when (error is not OperationCanceledException)
+                {
+                    // One bad tick must not end the tunnel's pings and OTPs: the next tick tries again.
+                    Logger.LogError(error, "Server {ServerId}: housekeeping failed; trying again", Id);
+                }
             }
         }
         catch (OperationCanceledException)
