@@ -86,7 +86,11 @@ public class RulesTests
     [Fact]
     public async Task Unauthenticated_connections_per_address_push_out_their_own_oldest_on_both_ports_together()
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["max_pending_per_ip"] = "4" });
+        // Deadlines far away: only eviction may close a pending connection here, however slow the machine.
+        await using var tunnel = await HealthyTunnel.StartAsync(new()
+        {
+            ["max_pending_per_ip"] = "4", ["handshake_timeout"] = "60s", ["otp_timeout"] = "60s",
+        });
         var attacker = IPAddress.Parse("127.0.4.4");
         int before = await ConnectionsAsync(tunnel.Relay);
         var pending = new List<System.Net.Sockets.Socket>();
