@@ -73,14 +73,13 @@ public class FakeClockTests
     }
 
     [Fact]
-    public async Task A_pair_that_carries_nothing_for_pair_idle_timeout_is_closed()
+    public async Task A_pair_that_carries_nothing_for_the_default_pair_idle_timeout_is_closed()
     {
-        var idle = TimeSpan.FromMinutes(1);
+        var idle = Gray.Relay.ServerRules.DefaultPairIdleTimeout; // on by default: idle pairs cost no one forever
         await using var relay = await InProcessRelay.StartAsync(o =>
         {
-            o.DefaultRules = o.DefaultRules with { PairIdleTimeout = idle };
-            o.PingTimeout = TimeSpan.FromHours(1);
-            o.PingInterval = TimeSpan.FromHours(1);
+            o.PingTimeout = TimeSpan.FromHours(10);
+            o.PingInterval = TimeSpan.FromHours(10);
         });
         var server = relay.AddServer("web");
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
