@@ -247,6 +247,7 @@ public partial class TcpServer
             {
                 Interlocked.Increment(ref _handshakeFailures);
                 Log.HandshakeFailed(Logger, error, session.Id, session.RemoteEndPoint);
+                OnHandshakeFailed(session.RemoteEndPoint, error);
                 session.Abandon();
                 return;
             }

@@ -263,6 +263,11 @@ public partial class TcpServer : IAsyncDisposable
     /// </summary>
     protected virtual RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) => null;
 
+    /// <summary>A session's stream could not be set up (a failed or timed-out TLS handshake). Must not throw.</summary>
+    protected virtual void OnHandshakeFailed(EndPoint? remoteEndPoint, Exception error)
+    {
+    }
+
     /// <summary>A session was admitted and is about to set up its stream (a TLS handshake, say).</summary>
     protected virtual void OnSessionAdmitted(TcpSession session, IPEndPoint remoteEndPoint)
     {

@@ -19,6 +19,9 @@ internal sealed class ControlListener(RelayContext relay, TlsServerOptions tls)
     protected override void OnSessionAdmitted(TcpSession session, IPEndPoint remoteEndPoint) =>
         relay.Pending.Admit(session, remoteEndPoint.Address);
 
+    protected override void OnHandshakeFailed(EndPoint? remoteEndPoint, Exception error) =>
+        relay.PreAuth.Failed("control: tls handshake", remoteEndPoint, error.Message);
+
     protected override void OnSessionEnded(TcpSession session) => relay.Pending.Release(session);
 }
 
@@ -71,6 +74,9 @@ internal sealed class DataListener(RelayTunnel server, IPEndPoint endPoint, TlsS
 
     protected override void OnSessionAdmitted(TcpSession session, IPEndPoint remoteEndPoint) =>
         server.Relay.Pending.Admit(session, remoteEndPoint.Address);
+
+    protected override void OnHandshakeFailed(EndPoint? remoteEndPoint, Exception error) =>
+        server.Relay.PreAuth.Failed("data connection: tls handshake", remoteEndPoint, error.Message);
 
     protected override void OnSessionEnded(TcpSession session) => server.Relay.Pending.Release(session);
 }

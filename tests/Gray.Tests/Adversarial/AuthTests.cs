@@ -139,6 +139,13 @@ public class AuthTests
         }
 
         Assert.Equal(3, relay.Context.PreAuth.Total("control handshake"));
+        using (var notTls = await Tcp.ConnectAsync(relay.ControlPort))
+        {
+            await notTls.SendAsync("GET / HTTP/1.1\r\nHost: relay\r\n\r\n"u8.ToArray());
+            Assert.True(await Tcp.IsClosedByPeerAsync(notTls));
+        }
+
+        await Wait.UntilAsync(() => relay.Context.PreAuth.Total("control: tls handshake") == 1, "counted");
         Assert.IsType<Welcome>(await HandshakeAsync(relay.ControlPort, new Hello(Wire.Version, 8, false, server.Id),
             server.Secret));
     }
