@@ -1,5 +1,6 @@
-// Multiplexed data connections (`gray agent --mux`) end to end: real relay and agent processes.
-// TunnelContract runs the tunnel's basic tests over them too (MuxTunnelTests).
+// Multiplexed data connections (`gray agent --mux`) end to end, relay and agents in this process over
+// loopback; assertions on the relay's state, not its log. TunnelContract runs the tunnel's basic tests
+// over them too (MuxTunnelTests).
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -14,7 +15,7 @@ public class MuxTests
     [Fact]
     public async Task Forty_clients_share_the_two_multiplexed_data_connections()
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: ["--mux", "--pool", "2"]);
+        await using var tunnel = await InProcessHealthyTunnel.StartAsync(pool: 2, mux: true);
         var server = tunnel.Server;
         await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 2, "two data connections");
 
@@ -38,7 +39,7 @@ public class MuxTests
     [Fact]
     public async Task A_client_that_stops_reading_does_not_stall_the_others_on_its_data_connection()
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: ["--mux", "--pool", "1"]);
+        await using var tunnel = await InProcessHealthyTunnel.StartAsync(pool: 1, mux: true);
         var server = tunnel.Server;
 
         byte[] flood = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
@@ -59,10 +60,9 @@ public class MuxTests
     [Fact]
     public async Task A_refused_target_closes_its_client_and_keeps_the_data_connection()
     {
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("refused");
-        await relay.StartAgentAsync(server, new IPEndPoint(IPAddress.Loopback, Ports.Free()), ["--mux", "--pool", "1"]);
+        await using var relay = await InProcessRelay.StartAsync(clock: TimeProvider.System);
+        var server = relay.AddServer("refused");
+        await relay.StartAgentAsync(server, new IPEndPoint(IPAddress.Loopback, Ports.Free()), pool: 1, mux: true);
         await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 1, "the data connection");
         for (int i = 0; i < 3; i++)
         {
@@ -77,7 +77,8 @@ public class MuxTests
     [Fact]
     public async Task An_idle_channel_is_closed_after_the_relays_idle_timeout_and_its_data_connection_stays()
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(new() { ["pair_idle_timeout"] = "1s" }, ["--mux"]);
+        await using var tunnel = await InProcessHealthyTunnel.StartAsync(
+            o => o.DefaultRules = o.DefaultRules with { PairIdleTimeout = TimeSpan.FromSeconds(1) }, mux: true);
         await Wait.UntilAsync(() => EstablishedTo(tunnel.Server.DataPort) == 8, "the pool's eight data connections");
         await Tcp.AssertClosedAfterOneSecondIdleAsync(tunnel.Server.ClientPort);
         Assert.Equal(8, EstablishedTo(tunnel.Server.DataPort));
@@ -89,21 +90,24 @@ public class MuxTests
     [InlineData(true)]
     public async Task A_replaced_agent_lets_its_running_pair_finish_cleanly_then_exits(bool mux)
     {
-        string[] args = mux ? ["--mux", "--pool", "2"] : ["--pool", "2"];
-        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: args);
+        await using var tunnel = await InProcessHealthyTunnel.StartAsync(pool: 2, mux: mux);
         var (server, first) = (tunnel.Server, tunnel.Agent);
+        var replaced = await tunnel.Relay.TunnelAsync(server.Id);
         using var running = await Tcp.ConnectAsync(server.ClientPort);
         await running.SendAsync("a"u8.ToArray());
         await Tcp.ReadExactlyAsync(running, 1);
 
-        await tunnel.Relay.StartAgentAsync(server, tunnel.Echo.EndPoint, args); // takes over the ID
-        await first.WaitForLineAsync(l => l.Contains("Finishing 1 running pairs"), "the old agent finishing its pair");
+        await tunnel.Relay.StartAgentAsync(server, tunnel.Echo.EndPoint, pool: 2, mux: mux,
+            waitUntilServing: false); // takes over the ID
+        await Wait.UntilAsync(() => tunnel.Relay.Context.Manager.Find(server.Id) is { } newer && newer != replaced
+            && newer.ReadyCount >= (mux ? 1 : 2), "the new agent's tunnel");
+        Assert.False(first.Running.IsCompleted, "the old agent left before its pair ended");
         byte[] tail = RandomNumberGenerator.GetBytes(256 * 1024);
         await running.SendAsync(tail); // the running pair still carries bytes both ways
         Assert.Equal(tail, await Tcp.ReadExactlyAsync(running, tail.Length));
         running.Shutdown(SocketShutdown.Send);
         Assert.Empty(await Tcp.ReadToEndAsync(running)); // a clean end of stream, not a reset
-        Assert.Equal(1, await first.WaitForExitAsync(Tcp.Deadline));
+        Assert.Equal(1, await first.Running.WaitAsync(Tcp.Deadline));
         await AgentTests.AssertEchoAsync(server.ClientPort); // the new agent serves
     }
 
@@ -114,9 +118,11 @@ public class MuxTests
     {
         // Housekeeping tops the pool up every 25 ms, and every pairing tops it up too: a top-up between
         // an OTP's redemption and its connection reaching the pool must not ask for one more.
-        await using var tunnel = await HealthyTunnel.StartAsync(
-            new() { ["ping_interval"] = "50ms", ["ping_timeout"] = "30s" },
-            mux ? ["--mux", "--pool", "8"] : ["--pool", "8"]);
+        await using var tunnel = await InProcessHealthyTunnel.StartAsync(o =>
+        {
+            o.PingInterval = TimeSpan.FromMilliseconds(50);
+            o.PingTimeout = TimeSpan.FromSeconds(30);
+        }, pool: 8, mux: mux);
         var server = tunnel.Server;
         await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool of eight");
 
@@ -126,19 +132,15 @@ public class MuxTests
         }));
 
         await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool back at eight, no more");
-        var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");
-        Assert.Equal(8, System.Text.Json.JsonDocument.Parse(shown).RootElement[0].GetProperty("poolReady").GetInt32());
+        Assert.Equal(8, (await tunnel.Relay.TunnelAsync(server.Id)).ReadyCount);
     }
 
     [Fact]
     public async Task A_relay_with_allow_mux_false_grants_pooled_data_connections_and_the_agent_warns_and_uses_them()
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(
-            new() { ["allow_mux"] = "false" }, agentArgs: ["--mux", "--pool", "2"]);
+        await using var tunnel = await InProcessHealthyTunnel.StartAsync(o => o.AllowMux = false, pool: 2, mux: true);
         var server = tunnel.Server;
-        await tunnel.Agent.WaitForLineAsync(
-            l => l.Contains("did not grant multiplexed data connections"), "the agent's warning");
-        await tunnel.Relay.Process!.WaitForLineAsync(l => l.Contains("TLS pooled data"), "the relay's pooled grant");
+        Assert.False((await tunnel.Relay.TunnelAsync(server.Id)).Mux); // asked for, not granted
 
         // Pooled: each open client holds a data connection of its own, and the pool refills behind it.
         var clients = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Tcp.ConnectAsync(server.ClientPort)));
@@ -158,20 +160,18 @@ public class MuxTests
         }
 
         // A multiplexed preface is refused, as from an agent that never asked.
-        await AssertMuxNotGrantedAsync(
-            tunnel.Relay, await tunnel.Relay.AddServerAsync("mux-forbidden"), askForMux: true);
+        await AssertMuxNotGrantedAsync(tunnel.Relay, tunnel.Relay.AddServer("mux-forbidden"), askForMux: true);
     }
 
     [Fact]
     public async Task The_relay_refuses_a_multiplexed_data_connection_the_agent_did_not_ask_for()
     {
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        await AssertMuxNotGrantedAsync(relay, await relay.AddServerAsync("unasked"), askForMux: false);
+        await using var relay = await InProcessRelay.StartAsync(clock: TimeProvider.System);
+        await AssertMuxNotGrantedAsync(relay, relay.AddServer("unasked"), askForMux: false);
     }
 
     // A fake agent's Welcome grants no multiplexing, and its multiplexed data preface is closed.
-    private static async Task AssertMuxNotGrantedAsync(TestRelay relay, AddedServer server, bool askForMux)
+    private static async Task AssertMuxNotGrantedAsync(InProcessRelay relay, AddedServer server, bool askForMux)
     {
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1, mux: askForMux);
         Assert.False(agent.Welcome.Mux);
@@ -182,9 +182,8 @@ public class MuxTests
     [Fact]
     public async Task The_relay_opens_a_channel_per_client_and_closes_a_data_connection_that_breaks_the_protocol()
     {
-        await using var relay = new TestRelay();
-        await relay.StartAsync();
-        var server = await relay.AddServerAsync("breaker");
+        await using var relay = await InProcessRelay.StartAsync(clock: TimeProvider.System);
+        var server = relay.AddServer("breaker");
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1, mux: true);
         Assert.True(agent.Welcome.Mux);
         await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync(), mux: true));

@@ -23,7 +23,7 @@ internal static class HostRunner
 
     /// <summary>Runs the services until SIGINT/SIGTERM or until one stops the host; returns the exit code.</summary>
     /// <summary>Log lines queued for the console at most; past it, lines are dropped and counted.</summary>
-    private const int LogQueueLines = 10_000;
+    private const int LogQueueLines = 2048;
 
     public static async Task<int> RunAsync(Action<IServiceCollection> configure, bool jsonLogs,
         LogLevel? configuredLevel = null)

@@ -58,11 +58,12 @@ public sealed class HealthyTunnel : IAsyncDisposable
 /// </summary>
 public sealed class InProcessHealthyTunnel : IAsyncDisposable
 {
-    private InProcessHealthyTunnel(InProcessRelay relay, EchoService echo, AddedServer server)
+    private InProcessHealthyTunnel(InProcessRelay relay, EchoService echo, AddedServer server, InProcessAgent agent)
     {
         Relay = relay;
         Echo = echo;
         Server = server;
+        Agent = agent;
     }
 
     public InProcessRelay Relay { get; }
@@ -71,14 +72,17 @@ public sealed class InProcessHealthyTunnel : IAsyncDisposable
 
     public AddedServer Server { get; }
 
-    public static async Task<InProcessHealthyTunnel> StartAsync(Action<RelayOptions>? configure = null)
+    public InProcessAgent Agent { get; }
+
+    public static async Task<InProcessHealthyTunnel> StartAsync(Action<RelayOptions>? configure = null,
+        int pool = 8, bool mux = false)
     {
         var echo = new EchoService();
         echo.Start();
         var relay = await InProcessRelay.StartAsync(configure, TimeProvider.System);
         var server = relay.AddServer("healthy");
-        await relay.StartAgentAsync(server, echo.EndPoint);
-        var tunnel = new InProcessHealthyTunnel(relay, echo, server);
+        var agent = await relay.StartAgentAsync(server, echo.EndPoint, pool, mux);
+        var tunnel = new InProcessHealthyTunnel(relay, echo, server, agent);
         await tunnel.AssertHealthyAsync();
         return tunnel;
     }

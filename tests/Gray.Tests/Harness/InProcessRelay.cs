@@ -76,13 +76,14 @@ public sealed class InProcessRelay : IAsyncDisposable
     }
 
     /// <summary>Runs an agent in this process for <paramref name="server"/>, and waits until its pool is
-    /// full.</summary>
+    /// full (unless <paramref name="waitUntilServing"/> is false: an agent that replaces another, say).</summary>
     public async Task<InProcessAgent> StartAgentAsync(
         AddedServer server, IPEndPoint target, int pool = 8, bool mux = false,
-        bool plainData = false)
+        bool plainData = false, bool waitUntilServing = true)
     {
         var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData);
         _agents.Add(agent);
+        if (!waitUntilServing) return agent;
         var tunnel = await TunnelAsync(server.Id);
         await Wait.UntilAsync(() => tunnel.ReadyCount >= (mux ? 1 : pool), $"the pool of {server.Id}");
         return agent;
