@@ -157,6 +157,15 @@ public partial class TcpServer
             ReleaseAdmission(ip.Address);
             socket.Dispose();
             Log.CallbackFailed(Logger, error);
+            try
+            {
+                OnAdmissionCanceled(ip); // what CheckAdmission took goes back
+            }
+            catch (Exception callbackError)
+            {
+                Log.CallbackFailed(Logger, callbackError);
+            }
+
             return;
         }
 

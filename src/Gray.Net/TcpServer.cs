@@ -268,6 +268,14 @@ public partial class TcpServer : IAsyncDisposable
     {
     }
 
+    /// <summary>
+    /// A connection passed <see cref="CheckAdmission"/> but no session could be made for it, so
+    /// <see cref="OnSessionEnded"/> will not come: give back what the check took.
+    /// </summary>
+    protected virtual void OnAdmissionCanceled(IPEndPoint remoteEndPoint)
+    {
+    }
+
     /// <summary>A session was admitted and is about to set up its stream (a TLS handshake, say).</summary>
     protected virtual void OnSessionAdmitted(TcpSession session, IPEndPoint remoteEndPoint)
     {

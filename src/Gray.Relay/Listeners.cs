@@ -46,6 +46,8 @@ internal sealed class ClientListener(RelayTunnel server, IPEndPoint endPoint, Tc
         : null;
 
     protected override void OnSessionEnded(TcpSession session) => server.Relay.Clients.Release();
+
+    protected override void OnAdmissionCanceled(IPEndPoint remoteEndPoint) => server.Relay.Clients.Release();
 }
 
 /// <summary>A server's data port: TLS with the relay's certificate, or plain TCP when the agent asked for it.</summary>
