@@ -12,16 +12,17 @@ internal sealed class LoginBackoff(TimeProvider time, AddressPrefix prefix)
     /// <summary>Wrong proofs an address may make before it is blocked.</summary>
     public const int FreeFailures = 5;
 
-    /// <summary>The first block, in seconds; each further failure doubles it.</summary>
+    /// <summary>The first block; each further failure doubles it.</summary>
     private static readonly TimeSpan FirstBlock = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest block.</summary>
     public static readonly TimeSpan LongestBlock = TimeSpan.FromMinutes(5);
 
-    /// <summary>A network quiet for this long is forgotten.</summary>
+    /// <summary>A network quiet for this long starts again from nothing.</summary>
     private static readonly TimeSpan Memory = TimeSpan.FromMinutes(15);
 
-    /// <summary>Networks remembered at once; past it, the quiet ones are swept first.</summary>
+    /// <summary>Networks remembered at once; past it the quiet ones are swept, and if none is, new ones go
+    /// untracked: memory stays bounded however many networks an attacker holds.</summary>
     private const int MaxTracked = 100_000;
 
     private readonly ConcurrentDictionary<IPAddress, Record> _records = new();
@@ -43,10 +44,17 @@ internal sealed class LoginBackoff(TimeProvider time, AddressPrefix prefix)
     public void Failed(IPAddress address)
     {
         var now = time.GetUtcNow();
-        if (_records.Count >= MaxTracked) Sweep(now);
-        var record = _records.GetOrAdd(prefix.KeyOf(address), _ => new Record());
+        var key = prefix.KeyOf(address);
+        if (_records.Count >= MaxTracked && !_records.ContainsKey(key))
+        {
+            Sweep(now);
+            if (_records.Count >= MaxTracked) return;
+        }
+
+        var record = _records.GetOrAdd(key, _ => new Record());
         lock (record)
         {
+            if (now - record.LastFailure >= Memory) record.Failures = 0;
             record.Failures++;
             record.LastFailure = now;
             int over = record.Failures - FreeFailures;
