@@ -280,4 +280,6 @@ public partial class TcpServer
             }
         }
     }
+
+    private static IPAddress Normalize(IPAddress address) => AddressRules.Normalize(address);
 }

@@ -286,8 +286,6 @@ public partial class TcpServer : IAsyncDisposable
     {
     }
 
-    private static IPAddress Normalize(IPAddress address) => AddressRules.Normalize(address);
-
     private int DisconnectWhere(Func<TcpSession, bool> predicate)
     {
         int count = 0;
