@@ -88,6 +88,16 @@ internal sealed class RelayMetrics : IDisposable
             description: "Pool size the agent asked for, by server");
     }
 
+    /// <summary>
+    /// 1 or 0 for every registered server, whether its agent is connected or not: a series that stays
+    /// while the agent is away, so that "agent down" can be alerted on.
+    /// </summary>
+    public void ObserveAgents(Func<IEnumerable<(string Id, bool Connected)>> servers) =>
+        _meter.CreateObservableGauge("gray.relay.agent.connected",
+            () => servers().Select(s => new Measurement<int>(s.Connected ? 1 : 0,
+                new KeyValuePair<string, object?>("server", s.Id))),
+            description: "1 while the server's agent is connected, 0 while it is not, for every registered server");
+
     /// <summary>A meter from the host's factory is the factory's to dispose.</summary>
     public void Dispose()
     {

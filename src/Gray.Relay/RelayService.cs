@@ -126,6 +126,8 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             var manager = relay.Manager;
             relay.Metrics.ObserveServers(() =>
                 manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
+            var registry = relay.Registry;
+            relay.Metrics.ObserveAgents(() => registry.List().Select(e => (e.Id, manager.Find(e.Id) is not null)));
             if (options.MetricsListen is { } metricsEndPoint)
             {
                 metrics = new MetricsServer(metricsEndPoint, exporter!);

@@ -54,6 +54,12 @@ public class MetricsTests
         Assert.Equal(0, metrics["gray_relay_pairs_active{server=\"metered\"}"]);
         Assert.Equal(4, metrics["gray_relay_pool_target{server=\"metered\"}"]);
         Assert.Contains(metrics.Keys, k => k.StartsWith("dotnet_", StringComparison.Ordinal)); // the runtime's own
+        Assert.Equal(1, metrics["gray_relay_agent_connected{server=\"metered\"}"]);
+
+        // A server whose agent is away keeps its series, at 0, so that "agent down" can be alerted on.
+        await relay.AddServerAsync("away");
+        await Wait.UntilAsync(async () => (await ScrapeAsync(relayMetrics))
+            .GetValueOrDefault("gray_relay_agent_connected{server=\"away\"}", -1) == 0, "the away server at 0");
 
         var agent = await ScrapeAsync(agentMetrics);
         Assert.Equal(total, agent["gray_agent_bytes_total{direction=\"in\"}"]);
