@@ -18,6 +18,17 @@ internal sealed class RelayMetrics : IDisposable
     private readonly Counter<long> _reloads;
     private readonly Counter<long> _preAuthFailures;
 
+    /// <summary>
+    /// Pair set-up, in seconds: from half a millisecond (a ready pool on loopback) to a client's longest
+    /// wait for a data connection (client_wait_timeout, 10 s by default) and beyond.
+    /// </summary>
+    private static readonly double[] PairSetupBuckets =
+        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    /// <summary>Ping round trips, in seconds: from 0.1 ms (loopback) to the seconds of a congested link.</summary>
+    private static readonly double[] RoundTripBuckets =
+        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
     public RelayMetrics(IMeterFactory? factory = null)
     {
         _ownsMeter = factory is null;
@@ -33,9 +44,11 @@ internal sealed class RelayMetrics : IDisposable
         _reloads = _meter.CreateCounter<long>("gray.relay.config.reloads",
             description: "Configuration reloads, by result (ok, failed)");
         PairSetup = _meter.CreateHistogram<double>("gray.relay.pair.setup.duration", unit: "s",
-            description: "From a client's accept to its start frame on a data connection");
+            description: "From a client's accept to its start frame on a data connection", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PairSetupBuckets });
         PingRoundTrip = _meter.CreateHistogram<double>("gray.relay.ping.rtt", unit: "s",
-            description: "Control-channel ping round trip, by server");
+            description: "Control-channel ping round trip, by server", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RoundTripBuckets });
     }
 
     public Histogram<double> PairSetup { get; }

@@ -55,6 +55,12 @@ public class MetricsTests
         Assert.Equal(4, metrics["gray_relay_pool_target{server=\"metered\"}"]);
         Assert.Contains(metrics.Keys, k => k.StartsWith("dotnet_", StringComparison.Ordinal)); // the runtime's own
         Assert.Equal(1, metrics["gray_relay_agent_connected{server=\"metered\"}"]);
+        // Buckets that fit what each histogram measures: set-ups up to a client's long wait, round trips
+        // from a tenth of a millisecond.
+        Assert.Contains("gray_relay_pair_setup_duration_seconds_bucket{server=\"metered\",le=\"30\"}", metrics.Keys);
+        Assert.DoesNotContain("gray_relay_pair_setup_duration_seconds_bucket{server=\"metered\",le=\"0.0001\"}",
+            metrics.Keys);
+        Assert.Contains("gray_relay_ping_rtt_seconds_bucket{server=\"metered\",le=\"0.0001\"}", metrics.Keys);
 
         // A server whose agent is away keeps its series, at 0, so that "agent down" can be alerted on.
         await relay.AddServerAsync("away");

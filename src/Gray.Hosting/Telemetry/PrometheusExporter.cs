@@ -1,5 +1,6 @@
 // Collects this process's meters (Gray.* and the runtime's System.Runtime) with a MeterListener and
-// writes them in the Prometheus text format: counters, gauges and histograms with fixed buckets.
+// writes them in the Prometheus text format: counters, gauges and histograms (with the buckets the
+// instrument advises, else fixed ones).
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
@@ -8,9 +9,10 @@ namespace Gray.Hosting.Telemetry;
 
 public sealed class PrometheusExporter : IDisposable
 {
-    /// <summary>Histogram bucket bounds, in the instrument's unit (seconds for durations).</summary>
-    private static readonly double[] Buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-        0.25, 0.5, 1, 2.5, 5, 10];
+    /// <summary>Histogram bucket bounds where the instrument advises none, in its unit (seconds for
+    /// durations).</summary>
+    private static readonly double[] DefaultBuckets =
+        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     private readonly MeterListener _listener = new();
     private readonly object _gate = new();
@@ -81,8 +83,9 @@ public sealed class PrometheusExporter : IDisposable
                 case Histogram<double> or Histogram<long> or Histogram<int>:
                     s.Count++;
                     s.Sum += value;
-                    s.Buckets ??= new long[Buckets.Length];
-                    for (int i = 0; i < Buckets.Length; i++) if (value <= Buckets[i]) s.Buckets[i]++;
+                    s.Bounds ??= BoundsOf(instrument);
+                    s.Buckets ??= new long[s.Bounds.Count];
+                    for (int i = 0; i < s.Bounds.Count; i++) if (value <= s.Bounds[i]) s.Buckets[i]++;
                     break;
                 case ObservableCounter<long> or ObservableCounter<int> or ObservableCounter<double>
                     or ObservableGauge<long> or ObservableGauge<int> or ObservableGauge<double>
@@ -127,12 +130,18 @@ public sealed class PrometheusExporter : IDisposable
         return string.Join(',', pairs);
     }
 
+    private static IReadOnlyList<double> BoundsOf(Instrument instrument) =>
+        (instrument as Histogram<double>)?.Advice?.HistogramBucketBoundaries is { Count: > 0 } advised
+            ? advised
+            : DefaultBuckets;
+
     private static void WriteHistogram(StringBuilder text, string name, string labels, Series s)
     {
         string prefix = labels.Length > 0 ? labels + "," : "";
-        for (int i = 0; i < Buckets.Length; i++)
+        var bounds = s.Bounds ?? DefaultBuckets;
+        for (int i = 0; i < bounds.Count; i++)
         {
-            Line(text, name + "_bucket", prefix + $"le=\"{Buckets[i].ToString(CultureInfo.InvariantCulture)}\"",
+            Line(text, name + "_bucket", prefix + $"le=\"{bounds[i].ToString(CultureInfo.InvariantCulture)}\"",
                 s.Buckets?[i] ?? 0);
         }
 
@@ -154,6 +163,7 @@ public sealed class PrometheusExporter : IDisposable
         public bool Observed;
         public long Count;
         public double Sum;
+        public IReadOnlyList<double>? Bounds;
         public long[]? Buckets;
     }
 }
