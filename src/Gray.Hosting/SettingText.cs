@@ -14,6 +14,9 @@ public static class SettingText
             : throw new ConfigException($"{what}: '{text}' is not ADDRESS:PORT");
 
     /// <summary>Durations like 500ms, 10s, 2m, 1h; a bare number is seconds.</summary>
+    /// <summary>Longest duration a setting may have: timers cannot wait longer than about 49 days.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(30);
+
     public static TimeSpan ParseDuration(string text, string what)
     {
         text = text.Trim();
@@ -24,7 +27,9 @@ public static class SettingText
             : (text, 1);
         if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0)
         {
-            return TimeSpan.FromSeconds(value * scale);
+            return value * scale <= MaxDuration.TotalSeconds
+                ? TimeSpan.FromSeconds(value * scale)
+                : throw new ConfigException($"{what}: '{text}' is longer than {MaxDuration.TotalDays:0} days");
         }
 
         throw new ConfigException($"{what}: '{text}' is not a duration such as 500ms, 10s, 2m or 1h");

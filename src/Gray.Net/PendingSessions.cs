@@ -19,8 +19,6 @@ public sealed class PendingSessions(int limitPerAddress, int limit, AddressPrefi
 
     public int Limit { get; set; } = limit;
 
-    public AddressPrefix Prefix => prefix;
-
     public int Count
     {
         get { lock (_gate) return _all.Count; }

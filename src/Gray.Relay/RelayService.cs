@@ -191,6 +191,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
 
         File.Delete(adminFile);
         relay.Registry.Dispose();
+        relay.Logins.Dispose();
         relay.Metrics.Dispose();
         dataDirLock.Dispose();
         RelayLog.Stopped(_log);

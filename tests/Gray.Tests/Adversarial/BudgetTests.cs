@@ -97,33 +97,26 @@ public class BudgetTests
     /// <summary>A relay with two tenants, the "victim" under attack and a bystander, each with an agent.</summary>
     private sealed class World : IAsyncDisposable
     {
-        private readonly EchoService _echo;
+        private readonly InProcessHealthyTunnel _tunnel; // its server is the bystander
 
-        private World(InProcessRelay relay, EchoService echo, AddedServer victim, AddedServer bystander)
+        private World(InProcessHealthyTunnel tunnel, AddedServer victim)
         {
-            Relay = relay;
-            _echo = echo;
+            _tunnel = tunnel;
             Victim = victim;
-            Bystander = bystander;
         }
 
-        public InProcessRelay Relay { get; }
+        public InProcessRelay Relay => _tunnel.Relay;
 
         public AddedServer Victim { get; }
 
-        public AddedServer Bystander { get; }
+        public AddedServer Bystander => _tunnel.Server;
 
         public static async Task<World> StartAsync()
         {
-            var echo = new EchoService();
-            echo.Start();
-            var relay = await InProcessRelay.StartAsync(o => o.MaxConnections = MaxConnections,
-                clock: TimeProvider.System);
-            var victim = relay.AddServer("victim");
-            var bystander = relay.AddServer("bystander");
-            await relay.StartAgentAsync(victim, echo.EndPoint, pool: 2);
-            await relay.StartAgentAsync(bystander, echo.EndPoint, pool: 2);
-            return new World(relay, echo, victim, bystander);
+            var tunnel = await InProcessHealthyTunnel.StartAsync(o => o.MaxConnections = MaxConnections, pool: 2);
+            var victim = tunnel.Relay.AddServer("victim");
+            await tunnel.Relay.StartAgentAsync(victim, tunnel.Echo.EndPoint, pool: 2);
+            return new World(tunnel, victim);
         }
 
         public IPEndPoint AdminEndPoint() => IPEndPoint.Parse(ReadAdminFile().Endpoint);
@@ -134,7 +127,7 @@ public class BudgetTests
             await Wait.UntilAsync(() => AgentTests.TryEchoAsync(Bystander.ClientPort), $"bystander served {during}");
             // A new agent logs in, fills its pool and serves.
             var newcomer = Relay.AddServer($"newcomer-{Guid.NewGuid():N}"[..20]);
-            await Relay.StartAgentAsync(newcomer, _echo.EndPoint, pool: 2);
+            await Relay.StartAgentAsync(newcomer, _tunnel.Echo.EndPoint, pool: 2);
             await Wait.UntilAsync(() => AgentTests.TryEchoAsync(newcomer.ClientPort), $"newcomer served {during}");
             // The admin endpoint answers.
             Assert.True(await AdminAnswersAsync(), $"the admin endpoint did not answer {during}");
@@ -156,10 +149,6 @@ public class BudgetTests
             File.ReadAllText(Path.Combine(Relay.Options.DataDir, AdminEndpointFile.FileName)),
             AdminJson.Context.AdminEndpointFile)!;
 
-        public async ValueTask DisposeAsync()
-        {
-            await Relay.DisposeAsync();
-            await _echo.DisposeAsync();
-        }
+        public ValueTask DisposeAsync() => _tunnel.DisposeAsync();
     }
 }
