@@ -34,26 +34,20 @@ public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory,
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         using var agentMetrics = new AgentMetrics(meterFactory);
-        MetricsServer? metrics = null;
-        if (setup.MetricsListen is { } endPoint)
+        OpenTelemetry.Metrics.MeterProvider meters;
+        try
         {
-            metrics = new MetricsServer(endPoint, new PrometheusExporter(AgentMetrics.MeterName));
-            try
-            {
-                metrics.Start();
-            }
-            catch (SocketException error)
-            {
-                Console.Error.WriteLine($"gray agent: cannot serve metrics on {endPoint}: {error.Message}");
-                exit.Code = ExitCodes.Failure;
-                lifetime.StopApplication();
-                return;
-            }
+            meters = AgentTelemetry.Start(setup.MetricsListen, setup.OtlpEndpoint);
+        }
+        catch (Exception error) when (error is System.Net.HttpListenerException or SocketException)
+        {
+            Console.Error.WriteLine($"gray agent: cannot serve metrics on {setup.MetricsListen}: {error.Message}");
+            exit.Code = ExitCodes.Failure;
+            lifetime.StopApplication();
+            return;
         }
 
-        using var otlp = setup.OtlpEndpoint is { } otlpEndpoint
-            ? OtlpExport.Start(AgentMetrics.MeterName, otlpEndpoint, OtlpExport.DefaultInterval)
-            : null;
+        using var flushAtStop = meters;
         var tunnels = new TunnelSet(loggerFactory, logs.HumanOutput, agentMetrics, stoppingToken);
         var gate = new SemaphoreSlim(1, 1);
         ReloadTrigger? trigger = null;
@@ -102,12 +96,6 @@ public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory,
         finally
         {
             trigger?.Dispose();
-            if (metrics is not null)
-            {
-                await metrics.StopAsync().ConfigureAwait(false);
-                metrics.Exporter.Dispose();
-            }
-
             lifetime.StopApplication();
         }
     }

@@ -49,12 +49,16 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
 
     protected override void OnError(Exception error) => EndReason ??= error.Message;
 
+    /// <summary>What the relay's listings show for this agent: the program and its version.</summary>
+    private static readonly string AgentSoftware =
+        "gray/" + (typeof(ControlClient).Assembly.GetName().Version?.ToString(3) ?? "0");
+
     private async Task<Welcome?> HandshakeAsync(CancellationToken cancellationToken)
     {
         var options = agent.Options;
         using var key = LoadKey(options.KeyFile);
         Send(ControlFrames.Encode(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id,
-            KeyAuth: key is not null, Mux: options.Mux)));
+            KeyAuth: key is not null, Mux: options.Mux, Software: AgentSoftware)));
         var message = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (message is null || Refused(message)) return null;
         byte[] challenge = Expect<Challenge>(message).Nonce;

@@ -8,8 +8,10 @@ namespace Gray.Hosting;
 
 public static class SettingText
 {
-    public static IPEndPoint ParseEndPoint(string text, string what) =>
-        IPEndPoint.TryParse(text, out var endPoint) && endPoint.Port is > 0 and <= 65535
+    /// <summary>ADDRESS:PORT; with <paramref name="anyPort"/>, port 0 lets the system choose.</summary>
+    public static IPEndPoint ParseEndPoint(string text, string what, bool anyPort = false) =>
+        IPEndPoint.TryParse(text, out var endPoint) && endPoint.Port is >= 0 and <= 65535
+            && (anyPort || endPoint.Port > 0)
             ? endPoint
             : throw new ConfigException($"{what}: '{text}' is not ADDRESS:PORT");
 

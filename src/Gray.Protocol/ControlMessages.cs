@@ -18,14 +18,16 @@ public abstract record ControlMessage
             ? value : throw new ArgumentException($"expected {length} bytes, got {value.Length}", nameof(value));
 }
 
-/// <summary>Agent → relay: who it is and what it asks for.</summary>
+/// <summary>Agent → relay: who it is and what it asks for; <paramref name="Software"/> (optional, last)
+/// names the agent's program and version for the relay's listings.</summary>
 public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string Id, bool KeyAuth = false,
-    bool Mux = false)
+    bool Mux = false, string? Software = null)
     : ControlMessage
 {
     public override FrameType Type => FrameType.Hello;
 
-    internal override int PayloadBytes => 2 + 2 + 1 + SpanWriter.StrBytes(Id);
+    internal override int PayloadBytes =>
+        2 + 2 + 1 + SpanWriter.StrBytes(Id) + (Software is null ? 0 : SpanWriter.StrBytes(Software));
 
     internal override void Write(ref SpanWriter writer)
     {
@@ -34,14 +36,17 @@ public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string I
         writer.U8((byte)((PlainData ? Wire.FlagPlainData : 0) | (KeyAuth ? Wire.FlagKeyAuth : 0)
             | (Mux ? Wire.FlagMux : 0)));
         writer.Str(Id);
+        if (Software is not null) writer.Str(Software);
     }
 
     internal static Hello Read(ref SpanReader reader)
     {
         ushort version = reader.U16(), pool = reader.U16();
         byte flags = reader.U8();
-        return new Hello(version, pool, (flags & Wire.FlagPlainData) != 0, reader.Str(Wire.MaxIdBytes),
-            (flags & Wire.FlagKeyAuth) != 0, (flags & Wire.FlagMux) != 0);
+        string id = reader.Str(Wire.MaxIdBytes);
+        string? software = reader.Remaining > 0 ? reader.Str(Wire.MaxSoftwareBytes) : null;
+        return new Hello(version, pool, (flags & Wire.FlagPlainData) != 0, id,
+            (flags & Wire.FlagKeyAuth) != 0, (flags & Wire.FlagMux) != 0, software);
     }
 }
 

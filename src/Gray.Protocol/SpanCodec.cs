@@ -77,6 +77,9 @@ internal ref struct SpanReader(ReadOnlySpan<byte> data)
         }
     }
 
+    /// <summary>Bytes not read yet: an optional last field is present when some remain.</summary>
+    public readonly int Remaining => _rest.Length;
+
     /// <summary>Nothing may follow the last field.</summary>
     public readonly void End()
     {

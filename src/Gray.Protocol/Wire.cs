@@ -9,8 +9,10 @@ public static class Wire
     /// <summary>Largest control frame (type byte + payload), in bytes.</summary>
     public const int MaxFrameBytes = 16 * 1024;
 
-    /// <summary>Largest Hello frame (type, version, pool, flags, ID), in bytes: all the relay reads first.</summary>
-    public const int MaxHelloFrameBytes = 1 + 2 + 2 + 1 + 2 + MaxIdBytes;
+    /// <summary>
+    /// Largest Hello frame (type, version, pool, flags, ID, software), in bytes: all the relay reads first.
+    /// </summary>
+    public const int MaxHelloFrameBytes = 1 + 2 + 2 + 1 + 2 + MaxIdBytes + 2 + MaxSoftwareBytes;
 
     /// <summary>Largest proof frame (type and a signature), in bytes: all the relay reads before the proof.</summary>
     public const int MaxProofFrameBytes = 1 + SignatureBytes;
@@ -19,6 +21,9 @@ public static class Wire
     public const int LengthBytes = 4;
 
     public const int MaxIdBytes = 64;
+
+    /// <summary>Longest software name in a Hello ("gray/0.1.0"), in bytes.</summary>
+    public const int MaxSoftwareBytes = 32;
 
     public const int ChallengeBytes = 32;
 

@@ -69,6 +69,7 @@ internal sealed class ConfigReloader : IDisposable
                 _relay.Metrics.Reloaded(ok: false);
                 _log.LogError("Configuration reload ({Trigger}) refused, the old settings stay: {Reason}", trigger,
                     error.Message);
+                _relay.Events.Publish(Events.RelayEventTypes.ConfigReloaded, reason: "refused: " + error.Message);
                 return false;
             }
 
@@ -81,12 +82,15 @@ internal sealed class ConfigReloader : IDisposable
             {
                 _relay.Metrics.Reloaded(ok: false);
                 _log.LogError("Configuration reload ({Trigger}) refused: {Reason}", trigger, error.Message);
+                _relay.Events.Publish(Events.RelayEventTypes.ConfigReloaded, reason: "refused: " + error.Message);
                 return false;
             }
 
             var changes = Apply(fresh, certificate);
             changes.AddRange(declared);
             _relay.Metrics.Reloaded(ok: true);
+            _relay.Events.Publish(Events.RelayEventTypes.ConfigReloaded,
+                reason: changes.Count == 0 ? "nothing changed" : string.Join(", ", changes));
             _log.LogInformation("Configuration reloaded ({Trigger}): {Changes}", trigger,
                 changes.Count == 0 ? "nothing changed" : string.Join(", ", changes));
             return true;
@@ -141,6 +145,8 @@ internal sealed class ConfigReloader : IDisposable
             live.LogLevel = v;
             _logs.ApplyConfigured(v);
         });
+        Set("http.open", string.Join(",", live.HttpOpen.Order(StringComparer.Ordinal)),
+            string.Join(",", fresh.HttpOpen.Order(StringComparer.Ordinal)), _ => live.HttpOpen = fresh.HttpOpen);
         live.Declared = fresh.Declared;
         if (!RulesEqual(live, fresh))
         {
@@ -166,7 +172,7 @@ internal sealed class ConfigReloader : IDisposable
             ("data_dir", live.DataDir, fresh.DataDir), ("control", live.Control, fresh.Control),
             ("ports", $"{live.PortLow}-{live.PortHigh}", $"{fresh.PortLow}-{fresh.PortHigh}"),
             ("public_bind", live.PublicBind, fresh.PublicBind),
-            ("metrics.listen", live.MetricsListen, fresh.MetricsListen),
+            ("http.listen", live.HttpListen, fresh.HttpListen), ("http.tls", live.HttpTls, fresh.HttpTls),
         })
         {
             if (!Equals(before, after))

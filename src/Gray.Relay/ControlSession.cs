@@ -99,7 +99,10 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
 
         bool mux = hello.Mux && options.AllowMux; // not granted: Welcome says so, and the agent pools
-        var server = new RelayTunnel(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux);
+        var server = new RelayTunnel(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux)
+        {
+            Software = hello.Software,
+        };
         try
         {
             await relay.Manager.ActivateAsync(server).ConfigureAwait(false);
@@ -114,6 +117,8 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         Send(ControlFrames.Encode(new Welcome(entry.ClientPort, entry.DataPort, hello.PlainData, options.PingInterval,
             options.PingTimeout, mux)));
         server.Serve();
+        relay.Events.Publish(Events.RelayEventTypes.AgentConnected, entry.Id,
+            (RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString());
         return server;
     }
 

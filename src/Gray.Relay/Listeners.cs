@@ -35,8 +35,12 @@ internal sealed class ClientListener(RelayTunnel server, IPEndPoint endPoint, Tc
         return new ClientSession(this, server);
     }
 
-    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) =>
+    protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason)
+    {
         server.Relay.Metrics.Refused("client", reason);
+        server.Relay.Events.Publish(Events.RelayEventTypes.Refused, server.Id,
+            (remoteEndPoint as IPEndPoint)?.Address.ToString(), reason: RelayMetrics.ReasonName(reason));
+    }
 
     // Last the clients' share of the relay, given back when the session ends.
     protected override RefuseReason? CheckAdmission(IPEndPoint remoteEndPoint) =>

@@ -4,6 +4,7 @@ using System.Net;
 using Gray.Net;
 using Gray.Net.Multiplexing;
 using Gray.Protocol;
+using Gray.Relay.Events;
 
 namespace Gray.Relay;
 
@@ -23,6 +24,8 @@ internal sealed class PairRunner(RelayTunnel tunnel)
         {
             RelayLog.ClientRefused(tunnel.Logger, tunnel.Id, client.RemoteEndPoint,
                 "its multiplexed data connection closed");
+            tunnel.Relay.Events.Publish(RelayEventTypes.Refused, tunnel.Id, from.Address.ToString(),
+                reason: "data_connection_closed");
             return;
         }
 
@@ -36,6 +39,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
             tunnel.Relay.Metrics.PairSetup.Record((time.GetUtcNow() - client.ConnectedAt).TotalSeconds,
                 new KeyValuePair<string, object?>("server", tunnel.Id));
             RelayLog.PairStarted(tunnel.Logger, tunnel.Id, pairId, client.RemoteEndPoint);
+            tunnel.Relay.Events.Publish(RelayEventTypes.PairOpened, tunnel.Id, from.Address.ToString());
             var idleTimeout = tunnel.Rules.PairIdleTimeout;
             var result = channel is null
                 ? await Splice.RunAsync(client, data, data.PendingRead, idleTimeout, cancellationToken)
@@ -50,6 +54,8 @@ internal sealed class PairRunner(RelayTunnel tunnel)
                     SpliceEnd.IdleTimeout => " (idle timeout)",
                     _ => " (closed by the relay)",
                 });
+            tunnel.Relay.Events.Publish(RelayEventTypes.PairClosed, tunnel.Id, from.Address.ToString(),
+                result.BytesAToB, result.BytesBToA, result.End.ToString());
         }
         finally
         {

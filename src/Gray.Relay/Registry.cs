@@ -10,9 +10,12 @@ namespace Gray.Relay;
 
 public sealed record ServerEntry(string Id, string Secret, int ClientPort, int DataPort, DateTimeOffset CreatedAt);
 
-public sealed class RegistryException(string message) : Exception(message);
+public class RegistryException(string message) : Exception(message);
 
-public sealed class Registry : IDisposable
+/// <summary>The registry has no server of that ID.</summary>
+public sealed class UnknownServerException(string id) : RegistryException($"no server '{id}'");
+
+public sealed partial class Registry : IDisposable
 {
     public const string FileName = "registry.db";
 
@@ -46,7 +49,9 @@ public sealed class Registry : IDisposable
                 created_at TEXT NOT NULL);
             """);
         registry.AddDeclaredColumn();
+        registry.CreateTokenTable();
         registry.LoadEntries();
+        registry.LoadTokens();
         return registry;
     }
 

@@ -1,8 +1,10 @@
-// The relay's admin operations, shared by the admin endpoint and the console (one way to do each).
-using Gray.Relay.Admin;
-using Gray.Protocol;
-using Microsoft.Extensions.Logging;
+// The relay's admin operations, one way to do each: the HTTP API and the console both call these.
+using System.Net;
 using Gray.Hosting;
+using Gray.Protocol;
+using Gray.Relay.ControlPlane;
+using Gray.Relay.Events;
+using Microsoft.Extensions.Logging;
 
 namespace Gray.Relay;
 
@@ -10,26 +12,58 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
 {
     private readonly ILogger _log = relay.LoggerFactory.CreateLogger<RelayCommands>();
 
+    public RelayContext Relay => relay;
+
     public string Fingerprint => relay.Fingerprint;
 
-    public ServerView Add(string id, int? clientPort, int? dataPort)
+    private volatile bool _stopping;
+
+    /// <summary>True once the relay began to stop: /readyz then says so.</summary>
+    public bool IsStopping
     {
-        var entry = relay.Registry.Add(id, clientPort, dataPort);
-        RelayLog.ServerAdded(_log, entry.Id, entry.ClientPort, entry.DataPort);
-        return new ServerView(entry.Id, entry.ClientPort, entry.DataPort, Secret: entry.Secret);
+        get => _stopping;
+        set => _stopping = value;
     }
 
-    public IReadOnlyList<ServerView> Show() =>
-        relay.Registry.List().Select(e =>
+    public AddedServerView Add(AddServerRequest request)
+    {
+        string id = request.Id ?? "";
+        if (!Auth.IsValidId(id))
         {
-            var live = relay.Manager.Find(e.Id);
-            var rules = relay.Options.RulesFor(e.Id);
-            return new ServerView(e.Id, e.ClientPort, e.DataPort, Connected: live is not null,
-                PoolReady: live?.ReadyCount ?? 0, ActivePairs: live?.ActivePairs ?? 0, Draining: relay.IsDraining(e.Id),
-                BytesIn: live?.BytesIn ?? 0, BytesOut: live?.BytesOut ?? 0,
-                Rules: new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny,
-                    Duration(rules.PairIdleTimeout)));
-        }).ToList();
+            throw new FormatException($"invalid id: use 1 to {Wire.MaxIdBytes} of A-Z a-z 0-9 . _ -");
+        }
+
+        var entry = relay.Registry.Add(id, request.ClientPort, request.DataPort);
+        RelayLog.ServerAdded(_log, entry.Id, entry.ClientPort, entry.DataPort);
+        relay.Events.Publish(RelayEventTypes.ServerAdded, entry.Id);
+        return new AddedServerView(entry.Id, entry.ClientPort, entry.DataPort, entry.Secret,
+            $"gray agent --relay RELAY:{relay.Options.Control.Port} --id {entry.Id} --secret-file FILE " +
+            $"--fingerprint {relay.Fingerprint} --target HOST:PORT");
+    }
+
+    public ServerListView List()
+    {
+        var declared = relay.Registry.DeclaredIds();
+        return new ServerListView(Limits(), [.. relay.Registry.List().Select(e => View(e, declared))]);
+    }
+
+    public ServerView? Find(string id) =>
+        relay.Registry.Find(id) is { } entry ? View(entry, relay.Registry.DeclaredIds()) : null;
+
+    private ServerView View(ServerEntry e, IReadOnlySet<string> declared)
+    {
+        var live = relay.Manager.Find(e.Id);
+        var rules = relay.Options.RulesFor(e.Id);
+        return new ServerView(e.Id, e.ClientPort, e.DataPort, declared.Contains(e.Id), relay.IsDraining(e.Id),
+            new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny, Duration(rules.PairIdleTimeout)),
+            live is null ? null : Agent(live), live?.ActivePairs ?? 0, live?.WaitingCount ?? 0, live?.BytesIn ?? 0,
+            live?.BytesOut ?? 0);
+    }
+
+    private static AgentView Agent(RelayTunnel live) =>
+        new((live.AgentEndPoint as IPEndPoint)?.Address.ToString() ?? "", live.ConnectedAt, live.Software,
+            live.ReadyCount, live.Pool, live.Mux, live.PlainData, live.AuthKey is not null,
+            live.RoundTrip?.TotalMilliseconds);
 
     public LimitsView Limits()
     {
@@ -41,12 +75,34 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
             Duration(o.ClientWaitTimeout), o.MaxWaitingClients, relay.DrainAll);
     }
 
+    public RelayStatusView Status(string version)
+    {
+        var now = relay.Time.GetUtcNow();
+        int agents = relay.Manager.All.Count;
+        return new RelayStatusView(version, relay.StartedAt, Math.Round((now - relay.StartedAt).TotalSeconds, 3),
+            relay.Fingerprint, relay.Options.Control.ToString(), Limits(),
+            new ConnectionCounts(relay.Connections.Current, relay.Clients.Current, relay.Pending.Count, agents,
+                relay.Events.SubscriberCount));
+    }
+
+    /// <summary>The clients of a server's client port; null if there is no such server.</summary>
+    public IReadOnlyList<ClientView>? Clients(string id)
+    {
+        Require(id);
+        var live = relay.Manager.Find(id);
+        if (live is null) return [];
+        return [.. live.Clients().Select(s => s.RemoteEndPoint is IPEndPoint from
+            ? new ClientView(s.Id, from.Address.ToString(), from.Port, s.ConnectedAt, s.BytesReceived, s.BytesSent)
+            : null).OfType<ClientView>()];
+    }
+
     /// <summary>Stops accepting new clients for one server (or all, with null); running pairs go on.</summary>
     public void Drain(string? id)
     {
         if (id is not null) Require(id);
         relay.Drain(id);
         _log.LogInformation("Draining {Servers}: new clients are refused, running pairs go on", id ?? "every server");
+        relay.Events.Publish(RelayEventTypes.Drained, id);
     }
 
     public void Resume(string? id)
@@ -54,15 +110,15 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         if (id is not null) Require(id);
         relay.Resume(id);
         _log.LogInformation("Resumed {Servers}", id ?? "every server");
+        relay.Events.Publish(RelayEventTypes.Resumed, id);
     }
 
-    /// <summary>
-    /// Ends the pairs of every client from <paramref name="client"/> on server <paramref name="id"/>.
-    /// </summary>
+    /// <summary>Ends the pairs of every client from <paramref name="client"/> on server
+    /// <paramref name="id"/>.</summary>
     public int Kick(string id, string client)
     {
         Require(id);
-        if (!System.Net.IPAddress.TryParse(client, out var address))
+        if (!IPAddress.TryParse(client, out var address))
         {
             throw new FormatException($"'{client}' is not an IP address");
         }
@@ -71,9 +127,37 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         return kicked;
     }
 
+    /// <summary>Ends one client connection by its ID (from <see cref="Clients"/>).</summary>
+    public int KickConnection(string id, long connection)
+    {
+        Require(id);
+        int kicked = relay.Manager.Find(id)?.KickClient(connection) == true ? 1 : 0;
+        _log.LogInformation("Server {ServerId}: kicked client connection {Connection}", id, connection);
+        return kicked;
+    }
+
+    public CreatedTokenView CreateToken(ApiScope scope, string name)
+    {
+        var (info, token) = relay.Registry.CreateToken(scope, name);
+        _log.LogInformation("Created {Scope} token {TokenId} ({Name})", Registry.ScopeName(scope), info.Id,
+            LogText.Escape(name));
+        return new CreatedTokenView(info.Id, Registry.ScopeName(scope), info.Name, token);
+    }
+
+    public bool RevokeToken(string tokenId)
+    {
+        bool revoked = relay.Registry.RevokeToken(tokenId);
+        if (revoked) _log.LogInformation("Revoked token {TokenId}", tokenId);
+        return revoked;
+    }
+
+    public IReadOnlyList<TokenView> Tokens() =>
+        [.. relay.Registry.ListTokens().Select(t => new TokenView(t.Id, Registry.ScopeName(t.Scope), t.Name,
+            t.CreatedAt))];
+
     private void Require(string id)
     {
-        if (relay.Registry.Find(id) is null) throw new RegistryException($"no server '{id}'");
+        if (relay.Registry.Find(id) is null) throw new UnknownServerException(id);
     }
 
     private static string Duration(TimeSpan? value) => SettingText.FormatDuration(value);
@@ -94,6 +178,7 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         }
 
         RelayLog.ServerDeleted(_log, id);
+        relay.Events.Publish(RelayEventTypes.ServerDeleted, id);
         return true;
     }
 

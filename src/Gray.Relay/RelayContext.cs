@@ -46,6 +46,12 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
 
     public ServerManager Manager { get; } = new();
 
+    /// <summary>What happens in the relay, for the event stream's subscribers.</summary>
+    public Events.RelayEventHub Events { get; } = new(time);
+
+    /// <summary>When this relay started, for its uptime.</summary>
+    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+
     /// <summary>Limits of multiplexed data connections; one window budget for every agent of this relay.</summary>
     public MuxOptions Mux { get; } = new();
 

@@ -52,8 +52,8 @@ internal static partial class RelayLog
     [LoggerMessage(112, LogLevel.Information, "Server {ServerId} deleted")]
     public static partial void ServerDeleted(ILogger logger, string serverId);
 
-    [LoggerMessage(113, LogLevel.Information, "Admin endpoint on {EndPoint}")]
-    public static partial void AdminListening(ILogger logger, EndPoint endPoint);
+    [LoggerMessage(113, LogLevel.Information, "Control plane (API, /metrics, dashboard) on {Url}")]
+    public static partial void HttpListening(ILogger logger, Uri url);
 
     [LoggerMessage(114, LogLevel.Error, "Server {ServerId}: could not start")]
     public static partial void ServerStartFailed(ILogger logger, Exception error, string serverId);

@@ -117,7 +117,7 @@ internal sealed class RelayMetrics : IDisposable
         if (_ownsMeter) _meter.Dispose();
     }
 
-    private static string ReasonName(RefuseReason reason) => reason switch
+    public static string ReasonName(RefuseReason reason) => reason switch
     {
         RefuseReason.Paused => "draining",
         RefuseReason.SessionLimit => "port_limit",

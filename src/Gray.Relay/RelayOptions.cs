@@ -119,8 +119,24 @@ public sealed class RelayOptions
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } =
         Microsoft.Extensions.Logging.LogLevel.Information;
 
-    /// <summary>Where GET /metrics answers in the Prometheus text format; null (the default) serves none.</summary>
-    public IPEndPoint? MetricsListen { get; set; }
+    /// <summary>The default address of the HTTP control plane: loopback, for SSH port-forwards.</summary>
+    public static readonly IPEndPoint DefaultHttpListen = new(IPAddress.Loopback, 44580);
+
+    /// <summary>
+    /// Where the HTTP control plane (API, /metrics, health, dashboard) listens; null (http.listen: off) serves none.
+    /// </summary>
+    public IPEndPoint? HttpListen { get; set; } = DefaultHttpListen;
+
+    /// <summary>Serve the control plane over TLS: with the relay's certificate, or HttpCertificatePath's.</summary>
+    public bool HttpTls { get; set; }
+
+    /// <summary>PEM certificate and key for the control plane; without them it uses the relay's own.</summary>
+    public string? HttpCertificatePath { get; set; }
+
+    public string? HttpKeyPath { get; set; }
+
+    /// <summary>Endpoints served without a token (http.open): metrics, healthz, readyz. None by default.</summary>
+    public IReadOnlySet<string> HttpOpen { get; set; } = new HashSet<string>();
 
     public IPAddress EffectivePublicBind => PublicBind ?? Control.Address;
 }

@@ -1,6 +1,6 @@
 // `gray relay` as a hosted service: data directory, certificate, registry, the TLS control port,
-// the admin endpoint, the console; a graceful stop that releases every port.
-using Gray.Relay.Admin;
+// the HTTP control plane, the console; a graceful stop that releases every port.
+using Gray.Relay.ControlPlane;
 using System.Diagnostics.Metrics;
 using Gray.Net;
 using Microsoft.Extensions.Hosting;
@@ -44,17 +44,6 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Background.CriticalAsync(() => RunAsync(stoppingToken), "The relay", _log, lifetime, exit);
 
-    // OTLP and trusted keys live in methods of their own: the JIT then loads OpenTelemetry and
-    // System.Net.Http (about 1 MiB of a relay's memory) only for relays that use them.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private IDisposable StartOtlp(Uri endpoint)
-    {
-        var provider = OtlpExport.Start(RelayMetrics.MeterName, endpoint, options.OtlpInterval);
-        _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", endpoint,
-            options.OtlpInterval.TotalSeconds);
-        return provider;
-    }
-
     // A refresh that removed the key an agent logged in with drops that agent.
     private void DropAgentsWithRevokedKeys(RelayContext relay, TrustedKeys keys)
     {
@@ -81,12 +70,10 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
     {
         RelayContext relay;
         ControlListener control;
-        AdminServer admin;
-        string adminFile;
-        MetricsServer? metrics = null;
+        RelayCommands commands;
+        HttpControlPlane? http = null;
         ConfigReloader? reloader = null;
-        IDisposable? otlp = null;
-        PrometheusExporter? exporter = null;
+        OpenTelemetry.Metrics.MeterProvider? meters = null;
         FileStream? dataDirLock = null;
         try
         {
@@ -110,29 +97,30 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
                 relay.TrustedKeys = new TrustedKeys(keySource, options.TrustedKeysRefresh, options.TrustedKeysAllowHttp,
                     relay.Time, _log, keys => DropAgentsWithRevokedKeys(relay, keys));
             }
-            // Exporters first: a measurement made before they listen would be lost.
-            exporter = options.MetricsListen is null ? null : new PrometheusExporter(RelayMetrics.MeterName);
-            if (options.OtlpEndpoint is { } otlpEndpoint) otlp = StartOtlp(otlpEndpoint);
+            // The meter pipeline first: a measurement made before it listens would be lost.
+            meters = RelayTelemetry.Start(options);
+            if (options.OtlpEndpoint is { } otlpEndpoint)
+            {
+                _log.LogInformation("Pushing metrics over OTLP to {Endpoint} every {Seconds} s", otlpEndpoint,
+                    options.OtlpInterval.TotalSeconds);
+            }
 
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
             control.Start();
-            var commands = new RelayCommands(relay, lifetime.StopApplication);
-            admin = new AdminServer(commands, relay.ListenerOptions(maxSessions: 64, counted: false));
-            admin.Start();
-            adminFile = Path.Combine(dataDir, AdminEndpointFile.FileName);
-            DataDirectory.WritePrivate(adminFile,
-                new AdminEndpointFile(admin.EndPoint.ToString(), admin.Token).ToJson());
-            RelayLog.AdminListening(_log, admin.EndPoint);
+            commands = new RelayCommands(relay, lifetime.StopApplication);
             var manager = relay.Manager;
             relay.Metrics.ObserveServers(() =>
                 manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
             var registry = relay.Registry;
             relay.Metrics.ObserveAgents(() => registry.List().Select(e => (e.Id, manager.Find(e.Id) is not null)));
-            if (options.MetricsListen is { } metricsEndPoint)
+            if (options.HttpListen is { } httpEndPoint)
             {
-                metrics = new MetricsServer(metricsEndPoint, exporter!);
-                metrics.Start();
-                _log.LogInformation("Metrics on http://{EndPoint}/metrics", metrics.EndPoint);
+                var httpCertificate = options.HttpTls ? HttpCertificate(options, certificate) : null;
+                http = await HttpControlPlane.StartAsync(commands, httpEndPoint, httpCertificate, meters,
+                    Version, stoppingToken).ConfigureAwait(false);
+                AdminAccess.Write(relay.Registry, dataDir, http.Url,
+                    httpCertificate is null ? null : Certificates.Sha256Fingerprint(httpCertificate));
+                RelayLog.HttpListening(_log, http.Url);
             }
 
             // Armed before the ready line: a file changed once the relay said it runs must be reloaded.
@@ -159,6 +147,8 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         {
             bool usage = error is ConfigException or RegistryException;
             bool explained = usage || error is DataDirectoryInUseException; // the message says it all
+            meters?.Dispose();
+            if (http is not null) await http.DisposeAsync().ConfigureAwait(false);
             dataDirLock?.Dispose();
             _log.LogCritical(explained ? null : error, "The relay could not start: {Reason}", error.Message);
             Console.Error.WriteLine($"gray relay: cannot start: {error.Message}");
@@ -176,24 +166,30 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         {
         }
 
-        // Stop: no new agents, then every server (ports released), then the admin endpoint.
+        // Stop: no new agents, then every server (ports released), then the control plane.
+        commands.IsStopping = true;
         reloader?.Dispose();
         if (relay.TrustedKeys is { } trustedKeys) await trustedKeys.DisposeAsync().ConfigureAwait(false);
-        otlp?.Dispose(); // flushes the last measurements
         await control.StopAsync().ConfigureAwait(false);
         await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);
-        await admin.StopAsync().ConfigureAwait(false);
-        if (metrics is not null)
-        {
-            await metrics.StopAsync().ConfigureAwait(false);
-            metrics.Exporter.Dispose();
-        }
-
-        File.Delete(adminFile);
+        if (http is not null) await http.DisposeAsync().ConfigureAwait(false);
+        meters.Dispose(); // flushes the last measurements to OTLP
         relay.Registry.Dispose();
         relay.Logins.Dispose();
         relay.Metrics.Dispose();
         dataDirLock.Dispose();
         RelayLog.Stopped(_log);
     }
+
+    /// <summary>The version the control plane reports.</summary>
+    private static readonly string Version =
+        typeof(RelayService).Assembly.GetName().Version?.ToString(3) ?? "0";
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 HttpCertificate(
+        RelayOptions options,
+        System.Security.Cryptography.X509Certificates.X509Certificate2 relayCertificate) =>
+        options.HttpCertificatePath is { } path
+            ? Certificates.LoadPem(path, options.HttpKeyPath ?? throw new Hosting.ConfigException(
+                "http.certificate needs http.key"))
+            : relayCertificate;
 }

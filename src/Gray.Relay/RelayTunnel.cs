@@ -48,6 +48,7 @@ internal sealed partial class RelayTunnel
         _relay = relay;
         _control = control;
         Id = entry.Id;
+        ConnectedAt = relay.Time.GetUtcNow();
         ClientPort = entry.ClientPort;
         DataPort = entry.DataPort;
         Pool = pool;
@@ -71,6 +72,12 @@ internal sealed partial class RelayTunnel
 
     public string Id { get; }
 
+    /// <summary>When its agent authenticated.</summary>
+    public DateTimeOffset ConnectedAt { get; }
+
+    /// <summary>The latest ping round trip; null until the first pong.</summary>
+    public TimeSpan? RoundTrip { get; private set; }
+
     /// <summary>The trusted key its agent authenticated with, or null for the HMAC secret.</summary>
     public byte[]? AuthKey { get; }
 
@@ -90,9 +97,6 @@ internal sealed partial class RelayTunnel
         _clients.MaxSessionsPerAddress = options.MaxClientConnectionsPerIp;
         _clients.Options.MaxSessions = options.EffectiveMaxClientsPerServer;
     }
-
-    /// <summary>Ends the pairs of every client from <paramref name="address"/>; returns how many.</summary>
-    public int Kick(IPAddress address) => _clients.DisconnectAddress(address);
 
     public int ClientPort { get; }
 
@@ -120,12 +124,6 @@ internal sealed partial class RelayTunnel
     public PairRunner Pairs { get; }
 
     public int ActivePairs => Pairs.Active;
-
-    /// <summary>Bytes from clients so far, running pairs included (the client port's own count).</summary>
-    public long BytesIn => _clients.BytesReceived;
-
-    /// <summary>Bytes to clients so far, running pairs included.</summary>
-    public long BytesOut => _clients.BytesSent;
 
     public EndPoint? AgentEndPoint => _control.RemoteEndPoint;
 
@@ -176,6 +174,7 @@ internal sealed partial class RelayTunnel
 
         _stopping.Cancel();
         _relay.Manager.Remove(this);
+        _relay.Events.Publish(Events.RelayEventTypes.AgentDisconnected, Id, reason: reason);
         if (tellAgent is { } code && _control.IsConnected)
         {
             _control.Send(ControlFrames.Encode(new ErrorMessage(code, reason)));
@@ -235,7 +234,8 @@ internal sealed partial class RelayTunnel
                 long sent = (long)pong.Nonce; // our ping's nonce is its timestamp
                 if (sent > 0 && sent <= _relay.Time.GetTimestamp())
                 {
-                    _relay.Metrics.PingRoundTrip.Record(_relay.Time.GetElapsedTime(sent).TotalSeconds,
+                    RoundTrip = _relay.Time.GetElapsedTime(sent);
+                    _relay.Metrics.PingRoundTrip.Record(RoundTrip.Value.TotalSeconds,
                         new KeyValuePair<string, object?>("server", Id));
                 }
 

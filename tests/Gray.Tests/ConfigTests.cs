@@ -127,18 +127,18 @@ public class PrecedenceTests
         string dir = Directory.CreateTempSubdirectory("gray-precedence-").FullName;
         string file = Path.Combine(dir, "relay.yaml");
         await File.WriteAllTextAsync(
-            file, "ping_interval: 10s\nmax_connections: 111\nmetrics: { listen: 127.0.0.1:9000 }\n");
+            file, "ping_interval: 10s\nmax_connections: 111\nhttp: { listen: 127.0.0.1:9000 }\n");
         await File.WriteAllTextAsync(Path.Combine(dir, ".env"),
             "# loaded as the seed loads it\nGRAY_MAX_CONNECTIONS=222\nexport GRAY_PING_TIMEOUT=\"44s\"\n");
 
         var (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", file],
             new Dictionary<string, string> { ["GRAY_PING_INTERVAL"] = "20s",
-                ["GRAY_METRICS_LISTEN"] = "127.0.0.1:9100" }, workingDirectory: dir);
+                ["GRAY_HTTP_LISTEN"] = "127.0.0.1:9100" }, workingDirectory: dir);
         Assert.Equal(0, exitCode);
         Assert.Contains("ping_interval: 20s", output);      // environment over file
         Assert.Contains("max_connections: 222", output);    // .env over file
         Assert.Contains("ping_timeout: 44s", output);       // .env over default
-        Assert.Contains("metrics: {listen: '127.0.0.1:9100'}", output);
+        Assert.Contains("http: {listen: '127.0.0.1:9100'", output);
 
         (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", file],
             new Dictionary<string, string> { ["GRAY_MAX_CONNECTIONS"] = "333" }, workingDirectory: dir);

@@ -40,7 +40,7 @@ public class DeclaredServerTests
         await Wait.UntilAsync(
             () => TestRelay.IsFree(clientPort) && TestRelay.IsFree(dataPort), "ports freed", TimeSpan.FromSeconds(10));
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        Assert.Equal(["other"], JsonDocument.Parse(shown).RootElement.EnumerateArray()
+        Assert.Equal(["other"], JsonDocument.Parse(shown).RootElement.GetProperty("servers").EnumerateArray()
             .Select(e => e.GetProperty("id").GetString()!));
     }
 }

@@ -15,15 +15,16 @@ public class MetricsTests
     [Fact]
     public async Task Metrics_parse_and_count_the_real_traffic()
     {
-        int relayMetrics = Ports.Free(), agentMetrics = Ports.Free();
+        int agentMetrics = Ports.Free();
         await using var echo = new EchoService();
         echo.Start();
         await using var relay = new TestRelay(new()
         {
-            ["metrics"] = $"{{ listen: 127.0.0.1:{relayMetrics} }}", ["ping_interval"] = "200ms",
+            ["ping_interval"] = "200ms",
             ["client_deny"] = "[127.0.6.6/32]",
         });
         await relay.StartAsync();
+        var relayMetrics = relay.Admin;
         var server = await relay.AddServerAsync("metered");
         await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "4", "--metrics", $"127.0.0.1:{agentMetrics}"]);
 
@@ -41,7 +42,7 @@ public class MetricsTests
         Dictionary<string, double> metrics = [];
         await Wait.UntilAsync(async () =>
         {
-            metrics = await ScrapeAsync(relayMetrics);
+            metrics = await ScrapeAsync(relayMetrics.Url, relayMetrics.Token);
             return metrics.GetValueOrDefault($"gray_relay_bytes_total{{{labels}}}") == total
                 && metrics.GetValueOrDefault("gray_relay_ping_rtt_seconds_count{server=\"metered\"}") >= 1;
         }, "relay metrics show the traffic");
@@ -64,20 +65,22 @@ public class MetricsTests
 
         // A server whose agent is away keeps its series, at 0, so that "agent down" can be alerted on.
         await relay.AddServerAsync("away");
-        await Wait.UntilAsync(async () => (await ScrapeAsync(relayMetrics))
+        await Wait.UntilAsync(async () => (await ScrapeAsync(relayMetrics.Url, relayMetrics.Token))
             .GetValueOrDefault("gray_relay_agent_connected{server=\"away\"}", -1) == 0, "the away server at 0");
 
-        var agent = await ScrapeAsync(agentMetrics);
+        var agent = await ScrapeAsync($"http://127.0.0.1:{agentMetrics}");
         Assert.Equal(total, agent["gray_agent_bytes_total{direction=\"in\"}"]);
         Assert.Equal(total, agent["gray_agent_bytes_total{direction=\"out\"}"]);
         Assert.Equal(0, agent["gray_agent_pairs_active"]);
     }
 
-    /// <summary>GETs /metrics and parses every sample line (and checks each metric was typed first).</summary>
-    internal static async Task<Dictionary<string, double>> ScrapeAsync(int port)
+    /// <summary>GETs /metrics (with a bearer token, if given) and parses every sample line (and checks each
+    /// metric was typed first).</summary>
+    internal static async Task<Dictionary<string, double>> ScrapeAsync(string url, string? token = null)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        string text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+        if (token is not null) http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        string text = await http.GetStringAsync($"{url}/metrics");
         var samples = new Dictionary<string, double>();
         var typed = new HashSet<string>();
         foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -94,7 +97,8 @@ public class MetricsTests
             Assert.True(match.Success, $"unparsable line: {line}");
             string name = match.Groups[1].Value;
             Assert.Contains(typed, t => name == t || name.StartsWith(t + "_", StringComparison.Ordinal));
-            samples[name + match.Groups[2].Value] = double.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture);
+            string labels = match.Groups[2].Value is "{}" ? "" : match.Groups[2].Value; // no labels, either way
+            samples[name + labels] = double.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture);
         }
 
         return samples;

@@ -46,6 +46,7 @@ public class PoolTests
     private static async Task<int> PoolReadyAsync(TestRelay relay)
     {
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        return JsonDocument.Parse(shown).RootElement[0].GetProperty("poolReady").GetInt32();
+        return JsonDocument.Parse(shown).RootElement.GetProperty("servers")[0]
+            .GetProperty("agent").GetProperty("poolReady").GetInt32();
     }
 }

@@ -17,11 +17,9 @@ public class PublishedBinaryTests
         var gray = await PublishedGray.GetAsync();
         await using var echo = new EchoService();
         echo.Start();
-        int metricsPort = Ports.Free();
         await using var relay = new TestRelay(new()
         {
-            ["max_connections"] = "500", ["allow_plain_data"] = "true",
-                ["metrics"] = $"{{ listen: 127.0.0.1:{metricsPort} }}",
+            ["max_connections"] = "500", ["allow_plain_data"] = "true", ["http"] = "{ open: [metrics] }",
         }) { Command = gray };
         await relay.StartAsync();
         var server = await relay.AddServerAsync("published"); // `admin add --json`, read back
@@ -62,11 +60,11 @@ public class PublishedBinaryTests
 
         var (exitCode, output) = await relay.AdminAsync("show", "--json");
         Assert.True(exitCode == 0, output);
-        var servers = JsonDocument.Parse(output).RootElement.EnumerateArray()
-            .ToDictionary(s => s.GetProperty("id").GetString()!);
+        var list = JsonDocument.Parse(output).RootElement;
+        var servers = list.GetProperty("servers").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
         Assert.True(servers["published"].GetProperty("connected").GetBoolean(), output);
         Assert.True(servers["published-plain"].GetProperty("connected").GetBoolean(), output);
-        Assert.Equal(500, servers["published"].GetProperty("limits").GetProperty("maxConnections").GetInt32());
+        Assert.Equal(500, list.GetProperty("limits").GetProperty("maxConnections").GetInt32());
 
         (exitCode, output) = await relay.AdminAsync("top", "--count", "1");
         Assert.True(exitCode == 0, output);
@@ -75,7 +73,7 @@ public class PublishedBinaryTests
         Dictionary<string, double> metrics = [];
         await Wait.UntilAsync(async () =>
         {
-            metrics = await MetricsTests.ScrapeAsync(metricsPort);
+            metrics = await MetricsTests.ScrapeAsync(relay.Admin.Url); // left open by http.open
             return metrics.GetValueOrDefault(
                 "gray_relay_bytes_total{direction=\"out\",server=\"published\"}") == 256 * 1024;
         }, "the relay's metrics count the mux tunnel's bytes");

@@ -49,7 +49,8 @@ public class RelayTests
         await Wait.UntilAsync(
             async () => await Tcp.IsRefusedAsync(server.ClientPort), "client port closed", TimeSpan.FromSeconds(5));
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        Assert.False(JsonDocument.Parse(shown).RootElement[0].GetProperty("connected").GetBoolean());
+        Assert.False(JsonDocument.Parse(shown).RootElement.GetProperty("servers")[0].GetProperty("connected")
+            .GetBoolean());
     }
 
     [Fact]
@@ -70,14 +71,17 @@ public class RelayTests
         Assert.True(TestRelay.IsFree(doomed.ClientPort), "client port still bound");
         Assert.True(TestRelay.IsFree(doomed.DataPort), "data port still bound");
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        Assert.Equal(0, JsonDocument.Parse(shown).RootElement.GetArrayLength());
+        // The limits stay at the top with no server left.
+        Assert.Equal(0, JsonDocument.Parse(shown).RootElement.GetProperty("servers").GetArrayLength());
+        Assert.True(JsonDocument.Parse(shown).RootElement.GetProperty("limits").GetProperty("maxConnections")
+            .GetInt32() > 0);
 
         // A new server on the same running relay: it gets ports (the freed ones) and serves at once.
         var fresh = await relay.AddServerAsync("fresh");
         await relay.StartAgentAsync(fresh, echo.EndPoint);
         await AgentTests.AssertEchoAsync(fresh.ClientPort);
         (_, shown) = await relay.AdminAsync("show", "--json");
-        var entry = JsonDocument.Parse(shown).RootElement[0];
+        var entry = JsonDocument.Parse(shown).RootElement.GetProperty("servers")[0];
         Assert.Equal("fresh", entry.GetProperty("id").GetString());
         Assert.Equal(fresh.ClientPort, entry.GetProperty("clientPort").GetInt32());
         Assert.Equal(fresh.DataPort, entry.GetProperty("dataPort").GetInt32());
@@ -129,12 +133,11 @@ public class RelayTests
         Assert.Equal(0, await relay.Process.WaitForExitAsync(TimeSpan.FromSeconds(5)));
         Assert.InRange(DateTime.UtcNow - signalled, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         Assert.True(await Tcp.IsClosedByPeerAsync(pair));
-        foreach (int port in new[] { relay.ControlPort, server.ClientPort, server.DataPort })
+        int httpPort = new Uri(relay.Admin.Url).Port;
+        foreach (int port in new[] { relay.ControlPort, server.ClientPort, server.DataPort, httpPort })
         {
             Assert.True(TestRelay.IsFree(port), $"port {port} still bound");
         }
-
-        Assert.False(File.Exists(Path.Combine(relay.DataDir, "admin.json")));
     }
 
     [Fact]

@@ -1,27 +1,34 @@
-// `gray admin`'s side: finds the relay through admin.json in the data directory and sends one request.
-using System.Net;
-using System.Text;
+// `gray admin`'s side of the control plane: finds the relay's URL and token in the data directory's
+// admin.json and calls the HTTP API, pinning the certificate when the endpoint serves TLS.
+using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Gray.Net;
-using Gray.Relay.Admin;
+using Gray.Relay.ControlPlane;
 
 namespace Gray.Cli;
 
+/// <summary>The relay cannot be reached, or answered nonsense (exit 1).</summary>
 public sealed class AdminException(string message) : Exception(message);
 
-public static class AdminClient
+/// <summary>The relay refused the request and said why (exit 2).</summary>
+public sealed class AdminRefusedException(string message) : Exception(message);
+
+public sealed class AdminClient : IDisposable
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task<AdminResponse> SendAsync(string dataDir, AdminRequest request,
-        CancellationToken cancellationToken)
+    private readonly HttpClient _http;
+
+    private AdminClient(HttpClient http) => _http = http;
+
+    public static AdminClient Open(string dataDir)
     {
         string path = Path.Combine(Path.GetFullPath(dataDir), AdminEndpointFile.FileName);
         AdminEndpointFile endpoint;
         try
         {
-            endpoint = JsonSerializer.Deserialize(await File.ReadAllTextAsync(path, cancellationToken),
-                AdminJson.Context.AdminEndpointFile)
+            endpoint = JsonSerializer.Deserialize(File.ReadAllText(path), ApiJson.Default.AdminEndpointFile)
                 ?? throw new AdminException($"{path} is empty");
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException or JsonException)
@@ -30,48 +37,92 @@ public static class AdminClient
                 $"running with --data-dir {dataDir}?");
         }
 
-        var connection = new LineClient(IPEndPoint.Parse(endpoint.Endpoint));
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(RequestTimeout);
+        var handler = new SocketsHttpHandler();
+        if (endpoint.Fingerprint is { } fingerprint)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = Certificates.PinSha256(fingerprint);
+        }
+
+        var http = new HttpClient(handler) { BaseAddress = new Uri(endpoint.Url), Timeout = Timeout.InfiniteTimeSpan };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", endpoint.Token);
+        return new AdminClient(http);
+    }
+
+    public Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, path, null, type, cancellationToken);
+
+    public async Task<T> SendAsync<T>(HttpMethod method, string path, JsonContent? body, JsonTypeInfo<T> type,
+        CancellationToken cancellationToken)
+    {
+        using var response = await CallAsync(method, path, body, cancellationToken).ConfigureAwait(false);
         try
         {
-            await connection.ConnectAsync(deadline.Token).ConfigureAwait(false);
+            return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
+                ?? throw new AdminException("empty answer from the relay");
         }
-        catch (System.Net.Sockets.SocketException error)
+        catch (JsonException error)
         {
-            throw new AdminException($"the relay's admin endpoint {endpoint.Endpoint} does not answer " +
+            throw new AdminException($"the relay's answer is not what this gray expects: {error.Message}");
+        }
+    }
+
+    /// <summary>A call whose answer has no body (204, 202).</summary>
+    public async Task SendAsync(HttpMethod method, string path, CancellationToken cancellationToken)
+    {
+        using var response = await CallAsync(method, path, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The event stream's lines as they come (until the relay ends it or the token is canceled).</summary>
+    public async IAsyncEnumerable<string> EventLinesAsync(
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var response = await CallAsync(HttpMethod.Get, "/api/v1/events", null, cancellationToken,
+            HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken)
+            .ConfigureAwait(false));
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line) yield return line;
+    }
+
+    private async Task<HttpResponseMessage> CallAsync(HttpMethod method, string path, JsonContent? body,
+        CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (completion == HttpCompletionOption.ResponseContentRead) deadline.CancelAfter(RequestTimeout);
+        HttpResponseMessage response;
+        try
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body };
+            response = await _http.SendAsync(request, completion, deadline.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException error)
+        {
+            throw new AdminException($"the relay's control plane {_http.BaseAddress} does not answer " +
                 $"({error.Message}); is the relay running?");
         }
-
-        var line = JsonSerializer.Serialize(request with { Token = endpoint.Token }, AdminJson.Context.AdminRequest)
-            + "\n";
-        await connection.SendAsync(Encoding.UTF8.GetBytes(line), deadline.Token).ConfigureAwait(false);
-        string reply = await connection.Reply.WaitAsync(deadline.Token).ConfigureAwait(false);
-        await connection.DisconnectAsync().ConfigureAwait(false);
-        return JsonSerializer.Deserialize(reply, AdminJson.Context.AdminResponse)
-            ?? throw new AdminException("empty reply from the relay");
-    }
-
-    /// <summary>Collects bytes until the first newline.</summary>
-    private sealed class LineClient(EndPoint server) : TcpClient(server)
-    {
-        private readonly MemoryStream _received = new();
-        private readonly TaskCompletionSource<string> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task<string> Reply => _reply.Task;
-
-        protected override void OnReceived(ReadOnlySpan<byte> data)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            int newline = data.IndexOf((byte)'\n');
-            _received.Write(newline >= 0 ? data[..newline] : data);
-            if (newline >= 0) _reply.TrySetResult(Encoding.UTF8.GetString(_received.ToArray()));
-            else if (_received.Length > AdminJson.MaxLineBytes)
-            {
-                _reply.TrySetException(new AdminException("reply too long"));
-            }
+            throw new AdminException($"the relay's control plane {_http.BaseAddress} did not answer in time");
         }
 
-        protected override void OnDisconnected() =>
-            _reply.TrySetException(new AdminException("the relay closed the admin connection without a reply"));
+        if (response.IsSuccessStatusCode) return response;
+        using (response)
+        {
+            string reason = $"HTTP {(int)response.StatusCode}";
+            try
+            {
+                if (await response.Content.ReadFromJsonAsync(ApiJson.Default.ApiError, cancellationToken)
+                    .ConfigureAwait(false) is { } error)
+                {
+                    reason = error.Error;
+                }
+            }
+            catch (Exception error) when (error is JsonException or NotSupportedException)
+            {
+            }
+
+            throw new AdminRefusedException(reason);
+        }
     }
+
+    public void Dispose() => _http.Dispose();
 }

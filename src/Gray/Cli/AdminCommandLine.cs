@@ -1,8 +1,9 @@
-// `gray admin …`: commands sent to the running relay's admin endpoint.
+// `gray admin …`: commands sent to the running relay's HTTP API (its URL and token from admin.json).
 using System.CommandLine;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Gray.Hosting;
-using Gray.Relay.Admin;
+using Gray.Relay.ControlPlane;
 
 namespace Gray.Cli;
 
@@ -10,150 +11,146 @@ public static partial class GrayCommandLine
 {
     private static Command AdminCommand()
     {
-        var command = new Command("admin", "Manage a running relay through its local admin endpoint.");
+        var command = new Command("admin", "Manage a running relay through its HTTP control plane.");
+        command.Subcommands.Add(AddCommand());
+        command.Subcommands.Add(TopCommand());
+        command.Subcommands.Add(OneServerCommand("drain",
+            "Refuse new clients (one server or --all); running pairs finish.", "/drain", id => $"draining {id ?? "every server"}"));
+        command.Subcommands.Add(OneServerCommand("resume", "Accept new clients again after drain.", "/resume",
+            id => $"resumed {id ?? "every server"}"));
+        command.Subcommands.Add(KickCommand());
+        command.Subcommands.Add(ClientsCommand());
+        command.Subcommands.Add(ShowCommand());
+        command.Subcommands.Add(DeleteCommand());
+        command.Subcommands.Add(Simple("shutdown", "Stop the relay gracefully.", async (admin, ct) =>
+        {
+            await admin.SendAsync(HttpMethod.Post, "/api/v1/relay/shutdown", ct);
+            return "relay shutting down";
+        }));
+        command.Subcommands.Add(Simple("fingerprint",
+            "Print the relay certificate's SHA-256, in the form --fingerprint takes.", async (admin, ct) =>
+                (await admin.GetAsync("/api/v1/relay/fingerprint", ApiJson.Default.FingerprintView, ct)).Fingerprint));
+        command.Subcommands.Add(EventsCommand());
+        command.Subcommands.Add(TokenCommand());
+        return command;
+    }
 
-        var addId = new Argument<string>("ID") { Description = "server ID" };
+    private static Command AddCommand()
+    {
+        var id = new Argument<string>("ID") { Description = "server ID" };
         var clientPort = new Option<int?>("--client-port") { Description = "public client port (default: allocated)" };
         var dataPort = new Option<int?>("--data-port") { Description = "data port (default: allocated)" };
-        var addJson = JsonOption();
-        var addDir = DataDirOption();
+        var json = JsonOption();
+        var dir = DataDirOption();
         var add = new Command("add", "Register a server; prints its ports and its secret (shown once).")
         {
-            addId, clientPort, dataPort, addJson, addDir,
+            id, clientPort, dataPort, json, dir,
         };
-        add.SetAction((result, ct) => AdminAsync(result.GetValue(addDir)!,
-            new AdminRequest("", "add", result.GetValue(addId), result.GetValue(clientPort), result.GetValue(dataPort)),
-            response =>
+        add.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, "add", async (admin, ct) =>
         {
-            var s = response.Server!;
-            if (result.GetValue(addJson))
-            {
-                return JsonSerializer.Serialize(new AddedServerJson(s.Id, s.ClientPort, s.DataPort, s.Secret),
-                    AdminJson.Context.AddedServerJson);
-            }
-            return $"id:          {s.Id}\nclient port: {s.ClientPort}\ndata port:   {s.DataPort}\n" +
-                $"secret:      {s.Secret}\n(the secret is shown only once)";
+            var s = await admin.SendAsync(HttpMethod.Post, "/api/v1/servers",
+                JsonContent.Create(new AddServerRequest(result.GetValue(id)!, result.GetValue(clientPort),
+                    result.GetValue(dataPort)), ApiJson.Default.AddServerRequest),
+                ApiJson.Default.AddedServerView, ct);
+            return result.GetValue(json)
+                ? JsonSerializer.Serialize(s, ApiJson.Default.AddedServerView)
+                : $"id:          {s.Id}\nclient port: {s.ClientPort}\ndata port:   {s.DataPort}\n" +
+                  $"secret:      {s.Secret}\n(the secret is shown only once)";
         }, ct));
+        return add;
+    }
 
-        var showJson = JsonOption();
-        var showDir = DataDirOption();
-        var show = new Command("show", "List servers and whether their agent is connected.") { showJson, showDir };
-        show.SetAction((result, ct) => AdminAsync(result.GetValue(showDir)!, new AdminRequest("", "show"), response =>
+    private static Command ShowCommand()
+    {
+        var json = JsonOption();
+        var dir = DataDirOption();
+        var show = new Command("show", "List servers and whether their agent is connected.") { json, dir };
+        show.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, "show", async (admin, ct) =>
         {
-            var servers = response.Servers ?? [];
-            if (result.GetValue(showJson))
-            {
-                var entries = servers.Select(s => new ServerListEntryJson(s.Id, s.ClientPort, s.DataPort,
-                    s.Connected == true, s.PoolReady ?? 0, s.ActivePairs ?? 0, s.Draining == true, s.Rules,
-                    response.Limits)).ToList();
-                return JsonSerializer.Serialize(entries, AdminJson.Context.ListServerListEntryJson);
-            }
-
-            var l = response.Limits!;
-            string header = $"connections {l.Connections}/{l.MaxConnections} (agents' reserve {l.AgentReserve}); " +
-                $"clients {l.Clients}/{l.MaxClients}, per server {l.MaxClientsPerServer}, " +
-                $"per client IP {l.MaxClientConnectionsPerIp}; " +
-                $"pending {l.Pending}/{l.MaxPending}, per IP {l.MaxPendingPerIp} (oldest evicted); " +
-                $"addresses grouped by {l.AddressPrefix}\n" +
-                $"deadlines: TLS {l.HandshakeTimeout}, hello {l.HelloTimeout}, " +
-                $"OTP {l.OtpTimeout}, " +
-                $"client wait {l.ClientWaitTimeout} (max {l.MaxWaitingClients} waiting)" +
-                $"{(l.DrainAll ? "; DRAINING ALL" : "")}";
-            return servers.Count == 0
-                ? header + "\nno servers"
-                : string.Join('\n', new[]
-                    {
-                        header,
-                        $"{"ID",-24} {"CLIENT",-6} {"DATA",-6} {"AGENT",-9} {"READY",-5} {"PAIRS",-5} " +
-                        $"{"DRAIN",-5} RULES",
-                    }
-                    .Concat(servers.Select(s => $"{s.Id,-24} {s.ClientPort,-6} {s.DataPort,-6} " +
-                        $"{(s.Connected == true ? "connected" : "offline"),-9} " +
-                        $"{s.PoolReady,-5} {s.ActivePairs,-5} {(s.Draining == true ? "yes" : "no"),-5} " +
-                        $"pool<={s.Rules!.MaxPool} allow=[{string.Join(',', s.Rules.ClientAllow)}] " +
-                        $"deny=[{string.Join(',', s.Rules.ClientDeny)}] idle={s.Rules.PairIdleTimeout}")));
+            var list = await admin.GetAsync("/api/v1/servers", ApiJson.Default.ServerListView, ct);
+            return result.GetValue(json)
+                ? JsonSerializer.Serialize(list, ApiJson.Default.ServerListView)
+                : AdminText.Show(list);
         }, ct));
+        return show;
+    }
 
-        var deleteId = new Argument<string>("ID") { Description = "server ID" };
-        var deleteDir = DataDirOption();
-        var delete = new Command("delete", "Remove a server, drop its agent and free its ports.")
+    private static Command DeleteCommand()
+    {
+        var id = new Argument<string>("ID") { Description = "server ID" };
+        var dir = DataDirOption();
+        var delete = new Command("delete", "Remove a server, drop its agent and free its ports.") { id, dir };
+        delete.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, "delete", async (admin, ct) =>
         {
-            deleteId, deleteDir,
+            await admin.SendAsync(HttpMethod.Delete, $"/api/v1/servers/{Uri.EscapeDataString(result.GetValue(id)!)}",
+                ct);
+            return $"deleted {result.GetValue(id)}";
+        }, ct));
+        return delete;
+    }
+
+    /// <summary>drain and resume: one server by ID, or every server with --all.</summary>
+    private static Command OneServerCommand(string name, string description, string allPath,
+        Func<string?, string> done)
+    {
+        var id = new Argument<string?>("ID") { Description = "server ID", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "every server" };
+        var dir = DataDirOption();
+        var command = new Command(name, description) { id, all, dir };
+        command.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, name, async (admin, ct) =>
+        {
+            string? one = name == "resume" && !result.GetValue(all)
+                ? result.GetValue(id) // resume without an ID resumes everything, as before
+                : OneOrAll(result.GetValue(id), result.GetValue(all));
+            await admin.SendAsync(HttpMethod.Post,
+                one is null ? "/api/v1" + allPath : $"/api/v1/servers/{Uri.EscapeDataString(one)}{allPath}", ct);
+            return done(one);
+        }, ct));
+        return command;
+    }
+
+    private static Command KickCommand()
+    {
+        var id = new Argument<string>("ID") { Description = "server ID" };
+        var client = new Option<string>("--client") { Description = "the client's IP address", Required = true };
+        var dir = DataDirOption();
+        var kick = new Command("kick", "End every pair of one client IP on a server.") { id, client, dir };
+        kick.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, "kick", async (admin, ct) =>
+        {
+            var kicked = await admin.SendAsync(HttpMethod.Post,
+                $"/api/v1/servers/{Uri.EscapeDataString(result.GetValue(id)!)}/kick?client=" +
+                Uri.EscapeDataString(result.GetValue(client)!), null, ApiJson.Default.KickResult, ct);
+            return $"kicked {kicked.Kicked} connections";
+        }, ct));
+        return kick;
+    }
+
+    private static Command ClientsCommand()
+    {
+        var id = new Argument<string>("ID") { Description = "server ID" };
+        var json = JsonOption();
+        var dir = DataDirOption();
+        var clients = new Command("clients", "List a server's client connections: address, age, bytes.")
+        {
+            id, json, dir,
         };
-        delete.SetAction((result, ct) => AdminAsync(result.GetValue(deleteDir)!,
-            new AdminRequest("", "delete", result.GetValue(deleteId)), _ => $"deleted {result.GetValue(deleteId)}",
-            ct));
-
-        var shutdownDir = DataDirOption();
-        var shutdown = new Command("shutdown", "Stop the relay gracefully.") { shutdownDir };
-        shutdown.SetAction((result, ct) => AdminAsync(result.GetValue(shutdownDir)!,
-            new AdminRequest("", "shutdown"), _ => "relay shutting down", ct));
-
-        var fingerprintDir = DataDirOption();
-        var fingerprint = new Command("fingerprint",
-            "Print the relay certificate's SHA-256, in the form --fingerprint takes.") { fingerprintDir };
-        fingerprint.SetAction((result, ct) => AdminAsync(result.GetValue(fingerprintDir)!,
-            new AdminRequest("", "fingerprint"), r => r.Fingerprint!, ct));
-
-        var drainId = new Argument<string?>("ID") { Description = "server ID", Arity = ArgumentArity.ZeroOrOne };
-        var drainAll = new Option<bool>("--all") { Description = "every server" };
-        var drainDir = DataDirOption();
-        var drain = new Command("drain", "Refuse new clients (one server or --all); running pairs finish.")
+        clients.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, "clients", async (admin, ct) =>
         {
-            drainId, drainAll, drainDir,
-        };
-        drain.SetAction((result, ct) => AdminAsync(result.GetValue(drainDir)!,
-            new AdminRequest("", "drain", OneOrAll(result.GetValue(drainId), result.GetValue(drainAll))),
-            _ => $"draining {result.GetValue(drainId) ?? "every server"}", ct));
+            var list = await admin.GetAsync($"/api/v1/servers/{Uri.EscapeDataString(result.GetValue(id)!)}/clients",
+                ApiJson.Default.ListClientView, ct);
+            return result.GetValue(json)
+                ? JsonSerializer.Serialize(list, ApiJson.Default.ListClientView)
+                : AdminText.Clients(list, DateTimeOffset.UtcNow);
+        }, ct));
+        return clients;
+    }
 
-        var resumeId = new Argument<string?>("ID")
-        {
-            Description = "server ID (default: all)", Arity = ArgumentArity.ZeroOrOne,
-        };
-        var resumeAll = new Option<bool>("--all") { Description = "every server" };
-        var resumeDir = DataDirOption();
-        var resume = new Command("resume", "Accept new clients again after drain.") { resumeId, resumeAll, resumeDir };
-        resume.SetAction((result, ct) => AdminAsync(result.GetValue(resumeDir)!,
-            new AdminRequest("", "resume", result.GetValue(resumeId)),
-            _ => $"resumed {result.GetValue(resumeId) ?? "every server"}", ct));
-
-        var kickId = new Argument<string>("ID") { Description = "server ID" };
-        var kickClient = new Option<string>("--client") { Description = "the client's IP address", Required = true };
-        var kickDir = DataDirOption();
-        var kick = new Command("kick", "End every pair of one client IP on a server.") { kickId, kickClient, kickDir };
-        kick.SetAction((result, ct) => AdminAsync(result.GetValue(kickDir)!,
-            new AdminRequest("", "kick", result.GetValue(kickId), Client: result.GetValue(kickClient)),
-            r => $"kicked {r.Count} connections", ct));
-
-        var topDir = DataDirOption();
-        var topCount = new Option<int?>("--count")
-        {
-            Description = "stop after this many refreshes (default: until Ctrl+C)",
-        };
-        var top = new Command("top",
-            "A live table of servers, agents, pool fill, pairs and bytes per second.") { topDir, topCount };
-        top.SetAction(async (result, ct) =>
-        {
-            try
-            {
-                return await TopView.RunAsync(result.GetValue(topDir)!, result.GetValue(topCount), ct);
-            }
-            catch (AdminException error)
-            {
-                Console.Error.WriteLine($"gray admin top: {error.Message}");
-                return ExitCodes.Failure;
-            }
-        });
-
-        command.Subcommands.Add(add);
-        command.Subcommands.Add(top);
-        command.Subcommands.Add(drain);
-        command.Subcommands.Add(resume);
-        command.Subcommands.Add(kick);
-        command.Subcommands.Add(show);
-        command.Subcommands.Add(delete);
-        command.Subcommands.Add(shutdown);
-        command.Subcommands.Add(fingerprint);
+    private static Command Simple(string name, string description,
+        Func<AdminClient, CancellationToken, Task<string>> run)
+    {
+        var dir = DataDirOption();
+        var command = new Command(name, description) { dir };
+        command.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, name, run, ct));
         return command;
     }
 
@@ -165,24 +162,23 @@ public static partial class GrayCommandLine
             _ => throw new ConfigException("name one server ID, or --all"),
         };
 
-    private static async Task<int> AdminAsync(string dataDir, AdminRequest request, Func<AdminResponse, string> format,
-        CancellationToken cancellationToken)
+    private static async Task<int> AdminAsync(string dataDir, string name,
+        Func<AdminClient, CancellationToken, Task<string>> run, CancellationToken cancellationToken)
     {
         try
         {
-            var response = await AdminClient.SendAsync(dataDir, request, cancellationToken).ConfigureAwait(false);
-            if (!response.Ok)
-            {
-                Console.Error.WriteLine($"gray admin {request.Command}: {response.Error}");
-                return ExitCodes.Usage;
-            }
-
-            Console.WriteLine(format(response));
+            using var admin = AdminClient.Open(dataDir);
+            Console.WriteLine(await run(admin, cancellationToken).ConfigureAwait(false));
             return ExitCodes.Ok;
+        }
+        catch (AdminRefusedException error)
+        {
+            Console.Error.WriteLine($"gray admin {name}: {error.Message}");
+            return ExitCodes.Usage;
         }
         catch (AdminException error)
         {
-            Console.Error.WriteLine($"gray admin {request.Command}: {error.Message}");
+            Console.Error.WriteLine($"gray admin {name}: {error.Message}");
             return ExitCodes.Failure;
         }
     }

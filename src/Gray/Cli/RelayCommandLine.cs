@@ -13,7 +13,7 @@ public static partial class GrayCommandLine
         var config = new Option<string?>("--config") { Description = "YAML config file (gray.yaml)" };
         var dataDir = new Option<string?>("--data-dir")
         {
-            Description = $"registry, certificate and admin endpoint (default {DefaultDataDir})",
+            Description = $"registry, certificate and admin token (default {DefaultDataDir})",
         };
         var control = new Option<string?>("--control") { Description = "TLS control address (default 0.0.0.0:44555)" };
         var ports = new Option<string?>("--ports")
@@ -25,7 +25,10 @@ public static partial class GrayCommandLine
         {
             Description = "all connections at once (default 1000; env GRAY_MAX_CONNECTIONS)",
         };
-        var metrics = MetricsOption();
+        var http = new Option<string?>("--http")
+        {
+            Description = "control plane (API, /metrics, dashboard) address, or off (default 127.0.0.1:44580)",
+        };
         var logFormat = LogFormatOption();
         var relayOtlp = new Option<string?>("--otlp")
         {
@@ -33,7 +36,7 @@ public static partial class GrayCommandLine
         };
         var command = new Command("relay", "Run the public relay.")
         {
-            config, dataDir, control, ports, noConsole, maxConnections, metrics, logFormat, relayOtlp,
+            config, dataDir, control, ports, noConsole, maxConnections, http, logFormat, relayOtlp,
         };
         command.SetAction(async (result, _) =>
         {
@@ -56,9 +59,10 @@ public static partial class GrayCommandLine
                 }
                 if (result.GetValue(noConsole)) options.Console = false;
 
-                if (result.GetValue(metrics) is { } metricsAddress)
+                if (result.GetValue(http) is { } httpAddress)
                 {
-                    options.MetricsListen = SettingText.ParseEndPoint(metricsAddress, "--metrics");
+                    options.HttpListen = httpAddress == "off"
+                        ? null : SettingText.ParseEndPoint(httpAddress, "--http", anyPort: true);
                 }
                 if (result.GetValue(relayOtlp) is { } otlpText)
                 {

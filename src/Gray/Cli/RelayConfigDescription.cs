@@ -69,7 +69,9 @@ internal static class RelayConfigDescription
                 ("interval", SettingText.FormatDuration(o.OtlpInterval))));
         }
 
-        if (o.MetricsListen is not null) root.Add("metrics", Flow(("listen", o.MetricsListen.ToString())));
+        root.Add("http", o.HttpListen is null ? Flow(("listen", "off")) : Flow(
+            ("listen", o.HttpListen.ToString()), ("tls", o.HttpTls ? "true" : "false"),
+            ("open", string.Join(", ", o.HttpOpen.Order(StringComparer.Ordinal)))));
         var writer = new StringWriter();
         new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
         return writer.ToString().TrimEnd().TrimEnd('.').TrimEnd(); // no document end marker

@@ -10,7 +10,7 @@ namespace Gray.Cli;
 internal static class RelayConfigFile
 {
     /// <summary>Keys whose value is nested settings: their children are "section.child" in RelaySettings.</summary>
-    private static readonly HashSet<string> Sections = ["tls", "trusted_keys", "otlp", "metrics"];
+    private static readonly HashSet<string> Sections = ["tls", "trusted_keys", "otlp", "metrics", "http"];
 
     /// <summary>Every error of the file, each with its line; empty when it is valid.</summary>
     public static List<string> Check(string path) => Read(path, new RelayOptions()).Errors;
@@ -72,7 +72,10 @@ internal static class RelayConfigFile
         {
             throw new ConfigException($"unknown setting '{key}'");
         }
-        if (ConfigDocument.Scalar(value, key) is { } text) apply(options, text, baseDir);
+        // A list (http.open: [metrics, readyz]) is read as its items joined with commas.
+        string? text = value is YamlSequenceNode ? string.Join(',', ConfigDocument.List(value, key))
+            : ConfigDocument.Scalar(value, key);
+        if (text is not null) apply(options, text, baseDir);
     }
 
     private static void ApplyServers(ConfigDocument file, RelayOptions options, YamlNode value)

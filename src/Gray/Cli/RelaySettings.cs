@@ -52,7 +52,14 @@ internal static class RelaySettings
         ["trusted_keys.allow_http"] = (o, v, _) => o.TrustedKeysAllowHttp = Bool(v, "trusted_keys.allow_http"),
         ["otlp.endpoint"] = (o, v, _) => o.OtlpEndpoint = HttpUrl(v, "otlp.endpoint"),
         ["otlp.interval"] = (o, v, _) => o.OtlpInterval = SettingText.ParseDuration(v, "otlp.interval"),
-        ["metrics.listen"] = (o, v, _) => o.MetricsListen = SettingText.ParseEndPoint(v, "metrics.listen"),
+        ["metrics.listen"] = (_, _, _) => throw new ConfigException(
+            "metrics.listen: the relay serves /metrics on http.listen now (default 127.0.0.1:44580)"),
+        ["http.listen"] = (o, v, _) =>
+            o.HttpListen = v == "off" ? null : SettingText.ParseEndPoint(v, "http.listen", anyPort: true),
+        ["http.tls"] = (o, v, _) => o.HttpTls = Bool(v, "http.tls"),
+        ["http.certificate"] = (o, v, dir) => o.HttpCertificatePath = Path.Combine(dir, v),
+        ["http.key"] = (o, v, dir) => o.HttpKeyPath = Path.Combine(dir, v),
+        ["http.open"] = (o, v, _) => o.HttpOpen = OpenEndpoints(v),
         ["max_pool"] = (o, v, _) => o.DefaultRules = o.DefaultRules with { MaxPool = Pool(v, "max_pool") },
         ["pair_idle_timeout"] = (o, v, _) =>
             o.DefaultRules = o.DefaultRules with { PairIdleTimeout = IdleTimeout(v, "pair_idle_timeout") },
@@ -74,6 +81,23 @@ internal static class RelaySettings
                 throw new ConfigException($"environment {name}: {error.Message}");
             }
         }
+    }
+
+    /// <summary>The endpoints http.open may leave without a token.</summary>
+    private static readonly string[] Openable = ["metrics", "healthz", "readyz"];
+
+    private static HashSet<string> OpenEndpoints(string text)
+    {
+        var names = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        foreach (string name in names)
+        {
+            if (!Openable.Contains(name))
+            {
+                throw new ConfigException($"http.open: '{Shorten(name)}' is none of {string.Join(", ", Openable)}");
+            }
+        }
+
+        return [.. names];
     }
 
     public static (int Low, int High) ParsePortRange(string text)

@@ -1,8 +1,7 @@
 // `gray admin top`: a live table of servers, agents, pool fill, pairs and bytes per second,
-// refreshed every second from the relay's admin endpoint (Spectre.Console).
-using Gray.Relay.Admin;
+// refreshed every second from the relay's API (Spectre.Console).
+using Gray.Relay.ControlPlane;
 using Spectre.Console;
-using Gray.Hosting;
 
 namespace Gray.Cli;
 
@@ -10,7 +9,7 @@ internal static class TopView
 {
     private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(1);
 
-    public static async Task<int> RunAsync(string dataDir, int? count, CancellationToken cancellationToken)
+    public static async Task RunAsync(AdminClient admin, int? count, CancellationToken cancellationToken)
     {
         // not 80: no truncation in logs
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 120);
@@ -28,31 +27,30 @@ internal static class TopView
             {
                 while (!cancellationToken.IsCancellationRequested && (count is null || rounds < count))
                 {
-                    var response = await AdminClient.SendAsync(dataDir, new AdminRequest("", "show"),
+                    var list = await admin.GetAsync("/api/v1/servers", ApiJson.Default.ServerListView,
                         cancellationToken);
                     table.Rows.Clear();
                     var now = DateTime.UtcNow;
-                    foreach (var s in response.Servers ?? [])
+                    foreach (var s in list.Servers)
                     {
-                        long bytesIn = s.BytesIn ?? 0, bytesOut = s.BytesOut ?? 0;
                         string inRate = "-", outRate = "-";
                         if (previous.TryGetValue(s.Id, out var last) && now > last.At)
                         {
                             double seconds = (now - last.At).TotalSeconds;
-                            inRate = Rate((bytesIn - last.In) / seconds);
-                            outRate = Rate((bytesOut - last.Out) / seconds);
+                            inRate = AdminText.Bytes((s.BytesIn - last.In) / seconds);
+                            outRate = AdminText.Bytes((s.BytesOut - last.Out) / seconds);
                         }
 
-                        previous[s.Id] = (bytesIn, bytesOut, now);
-                        table.AddRow(s.Id, $"{s.ClientPort}", $"{s.DataPort}",
-                            s.Connected == true ? "[green]connected[/]" : "[grey]offline[/]",
-                            $"{s.PoolReady}/{s.Rules?.MaxPool}", $"{s.ActivePairs}", inRate, outRate,
-                            s.Draining == true ? "[yellow]yes[/]" : "no");
+                        previous[s.Id] = (s.BytesIn, s.BytesOut, now);
+                        table.AddRow(Markup.Escape(s.Id), $"{s.ClientPort}", $"{s.DataPort}",
+                            s.Connected ? "[green]connected[/]" : "[grey]offline[/]",
+                            $"{s.Agent?.PoolReady ?? 0}/{s.Rules.MaxPool}", $"{s.ActivePairs}", inRate, outRate,
+                            s.Draining ? "[yellow]yes[/]" : "no");
                     }
 
-                    var l = response.Limits;
+                    var l = list.Limits;
                     table.Caption(new TableTitle(
-                        $"connections {l?.Connections}/{l?.MaxConnections}   {now:HH:mm:ss}   (Ctrl+C to quit)"));
+                        $"connections {l.Connections}/{l.MaxConnections}   {now:HH:mm:ss}   (Ctrl+C to quit)"));
                     live.Refresh();
                     rounds++;
                     if (count is null || rounds < count) await Task.Delay(Refresh, cancellationToken);
@@ -62,16 +60,5 @@ internal static class TopView
         catch (OperationCanceledException)
         {
         }
-
-        return ExitCodes.Ok;
     }
-
-    private static string Rate(double bytesPerSecond) => bytesPerSecond switch
-    {
-        < 0 => "0 B",
-        < 1024 => $"{bytesPerSecond:0} B",
-        < 1024 * 1024 => $"{bytesPerSecond / 1024:0.0} KiB",
-        < 1024L * 1024 * 1024 => $"{bytesPerSecond / 1024 / 1024:0.0} MiB",
-        _ => $"{bytesPerSecond / 1024 / 1024 / 1024:0.00} GiB",
-    };
 }

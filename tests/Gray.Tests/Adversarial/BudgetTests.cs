@@ -5,7 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Gray.Relay.Admin;
+using Gray.Relay.ControlPlane;
 using Gray.Tests.Harness;
 
 namespace Gray.Tests.Adversarial;
@@ -119,7 +119,11 @@ public class BudgetTests
             return new World(tunnel, victim);
         }
 
-        public IPEndPoint AdminEndPoint() => IPEndPoint.Parse(ReadAdminFile().Endpoint);
+        public IPEndPoint AdminEndPoint()
+        {
+            var url = new Uri(ReadAdminFile().Url);
+            return new IPEndPoint(IPAddress.Parse(url.Host), url.Port);
+        }
 
         public async Task AssertEveryoneIsServedAsync(string during)
         {
@@ -136,18 +140,15 @@ public class BudgetTests
         private async Task<bool> AdminAnswersAsync()
         {
             var file = ReadAdminFile();
-            using var socket = await Tcp.ConnectAsync(IPEndPoint.Parse(file.Endpoint).Port);
-            string request = JsonSerializer.Serialize(new AdminRequest(file.Token, "show"),
-                AdminJson.Context.AdminRequest) + "\n";
-            await socket.SendAsync(Encoding.UTF8.GetBytes(request));
-            socket.Shutdown(SocketShutdown.Send);
-            string reply = Encoding.UTF8.GetString(await Tcp.ReadToEndAsync(socket));
-            return reply.Contains("\"ok\":true", StringComparison.OrdinalIgnoreCase);
+            using var http = new HttpClient { Timeout = Tcp.Deadline };
+            http.DefaultRequestHeaders.Authorization = new("Bearer", file.Token);
+            using var response = await http.GetAsync(file.Url + "/api/v1/servers");
+            return response.IsSuccessStatusCode;
         }
 
         private AdminEndpointFile ReadAdminFile() => JsonSerializer.Deserialize(
             File.ReadAllText(Path.Combine(Relay.Options.DataDir, AdminEndpointFile.FileName)),
-            AdminJson.Context.AdminEndpointFile)!;
+            ApiJson.Default.AdminEndpointFile)!;
 
         public ValueTask DisposeAsync() => _tunnel.DisposeAsync();
     }

@@ -59,7 +59,7 @@ public class ExhaustionTests(ITestOutputHelper output)
         // The fitted max_connections gives the clients their share, and one server half of it (the rest is
         // for other servers, the agents and unauthenticated connections): the flood stops there.
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        int perServer = System.Text.Json.JsonDocument.Parse(shown).RootElement[0].GetProperty("limits")
+        int perServer = System.Text.Json.JsonDocument.Parse(shown).RootElement.GetProperty("limits")
             .GetProperty("maxClientsPerServer").GetInt32();
         Assert.InRange(flood.Count, perServer - 10, perServer);
         Assert.False(relay.Process!.HasExited, "the relay died at its descriptor limit:\n"

@@ -73,7 +73,8 @@ public class FaultTests
         await using var restarted = new TestRelay(dataDir: relay.DataDir, controlPort: relay.ControlPort);
         await restarted.StartAsync();
         var (_, shown) = await restarted.AdminAsync("show", "--json");
-        var ids = JsonDocument.Parse(shown).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString()!)
+        var ids = JsonDocument.Parse(shown).RootElement.GetProperty("servers").EnumerateArray()
+            .Select(e => e.GetProperty("id").GetString()!)
             .ToArray();
         Assert.Equal(["first", "second"], ids);
 
@@ -120,6 +121,6 @@ public class FaultTests
     private static async Task<int> ActivePairsAsync(TestRelay relay)
     {
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        return JsonDocument.Parse(shown).RootElement[0].GetProperty("activePairs").GetInt32();
+        return JsonDocument.Parse(shown).RootElement.GetProperty("servers")[0].GetProperty("activePairs").GetInt32();
     }
 }

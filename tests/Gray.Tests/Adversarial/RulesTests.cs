@@ -23,7 +23,8 @@ public class RulesTests
         await running.SendAsync("b"u8.ToArray()); // the running pair goes on
         Assert.Equal("b"u8.ToArray(), await Tcp.ReadExactlyAsync(running, 1));
         var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");
-        Assert.True(JsonDocument.Parse(shown).RootElement[0].GetProperty("draining").GetBoolean());
+        Assert.True(JsonDocument.Parse(shown).RootElement.GetProperty("servers")[0].GetProperty("draining")
+            .GetBoolean());
 
         Assert.Equal(0, (await tunnel.Relay.AdminAsync("resume")).ExitCode);
         await tunnel.AssertHealthyAsync();
@@ -77,7 +78,7 @@ public class RulesTests
 
         await using var fits = await FakeAgent.ConnectAsync(tunnel.Relay.ControlPort, small, pool: 2);
         var (_, shown) = await tunnel.Relay.AdminAsync("show", "--json");
-        var rules = JsonDocument.Parse(shown).RootElement.EnumerateArray()
+        var rules = JsonDocument.Parse(shown).RootElement.GetProperty("servers").EnumerateArray()
             .Single(e => e.GetProperty("id").GetString() == "small").GetProperty("rules");
         Assert.Equal(2, rules.GetProperty("maxPool").GetInt32());
         Assert.Equal("30s", rules.GetProperty("pairIdleTimeout").GetString());
@@ -116,7 +117,7 @@ public class RulesTests
     private static async Task<int> PendingAsync(TestRelay relay)
     {
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        return JsonDocument.Parse(shown).RootElement[0].GetProperty("limits").GetProperty("pending").GetInt32();
+        return JsonDocument.Parse(shown).RootElement.GetProperty("limits").GetProperty("pending").GetInt32();
     }
 
     [Fact]

@@ -123,7 +123,8 @@ public class ScaleTests(ITestOutputHelper output)
     private static async Task<int> PoolReadyAsync(TestRelay relay)
     {
         var (_, shown) = await relay.AdminAsync("show", "--json");
-        return System.Text.Json.JsonDocument.Parse(shown).RootElement[0].GetProperty("poolReady").GetInt32();
+        return System.Text.Json.JsonDocument.Parse(shown).RootElement.GetProperty("servers")[0]
+            .GetProperty("agent").GetProperty("poolReady").GetInt32();
     }
 
     /// <summary>Sends as fast as its peer takes it, through a bounded queue.</summary>

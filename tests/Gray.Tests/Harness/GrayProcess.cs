@@ -87,6 +87,8 @@ public sealed class GrayProcess : IAsyncDisposable
         };
         foreach (string arg in args) start.ArgumentList.Add(arg);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        // Relays that run at once must not all take the control plane's default port.
+        start.Environment["GRAY_HTTP_LISTEN"] = "127.0.0.1:0";
         if (environment is not null)
         {
             foreach (var (key, value) in environment) start.Environment[key] = value;

@@ -40,8 +40,12 @@ public sealed class InProcessAgent : IAsyncDisposable
         return new InProcessAgent(running, stop);
     }
 
+    private int _disposed;
+
+    /// <summary>Stops the agent; a second call (the test's, then the relay's) does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stop.CancelAsync();
         await Running.WaitAsync(Tcp.Deadline);
         _stop.Dispose();

@@ -47,6 +47,7 @@ public sealed class InProcessRelay : IAsyncDisposable
             DataDir = Directory.CreateTempSubdirectory("gray-relay-").FullName,
             Control = new IPEndPoint(IPAddress.Loopback, 0),
             Console = false,
+            HttpListen = new IPEndPoint(IPAddress.Loopback, 0),
         };
         configure?.Invoke(options);
         var time = clock ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -59,6 +60,22 @@ public sealed class InProcessRelay : IAsyncDisposable
         var service = host.Services.GetServices<IHostedService>().OfType<RelayService>().Single();
         var context = await service.Started.WaitAsync(Tcp.Deadline);
         return new InProcessRelay(host, time, options, context, service.ControlEndPoint!);
+    }
+
+    /// <summary>The control plane's URL and the data directory's admin token.</summary>
+    public Gray.Relay.ControlPlane.AdminEndpointFile Admin => System.Text.Json.JsonSerializer.Deserialize(
+        File.ReadAllText(Path.Combine(Options.DataDir, Gray.Relay.ControlPlane.AdminEndpointFile.FileName)),
+        Gray.Relay.ControlPlane.ApiJson.Default.AdminEndpointFile)!;
+
+    /// <summary>An HTTP client for the control plane, with <paramref name="token"/> (default: the admin token;
+    /// "" for none).</summary>
+    public HttpClient Api(string? token = null)
+    {
+        var admin = Admin;
+        var http = new HttpClient { BaseAddress = new Uri(admin.Url), Timeout = Tcp.Deadline };
+        token ??= admin.Token;
+        if (token.Length > 0) http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return http;
     }
 
     /// <summary>Registers a server on free loopback ports.</summary>

@@ -72,6 +72,11 @@ public sealed class TestRelay : IAsyncDisposable
         Fingerprint = line[(line.LastIndexOf(' ') + 1)..];
     }
 
+    /// <summary>The control plane's URL and admin token, as the relay wrote them.</summary>
+    public Gray.Relay.ControlPlane.AdminEndpointFile Admin => JsonSerializer.Deserialize(
+        File.ReadAllText(Path.Combine(DataDir, Gray.Relay.ControlPlane.AdminEndpointFile.FileName)),
+        Gray.Relay.ControlPlane.ApiJson.Default.AdminEndpointFile)!;
+
     /// <summary>`gray admin ARGS --data-dir DIR`, as a real process.</summary>
     public Task<(int ExitCode, string Output)> AdminAsync(params string[] args) =>
         GrayProcess.RunAsync(["admin", .. args, "--data-dir", DataDir], command: Command);

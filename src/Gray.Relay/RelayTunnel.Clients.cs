@@ -1,0 +1,26 @@
+// What the control plane sees of a tunnel's clients: their connections and bytes, and the kicks.
+using System.Net;
+using Gray.Net;
+
+namespace Gray.Relay;
+
+internal sealed partial class RelayTunnel
+{
+    /// <summary>The agent's program and version, as its Hello said (older agents say nothing).</summary>
+    public string? Software { get; init; }
+
+    /// <summary>Bytes from clients so far, running pairs included (the client port's own count).</summary>
+    public long BytesIn => _clients.BytesReceived;
+
+    /// <summary>Bytes to clients so far, running pairs included.</summary>
+    public long BytesOut => _clients.BytesSent;
+
+    /// <summary>The client port's live connections, for listings.</summary>
+    public IReadOnlyList<SessionInfo> Clients() => _clients.GetSessions();
+
+    /// <summary>Ends one client's connection by its ID; false if it is gone.</summary>
+    public bool KickClient(long id) => _clients.DisconnectSession(id);
+
+    /// <summary>Ends the pairs of every client from <paramref name="address"/>; returns how many.</summary>
+    public int Kick(IPAddress address) => _clients.DisconnectAddress(address);
+}
