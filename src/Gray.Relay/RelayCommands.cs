@@ -16,6 +16,8 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
 
     public string Fingerprint => relay.Fingerprint;
 
+    private IPEndPoint ControlEndPoint => relay.ControlEndPoint ?? relay.Options.Control;
+
     private volatile bool _stopping;
 
     /// <summary>True once the relay began to stop: /readyz then says so.</summary>
@@ -37,7 +39,7 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         RelayLog.ServerAdded(_log, entry.Id, entry.ClientPort, entry.DataPort);
         relay.Events.Publish(RelayEventTypes.ServerAdded, entry.Id);
         return new AddedServerView(entry.Id, entry.ClientPort, entry.DataPort, entry.Secret,
-            $"gray agent --relay RELAY:{relay.Options.Control.Port} --id {entry.Id} --secret-file FILE " +
+            $"gray agent --relay RELAY:{ControlEndPoint.Port} --id {entry.Id} --secret-file FILE " +
             $"--fingerprint {relay.Fingerprint} --target HOST:PORT");
     }
 
@@ -80,7 +82,7 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         var now = relay.Time.GetUtcNow();
         int agents = relay.Manager.All.Count;
         return new RelayStatusView(version, relay.StartedAt, Math.Round((now - relay.StartedAt).TotalSeconds, 3),
-            relay.Fingerprint, relay.Options.Control.ToString(), Limits(),
+            relay.Fingerprint, ControlEndPoint.ToString(), Limits(),
             new ConnectionCounts(relay.Connections.Current, relay.Clients.Current, relay.Pending.Count, agents,
                 relay.Events.SubscriberCount));
     }

@@ -49,6 +49,9 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     /// <summary>What happens in the relay, for the event stream's subscribers.</summary>
     public Events.RelayEventHub Events { get; } = new(time);
 
+    /// <summary>Where the control port listens, once bound (the configured port may be 0).</summary>
+    public IPEndPoint? ControlEndPoint { get; set; }
+
     /// <summary>When this relay started, for its uptime.</summary>
     public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
 

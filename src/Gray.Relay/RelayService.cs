@@ -40,6 +40,16 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         return connectionCeiling;
     }
 
+    /// <summary>Returns once every listener is bound (or the start failed): the host reports the service
+    /// started, and systemd hears READY=1, only then.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+        // A failed start stops the host, which cancels this token: that ends the wait, quietly.
+        await Task.WhenAny(_started.Task, ExecuteTask ?? Task.CompletedTask,
+            Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+    }
+
     // The relay itself is critical: if it fails, the process stops with exit code 1.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Background.CriticalAsync(() => RunAsync(stoppingToken), "The relay", _log, lifetime, exit);
@@ -107,6 +117,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
 
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
             control.Start();
+            relay.ControlEndPoint = control.EndPoint;
             commands = new RelayCommands(relay, lifetime.StopApplication);
             var manager = relay.Manager;
             relay.Metrics.ObserveServers(() =>
@@ -146,7 +157,11 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         catch (Exception error)
         {
             bool usage = error is ConfigException or RegistryException;
-            bool explained = usage || error is DataDirectoryInUseException; // the message says it all
+            bool explained = usage || error is DataDirectoryInUseException or ControlPlane.ListenException
+                or System.Net.Sockets.SocketException
+                {
+                    SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse,
+                };
             meters?.Dispose();
             if (http is not null) await http.DisposeAsync().ConfigureAwait(false);
             dataDirLock?.Dispose();

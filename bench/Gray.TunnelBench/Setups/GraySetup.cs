@@ -47,6 +47,7 @@ internal sealed class GraySetup(
         [
             "relay", "--config", config, "--data-dir", _dataDir, "--control", $"127.0.0.1:{basePort}",
             "--ports", $"{basePort + 1}-{basePort + RelayPorts - 1}", "--no-console",
+            "--http", "127.0.0.1:0", // on, as shipped, on a port of its own: setups may overlap
         ]), lever?.Environment.ToDictionary());
         string line = await _relay.WaitForLineAsync(
             l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started", StartTimeout);

@@ -99,6 +99,9 @@ public sealed record TokenView(string Id, string Scope, string Name, DateTimeOff
 /// <summary>A new token, shown this once.</summary>
 public sealed record CreatedTokenView(string Id, string Scope, string Name, string Token);
 
+/// <summary>GET /api/v1/me: the presented token's scope.</summary>
+public sealed record SessionView(string Scope);
+
 /// <summary>The certificate agents pin.</summary>
 public sealed record FingerprintView(string Fingerprint);
 
@@ -129,6 +132,7 @@ public sealed record AdminEndpointFile(string Url, string Token, string? Fingerp
 [JsonSerializable(typeof(IReadOnlyList<ClientView>))]
 [JsonSerializable(typeof(CreatedTokenView))]
 [JsonSerializable(typeof(FingerprintView))]
+[JsonSerializable(typeof(SessionView))]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(AdminEndpointFile))]
 [JsonSerializable(typeof(RelayEvent))]

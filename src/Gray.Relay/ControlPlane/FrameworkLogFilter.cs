@@ -1,6 +1,7 @@
 // ASP.NET Core logs every request at Information, unauthenticated ones included: a client could fill
 // the journal. Its lines below Warning are dropped; Gray's own lines pass as configured.
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gray.Relay.ControlPlane;
 
@@ -10,7 +11,9 @@ internal sealed class FrameworkLogFilter(ILoggerFactory inner) : ILoggerFactory
     private const LogLevel FrameworkMinimum = LogLevel.Warning;
 
     public ILogger CreateLogger(string categoryName) =>
-        categoryName.StartsWith("Microsoft.", StringComparison.Ordinal)
+        // The embedded host's start failure is the relay's to report, once and plainly.
+        categoryName.StartsWith("Microsoft.Extensions.Hosting", StringComparison.Ordinal) ? NullLogger.Instance
+        : categoryName.StartsWith("Microsoft.", StringComparison.Ordinal)
             ? new AtLeast(inner.CreateLogger(categoryName))
             : inner.CreateLogger(categoryName);
 

@@ -4,6 +4,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -21,8 +22,15 @@ internal sealed class HttpControlPlane : IAsyncDisposable
     /// <summary>HTTP connections at once: the control plane's own budget, apart from the tunnels'.</summary>
     public const int MaxConnections = 128;
 
+    /// <summary>HTTP connections from one source network at once.</summary>
+    public const int MaxConnectionsPerAddress = 32;
+
     /// <summary>Deadline for a request's headers: a slow or silent client is closed before it is known.</summary>
     public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>A connection with no request in progress is closed after this long (Kestrel's keep-alive
+    /// timeout, which also covers a connection that never sends its first byte).</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>Largest request body; API requests are a few hundred bytes.</summary>
     public const long MaxRequestBodyBytes = 64 * 1024;
@@ -45,6 +53,7 @@ internal sealed class HttpControlPlane : IAsyncDisposable
         X509Certificate2? certificate, MeterProvider meters, string version, CancellationToken cancellationToken)
     {
         var relay = commands.Relay;
+        var budget = new HttpConnectionBudget(relay.Options.AddressPrefix, MaxConnectionsPerAddress);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "gray" });
         builder.Services.Replace(
             ServiceDescriptor.Singleton<ILoggerFactory>(new FrameworkLogFilter(relay.LoggerFactory)));
@@ -55,10 +64,12 @@ internal sealed class HttpControlPlane : IAsyncDisposable
             kestrel.Limits.MaxConcurrentConnections = MaxConnections;
             kestrel.Limits.MaxConcurrentUpgradedConnections = MaxConnections;
             kestrel.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
+            kestrel.Limits.KeepAliveTimeout = IdleTimeout;
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersBytes;
             kestrel.Listen(endPoint, listen =>
             {
+                listen.Use(budget.Wrap);
                 if (certificate is null) return;
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(certificate);
@@ -84,7 +95,16 @@ internal sealed class HttpControlPlane : IAsyncDisposable
         EventEndpoints.Map(app);
         Dashboard.Map(app);
         OpenApiDocument.Map(app);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException error) when (error.InnerException is AddressInUseException)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw new ListenException($"the control plane cannot listen on {endPoint}: the address is in use " +
+                "(http.listen, or --http)");
+        }
 
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!
             .Addresses.First();
@@ -106,6 +126,9 @@ internal sealed class HttpControlPlane : IAsyncDisposable
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }
+
+/// <summary>A listener could not bind; the message says which and why.</summary>
+public sealed class ListenException(string message) : Exception(message);
 
 /// <summary>What the endpoints share besides the commands: the version shown, and the login back-off.</summary>
 internal sealed record ControlPlaneInfo(string Version, LoginBackoff Backoff);

@@ -21,6 +21,9 @@ internal static class RelayEndpoints
         read.MapGet("/relay", ([FromServices] RelayCommands commands, [FromServices] ControlPlaneInfo info) =>
             TypedResults.Ok(commands.Status(info.Version)))
             .WithSummary("Version, uptime, limits and budgets, connections by class");
+        read.MapGet("/me", (HttpContext context) => TypedResults.Ok(new SessionView(
+                Registry.ScopeName(context.Items[TokenAuthentication.ScopeItem] as ApiScope? ?? ApiScope.Read))))
+            .WithSummary("What the presented token may do: its scope");
         read.MapGet("/relay/fingerprint", ([FromServices] RelayCommands commands) =>
             TypedResults.Ok(new FingerprintView(commands.Fingerprint)))
             .WithSummary("The SHA-256 of the certificate agents pin (--fingerprint)");

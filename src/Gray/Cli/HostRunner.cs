@@ -2,6 +2,7 @@
 using Gray.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 
 namespace Gray.Cli;
@@ -25,6 +26,16 @@ internal static class HostRunner
     /// <summary>Log lines queued for the console at most; past it, lines are dropped and counted.</summary>
     private const int LogQueueLines = 2048;
 
+    /// <summary>
+    /// Run by systemd: its own check (a parent named systemd, which ProtectProc=invisible hides), or
+    /// SYSTEMD_EXEC_PID naming this process (systemd 248 and later), or a NOTIFY_SOCKET to tell.
+    /// </summary>
+    private static bool UnderSystemd() =>
+        SystemdHelpers.IsSystemdService()
+        || Environment.GetEnvironmentVariable("SYSTEMD_EXEC_PID") == Environment.ProcessId.ToString(
+            System.Globalization.CultureInfo.InvariantCulture)
+        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"));
+
     public static async Task<int> RunAsync(Action<IServiceCollection> configure, bool jsonLogs,
         LogLevel? configuredLevel = null)
     {
@@ -35,6 +46,14 @@ internal static class HostRunner
         var exit = new ExitStatus();
         var builder = Host.CreateApplicationBuilder(
             new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
+        // Under systemd: READY=1 once every service has started (the relay's listeners are bound), STOPPING=1
+        // at stop, and log lines as journald wants them: a priority prefix, no timestamp of our own.
+        bool systemd = UnderSystemd();
+        if (systemd)
+        {
+            builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+            builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
         if (jsonLogs)
         {
             builder.Logging.AddJsonConsole(o =>
@@ -43,6 +62,10 @@ internal static class HostRunner
                 o.UseUtcTimestamp = true;
                 o.IncludeScopes = true; // the server ID of library lines travels as a scope
             });
+        }
+        else if (systemd)
+        {
+            builder.Logging.AddSystemdConsole(o => o.IncludeScopes = true);
         }
         else
         {

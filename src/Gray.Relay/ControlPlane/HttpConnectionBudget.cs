@@ -1,0 +1,42 @@
+// HTTP connections per source network (by the relay's address prefix): one network cannot take every
+// one of the control plane's connections and keep the administrator out.
+using System.Collections.Concurrent;
+using System.Net;
+using Gray.Net;
+using Microsoft.AspNetCore.Connections;
+
+namespace Gray.Relay.ControlPlane;
+
+internal sealed class HttpConnectionBudget(AddressPrefix prefix, int perAddress)
+{
+    private readonly ConcurrentDictionary<IPAddress, int> _open = new();
+
+    /// <summary>Kestrel connection middleware: past the budget, the connection is closed unread.</summary>
+    public ConnectionDelegate Wrap(ConnectionDelegate next) => async connection =>
+    {
+        if (connection.RemoteEndPoint is not IPEndPoint remote) return;
+        var key = prefix.KeyOf(remote.Address);
+        if (_open.AddOrUpdate(key, 1, (_, count) => count + 1) > perAddress)
+        {
+            Leave(key);
+            return;
+        }
+
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            Leave(key);
+        }
+    };
+
+    public int OpenFrom(IPAddress address) => _open.GetValueOrDefault(prefix.KeyOf(address));
+
+    private void Leave(IPAddress key)
+    {
+        // Remove the entry only if it is still at 1: no address stays behind once its connections end.
+        if (!_open.TryRemove(KeyValuePair.Create(key, 1))) _open.AddOrUpdate(key, 0, (_, count) => count - 1);
+    }
+}
