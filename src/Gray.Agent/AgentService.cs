@@ -34,7 +34,7 @@ public sealed class AgentService(AgentSetup setup, ILoggerFactory loggerFactory,
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         using var agentMetrics = new AgentMetrics(meterFactory);
-        OpenTelemetry.Metrics.MeterProvider meters;
+        IDisposable? meters;
         try
         {
             meters = AgentTelemetry.Start(setup.MetricsListen, setup.OtlpEndpoint);

@@ -8,7 +8,14 @@ namespace Gray.Agent;
 
 internal static class AgentTelemetry
 {
-    public static MeterProvider Start(IPEndPoint? metricsListen, Uri? otlpEndpoint)
+    /// <summary>The pipeline, or null when neither is asked for: an agent without them does not load the
+    /// OpenTelemetry SDK at all (memory, decision 0008).</summary>
+    public static IDisposable? Start(IPEndPoint? metricsListen, Uri? otlpEndpoint) =>
+        metricsListen is null && otlpEndpoint is null ? null : Build(metricsListen, otlpEndpoint);
+
+    // A method of its own: the JIT loads OpenTelemetry only when it compiles this one.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static MeterProvider Build(IPEndPoint? metricsListen, Uri? otlpEndpoint)
     {
         var builder = MeterPipeline.Create("gray-agent", AgentMetrics.MeterName);
         if (metricsListen is { } endPoint)

@@ -55,6 +55,7 @@ public class MetricsTests
         Assert.Equal(0, metrics["gray_relay_pairs_active{server=\"metered\"}"]);
         Assert.Equal(4, metrics["gray_relay_pool_target{server=\"metered\"}"]);
         Assert.Contains(metrics.Keys, k => k.StartsWith("dotnet_", StringComparison.Ordinal)); // the runtime's own
+        Assert.True(metrics["process_memory_usage_bytes"] > 0); // the process's (OpenTelemetry.Instrumentation.Process)
         Assert.Equal(1, metrics["gray_relay_agent_connected{server=\"metered\"}"]);
         // Buckets that fit what each histogram measures: set-ups up to a client's long wait, round trips
         // from a tenth of a millisecond.

@@ -79,8 +79,9 @@ internal sealed class GraySetup(
         while (DateTime.UtcNow < deadline)
         {
             EnsureRunning();
-            var servers = JsonDocument.Parse(await AdminAsync("show", "--json")).RootElement;
-            ready = servers.GetArrayLength() > 0 ? servers[0].GetProperty("poolReady").GetInt32() : 0;
+            var servers = JsonDocument.Parse(await AdminAsync("show", "--json")).RootElement.GetProperty("servers");
+            ready = servers.GetArrayLength() > 0 && servers[0].TryGetProperty("agent", out var agent) // absent: offline
+                ? agent.GetProperty("poolReady").GetInt32() : 0;
             if (ready >= pool) return;
             await Task.Delay(PoolPollPause);
         }

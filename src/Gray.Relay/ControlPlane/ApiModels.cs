@@ -120,6 +120,8 @@ public sealed record AdminEndpointFile(string Url, string Token, string? Fingerp
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(ServerListView))]
 [JsonSerializable(typeof(ServerView))]
+[JsonSerializable(typeof(RulesView))]
+[JsonSerializable(typeof(AgentView))]
 [JsonSerializable(typeof(List<ClientView>))]
 [JsonSerializable(typeof(List<AgentView>))]
 [JsonSerializable(typeof(AddServerRequest))]

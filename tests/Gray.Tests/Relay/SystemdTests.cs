@@ -44,6 +44,24 @@ public class SystemdTests
         Assert.All(lines, l => Assert.Matches(@"^<[0-7]>Gray\.Relay\.RelayService\[\d+\]", l));
     }
 
+    [Theory]
+    [InlineData("gray-relay.service", "gray-relay.service")]
+    [InlineData("gray-agent@.service", "gray-agent@web.service")]
+    public async Task The_units_are_type_notify_and_rated_OK_or_better_by_systemd_analyze(string unit, string instance)
+    {
+        string source = Path.Combine(Repository.Root, "deploy", unit);
+        Assert.Contains("Type=notify", await File.ReadAllTextAsync(source));
+        string dir = Directory.CreateTempSubdirectory("gray-unit-").FullName;
+        string copy = Path.Combine(dir, instance);
+        File.Copy(source, copy);
+        await using var analyze = GrayProcess.StartProgram("systemd-analyze", ["security", "--offline=true", copy]);
+        Assert.Equal(0, await analyze.WaitForExitAsync(Tcp.Deadline));
+        var rating = System.Text.RegularExpressions.Regex.Match(analyze.Output,
+            @"Overall exposure level for \S+: ([\d.]+) (\w+)");
+        Assert.True(rating.Success, analyze.Output);
+        Assert.Contains(rating.Groups[2].Value, new[] { "SAFE", "OK" });
+    }
+
     private static async Task<string> ReceiveAsync(Socket socket)
     {
         var buffer = new byte[4096];

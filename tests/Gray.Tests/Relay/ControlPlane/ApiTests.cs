@@ -33,6 +33,12 @@ public class ApiTests
         Assert.Equal(4, agent.PoolTarget);
         Assert.InRange(agent.ConnectedSince, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow);
 
+        var rules = await api.GetFromJsonAsync("/api/v1/servers/healthy/rules", ApiJson.Default.RulesView);
+        Assert.Equal(tunnel.Relay.Options.RulesFor("healthy").MaxPool, rules!.MaxPool);
+        Assert.Equal("3600s", rules.PairIdleTimeout);
+        var viaAgent = await api.GetFromJsonAsync("/api/v1/servers/healthy/agent", ApiJson.Default.AgentView);
+        Assert.Equal(agent.ConnectedSince, viaAgent!.ConnectedSince);
+
         var clients = await api.GetFromJsonAsync("/api/v1/servers/healthy/clients", ApiJson.Default.ListClientView);
         var seen = Assert.Single(clients!);
         Assert.Equal("127.0.0.77", seen.Address);

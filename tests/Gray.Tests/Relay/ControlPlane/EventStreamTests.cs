@@ -52,6 +52,34 @@ public class EventStreamTests
         Assert.Equal("draining", events[1].Reason);
         var closed = events[4];
         Assert.Equal(("healthy", "127.0.0.8", 5L, 5L), (closed.Server, closed.Client, closed.BytesIn, closed.BytesOut));
+
+        await tunnel.Relay.StartAgentAsync(tunnel.Server, tunnel.Echo.EndPoint, pool: 2);
+        RelayEvent connected;
+        do connected = (await ReadEventAsync(reader)).Event;
+        while (connected.Type != RelayEventTypes.AgentConnected);
+        Assert.Equal(("healthy", "127.0.0.1"), (connected.Server, connected.Client));
+    }
+
+    [Fact]
+    public async Task A_configuration_reload_is_an_event_that_says_what_changed_or_why_it_was_refused()
+    {
+        await using var relay = new TestRelay(new() { ["max_connections"] = "400" });
+        await relay.StartAsync();
+        using var api = new HttpClient { BaseAddress = new Uri(relay.Admin.Url), Timeout = Tcp.Deadline };
+        api.DefaultRequestHeaders.Authorization = new("Bearer", relay.Admin.Token);
+        using var stream = await api.GetAsync("/api/v1/events", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        await reader.ReadLineAsync();
+
+        await File.WriteAllTextAsync(relay.ConfigPath, "max_connections: 500\n");
+        var reloaded = (await ReadEventAsync(reader)).Event;
+        Assert.Equal(RelayEventTypes.ConfigReloaded, reloaded.Type);
+        Assert.Contains("max_connections 400 → 500", reloaded.Reason);
+
+        await File.WriteAllTextAsync(relay.ConfigPath, "max_connections: [broken\n");
+        var refused = (await ReadEventAsync(reader)).Event;
+        Assert.Equal(RelayEventTypes.ConfigReloaded, refused.Type);
+        Assert.StartsWith("refused: ", refused.Reason);
     }
 
     [Fact]
