@@ -1,4 +1,5 @@
-// One data connection of the agent: presents its OTP; then, pooled, waits for the start frame, dials the
+// One data connection of the agent: presents its OTP (a DataOpen frame on the control port, or a preface on
+// a separate data port); then, pooled, waits for the start frame, dials the
 // target and splices (a refusing target closes just this connection), or, multiplexed, does that for
 // every channel the relay opens on it (a refusing target resets just that channel).
 using System.Net;
@@ -10,7 +11,7 @@ using TcpClient = Gray.Net.TcpClient;
 
 namespace Gray.Agent;
 
-internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] otp, TlsClientOptions? tls,
+internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] opening, TlsClientOptions? tls,
     bool mux = false)
     : TcpClient(relayData, agent.ClientOptions())
 {
@@ -36,9 +37,7 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
     {
         try
         {
-            await Stream.WriteAsync(
-                new DataPreface(mux ? DataConnectionKind.Multiplexed : DataConnectionKind.Pooled, otp).Encode(),
-                cancellationToken).ConfigureAwait(false);
+            await Stream.WriteAsync(opening, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -177,8 +177,8 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                 connected();
                 // Pinned to the certificate this session accepted; TLS sessions resume, so a pool refill is
                 // mostly an abbreviated handshake (the pin still checks every one).
-                var dataTls = welcome.PlainData
-                    ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host, welcome.DataPort);
+                var dataTls = welcome.PlainData ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host,
+                    welcome.DataPort == 0 ? options.Relay.Port : welcome.DataPort);
                 if (options.Mux && !welcome.Mux) AgentLog.MuxNotGranted(Logger, options.Id);
                 control.StartServing(dataTls);
                 AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
@@ -202,12 +202,17 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     internal async Task OpenDataConnectionAsync(byte[] otp, int dataPort, TlsClientOptions? tls, bool mux,
         CancellationToken sessionEnded)
     {
-        var relayData = new DnsEndPoint(options.Relay.Host, dataPort);
+        // Data port 0: to the control port, opened with a DataOpen frame (one port for agents).
+        var relayData = dataPort == 0 ? options.Relay : new DnsEndPoint(options.Relay.Host, dataPort);
+        var kind = mux ? DataConnectionKind.Multiplexed : DataConnectionKind.Pooled;
+        byte[] opening = dataPort == 0
+            ? ControlFrames.Encode(new DataOpen(kind, options.Id, otp))
+            : new DataPreface(kind, otp).Encode();
         var backoff = new ExponentialBackoff(DataRetryBackoff);
         var deadline = Time.GetUtcNow() + DataRetryWindow;
         while (!sessionEnded.IsCancellationRequested)
         {
-            var data = new DataClient(this, relayData, otp, tls, mux);
+            var data = new DataClient(this, relayData, opening, tls, mux);
             await _dataSetups.WaitAsync(sessionEnded).ConfigureAwait(false);
             try
             {

@@ -35,14 +35,18 @@ public static class Certificates
     public static string Sha256Fingerprint(X509Certificate certificate) =>
         Convert.ToHexStringLower(SHA256.HashData(certificate.GetRawCertData()));
 
+    /// <summary>A fingerprint as lowercase hex digits only: colons and a "sha256" prefix removed.</summary>
+    public static string NormalizeFingerprint(string fingerprint)
+    {
+        string hex = fingerprint.Replace(":", "", StringComparison.Ordinal).Trim();
+        if (hex.StartsWith("sha256", StringComparison.OrdinalIgnoreCase)) hex = hex[6..].TrimStart('=', '-');
+        return hex.ToLowerInvariant();
+    }
+
     /// <summary>Compares a certificate with a fingerprint given as hex, with or without colons, any case.</summary>
     public static bool MatchesFingerprint(X509Certificate certificate, string fingerprint)
     {
-        string expected = fingerprint.Replace(":", "", StringComparison.Ordinal).Trim();
-        if (expected.StartsWith("sha256", StringComparison.OrdinalIgnoreCase))
-        {
-            expected = expected[6..].TrimStart('=', '-');
-        }
+        string expected = NormalizeFingerprint(fingerprint);
         byte[] actual = SHA256.HashData(certificate.GetRawCertData());
         byte[] wanted;
         try

@@ -51,7 +51,7 @@ public sealed class TlsClientOptions
     /// </summary>
     public static TlsClientOptions Pinned(string fingerprint, string host, int port) => new()
     {
-        TargetHost = SessionName(host, port),
+        TargetHost = SessionName(host, port, fingerprint),
         ServerCertificateValidation = Certificates.PinSha256(fingerprint),
         CertificateChainPolicy = new X509ChainPolicy
         {
@@ -61,11 +61,29 @@ public sealed class TlsClientOptions
         },
     };
 
-    // A DNS label per host and port under the reserved .invalid domain (it is sent as SNI, which a pinned
-    // server need not look at). Per port, because each server's tickets resume only with that server.
-    private static string SessionName(string host, int port)
+    private const string PinnedPrefix = "pinned-";
+
+    /// <summary>Hex digits of the pinned fingerprint that the SNI name carries.</summary>
+    private const int FingerprintChars = 16;
+
+    // A DNS label per host, port and pinned certificate under the reserved .invalid domain, sent as SNI.
+    // Per port, because each server's tickets resume only with that server; with the fingerprint, so
+    // that a server that changed its certificate can still show a pinned client the one it pinned
+    // (TlsServer.UpdateCertificate keeps a few).
+    private static string SessionName(string host, int port, string fingerprint)
     {
         byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(host.ToLowerInvariant()));
-        return $"pinned-{port}-{Convert.ToHexStringLower(hash, 0, 8)}.invalid";
+        string pin = Certificates.NormalizeFingerprint(fingerprint);
+        return $"{PinnedPrefix}{port}-{Convert.ToHexStringLower(hash, 0, 8)}-" +
+            $"{pin[..Math.Min(FingerprintChars, pin.Length)]}.invalid";
+    }
+
+    /// <summary>The start of the certificate fingerprint a pinned client named in its SNI, or null.</summary>
+    public static string? PinnedFingerprintPrefix(string? serverName)
+    {
+        if (serverName is null || !serverName.StartsWith(PinnedPrefix, StringComparison.Ordinal)) return null;
+        int end = serverName.IndexOf('.', StringComparison.Ordinal);
+        int dash = serverName.LastIndexOf('-', end < 0 ? serverName.Length - 1 : end);
+        return end > dash + 1 && dash > 0 ? serverName[(dash + 1)..end] : null;
     }
 }

@@ -9,8 +9,13 @@ namespace Gray.Net;
 
 public class TlsServer : TcpServer
 {
+    /// <summary>Certificates kept after an update, for clients that pinned one of them.</summary>
+    public const int PreviousCertificates = 4;
+
     private readonly TlsServerOptions _tls;
+    private readonly object _gate = new();
     private SslStreamCertificateContext _certificateContext;
+    private (string Fingerprint, SslStreamCertificateContext Context)[] _previous = [];
 
     public TlsServer(IPEndPoint endPoint, TlsServerOptions tls, TcpServerOptions? options = null)
         : base(endPoint, options)
@@ -21,14 +26,44 @@ public class TlsServer : TcpServer
 
     public X509Certificate2 Certificate => _certificateContext.TargetCertificate;
 
-    /// <summary>Uses <paramref name="certificate"/> for handshakes from now on; live sessions keep theirs.</summary>
-    public void UpdateCertificate(X509Certificate2 certificate) =>
-        Volatile.Write(ref _certificateContext, SslStreamCertificateContext.Create(certificate, null));
+    /// <summary>
+    /// Uses <paramref name="certificate"/> for handshakes from now on; live sessions keep theirs, and a
+    /// client that names one of the last few in its SNI (<see cref="TlsClientOptions.Pinned"/>) still gets
+    /// that one, so that clients pinned to it go on until they reconnect on purpose.
+    /// </summary>
+    public void UpdateCertificate(X509Certificate2 certificate)
+    {
+        lock (_gate)
+        {
+            var current = _certificateContext;
+            _previous = [(Certificates.Sha256Fingerprint(current.TargetCertificate), current),
+                .. _previous.Take(PreviousCertificates - 1)];
+            Volatile.Write(ref _certificateContext, SslStreamCertificateContext.Create(certificate, null));
+        }
+    }
 
     protected override TcpSession CreateSession() => new TlsSession(this);
 
     protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
-        AuthenticateAsync(socket, _tls, Volatile.Read(ref _certificateContext), cancellationToken);
+        Volatile.Read(ref _previous).Length == 0
+            ? AuthenticateAsync(socket, _tls, Volatile.Read(ref _certificateContext), cancellationToken)
+            : TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(
+                (_, hello, _, _) => ValueTask.FromResult(HandshakeOptions(_tls, ContextFor(hello.ServerName))), null,
+                ct), cancellationToken);
+
+    // The current certificate, or an earlier one that a pinned client names by its fingerprint's start.
+    private SslStreamCertificateContext ContextFor(string? serverName)
+    {
+        if (TlsClientOptions.PinnedFingerprintPrefix(serverName) is { } pinned)
+        {
+            foreach (var (fingerprint, context) in Volatile.Read(ref _previous))
+            {
+                if (fingerprint.StartsWith(pinned, StringComparison.Ordinal)) return context;
+            }
+        }
+
+        return Volatile.Read(ref _certificateContext);
+    }
 
     /// <summary>
     /// The server side of a TLS handshake over an accepted socket, for servers that choose TLS per listener.
@@ -37,9 +72,15 @@ public class TlsServer : TcpServer
     public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsServerOptions tls,
         SslStreamCertificateContext? certificate, CancellationToken cancellationToken)
     {
-        var options = new SslServerAuthenticationOptions
+        var options = HandshakeOptions(tls, certificate ?? SslStreamCertificateContext.Create(tls.Certificate, null));
+        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct),
+            cancellationToken);
+    }
+
+    private static SslServerAuthenticationOptions HandshakeOptions(TlsServerOptions tls,
+        SslStreamCertificateContext certificate) => new()
         {
-            ServerCertificateContext = certificate ?? SslStreamCertificateContext.Create(tls.Certificate, null),
+            ServerCertificateContext = certificate,
             ClientCertificateRequired = tls.ClientCertificateRequired,
             RemoteCertificateValidationCallback = tls.ClientCertificateValidation,
             EnabledSslProtocols = tls.Protocols,
@@ -48,9 +89,6 @@ public class TlsServer : TcpServer
             // a new certificate (a new context) or a restart means a full handshake, never a resumed one.
             AllowTlsResume = true,
         };
-        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct),
-            cancellationToken);
-    }
 }
 
 /// <summary>The server side of one TLS connection.</summary>

@@ -183,3 +183,28 @@ public sealed record Pong(ulong Nonce) : ControlMessage
 
     internal static Pong Read(ref SpanReader reader) => new(reader.U64());
 }
+
+/// <summary>Agent → relay, the first frame of a data connection on the control port: which server's
+/// pool it joins, its kind, and the OTP that admits it.</summary>
+public sealed record DataOpen(DataConnectionKind Kind, string Id, byte[] Otp) : ControlMessage
+{
+    public override FrameType Type => FrameType.DataOpen;
+
+    public bool Multiplexed => Kind == DataConnectionKind.Multiplexed;
+
+    internal override int PayloadBytes => 1 + SpanWriter.StrBytes(Id) + Wire.OtpBytes;
+
+    internal override void Write(ref SpanWriter writer)
+    {
+        writer.U8((byte)Kind);
+        writer.Str(Id);
+        writer.Bytes(Fixed(Otp, Wire.OtpBytes));
+    }
+
+    internal static DataOpen Read(ref SpanReader reader)
+    {
+        var kind = (DataConnectionKind)reader.U8();
+        if (!Enum.IsDefined(kind)) throw new ProtocolException($"unsupported data connection kind {(byte)kind}");
+        return new DataOpen(kind, reader.Str(Wire.MaxIdBytes), reader.Bytes(Wire.OtpBytes));
+    }
+}

@@ -3,8 +3,12 @@ namespace Gray.Protocol;
 
 public static class Wire
 {
-    /// <summary>2: proofs cover the TLS channel binding (decision 0034).</summary>
-    public const ushort Version = 2;
+    /// <summary>3: data connections may come to the control port (DataOpen), and do unless the relay's
+    /// Welcome names a data port. 2: proofs cover the TLS channel binding (decision 0034).</summary>
+    public const ushort Version = 3;
+
+    /// <summary>The oldest agent version a relay serves: it gets a separate data port.</summary>
+    public const ushort MinVersion = 2;
 
     /// <summary>Largest control frame (type byte + payload), in bytes.</summary>
     public const int MaxFrameBytes = 16 * 1024;
@@ -65,6 +69,7 @@ public enum FrameType : byte
     Otps = 0x10,
     Ping = 0x11,
     Pong = 0x12,
+    DataOpen = 0x20,
 }
 
 /// <summary>Why the relay refused or ended a control session.</summary>

@@ -189,6 +189,6 @@ internal sealed class ConfigReloader : IDisposable
         && a.Servers.All(kv => b.Servers.TryGetValue(kv.Key, out var other) && Same(kv.Value, other));
 
     private static bool Same(ServerRules a, ServerRules b) =>
-        a.MaxPool == b.MaxPool && a.PairIdleTimeout == b.PairIdleTimeout
+        a.MaxPool == b.MaxPool && a.PairIdleTimeout == b.PairIdleTimeout && a.SeparateDataPort == b.SeparateDataPort
         && a.ClientAllow.SequenceEqual(b.ClientAllow) && a.ClientDeny.SequenceEqual(b.ClientDeny);
 }

@@ -1,4 +1,6 @@
-// An agent's TLS control connection: hello, challenge, proof, welcome; then pings, pongs and OTPs.
+// A connection on the control port (TLS). Its first frame says what it is: a Hello begins an agent's
+// control session (challenge, proof, welcome; then pings, pongs and OTPs); a DataOpen makes it a data
+// connection of that server's pool, admitted by its OTP (protocol version 3).
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gray.Net;
@@ -17,7 +19,22 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         RelayTunnel? server = null;
         try
         {
-            server = await HandshakeAsync(cancellationToken).ConfigureAwait(false);
+            ControlMessage first;
+            using (var deadline = Deadline(cancellationToken))
+            {
+                first = await ReadStepAsync<ControlMessage>(deadline.Token, "hello", Wire.MaxHelloFrameBytes)
+                    .ConfigureAwait(false);
+            }
+
+            if (first is DataOpen open)
+            {
+                await ServeDataAsync(open, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            server = await HandshakeAsync(first as Hello ?? throw new ProtocolException(
+                $"expected hello or a data connection's open, got {first.Type}"), cancellationToken)
+                .ConfigureAwait(false);
             if (server is null) return;
             while (await ControlFrames.ReadAsync(Stream, cancellationToken).ConfigureAwait(false) is { } message)
             {
@@ -38,17 +55,11 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
     }
 
     // Hello, challenge, proof; nothing that depends on the ID is said before a valid proof (decision 0034).
-    private async Task<RelayTunnel?> HandshakeAsync(CancellationToken cancellationToken)
+    private async Task<RelayTunnel?> HandshakeAsync(Hello hello, CancellationToken cancellationToken)
     {
         var options = relay.Options;
         var address = (RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
-        Hello hello;
-        using (var deadline = Deadline(cancellationToken))
-        {
-            hello = await ReadStepAsync<Hello>(deadline.Token, "hello", Wire.MaxHelloFrameBytes).ConfigureAwait(false);
-        }
-
-        if (hello.Version != Wire.Version)
+        if (hello.Version is < Wire.MinVersion or > Wire.Version)
         {
             relay.PreAuth.Failed("unsupported version", RemoteEndPoint, $"version {hello.Version}");
             return await RefuseAsync(ErrorCode.UnsupportedVersion,
@@ -99,7 +110,9 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
 
         bool mux = hello.Mux && options.AllowMux; // not granted: Welcome says so, and the agent pools
-        var server = new RelayTunnel(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux)
+        // One port for agents unless this server, plain data or an older agent needs its own data port.
+        bool separate = hello.PlainData || hello.Version < 3 || options.RulesFor(entry.Id).SeparateDataPort;
+        var server = new RelayTunnel(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux, separate)
         {
             Software = hello.Software,
         };
@@ -114,12 +127,27 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
                 $"the relay could not open ports {entry.ClientPort}/{entry.DataPort}: {error.Message}");
         }
 
-        Send(ControlFrames.Encode(new Welcome(entry.ClientPort, entry.DataPort, hello.PlainData, options.PingInterval,
-            options.PingTimeout, mux)));
+        // Data port 0: data connections come to this port.
+        Send(ControlFrames.Encode(new Welcome(entry.ClientPort, separate ? entry.DataPort : 0, hello.PlainData,
+            options.PingInterval, options.PingTimeout, mux)));
         server.Serve();
         relay.Events.Publish(Events.RelayEventTypes.AgentConnected, entry.Id,
             (RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString());
         return server;
+    }
+
+    // A data connection on the control port: its server must have a live agent session, and its OTP
+    // decides; any failure looks like a bad OTP to the sender.
+    private async Task ServeDataAsync(DataOpen open, CancellationToken cancellationToken)
+    {
+        if (relay.Manager.Find(open.Id) is not { } server)
+        {
+            relay.PreAuth.Failed("data connection: bad otp", RemoteEndPoint,
+                $"server '{LogText.Escape(open.Id)}' has no agent session");
+            return;
+        }
+
+        await DataLink.ServeAsync(this, server, open.Kind, open.Otp, cancellationToken).ConfigureAwait(false);
     }
 
     private Deadline Deadline(CancellationToken cancellationToken) =>

@@ -12,15 +12,15 @@ internal interface IDataPool
     bool ServesManyClients { get; }
 
     /// <summary>A connection for one client, or null: a pooled one leaves the pool; a multiplexed one stays.</summary>
-    DataSession? TryTake();
+    DataLink? TryTake();
 
-    void Add(DataSession data);
+    void Add(DataLink data);
 
     /// <summary>False if <paramref name="data"/> was not in the pool (already taken, or removed).</summary>
-    bool Remove(DataSession data);
+    bool Remove(DataLink data);
 
     /// <summary>Empties the pool; returns what it held.</summary>
-    List<DataSession> Clear();
+    List<DataLink> Clear();
 
     static IDataPool Create(bool multiplexed) => multiplexed ? new MultiplexedPool() : new PooledConnections();
 }
@@ -28,26 +28,26 @@ internal interface IDataPool
 /// <summary>Pooled connections, first in first out: the oldest has proved longest that it is alive.</summary>
 internal sealed class PooledConnections : IDataPool
 {
-    private readonly LinkedList<DataSession> _ready = new();
+    private readonly LinkedList<DataLink> _ready = new();
 
     public int Count => _ready.Count;
 
     public bool ServesManyClients => false;
 
-    public DataSession? TryTake()
+    public DataLink? TryTake()
     {
         if (_ready.First is not { } first) return null;
         _ready.RemoveFirst();
         return first.Value;
     }
 
-    public void Add(DataSession data) => _ready.AddLast(data);
+    public void Add(DataLink data) => _ready.AddLast(data);
 
-    public bool Remove(DataSession data) => _ready.Remove(data);
+    public bool Remove(DataLink data) => _ready.Remove(data);
 
-    public List<DataSession> Clear()
+    public List<DataLink> Clear()
     {
-        List<DataSession> all = [.. _ready];
+        List<DataLink> all = [.. _ready];
         _ready.Clear();
         return all;
     }
@@ -56,15 +56,15 @@ internal sealed class PooledConnections : IDataPool
 /// <summary>Multiplexed connections; a client gets a channel on the one with the fewest channels.</summary>
 internal sealed class MultiplexedPool : IDataPool
 {
-    private readonly List<DataSession> _connections = new();
+    private readonly List<DataLink> _connections = new();
 
     public int Count => _connections.Count;
 
     public bool ServesManyClients => true;
 
-    public DataSession? TryTake()
+    public DataLink? TryTake()
     {
-        DataSession? best = null;
+        DataLink? best = null;
         int bestCount = int.MaxValue;
         foreach (var data in _connections)
         {
@@ -81,13 +81,13 @@ internal sealed class MultiplexedPool : IDataPool
         return best;
     }
 
-    public void Add(DataSession data) => _connections.Add(data);
+    public void Add(DataLink data) => _connections.Add(data);
 
-    public bool Remove(DataSession data) => _connections.Remove(data);
+    public bool Remove(DataLink data) => _connections.Remove(data);
 
-    public List<DataSession> Clear()
+    public List<DataLink> Clear()
     {
-        List<DataSession> all = [.. _connections];
+        List<DataLink> all = [.. _connections];
         _connections.Clear();
         return all;
     }

@@ -16,7 +16,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
     /// <summary>Pairs running now.</summary>
     public int Active => Volatile.Read(ref _active);
 
-    public async Task RunAsync(ClientSession client, DataSession data, CancellationToken cancellationToken)
+    public async Task RunAsync(ClientSession client, DataLink data, CancellationToken cancellationToken)
     {
         var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
         MuxChannel? channel = null;
@@ -42,7 +42,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
             tunnel.Relay.Events.Publish(RelayEventTypes.PairOpened, tunnel.Id, from.Address.ToString());
             var idleTimeout = tunnel.Rules.PairIdleTimeout;
             var result = channel is null
-                ? await Splice.RunAsync(client, data, data.PendingRead, idleTimeout, cancellationToken)
+                ? await Splice.RunAsync(client, data.Session, data.PendingRead, idleTimeout, cancellationToken)
                     .ConfigureAwait(false)
                 : await Splice.RunAsync(client, channel, idleTimeout, cancellationToken).ConfigureAwait(false);
             RelayLog.PairEnded(tunnel.Logger, tunnel.Id, pairId, result.BytesAToB, result.BytesBToA,

@@ -14,10 +14,10 @@ internal static partial class RelayLog
     public static partial void Stopped(ILogger logger);
 
     [LoggerMessage(102, LogLevel.Information,
-        "Server {ServerId}: agent {Agent} connected; clients on port {ClientPort}, data on port {DataPort}, pool " +
+        "Server {ServerId}: agent {Agent} connected; clients on port {ClientPort}, data on {DataPort}, pool " +
         "{Pool}, {DataMode} data")]
     public static partial void AgentConnected(ILogger logger, string serverId, EndPoint? agent, int clientPort,
-        int dataPort, int pool, string dataMode);
+        string dataPort, int pool, string dataMode);
 
     [LoggerMessage(103, LogLevel.Information, "Server {ServerId}: shut down ({Reason})")]
     public static partial void ServerShutDown(ILogger logger, string serverId, string reason);

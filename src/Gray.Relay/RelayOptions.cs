@@ -164,6 +164,10 @@ public sealed record ServerRules
     /// <summary>Close a pair that carried no byte for this long; null (pair_idle_timeout: off) never does.</summary>
     public TimeSpan? PairIdleTimeout { get; init; } = DefaultPairIdleTimeout;
 
+    /// <summary>Data connections on a port of the server's own (data_port: separate, or a number), instead of
+    /// the control port; plain data and agents older than protocol 3 always get one.</summary>
+    public bool SeparateDataPort { get; init; }
+
     /// <summary>How this server's agent may prove itself (auth: key refuses the secret).</summary>
     public ServerAuth Auth { get; init; } = ServerAuth.SecretOrKey;
 

@@ -32,10 +32,10 @@ internal sealed partial class RelayTunnel
     /// the pool; a multiplexed one goes into the pool and to every waiting client. <paramref name="admitted"/>:
     /// it just redeemed its OTP. False if the tunnel is shut down (the connection is closed).
     /// </summary>
-    public void Offer(DataSession data, bool admitted)
+    public void Offer(DataLink data, bool admitted)
     {
         bool handed = false, refused = false;
-        List<TaskCompletionSource<DataSession?>>? everyone = null;
+        List<TaskCompletionSource<DataLink?>>? everyone = null;
         lock (_gate)
         {
             if (admitted && _admitting > 0) _admitting--;
@@ -70,7 +70,7 @@ internal sealed partial class RelayTunnel
     /// A connection in the pool ended or showed activity before any pairing (the agent closed it, or
     /// broke protocol): it leaves the pool and the agent is asked for a replacement.
     /// </summary>
-    public void OnPoolConnectionEnded(DataSession data)
+    public void OnPoolConnectionEnded(DataLink data)
     {
         bool wasPooled;
         lock (_gate)
@@ -86,10 +86,10 @@ internal sealed partial class RelayTunnel
     /// <summary>
     /// A ready data connection for <paramref name="client"/>, waiting in the FIFO if need be; null if none came.
     /// </summary>
-    public async Task<DataSession?> PairAsync(ClientSession client, CancellationToken cancellationToken)
+    public async Task<DataLink?> PairAsync(ClientSession client, CancellationToken cancellationToken)
     {
-        DataSession? ready;
-        LinkedListNode<TaskCompletionSource<DataSession?>>? place = null;
+        DataLink? ready;
+        LinkedListNode<TaskCompletionSource<DataLink?>>? place = null;
         lock (_gate)
         {
             if (IsShutDown) return null;
@@ -117,7 +117,7 @@ internal sealed partial class RelayTunnel
         }
         catch (Exception error) when (error is TimeoutException or OperationCanceledException)
         {
-            DataSession? handed = null;
+            DataLink? handed = null;
             lock (_gate)
             {
                 if (waiter.Task.IsCompletedSuccessfully) handed = waiter.Task.Result;

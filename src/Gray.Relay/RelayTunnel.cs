@@ -22,7 +22,7 @@ internal sealed partial class RelayTunnel
     private readonly RelayContext _relay;
     private readonly ControlSession _control;
     private readonly TcpServer _clients;
-    private readonly TcpServer _data;
+    private readonly TcpServer? _data; // only with a separate data port
     private readonly object _gate = new();
     private readonly OtpLedger _otps;
     private readonly IDataPool _pool;
@@ -41,7 +41,7 @@ internal sealed partial class RelayTunnel
     internal MuxOptions MuxOptions => _relay.Mux;
 
     public RelayTunnel(RelayContext relay, ControlSession control, ServerEntry entry, int pool, bool plainData,
-        byte[]? authKey = null, bool mux = false)
+        byte[]? authKey = null, bool mux = false, bool separateDataPort = false)
     {
         Mux = mux;
         AuthKey = authKey;
@@ -63,6 +63,7 @@ internal sealed partial class RelayTunnel
         var options = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer,
             relay.Options.MaxClientConnectionsPerIp, Id);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
+        if (!separateDataPort) return; // data connections come to the control port
         // Every pair holds one data connection, and the pool waits on top of them.
         var dataOptions = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer + Rules.MaxPool,
             serverId: Id);
@@ -93,7 +94,7 @@ internal sealed partial class RelayTunnel
     public void ApplyListenerSettings(RelayOptions options)
     {
         _clients.Options.HandshakeTimeout = options.HandshakeTimeout;
-        _data.Options.HandshakeTimeout = options.HandshakeTimeout;
+        if (_data is not null) _data.Options.HandshakeTimeout = options.HandshakeTimeout;
         _clients.MaxSessionsPerAddress = options.MaxClientConnectionsPerIp;
         _clients.Options.MaxSessions = options.EffectiveMaxClientsPerServer;
     }
@@ -134,14 +135,14 @@ internal sealed partial class RelayTunnel
     /// <summary>Binds both ports. Throws if a port is taken.</summary>
     public Task StartAsync()
     {
-        _data.Start();
+        _data?.Start();
         try
         {
             _clients.Start();
         }
         catch
         {
-            Background.Observe(_data.StopAsync(), $"Server {Id}: data port stop", Logger);
+            if (_data is not null) Background.Observe(_data.StopAsync(), $"Server {Id}: data port stop", Logger);
             throw;
         }
 
@@ -151,7 +152,8 @@ internal sealed partial class RelayTunnel
     /// <summary>After the welcome went out: fills the pool and starts housekeeping.</summary>
     public void Serve()
     {
-        RelayLog.AgentConnected(Logger, Id, _control.RemoteEndPoint, ClientPort, DataPort, Pool,
+        RelayLog.AgentConnected(Logger, Id, _control.RemoteEndPoint, ClientPort,
+            _data is null ? "the control port" : $"port {DataPort}", Pool,
             (PlainData ? "plain" : "TLS") + (Mux ? " multiplexed" : " pooled"));
         TopUpPool();
         Background.Observe(HousekeepingAsync(_stopping.Token), $"Server {Id}: housekeeping", Logger);
@@ -191,15 +193,16 @@ internal sealed partial class RelayTunnel
         _control.Disconnect();
         if (keepPairs)
         {
-            await Task.WhenAll(_clients.StopListeningAsync(), _data.StopListeningAsync()).ConfigureAwait(false);
+            await Task.WhenAll(_clients.StopListeningAsync(), _data?.StopListeningAsync() ?? Task.CompletedTask)
+                .ConfigureAwait(false);
         }
         else
         {
-            await Task.WhenAll(_clients.StopAsync(), _data.StopAsync()).ConfigureAwait(false);
+            await Task.WhenAll(_clients.StopAsync(), _data?.StopAsync() ?? Task.CompletedTask).ConfigureAwait(false);
         }
 
-        List<DataSession> pooled;
-        List<TaskCompletionSource<DataSession?>> waiting;
+        List<DataLink> pooled;
+        List<TaskCompletionSource<DataLink?>> waiting;
         lock (_gate)
         {
             pooled = _pool.Clear();

@@ -1,4 +1,5 @@
-// TLS session resumption for pinned clients: it happens, also by IP address, and never outlives the certificate.
+// TLS session resumption for pinned clients: it happens, also by IP address; and a server that changed its
+// certificate shows a pinned client the one it pinned, for its last few certificates.
 using System.Net.Security;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -23,7 +24,7 @@ public class TlsResumptionTests
     }
 
     [Fact]
-    public async Task A_new_certificate_ends_resumption_and_the_pin_refuses_it()
+    public async Task After_a_new_certificate_a_client_pinned_to_the_old_one_still_gets_it_and_others_get_the_new()
     {
         await using var server = new TlsEchoServer(
             Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
@@ -35,33 +36,36 @@ public class TlsResumptionTests
 
         using var other = Certificates.CreateSelfSigned("localhost");
         server.UpdateCertificate(other);
-        // The client holds a ticket of the old certificate; the server cannot use it, sends the new
-        // certificate in a full handshake, and the pin refuses that.
-        await AssertRefusedAsync(server, tls);
+        // The old pin is named in the client's SNI: the server shows it the old certificate, which it pinned.
+        Assert.Equal(pinned, await PresentedAsync(server, tls));
 
-        // A client pinned to the new certificate gets a full handshake, then resumes with the new context.
+        // A client pinned to the new certificate gets it in a full handshake, then resumes with the new context.
         var renewed = TlsClientOptions.Pinned(Certificates.Sha256Fingerprint(other), "127.0.0.1", server.EndPoint.Port);
-        Assert.False(await HandshakeAsync(server, renewed));
+        Assert.Equal(Certificates.Sha256Fingerprint(other), await PresentedAsync(server, renewed));
+        await HandshakeAsync(server, renewed); // reads the new context's tickets
         Assert.True(await HandshakeAsync(server, renewed));
+        // Anyone else gets the new one.
+        var anyone = new TlsClientOptions
+        {
+            TargetHost = "localhost", ServerCertificateValidation = (_, _, _, _) => true,
+        };
+        Assert.Equal(Certificates.Sha256Fingerprint(other), await PresentedAsync(server, anyone));
     }
 
     [Fact]
-    public async Task A_ticket_from_another_certificate_never_resumes()
+    public async Task Only_the_last_few_certificates_are_kept_and_a_client_pinned_to_an_older_one_is_refused()
     {
-        // Rotate A -> B -> A: the client pinned to B holds B's ticket when A is back, and must be refused.
-        // (A new context for the same certificate may resume in .NET 10: same certificate, same pin verdict.
-        // A new process never does: ticket keys are random per process.)
         await using var server = new TlsEchoServer(
             Loopback.AnyPort, new TlsServerOptions { Certificate = Loopback.Certificate });
         server.Start();
-        using var other = Certificates.CreateSelfSigned("localhost");
-        server.UpdateCertificate(other);
-        var tls = TlsClientOptions.Pinned(Certificates.Sha256Fingerprint(other), "127.0.0.1", server.EndPoint.Port);
-        await HandshakeAsync(server, tls);
-        Assert.True(await HandshakeAsync(server, tls));
-
-        server.UpdateCertificate(Loopback.Certificate);
-        await AssertRefusedAsync(server, tls);
+        // No handshake before: a ticket of the first context could still resume (the process had that key).
+        var tls = TlsClientOptions.Pinned(
+            Certificates.Sha256Fingerprint(Loopback.Certificate), "127.0.0.1", server.EndPoint.Port);
+        var newer = Enumerable.Range(0, TlsServer.PreviousCertificates + 1).Select(_ =>
+            Certificates.CreateSelfSigned("localhost")).ToList();
+        foreach (var certificate in newer) server.UpdateCertificate(certificate);
+        await AssertRefusedAsync(server, tls); // the first certificate is no longer held
+        foreach (var certificate in newer) certificate.Dispose();
     }
 
     [Fact]
@@ -82,6 +86,17 @@ public class TlsResumptionTests
         var refused = new TlsClient(server.EndPoint, tls);
         await Assert.ThrowsAsync<AuthenticationException>(() => refused.ConnectAsync());
         Assert.False(refused.IsConnected);
+    }
+
+    /// <summary>The fingerprint of the certificate the server presents to a client with
+    /// <paramref name="tls"/>.</summary>
+    private static async Task<string> PresentedAsync(TlsEchoServer server, TlsClientOptions tls)
+    {
+        var client = new TlsClient(server.EndPoint, tls);
+        await client.ConnectAsync();
+        string fingerprint = Certificates.Sha256Fingerprint(client.SslStream.RemoteCertificate!);
+        await client.DisconnectAsync();
+        return fingerprint;
     }
 
     /// <summary>Connects, echoes a byte (by then the client has read the server's tickets), disconnects; true if

@@ -17,7 +17,7 @@ public class MuxTests
     {
         await using var tunnel = await InProcessHealthyTunnel.StartAsync(pool: 2, mux: true);
         var server = tunnel.Server;
-        await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 2, "two data connections");
+        await Wait.UntilAsync(() => DataConnections(tunnel.Relay) == 2, "two data connections");
 
         var clients = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Tcp.ConnectAsync(server.ClientPort)));
         try
@@ -28,7 +28,7 @@ public class MuxTests
                 await client.SendAsync(message);
                 Assert.Equal(message, await Tcp.ReadExactlyAsync(client, message.Length));
             }));
-            Assert.Equal(2, EstablishedTo(server.DataPort)); // not one per client
+            Assert.Equal(2, DataConnections(tunnel.Relay)); // not one per client
         }
         finally
         {
@@ -50,7 +50,7 @@ public class MuxTests
 
         for (int i = 0; i < 20; i++) await AgentTests.AssertEchoAsync(server.ClientPort);
         Assert.False(flooding.IsCompleted, "the flood should still be waiting for the stalled client to read");
-        Assert.Equal(1, EstablishedTo(server.DataPort));
+        Assert.Equal(1, DataConnections(tunnel.Relay));
 
         byte[] echoed = await Tcp.ReadExactlyAsync(stalled, flood.Length);
         await flooding.WaitAsync(Tcp.Deadline);
@@ -63,7 +63,7 @@ public class MuxTests
         await using var relay = await InProcessRelay.StartAsync(clock: TimeProvider.System);
         var server = relay.AddServer("refused");
         await relay.StartAgentAsync(server, new IPEndPoint(IPAddress.Loopback, Ports.Free()), pool: 1, mux: true);
-        await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 1, "the data connection");
+        await Wait.UntilAsync(() => DataConnections(relay) == 1, "the data connection");
         for (int i = 0; i < 3; i++)
         {
             using var client = await Tcp.ConnectAsync(server.ClientPort);
@@ -71,7 +71,7 @@ public class MuxTests
             Assert.True(await Tcp.IsClosedByPeerAsync(client));
         }
 
-        Assert.Equal(1, EstablishedTo(server.DataPort));
+        Assert.Equal(1, DataConnections(relay));
     }
 
     [Fact]
@@ -79,9 +79,9 @@ public class MuxTests
     {
         await using var tunnel = await InProcessHealthyTunnel.StartAsync(
             o => o.DefaultRules = o.DefaultRules with { PairIdleTimeout = TimeSpan.FromSeconds(1) }, mux: true);
-        await Wait.UntilAsync(() => EstablishedTo(tunnel.Server.DataPort) == 8, "the pool's eight data connections");
+        await Wait.UntilAsync(() => DataConnections(tunnel.Relay) == 8, "the pool's eight data connections");
         await Tcp.AssertClosedAfterOneSecondIdleAsync(tunnel.Server.ClientPort);
-        Assert.Equal(8, EstablishedTo(tunnel.Server.DataPort));
+        Assert.Equal(8, DataConnections(tunnel.Relay));
         await tunnel.AssertHealthyAsync();
     }
 
@@ -124,14 +124,14 @@ public class MuxTests
             o.PingTimeout = TimeSpan.FromSeconds(30);
         }, pool: 8, mux: mux);
         var server = tunnel.Server;
-        await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool of eight");
+        await Wait.UntilAsync(() => DataConnections(tunnel.Relay) == 8, "the pool of eight");
 
         await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
         {
             for (int i = 0; i < 20; i++) await AgentTests.AssertEchoAsync(server.ClientPort);
         }));
 
-        await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 8, "the pool back at eight, no more");
+        await Wait.UntilAsync(() => DataConnections(tunnel.Relay) == 8, "the pool back at eight, no more");
         Assert.Equal(8, (await tunnel.Relay.TunnelAsync(server.Id)).ReadyCount);
     }
 
@@ -152,7 +152,7 @@ public class MuxTests
                 Assert.Equal("ping"u8.ToArray(), await Tcp.ReadExactlyAsync(client, 4));
             }
 
-            await Wait.UntilAsync(() => EstablishedTo(server.DataPort) == 6, "four pairs and a pool of two");
+            await Wait.UntilAsync(() => DataConnections(tunnel.Relay) == 6, "four pairs and a pool of two");
         }
         finally
         {
@@ -175,7 +175,7 @@ public class MuxTests
     {
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1, mux: askForMux);
         Assert.False(agent.Welcome.Mux);
-        await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync(), mux: true));
+        await using var data = await agent.OpenDataAsync(agent.Open(await agent.NextOtpAsync(), mux: true));
         Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));
     }
 
@@ -186,7 +186,7 @@ public class MuxTests
         var server = relay.AddServer("breaker");
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1, mux: true);
         Assert.True(agent.Welcome.Mux);
-        await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync(), mux: true));
+        await using var data = await agent.OpenDataAsync(agent.Open(await agent.NextOtpAsync(), mux: true));
 
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         byte[] open = new byte[8 + Wire.StartFrameBytes];
@@ -198,6 +198,11 @@ public class MuxTests
         Assert.True(await FakeAgent.IsClosedAsync(data, Tcp.Deadline));
         Assert.True(await Tcp.IsClosedByPeerAsync(client));
     }
+
+    /// <summary>The relay's data connections, counted by the kernel: established connections to its control
+    /// port (where they come by default) less one control connection per agent.</summary>
+    private static int DataConnections(InProcessRelay relay) =>
+        EstablishedTo(relay.ControlPort) - relay.Context.Manager.All.Count;
 
     /// <summary>Established TCP connections whose local port is <paramref name="port"/> (the relay's side), from
     /// /proc/net/tcp.</summary>

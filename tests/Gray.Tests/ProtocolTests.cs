@@ -37,7 +37,7 @@ public class ProtocolTests
         await patient.SendAsync("queued"u8.ToArray());
         await Wait.UntilAsync(() => tunnel.WaitingCount == 1, "the client waiting");
 
-        await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync()));
+        await using var data = await agent.OpenDataAsync(agent.Open(await agent.NextOtpAsync()));
         var start = new byte[Wire.StartFrameBytes];
         using var cts = new CancellationTokenSource(Tcp.Deadline);
         await data.ReadExactlyAsync(start, cts.Token);

@@ -54,6 +54,8 @@ internal static class RelayConfigDescription
                 if (declared.DataPort is { } dataPort) server.Add("data_port", Number(dataPort));
             }
 
+            if (rules.SeparateDataPort && declared?.DataPort is null) server.Add("data_port", "separate");
+
             AddRules(server, rules);
             if (rules.Auth == ServerAuth.KeyOnly) server.Add("auth", "key");
             servers.Add(id, server);

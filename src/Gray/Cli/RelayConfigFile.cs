@@ -120,7 +120,13 @@ internal static class RelayConfigFile
                     case "secret_file": secretFile = Text(value, name); break;
                     case "secret_env": secretEnv = Text(value, name); break;
                     case "client_port": clientPort = RelaySettings.Port(Text(value, name), name); break;
-                    case "data_port": dataPort = RelaySettings.Port(Text(value, name), name); break;
+                    case "data_port":
+                        // "separate": this server's agents get a data port of their own (the seed's
+                        // layout); a number fixes it for a declared server, and is separate too.
+                        string port = Text(value, name);
+                        if (port != "separate") dataPort = RelaySettings.Port(port, name);
+                        rules = rules with { SeparateDataPort = true };
+                        break;
                     default: throw new ConfigException($"unknown setting '{name}'");
                 }
             });

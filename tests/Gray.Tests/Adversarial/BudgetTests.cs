@@ -113,7 +113,13 @@ public class BudgetTests
 
         public static async Task<World> StartAsync()
         {
-            var tunnel = await InProcessHealthyTunnel.StartAsync(o => o.MaxConnections = MaxConnections, pool: 2);
+            // The victim keeps a separate data port, so that it can be flooded too; the bystander's data
+            // connections come to the control port, with the flood there.
+            var tunnel = await InProcessHealthyTunnel.StartAsync(o =>
+            {
+                o.MaxConnections = MaxConnections;
+                o.Servers["victim"] = new Gray.Relay.ServerRules { SeparateDataPort = true };
+            }, pool: 2);
             var victim = tunnel.Relay.AddServer("victim");
             await tunnel.Relay.StartAgentAsync(victim, tunnel.Echo.EndPoint, pool: 2);
             return new World(tunnel, victim);

@@ -22,6 +22,7 @@ public class FloodTests(ITestOutputHelper output)
         await using var tunnel = await HealthyTunnel.StartAsync(new()
         {
             ["max_connections"] = "5000", ["client_wait_timeout"] = "5s",
+            ["servers"] = "{ healthy: { data_port: separate } }", // a data port of its own, to attack too
         });
         // A server whose agent never opens data connections: its clients can only wait, then be closed.
         var starved = await tunnel.Relay.AddServerAsync("starved");

@@ -13,9 +13,14 @@ public sealed class MalformedInputTests : IAsyncLifetime
     private static readonly TimeSpan ClosedWithin = TimeSpan.FromSeconds(10);
     private InProcessHealthyTunnel _tunnel = null!;
 
+    // The healthy server keeps a separate data port, so that its attacks are tried there too; the other
+    // servers' data connections come to the control port.
     public async Task InitializeAsync() =>
         _tunnel = await InProcessHealthyTunnel.StartAsync(o =>
-            o.HelloTimeout = o.HandshakeTimeout = o.OtpTimeout = TimeSpan.FromSeconds(2));
+        {
+            o.HelloTimeout = o.HandshakeTimeout = o.OtpTimeout = TimeSpan.FromSeconds(2);
+            o.Servers["healthy"] = new Gray.Relay.ServerRules { SeparateDataPort = true };
+        });
 
     public async Task DisposeAsync() => await _tunnel.DisposeAsync();
 
@@ -32,7 +37,19 @@ public sealed class MalformedInputTests : IAsyncLifetime
         ["a hello with a 1 MB id", HugeHello()],
         ["a hello with trailing bytes", WithTrailingBytes(ControlFrames.Encode(new Hello(1, 8, false, "healthy")))],
         ["a hello with invalid UTF-8", HelloWithBadUtf8()],
+        ["a data open for a server with no agent",
+            ControlFrames.Encode(new DataOpen(DataConnectionKind.Pooled, "nobody", new byte[Wire.OtpBytes]))],
+        ["a data open with an OTP never issued",
+            ControlFrames.Encode(new DataOpen(DataConnectionKind.Pooled, "healthy", new byte[Wire.OtpBytes]))],
+        ["a data open of an unknown kind", DataOpenOfKind(9)],
     ];
+
+    private static byte[] DataOpenOfKind(byte kind)
+    {
+        var frame = ControlFrames.Encode(new DataOpen(DataConnectionKind.Pooled, "healthy", new byte[Wire.OtpBytes]));
+        frame[Wire.LengthBytes + 1] = kind; // after the length and the type byte
+        return frame;
+    }
 
     [Theory]
     [MemberData(nameof(ControlAttacks))]
@@ -90,9 +107,9 @@ public sealed class MalformedInputTests : IAsyncLifetime
     {
         var server = _tunnel.Relay.AddServer("twice-at-once");
         await using var agent = await FakeAgent.ConnectAsync(_tunnel.Relay.ControlPort, server, pool: 1);
-        byte[] preface = FakeAgent.Preface(await agent.NextOtpAsync());
-        var first = await FakeAgent.TlsAsync(agent.Welcome.DataPort);
-        var second = await FakeAgent.TlsAsync(agent.Welcome.DataPort);
+        byte[] preface = agent.Open(await agent.NextOtpAsync());
+        var first = await FakeAgent.TlsAsync(agent.DataPort);
+        var second = await FakeAgent.TlsAsync(agent.DataPort);
         await Task.WhenAll(first.WriteAsync(preface).AsTask(), second.WriteAsync(preface).AsTask());
 
         var closed = await Task.WhenAll(FakeAgent.IsClosedAsync(first, TimeSpan.FromSeconds(3)),

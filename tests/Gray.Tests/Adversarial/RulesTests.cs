@@ -91,6 +91,7 @@ public class RulesTests
         await using var tunnel = await HealthyTunnel.StartAsync(new()
         {
             ["max_pending_per_ip"] = "4", ["handshake_timeout"] = "60s", ["otp_timeout"] = "60s",
+            ["servers"] = "{ healthy: { data_port: separate } }", // both ports: the control port and a data port
         });
         var attacker = IPAddress.Parse("127.0.4.4");
         var pending = new List<System.Net.Sockets.Socket>();

@@ -10,23 +10,42 @@ public sealed class FakeAgent : IAsyncDisposable
     private readonly SslStream _control;
     private readonly Queue<byte[]> _otps = new();
 
-    private FakeAgent(SslStream control, Welcome welcome)
+    private readonly int _controlPort;
+    private readonly string _id;
+
+    private FakeAgent(SslStream control, Welcome welcome, int controlPort, string id)
     {
         _control = control;
         Welcome = welcome;
+        _controlPort = controlPort;
+        _id = id;
     }
 
     public Welcome Welcome { get; }
 
-    public static async Task<FakeAgent> ConnectAsync(int controlPort, AddedServer server, int pool, bool mux = false)
+    /// <summary>Where its data connections go: the control port (Welcome's data port 0) or a separate one.</summary>
+    public int DataPort => Welcome.DataPort == 0 ? _controlPort : Welcome.DataPort;
+
+    /// <summary>Logs in as <paramref name="server"/>; <paramref name="version"/> 2 is an older agent, which the
+    /// relay gives a separate data port.</summary>
+    public static async Task<FakeAgent> ConnectAsync(int controlPort, AddedServer server, int pool, bool mux = false,
+        ushort version = Wire.Version)
     {
         var control = await TlsAsync(controlPort);
         await control.WriteAsync(
-            ControlFrames.Encode(new Hello(Wire.Version, (ushort)pool, false, server.Id, Mux: mux)));
+            ControlFrames.Encode(new Hello(version, (ushort)pool, false, server.Id, Mux: mux)));
         var challenge = Assert.IsType<Challenge>(await ReadAsync(control)).Nonce;
         await control.WriteAsync(ControlFrames.Encode(
             new Proof(Auth.Proof(server.Secret, server.Id, challenge, Binding(control)))));
-        return new FakeAgent(control, Assert.IsType<Welcome>(await ReadAsync(control)));
+        return new FakeAgent(control, Assert.IsType<Welcome>(await ReadAsync(control)), controlPort, server.Id);
+    }
+
+    /// <summary>What a data connection sends first to present <paramref name="otp"/>: a DataOpen frame on the
+    /// control port, or the preface on a separate data port.</summary>
+    public byte[] Open(byte[] otp, bool mux = false)
+    {
+        var kind = mux ? DataConnectionKind.Multiplexed : DataConnectionKind.Pooled;
+        return Welcome.DataPort == 0 ? ControlFrames.Encode(new DataOpen(kind, _id, otp)) : Preface(otp, mux);
     }
 
     /// <summary>The TLS channel binding of a connection to the relay, as an agent computes it.</summary>
@@ -48,10 +67,11 @@ public sealed class FakeAgent : IAsyncDisposable
         return _otps.Dequeue();
     }
 
-    /// <summary>A TLS data connection that has sent <paramref name="preface"/> (or nothing, if null).</summary>
+    /// <summary>A TLS data connection that has sent <paramref name="preface"/> (or nothing, if null), to
+    /// <see cref="DataPort"/>.</summary>
     public async Task<SslStream> OpenDataAsync(byte[]? preface)
     {
-        var data = await TlsAsync(Welcome.DataPort);
+        var data = await TlsAsync(DataPort);
         if (preface is not null) await data.WriteAsync(preface);
         return data;
     }

@@ -27,9 +27,9 @@ public class FakeClockTests
         relay.Advance(TimeSpan.FromSeconds(31), HousekeepingStep); // past the lifetime: housekeeping issues a new one
         byte[] fresh = await agent.NextOtpAsync();
 
-        await using var refused = await agent.OpenDataAsync(FakeAgent.Preface(stale));
+        await using var refused = await agent.OpenDataAsync(agent.Open(stale));
         Assert.True(await FakeAgent.IsClosedAsync(refused, Tcp.Deadline));
-        await using var admitted = await agent.OpenDataAsync(FakeAgent.Preface(fresh));
+        await using var admitted = await agent.OpenDataAsync(agent.Open(fresh));
         await Wait.UntilAsync(() => tunnel.ReadyCount == 1, "the fresh OTP's connection in the pool");
     }
 
@@ -84,7 +84,7 @@ public class FakeClockTests
         var server = relay.AddServer("web");
         await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
         var tunnel = await relay.TunnelAsync("web");
-        await using var data = await agent.OpenDataAsync(FakeAgent.Preface(await agent.NextOtpAsync()));
+        await using var data = await agent.OpenDataAsync(agent.Open(await agent.NextOtpAsync()));
         await Wait.UntilAsync(() => tunnel.ReadyCount == 1, "the data connection in the pool");
         using var client = await Tcp.ConnectAsync(server.ClientPort);
         var start = new byte[64];
