@@ -34,6 +34,9 @@ public sealed class AgentOptions
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The HTTP proxy (CONNECT) to the relay, for control and data connections; null: direct.</summary>
+    public Gray.Net.HttpConnectProxy? Proxy { get; init; }
+
     public string RelayText => $"{Relay.Host}:{Relay.Port}";
 
     public string TargetText => $"{Target.Host}:{Target.Port}";

@@ -8,7 +8,7 @@ using Gray.Hosting;
 namespace Gray.Agent;
 
 internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
-    : TlsClient(agent.Options.Relay, tls, agent.ClientOptions())
+    : TlsClient(agent.Options.Relay, tls, agent.RelayClientOptions())
 {
     /// <summary>Deadline for each reply of the relay during the handshake.</summary>
     private static readonly TimeSpan HandshakeStepTimeout = TimeSpan.FromSeconds(10);

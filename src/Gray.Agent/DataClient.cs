@@ -13,7 +13,7 @@ namespace Gray.Agent;
 
 internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] opening, TlsClientOptions? tls,
     bool mux = false)
-    : TcpClient(relayData, agent.ClientOptions())
+    : TcpClient(relayData, agent.RelayClientOptions())
 {
     private readonly TaskCompletionSource _prefaceSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

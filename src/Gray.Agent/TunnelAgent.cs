@@ -60,6 +60,14 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     internal TcpClientOptions ClientOptions() =>
         new() { ConnectTimeout = options.ConnectTimeout, LoggerFactory = LoggerFactory, TimeProvider = Time };
 
+    /// <summary>For connections to the relay: through the proxy, if there is one.</summary>
+    internal TcpClientOptions RelayClientOptions()
+    {
+        var relayOptions = ClientOptions();
+        relayOptions.Proxy = options.Proxy;
+        return relayOptions;
+    }
+
     // Every line of this tunnel, the library's included, carries its server ID.
     private readonly ILoggerFactory _scopedLoggers = new ScopedLoggerFactory(loggerFactory,
         new LogScope("ServerId", options.Id));

@@ -78,8 +78,11 @@ public sealed class TcpServerOptions : ConnectionOptions
 
 public sealed class TcpClientOptions : ConnectionOptions
 {
-    /// <summary>Deadline for connecting, including the TLS handshake.</summary>
+    /// <summary>Deadline for connecting, including the proxy's answer and the TLS handshake.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Connect through this HTTP proxy (CONNECT) instead of directly; null: directly.</summary>
+    public HttpConnectProxy? Proxy { get; set; }
 }
 
 /// <summary>

@@ -18,9 +18,12 @@ public class TcpClient : TcpConnection
     {
         Server = server;
         _options = options;
-        _connectTo = server is DnsEndPoint dns && IPAddress.TryParse(dns.Host, out var address)
-            ? new IPEndPoint(address, dns.Port) : server;
+        _connectTo = Literal(server);
     }
+
+    private static EndPoint Literal(EndPoint endPoint) =>
+        endPoint is DnsEndPoint dns && IPAddress.TryParse(dns.Host, out var address)
+            ? new IPEndPoint(address, dns.Port) : endPoint;
 
     /// <summary>Where to connect: an IPEndPoint or a DnsEndPoint.</summary>
     public EndPoint Server { get; }
@@ -37,13 +40,16 @@ public class TcpClient : TcpConnection
         if (IsConnected) throw new InvalidOperationException("The client is already connected.");
         await Completion.ConfigureAwait(false);
 
-        Socket socket = _connectTo is IPEndPoint ip
+        var proxy = _options.Proxy;
+        EndPoint dial = proxy is null ? _connectTo : Literal(proxy.EndPoint);
+        Socket socket = dial is IPEndPoint ip
             ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
             : new Socket(SocketType.Stream, ProtocolType.Tcp); // dual-mode, for names
         using var deadline = new Deadline(_options.ConnectTimeout, _options.TimeProvider, cancellationToken);
         try
         {
-            await socket.ConnectAsync(_connectTo, deadline.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(dial, deadline.Token).ConfigureAwait(false);
+            if (proxy is not null) await proxy.TunnelAsync(socket, Server, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

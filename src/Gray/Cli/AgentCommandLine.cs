@@ -1,6 +1,7 @@
 // `gray agent`: one tunnel from flags and GRAY_* variables, or several from a YAML file.
 using System.CommandLine;
 using Gray.Hosting;
+using Gray.Net;
 using Gray.Agent;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -50,10 +51,15 @@ public static partial class GrayCommandLine
             Description =
                 "PEM file with an ECDSA P-256 private key trusted by the relay, instead of --secret (or GRAY_KEY_FILE)",
         };
+        var proxy = new Option<string?>("--proxy")
+        {
+            Description = "reach the relay through this HTTP proxy (CONNECT): http://[user:pass@]host:port, " +
+                "or direct (default: HTTPS_PROXY unless NO_PROXY names the relay)",
+        };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
             relay, id, secret, secretFile, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig,
-            otlp, key,
+            otlp, key, proxy,
         };
         command.SetAction(async (result, _) =>
         {
@@ -69,12 +75,14 @@ public static partial class GrayCommandLine
                 ?? (result.GetValue(relay) is null && Environment.GetEnvironmentVariable("GRAY_RELAY") is null
                     && File.Exists(DefaultConfigFile) ? DefaultConfigFile : null);
             string knownRelays = KnownRelaysPath(configFile);
+            HttpConnectProxy? ProxyFor(string relayHost, string? fromFile) => ProxySettings.Resolve(
+                result.GetValue(proxy) ?? fromFile, relayHost, Environment.GetEnvironmentVariable);
             if (configFile is { } file)
             {
-                var (tunnelList, fileSettings) = AgentConfig.LoadWithSettings(file, knownRelays);
+                var (tunnelList, fileSettings) = AgentConfig.LoadWithSettings(file, knownRelays, ProxyFor);
                 var source = new AgentConfigSource(file, () =>
                 {
-                    var (tunnels, settings) = AgentConfig.LoadWithSettings(file, knownRelays);
+                    var (tunnels, settings) = AgentConfig.LoadWithSettings(file, knownRelays, ProxyFor);
                     return new AgentTunnels(tunnels, settings.LogLevel);
                 });
                 var setup = new AgentSetup(tunnelList, source, metricsListen ?? fileSettings.MetricsListen,
@@ -91,9 +99,11 @@ public static partial class GrayCommandLine
                     ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null)
                 ?? (required ? throw new ConfigException($"{option.Name} (or {variable}) is required") : null!);
             string? poolText = result.GetValue(pool)?.ToString() ?? Environment.GetEnvironmentVariable("GRAY_POOL");
+            var relayAddress = SettingText.ParseHostPort(Setting(relay, "GRAY_RELAY"), "--relay");
             var options = new AgentOptions
             {
-                Relay = SettingText.ParseHostPort(Setting(relay, "GRAY_RELAY"), "--relay"),
+                Relay = relayAddress,
+                Proxy = ProxyFor(relayAddress.Host, null),
                 Id = Setting(id, "GRAY_ID"),
                 KeyFile = Setting(key, "GRAY_KEY_FILE", required: false),
                 Secret = AgentSecret(result.GetValue(secret), Setting(secretFile, "GRAY_SECRET_FILE", required: false),

@@ -20,10 +20,14 @@ public static class AgentConfig
     public static IReadOnlyList<AgentOptions> Load(string path, string knownRelaysPath) =>
         LoadWithSettings(path, knownRelaysPath).Tunnels;
 
+    /// <summary>Decides the proxy to a relay host, given the file's proxy setting (or null).</summary>
+    public delegate Gray.Net.HttpConnectProxy? ProxyChoice(string relayHost, string? fromFile);
+
     /// <summary>The tunnels and the process-wide settings (metrics, OTLP, log level) of an agent file.</summary>
     public static (IReadOnlyList<AgentOptions> Tunnels, AgentFileSettings Settings) LoadWithSettings(string path,
-        string knownRelaysPath)
+        string knownRelaysPath, ProxyChoice? proxyChoice = null)
     {
+        string? proxy = null;
         var file = ConfigDocument.Read(path);
         var tunnels = new List<AgentOptions>();
         DnsEndPoint? relay = null;
@@ -41,6 +45,7 @@ public static class AgentConfig
                 {
                     case "relay": relay = SettingText.ParseHostPort(Required(value, key), "relay"); break;
                     case "fingerprint": fingerprint = ConfigDocument.Scalar(value, key); break;
+                    case "proxy": proxy = Required(value, key); ProxySettings.Parse(proxy, key); break;
                     case "log_level": level = SettingText.ParseLogLevel(Required(value, key)); break;
                     case "metrics":
                         metrics = Child(value, key, "listen") is { } listen
@@ -66,7 +71,9 @@ public static class AgentConfig
         foreach (var (id, idNode, entry) in
             relay is null || tunnelEntries is null ? [] : ConfigDocument.Entries(tunnelEntries))
         {
-            file.Try(idNode, () => tunnels.Add(Tunnel(file, id, entry, relay!, fingerprint, knownRelaysPath)));
+            file.Try(idNode, () => tunnels.Add(Tunnel(file, id, entry, relay!, fingerprint, knownRelaysPath,
+                (proxyChoice ?? ((host, fromFile) => ProxySettings.Resolve(fromFile, host, _ => null)))(
+                    relay!.Host, proxy))));
         }
 
         if (file.Root is null && file.Errors.Count == 0) file.Errors.Add($"{path}:1: relay: HOST:PORT is required");
@@ -75,7 +82,7 @@ public static class AgentConfig
     }
 
     private static AgentOptions Tunnel(ConfigDocument file, string id, YamlNode entry, DnsEndPoint relay,
-        string? fingerprint, string knownRelaysPath)
+        string? fingerprint, string knownRelaysPath, Gray.Net.HttpConnectProxy? proxy)
     {
         string where = $"tunnels.{id}";
         if (!Auth.IsValidId(id)) throw new ConfigException($"{where}: not a valid server id");
@@ -120,6 +127,7 @@ public static class AgentConfig
             PlainData = plainData,
             Mux = mux,
             KnownRelaysPath = knownRelaysPath,
+            Proxy = proxy,
         };
     }
 
