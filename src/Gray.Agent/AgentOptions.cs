@@ -29,6 +29,10 @@ public sealed class AgentOptions
     /// <summary>Multiplexed data connections: each carries many tunneled connections.</summary>
     public bool Mux { get; init; }
 
+    /// <summary>Multiplexed when asked for, and always through a proxy: a pooled connection's half-close is
+    /// a TCP FIN, which CONNECT proxies (tinyproxy, for one) do not pass on, while a channel's is a frame.</summary>
+    public bool EffectiveMux => Mux || Proxy is not null;
+
     /// <summary>The trust-on-first-use file (known_relays), as ssh's known_hosts.</summary>
     public required string KnownRelaysPath { get; init; }
 

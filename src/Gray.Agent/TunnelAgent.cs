@@ -187,7 +187,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                 // mostly an abbreviated handshake (the pin still checks every one).
                 var dataTls = welcome.PlainData ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host,
                     welcome.DataPort == 0 ? options.Relay.Port : welcome.DataPort);
-                if (options.Mux && !welcome.Mux) AgentLog.MuxNotGranted(Logger, options.Id);
+                if (options.EffectiveMux && !welcome.Mux) AgentLog.MuxNotGranted(Logger, options.Id);
                 control.StartServing(dataTls);
                 AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
                 (humanOutput ?? Console.Out).WriteLine(

@@ -34,16 +34,22 @@ public class EventStreamTests
             await Tcp.ReadToEndAsync(client);
         }
 
-        await tunnel.Agent.DisposeAsync();
         var events = new List<RelayEvent>();
         long last = 0;
-        while (!events.Any(e => e.Type == RelayEventTypes.AgentDisconnected))
+        async Task ReadUntilAsync(string type)
         {
-            var (id, item) = await ReadEventAsync(reader);
-            Assert.True(id > last, "ids increase");
-            last = id;
-            events.Add(item);
+            while (!events.Any(e => e.Type == type))
+            {
+                var (id, item) = await ReadEventAsync(reader);
+                Assert.True(id > last, "ids increase");
+                last = id;
+                events.Add(item);
+            }
         }
+
+        await ReadUntilAsync(RelayEventTypes.PairClosed); // the pair ends once both directions have
+        await tunnel.Agent.DisposeAsync();
+        await ReadUntilAsync(RelayEventTypes.AgentDisconnected);
 
         var types = events.Select(e => e.Type).ToList();
         Assert.Equal([RelayEventTypes.Drained, RelayEventTypes.Refused, RelayEventTypes.Resumed,
