@@ -26,6 +26,29 @@ public class ConfigTests
     }
 
     [Fact]
+    public void Data_port_separate_applies_to_every_server_or_one_and_the_http_section_is_read()
+    {
+        string file = Path.Combine(Directory.CreateTempSubdirectory("gray-config-").FullName, "relay.yaml");
+        File.WriteAllText(file, "data_port: separate\nhttp: { listen: 0.0.0.0:8443, tls: true, open: [metrics] }\n" +
+            "servers:\n  db: { data_port: separate }\n");
+        var options = new RelayOptions();
+        RelayConfigFile.Apply(file, options);
+        Assert.True(options.RulesFor("any").SeparateDataPort);
+        Assert.True(options.RulesFor("db").SeparateDataPort);
+        Assert.Equal(8443, options.HttpListen!.Port);
+        Assert.True(options.HttpTls);
+        Assert.Equal(["metrics"], options.HttpOpen);
+
+        File.WriteAllText(file, "max_pool: 8\ndata_port: sideways\n");
+        var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(file, new RelayOptions()));
+        Assert.Contains(":2", error.Message);
+        Assert.Contains("neither control nor separate", error.Message);
+        File.WriteAllText(file, "http: { open: [dashboard] }\n");
+        error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(file, new RelayOptions()));
+        Assert.Contains("none of metrics, healthz, readyz", error.Message);
+    }
+
+    [Fact]
     public void The_example_agent_yaml_in_deploy_is_valid()
     {
         string root = Repository.Root;

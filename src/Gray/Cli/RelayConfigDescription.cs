@@ -43,6 +43,7 @@ internal static class RelayConfigDescription
         root.Add("ipv4_prefix", Number(o.IPv4PrefixBits));
         root.Add("ipv6_prefix", Number(o.IPv6PrefixBits));
         AddRules(root, o.DefaultRules);
+        if (o.DefaultRules.SeparateDataPort) root.Add("data_port", "separate");
         var servers = new YamlMappingNode();
         foreach (var (id, rules) in o.Servers.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {

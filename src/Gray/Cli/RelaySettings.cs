@@ -61,6 +61,15 @@ internal static class RelaySettings
         ["http.key"] = (o, v, dir) => o.HttpKeyPath = Path.Combine(dir, v),
         ["http.open"] = (o, v, _) => o.HttpOpen = OpenEndpoints(v),
         ["max_pool"] = (o, v, _) => o.DefaultRules = o.DefaultRules with { MaxPool = Pool(v, "max_pool") },
+        ["data_port"] = (o, v, _) => o.DefaultRules = o.DefaultRules with
+        {
+            SeparateDataPort = v switch
+            {
+                "separate" => true,
+                "control" => false,
+                _ => throw new ConfigException($"data_port: '{Shorten(v)}' is neither control nor separate"),
+            },
+        },
         ["pair_idle_timeout"] = (o, v, _) =>
             o.DefaultRules = o.DefaultRules with { PairIdleTimeout = IdleTimeout(v, "pair_idle_timeout") },
     };
