@@ -81,7 +81,20 @@ public sealed class InProcessRelay : IAsyncDisposable
     /// <summary>Registers a server on free loopback ports.</summary>
     public AddedServer AddServer(string id)
     {
-        var entry = Context.Registry.Add(id, Ports.Free(), Ports.Free());
+        // Free now, and none that another server holds: a data port that only the registry knows (its
+        // data connections come to the control port) is not bound, so the kernel may offer it again.
+        var taken = Context.Registry.List().SelectMany(e => new[] { e.ClientPort, e.DataPort }).ToHashSet();
+        int FreeUntaken()
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                if (Ports.Free() is var port && taken.Add(port)) return port;
+            }
+
+            throw new InvalidOperationException("no free port that the registry does not hold");
+        }
+
+        var entry = Context.Registry.Add(id, FreeUntaken(), FreeUntaken());
         return new AddedServer(entry.Id, entry.ClientPort, entry.DataPort, entry.Secret);
     }
 
