@@ -23,17 +23,6 @@ public class EventStreamTests
         Assert.StartsWith(":", await reader.ReadLineAsync()); // the stream's opening comment
         await Wait.UntilAsync(() => tunnel.Relay.Context.Events.SubscriberCount == 1, "the subscription");
 
-        await api.PostAsync("/api/v1/servers/healthy/drain", null);
-        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.0.9")));
-        await api.PostAsync("/api/v1/servers/healthy/resume", null);
-        using (var client = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.0.8")))
-        {
-            await client.SendAsync("hello"u8.ToArray());
-            await Tcp.ReadExactlyAsync(client, 5);
-            client.Shutdown(SocketShutdown.Send);
-            await Tcp.ReadToEndAsync(client);
-        }
-
         var events = new List<RelayEvent>();
         long last = 0;
         async Task ReadUntilAsync(string type)
@@ -45,6 +34,19 @@ public class EventStreamTests
                 last = id;
                 events.Add(item);
             }
+        }
+
+        await api.PostAsync("/api/v1/servers/healthy/drain", null);
+        Assert.True(await Tcp.IsRefusedAtOnceAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.0.9")));
+        // The client sees the reset before the relay may have published it: the resume waits for the event.
+        await ReadUntilAsync(RelayEventTypes.Refused);
+        await api.PostAsync("/api/v1/servers/healthy/resume", null);
+        using (var client = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.0.8")))
+        {
+            await client.SendAsync("hello"u8.ToArray());
+            await Tcp.ReadExactlyAsync(client, 5);
+            client.Shutdown(SocketShutdown.Send);
+            await Tcp.ReadToEndAsync(client);
         }
 
         await ReadUntilAsync(RelayEventTypes.PairClosed); // the pair ends once both directions have
