@@ -12,7 +12,7 @@ namespace Gray.Relay;
 
 internal sealed class ControlSession(TlsServer listener, RelayContext relay) : TlsSession(listener)
 {
-    private readonly ILogger _log = relay.LoggerFactory.CreateLogger<ControlSession>();
+    private readonly ILogger _log = relay.ControlLog;
 
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {

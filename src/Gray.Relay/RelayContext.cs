@@ -22,6 +22,9 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
 
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
+    /// <summary>The control port sessions' logger, made once: data connections come to that port too.</summary>
+    public ILogger ControlLog { get; } = loggerFactory.CreateLogger<ControlSession>();
+
     /// <summary>Checks proofs with the same work and answer for every failure.</summary>
     public LoginCheck Logins { get; } = new();
 

@@ -145,6 +145,7 @@ public class DashboardTests
 
         public static async Task<Browser> LaunchAsync()
         {
+            Assertions.SetDefaultExpectTimeout(ExpectTimeoutMs); // a busy machine may take more than 5 s
             var playwright = await Playwright.CreateAsync();
             var browser = await playwright.Chromium.LaunchAsync(new()
             {
