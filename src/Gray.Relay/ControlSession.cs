@@ -132,7 +132,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
             options.PingInterval, options.PingTimeout, mux)));
         server.Serve();
         relay.Events.Publish(Events.RelayEventTypes.AgentConnected, entry.Id,
-            (RemoteEndPoint as System.Net.IPEndPoint)?.Address.ToString());
+            (RemoteEndPoint as System.Net.IPEndPoint)?.Address);
         return server;
     }
 

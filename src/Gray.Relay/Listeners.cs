@@ -39,7 +39,7 @@ internal sealed class ClientListener(RelayTunnel server, IPEndPoint endPoint, Tc
     {
         server.Relay.Metrics.Refused("client", reason);
         server.Relay.Events.Publish(Events.RelayEventTypes.Refused, server.Id,
-            (remoteEndPoint as IPEndPoint)?.Address.ToString(), reason: RelayMetrics.ReasonName(reason));
+            (remoteEndPoint as IPEndPoint)?.Address, reason: RelayMetrics.ReasonName(reason));
     }
 
     // Last the clients' share of the relay, given back when the session ends.

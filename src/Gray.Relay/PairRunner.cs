@@ -24,7 +24,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
         {
             RelayLog.ClientRefused(tunnel.Logger, tunnel.Id, client.RemoteEndPoint,
                 "its multiplexed data connection closed");
-            tunnel.Relay.Events.Publish(RelayEventTypes.Refused, tunnel.Id, from.Address.ToString(),
+            tunnel.Relay.Events.Publish(RelayEventTypes.Refused, tunnel.Id, from.Address,
                 reason: "data_connection_closed");
             return;
         }
@@ -39,7 +39,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
             tunnel.Relay.Metrics.PairSetup.Record((time.GetUtcNow() - client.ConnectedAt).TotalSeconds,
                 new KeyValuePair<string, object?>("server", tunnel.Id));
             RelayLog.PairStarted(tunnel.Logger, tunnel.Id, pairId, client.RemoteEndPoint);
-            tunnel.Relay.Events.Publish(RelayEventTypes.PairOpened, tunnel.Id, from.Address.ToString());
+            tunnel.Relay.Events.Publish(RelayEventTypes.PairOpened, tunnel.Id, from.Address);
             var idleTimeout = tunnel.Rules.PairIdleTimeout;
             var result = channel is null
                 ? await Splice.RunAsync(client, data.Session, data.PendingRead, idleTimeout, cancellationToken)
@@ -54,8 +54,8 @@ internal sealed class PairRunner(RelayTunnel tunnel)
                     SpliceEnd.IdleTimeout => " (idle timeout)",
                     _ => " (closed by the relay)",
                 });
-            tunnel.Relay.Events.Publish(RelayEventTypes.PairClosed, tunnel.Id, from.Address.ToString(),
-                result.BytesAToB, result.BytesBToA, result.End.ToString());
+            tunnel.Relay.Events.Publish(RelayEventTypes.PairClosed, tunnel.Id, from.Address,
+                result.BytesAToB, result.BytesBToA, EndName(result.End));
         }
         finally
         {
@@ -63,4 +63,14 @@ internal sealed class PairRunner(RelayTunnel tunnel)
             if (channel is null) data.Release();
         }
     }
+
+    // Names, not Enum.ToString(): nothing is formatted per pair.
+    private static string EndName(SpliceEnd end) => end switch
+    {
+        SpliceEnd.Completed => "completed",
+        SpliceEnd.AFailed => "client failed",
+        SpliceEnd.BFailed => "agent failed",
+        SpliceEnd.IdleTimeout => "idle timeout",
+        _ => "closed by the relay",
+    };
 }

@@ -87,8 +87,8 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
                 relay.Events.SubscriberCount));
     }
 
-    /// <summary>The clients of a server's client port; null if there is no such server.</summary>
-    public IReadOnlyList<ClientView>? Clients(string id)
+    /// <summary>The clients of a server's client port (none while its agent is away).</summary>
+    public IReadOnlyList<ClientView> Clients(string id)
     {
         Require(id);
         var live = relay.Manager.Find(id);

@@ -4,7 +4,6 @@ using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Gray.Relay.ControlPlane;
 
@@ -58,18 +57,4 @@ internal static class Dashboard
 
         return files;
     }
-}
-
-internal static class OpenApiDocument
-{
-    public static void Add(IServiceCollection services) =>
-        services.AddOpenApi(options =>
-            options.AddDocumentTransformer((document, _, _) =>
-            {
-                document.Info.Title = "Gray relay control plane";
-                document.Info.Description = "Bearer tokens: read (status, metrics, events) or admin (changes).";
-                return Task.CompletedTask;
-            }));
-
-    public static void Map(IEndpointRouteBuilder app) => app.MapOpenApi("/openapi/{documentName}.json");
 }

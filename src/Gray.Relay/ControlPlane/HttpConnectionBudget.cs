@@ -32,11 +32,15 @@ internal sealed class HttpConnectionBudget(AddressPrefix prefix, int perAddress)
         }
     };
 
-    public int OpenFrom(IPAddress address) => _open.GetValueOrDefault(prefix.KeyOf(address));
-
     private void Leave(IPAddress key)
     {
-        // Remove the entry only if it is still at 1: no address stays behind once its connections end.
-        if (!_open.TryRemove(KeyValuePair.Create(key, 1))) _open.AddOrUpdate(key, 0, (_, count) => count - 1);
+        // The last connection removes the entry (only if it is still at 1): no address stays behind.
+        while (_open.TryGetValue(key, out int count))
+        {
+            bool left = count == 1
+                ? _open.TryRemove(KeyValuePair.Create(key, 1))
+                : _open.TryUpdate(key, count - 1, count);
+            if (left) return;
+        }
     }
 }

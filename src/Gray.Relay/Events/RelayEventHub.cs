@@ -39,14 +39,16 @@ public sealed class RelayEventHub(TimeProvider time)
         }
     }
 
-    public void Publish(string type, string? server = null, string? client = null, long? bytesIn = null,
-        long? bytesOut = null, string? reason = null)
+    /// <summary>Publishes an event; the client's address becomes text only when someone listens, so that
+    /// the pair and refusal paths allocate nothing for the stream while it has no subscriber.</summary>
+    public void Publish(string type, string? server = null, System.Net.IPAddress? client = null,
+        long? bytesIn = null, long? bytesOut = null, string? reason = null)
     {
         var subscribers = _subscribers;
         if (subscribers.Length == 0) return;
         if (type == RelayEventTypes.Refused && !TakeRefusal()) return;
-        var item = new RelayEvent(Interlocked.Increment(ref _sequence), time.GetUtcNow(), type, server, client,
-            bytesIn, bytesOut, reason);
+        var item = new RelayEvent(Interlocked.Increment(ref _sequence), time.GetUtcNow(), type, server,
+            client?.ToString(), bytesIn, bytesOut, reason);
         foreach (var subscriber in subscribers)
         {
             if (!subscriber.Queue.Writer.TryWrite(item)) subscriber.Drop();

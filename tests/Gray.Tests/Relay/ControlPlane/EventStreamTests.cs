@@ -118,9 +118,9 @@ public class EventStreamTests
         var clock = new FakeTimeProvider();
         var hub = new RelayEventHub(clock);
         using var subscriber = hub.Subscribe()!;
-        for (int i = 0; i < 1000; i++) hub.Publish(RelayEventTypes.Refused, "s", "127.0.0.1", reason: "denied");
+        for (int i = 0; i < 1000; i++) hub.Publish(RelayEventTypes.Refused, "s", IPAddress.Loopback, reason: "denied");
         clock.Advance(TimeSpan.FromSeconds(1));
-        hub.Publish(RelayEventTypes.Refused, "s", "127.0.0.1", reason: "denied");
+        hub.Publish(RelayEventTypes.Refused, "s", IPAddress.Loopback, reason: "denied");
         int count = 0;
         while (subscriber.Events.TryRead(out _)) count++;
         Assert.Equal(RelayEventHub.RefusalsPerSecond + 1, count);
