@@ -6,7 +6,8 @@ namespace Gray.TunnelBench;
 internal sealed record BenchOptions
 {
     public static readonly string[] AllSetups =
-        ["direct", "gray-tls", "gray-tls-mux", "gray-plain", "gray-plain-mux", "haproxy", "ssh"];
+        ["direct", "gray-tls", "gray-tls-mux", "gray-plain", "gray-plain-mux", "gray-wss", "gray-wss-mux", "haproxy",
+            "ssh"];
     public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "idle"];
 
     public const string Usage =
@@ -18,8 +19,9 @@ internal sealed record BenchOptions
           --quick            a smoke run (CI): 1 round, 1 s per measurement, idle levels 0,100
           --runs N           rounds; each runs every workload on every setup once; medians are reported (default 3)
           --seconds S        length of each bulk, request/response and connection-rate measurement (default 5)
-          --setups LIST      comma-separated: direct,gray-tls,gray-tls-mux,gray-plain,gray-plain-mux,haproxy,ssh
-                             (default: all; the -mux ones run the agent with --mux)
+          --setups LIST      comma-separated: direct,gray-tls,gray-tls-mux,gray-plain,gray-plain-mux,gray-wss,
+                             gray-wss-mux,haproxy,ssh (default: all; the -mux ones run the agent with --mux; the
+                             wss ones reach the relay by WebSocket over HTTPS on its web port)
           --workloads LIST   comma-separated: bulk,rr,conn,idle (default: all)
           --idle LEVELS      idle connection counts, ascending (default 0,1000,10000)
           --pool N           data connections the Gray agent keeps ready (default 64)

@@ -170,6 +170,8 @@ string Title(string name) => name.Split('@') is [var baseName, var leverName]
     "gray-tls-mux" => Goals.TlsMux,
     "gray-plain" => Goals.Plain,
     "gray-plain-mux" => Goals.PlainMux,
+    "gray-wss" => Goals.Wss,
+    "gray-wss-mux" => Goals.WssMux,
     "haproxy" => Goals.Haproxy,
     _ => Goals.Ssh,
 };
@@ -177,7 +179,7 @@ string Title(string name) => name.Split('@') is [var baseName, var leverName]
 TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverName]
     ? Gray(plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal),
         baseName.EndsWith("-mux", StringComparison.Ordinal),
-        options.Levers.First(l => l.Name == leverName))
+        options.Levers.First(l => l.Name == leverName), baseName.StartsWith("gray-wss", StringComparison.Ordinal))
     : name switch
 {
     "direct" => new DirectSetup(),
@@ -185,10 +187,12 @@ TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverNa
     "gray-tls-mux" => Gray(plainData: false, mux: true),
     "gray-plain" => Gray(plainData: true, mux: false),
     "gray-plain-mux" => Gray(plainData: true, mux: true),
+    "gray-wss" => Gray(plainData: false, mux: false, webSocket: true),
+    "gray-wss-mux" => Gray(plainData: false, mux: true, webSocket: true),
     "haproxy" => new HaproxySetup(scratch, descriptors),
     "ssh" => new SshSetup(scratch),
     _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
 };
 
-GraySetup Gray(bool plainData, bool mux, Lever? lever = null) =>
-    new(grayBinary!, scratch, plainData, mux, options.Pool, lever);
+GraySetup Gray(bool plainData, bool mux, Lever? lever = null, bool webSocket = false) =>
+    new(grayBinary!, scratch, plainData, mux, options.Pool, lever, webSocket);

@@ -53,9 +53,9 @@ internal sealed class ChatClient(EndPoint server, TlsClientOptions? tls, TcpClie
     /// <summary>Cancelled when the connection ends, so that RunWithReconnectAsync does not reconnect.</summary>
     public CancellationTokenSource? StopOnDisconnect { get; set; }
 
-    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
-        tls is null ? base.CreateStreamAsync(socket, cancellationToken)
-            : TlsClient.AuthenticateAsync(socket, tls, cancellationToken);
+    protected override ValueTask<Stream> CreateStreamAsync(Stream transport, CancellationToken cancellationToken) =>
+        tls is null ? base.CreateStreamAsync(transport, cancellationToken)
+            : TlsClient.AuthenticateAsync(transport, tls, cancellationToken);
 
     protected override void OnConnected()
     {

@@ -5,7 +5,11 @@ namespace Gray.Agent;
 
 public sealed class AgentOptions
 {
+    /// <summary>The relay's host and port: its control port, or its WebSocket URL's.</summary>
     public required DnsEndPoint Relay { get; init; }
+
+    /// <summary>ws:// or wss:// URL: reach the relay by WebSocket on its web port, not its control port.</summary>
+    public Uri? RelayWebSocket { get; init; }
 
     public required string Id { get; init; }
 
@@ -29,9 +33,10 @@ public sealed class AgentOptions
     /// <summary>Multiplexed data connections: each carries many tunneled connections.</summary>
     public bool Mux { get; init; }
 
-    /// <summary>Multiplexed when asked for, and always through a proxy: a pooled connection's half-close is
-    /// a TCP FIN, which CONNECT proxies (tinyproxy, for one) do not pass on, while a channel's is a frame.</summary>
-    public bool EffectiveMux => Mux || Proxy is not null;
+    /// <summary>Multiplexed when asked for, and always through a proxy over TCP: a pooled connection's
+    /// half-close is then a TCP FIN, which CONNECT proxies (tinyproxy, for one) do not pass on, while a
+    /// channel's, or a WebSocket's, is a frame.</summary>
+    public bool EffectiveMux => Mux || (Proxy is not null && RelayWebSocket is null);
 
     /// <summary>The trust-on-first-use file (known_relays), as ssh's known_hosts.</summary>
     public required string KnownRelaysPath { get; init; }
@@ -41,7 +46,7 @@ public sealed class AgentOptions
     /// <summary>The HTTP proxy (CONNECT) to the relay, for control and data connections; null: direct.</summary>
     public Gray.Net.HttpConnectProxy? Proxy { get; init; }
 
-    public string RelayText => $"{Relay.Host}:{Relay.Port}";
+    public string RelayText => RelayWebSocket?.ToString() ?? $"{Relay.Host}:{Relay.Port}";
 
     public string TargetText => $"{Target.Host}:{Target.Port}";
 }

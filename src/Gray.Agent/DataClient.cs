@@ -20,10 +20,10 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
     /// <summary>Completes once the OTP is on its way (or the connection ended before that).</summary>
     public Task PrefaceSent => _prefaceSent.Task;
 
-    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
+    protected override ValueTask<Stream> CreateStreamAsync(Stream transport, CancellationToken cancellationToken) =>
         tls is null
-            ? base.CreateStreamAsync(socket, cancellationToken)
-            : TlsClient.AuthenticateAsync(socket, tls, cancellationToken);
+            ? base.CreateStreamAsync(transport, cancellationToken)
+            : TlsClient.AuthenticateAsync(transport, tls, cancellationToken);
 
     protected override void OnConnected() => agent.Track(this);
 

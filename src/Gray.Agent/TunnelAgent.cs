@@ -47,6 +47,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     private long _sessions;
     private int _activePairs;
     private TaskCompletionSource _noPairs = CompletedSource();
+    private WebSocketDialer? _webSockets;
 
     internal AgentOptions Options => options;
 
@@ -60,11 +61,12 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     internal TcpClientOptions ClientOptions() =>
         new() { ConnectTimeout = options.ConnectTimeout, LoggerFactory = LoggerFactory, TimeProvider = Time };
 
-    /// <summary>For connections to the relay: through the proxy, if there is one.</summary>
+    /// <summary>For connections to the relay: by WebSocket or TCP, through the proxy if there is one.</summary>
     internal TcpClientOptions RelayClientOptions()
     {
         var relayOptions = ClientOptions();
         relayOptions.Proxy = options.Proxy;
+        if (_webSockets is { } webSockets) relayOptions.Dial = webSockets.DialAsync;
         return relayOptions;
     }
 
@@ -80,6 +82,9 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
     /// <summary>Runs until cancelled (exit code 0) or until a fatal error (its exit code).</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        using var webSockets = options.RelayWebSocket is { } url
+            ? new WebSocketDialer(url, options.Proxy, ClientOptions()) : null;
+        _webSockets = webSockets;
         try
         {
             await Reconnector.RunAsync(SessionAsync, ReconnectBackoff, error => error is AgentFatalException, Logger,

@@ -83,6 +83,12 @@ public sealed class TcpClientOptions : ConnectionOptions
 
     /// <summary>Connect through this HTTP proxy (CONNECT) instead of directly; null: directly.</summary>
     public HttpConnectProxy? Proxy { get; set; }
+
+    /// <summary>
+    /// Connects by another transport (<see cref="WebSocketDialer.DialAsync"/>) instead of a socket of its own;
+    /// <see cref="ConnectTimeout"/> covers it. Null: a TCP connection to the server (or through <see cref="Proxy"/>).
+    /// </summary>
+    public Func<CancellationToken, ValueTask<Transport>>? Dial { get; set; }
 }
 
 /// <summary>

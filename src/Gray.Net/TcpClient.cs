@@ -40,30 +40,20 @@ public class TcpClient : TcpConnection
         if (IsConnected) throw new InvalidOperationException("The client is already connected.");
         await Completion.ConfigureAwait(false);
 
-        var proxy = _options.Proxy;
-        EndPoint dial = proxy is null ? _connectTo : Literal(proxy.EndPoint);
-        Socket socket = dial is IPEndPoint ip
-            ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
-            : new Socket(SocketType.Stream, ProtocolType.Tcp); // dual-mode, for names
-        using var deadline = new Deadline(_options.ConnectTimeout, _options.TimeProvider, cancellationToken);
-        try
+        using (var deadline = new Deadline(_options.ConnectTimeout, _options.TimeProvider, cancellationToken))
         {
-            await socket.ConnectAsync(dial, deadline.Token).ConfigureAwait(false);
-            if (proxy is not null) await proxy.TunnelAsync(socket, Server, deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            socket.Dispose();
-            throw new TimeoutException($"Connecting to {Server} took longer than " +
-                $"{_options.ConnectTimeout.TotalSeconds:0.###} s.");
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
+            try
+            {
+                if (_options.Dial is { } dial) Attach(await dial(deadline.Token).ConfigureAwait(false));
+                else Attach(await ConnectSocketAsync(_connectTo, _options.Proxy, deadline.Token).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Connecting to {Server} took longer than " +
+                    $"{_options.ConnectTimeout.TotalSeconds:0.###} s.");
+            }
         }
 
-        Attach(socket);
         try
         {
             await OpenStreamAsync(CreateStreamAsync, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
@@ -107,7 +97,30 @@ public class TcpClient : TcpConnection
             cancellationToken);
     }
 
-    /// <summary>Builds the stream over the connected socket; TLS clients override it to handshake.</summary>
-    protected virtual ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<Stream>(new NetworkStream(socket, ownsSocket: true));
+    /// <summary>
+    /// A connected socket to <paramref name="server"/>, directly or through <paramref name="proxy"/>'s tunnel.
+    /// </summary>
+    internal static async Task<Socket> ConnectSocketAsync(EndPoint server, HttpConnectProxy? proxy,
+        CancellationToken cancellationToken)
+    {
+        EndPoint dial = Literal(proxy is null ? server : proxy.EndPoint);
+        Socket socket = dial is IPEndPoint ip
+            ? new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp); // dual-mode, for names
+        try
+        {
+            await socket.ConnectAsync(dial, cancellationToken).ConfigureAwait(false);
+            if (proxy is not null) await proxy.TunnelAsync(socket, server, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Builds the stream over the transport's; TLS clients override it to handshake.</summary>
+    protected virtual ValueTask<Stream> CreateStreamAsync(Stream transport, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(transport);
 }

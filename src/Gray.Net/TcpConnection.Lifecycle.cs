@@ -11,12 +11,24 @@ public abstract partial class TcpConnection
     /// <summary>Takes ownership of a connected socket and resets per-connection state.</summary>
     internal void Attach(Socket socket)
     {
-        socket.NoDelay = _options.NoDelay;
-        if (_options.KeepAlive is { } keepAlive) EnableKeepAlive(socket, keepAlive);
-        _socket = socket;
+        Configure(socket, _options);
+        Attach(new SocketTransport(socket));
+    }
+
+    /// <summary>The options every connection's socket gets: Nagle, keepalive.</summary>
+    internal static void Configure(Socket socket, ConnectionOptions options)
+    {
+        socket.NoDelay = options.NoDelay;
+        if (options.KeepAlive is { } keepAlive) EnableKeepAlive(socket, keepAlive);
+    }
+
+    /// <summary>Takes ownership of a connected transport and resets per-connection state.</summary>
+    internal void Attach(Transport transport)
+    {
+        _transport = transport;
         _stream = null;
-        RemoteEndPoint = socket.RemoteEndPoint;
-        LocalEndPoint = socket.LocalEndPoint;
+        RemoteEndPoint = transport.RemoteEndPoint;
+        LocalEndPoint = transport.LocalEndPoint;
         ConnectedAt = _options.TimeProvider.GetUtcNow();
         _closing = new CancellationTokenSource();
         _sendQueue = new SendQueue(_options.SendQueueLimitBytes);
@@ -31,13 +43,13 @@ public abstract partial class TcpConnection
     /// <summary>
     /// Builds the stream (TLS handshake for TLS) within <paramref name="timeout"/>. Throws on failure.
     /// </summary>
-    internal async Task OpenStreamAsync(Func<Socket, CancellationToken, ValueTask<Stream>> createStream,
+    internal async Task OpenStreamAsync(Func<Stream, CancellationToken, ValueTask<Stream>> createStream,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = new Deadline(timeout, _options.TimeProvider, cancellationToken, _closing.Token);
         try
         {
-            _stream = await createStream(Socket, deadline.Token).ConfigureAwait(false);
+            _stream = await createStream(Transport.Stream, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
             when (_closing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -90,13 +102,14 @@ public abstract partial class TcpConnection
         }
     }
 
-    /// <summary>Closes a socket that failed before <see cref="RunAttachedAsync"/> started.</summary>
+    /// <summary>Closes a transport that failed before <see cref="RunAttachedAsync"/> started.</summary>
     internal void Abandon()
     {
         Volatile.Write(ref _closed, 1);
         _sendQueue.Close();
+        _transport?.Abort();
         _stream?.Dispose();
-        _socket?.Dispose();
+        _transport?.Stream.Dispose();
         _ended.TrySetResult();
     }
 

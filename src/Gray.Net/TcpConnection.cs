@@ -23,7 +23,7 @@ public abstract partial class TcpConnection
     private static long s_lastId;
 
     private readonly ConnectionOptions _options;
-    private Socket? _socket;
+    private Transport? _transport;
     private Stream? _stream;
     private SendQueue _sendQueue;
     private CancellationTokenSource _closing = new();
@@ -70,10 +70,14 @@ public abstract partial class TcpConnection
     public int SendQueueLimitBytes => _sendQueue.Limit;
 
     /// <summary>The underlying socket (for socket options; do not read or write it directly).</summary>
-    public Socket Socket => _socket ?? throw new InvalidOperationException("The connection is not open.");
+    public Socket Socket => (_transport as SocketTransport)?.Socket
+        ?? throw new InvalidOperationException("The connection is not open, or not over a socket of its own.");
+
+    /// <summary>What carries the bytes: a socket of its own, or another transport (a WebSocket).</summary>
+    public Transport Transport => _transport ?? throw new InvalidOperationException("The connection is not open.");
 
     /// <summary>
-    /// The raw stream (NetworkStream or SslStream). For a pump that owns the connection: reading is
+    /// The stream (the transport's, or an SslStream over it). For a pump that owns the connection: reading is
     /// fine from <see cref="RunAsync"/>; a caller who writes here must not also use Send.
     /// </summary>
     public Stream Stream => _stream ?? throw new InvalidOperationException("The connection is not open.");
@@ -131,13 +135,7 @@ public abstract partial class TcpConnection
     {
         if (!await FlushAsync(cancellationToken).ConfigureAwait(false)) return;
         _sendQueue.Close();
-        try
-        {
-            _socket?.Shutdown(SocketShutdown.Send);
-        }
-        catch (Exception error) when (SocketErrors.IsConnectionEnd(error))
-        {
-        }
+        if (_transport is { } transport) await transport.ShutdownSendAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes the connection now, dropping anything queued. Idempotent.</summary>
@@ -157,7 +155,7 @@ public abstract partial class TcpConnection
             Log.CallbackFailed(Logger, error);
         }
 
-        _socket?.Dispose();
+        _transport?.Abort();
         return true;
     }
 

@@ -145,17 +145,43 @@ public partial class TcpServer
             return;
         }
 
+        Start(ip, session => session.Attach(socket), socket.Dispose);
+    }
+
+    /// <summary>
+    /// Admits a connection that arrived another way (a WebSocket that a web server accepted) under the same
+    /// rules and budgets as an accepted socket, and runs its session. Completes when the session has ended,
+    /// at once if the connection was refused (then its transport is aborted).
+    /// </summary>
+    public Task AcceptAsync(Transport transport)
+    {
+        RefuseReason? refused = transport.RemoteEndPoint is not IPEndPoint ip ? RefuseReason.Banned
+            : !IsStarted ? RefuseReason.Paused
+            : Admission(ip);
+        if (refused is { } reason)
+        {
+            Refuse(transport.Abort, transport.RemoteEndPoint, reason);
+            return Task.CompletedTask;
+        }
+
+        return Start((IPEndPoint)transport.RemoteEndPoint!, session => session.Attach(transport), transport.Abort)
+            ?? Task.CompletedTask;
+    }
+
+    // The admission was taken: make the session and run it (null if it could not be made).
+    private Task? Start(IPEndPoint ip, Action<TcpSession> attach, Action close)
+    {
         Interlocked.Increment(ref _accepted);
         TcpSession session;
         try
         {
             session = CreateSession();
-            session.Attach(socket);
+            attach(session);
         }
         catch (Exception error)
         {
             ReleaseAdmission(ip.Address);
-            socket.Dispose();
+            close();
             Log.CallbackFailed(Logger, error);
             try
             {
@@ -166,13 +192,13 @@ public partial class TcpServer
                 Log.CallbackFailed(Logger, callbackError);
             }
 
-            return;
+            return null;
         }
 
         _sessions[session.Id] = session;
         Interlocked.Increment(ref _sessionsVersion);
         OnSessionAdmitted(session, ip);
-        session.Completion = RunSessionAsync(session);
+        return session.Completion = RunSessionAsync(session);
     }
 
     // Takes a place in every count (session limit, shared quota, per address) or none.
@@ -217,11 +243,8 @@ public partial class TcpServer
         Interlocked.Decrement(ref _sessionCount);
     }
 
-    private void Refuse(Socket socket, EndPoint? remote, RefuseReason reason)
+    private void Refuse(Socket socket, EndPoint? remote, RefuseReason reason) => Refuse(() =>
     {
-        Interlocked.Increment(ref _refused);
-        Interlocked.Increment(ref _refusedBy[(int)reason]);
-        Log.Refused(Logger, remote, reason);
         try
         {
             // Linger 0 sends RST: the peer learns at once instead of waiting on a silent socket.
@@ -232,6 +255,14 @@ public partial class TcpServer
         }
 
         socket.Dispose();
+    }, remote, reason);
+
+    private void Refuse(Action close, EndPoint? remote, RefuseReason reason)
+    {
+        Interlocked.Increment(ref _refused);
+        Interlocked.Increment(ref _refusedBy[(int)reason]);
+        Log.Refused(Logger, remote, reason);
+        close();
         try
         {
             OnRefused(remote, reason);

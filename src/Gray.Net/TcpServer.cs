@@ -242,8 +242,8 @@ public partial class TcpServer : IAsyncDisposable
     protected virtual TcpSession CreateSession() => new(this);
 
     /// <summary>Builds a session's stream; TLS servers override it to handshake.</summary>
-    protected virtual ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<Stream>(new NetworkStream(socket, ownsSocket: true));
+    protected virtual ValueTask<Stream> CreateStreamAsync(Stream transport, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(transport);
 
     protected virtual void OnStarted()
     {

@@ -11,13 +11,13 @@ public class TlsClient(EndPoint server, TlsClientOptions tls, TcpClientOptions? 
 {
     public SslStream SslStream => (SslStream)Stream;
 
-    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
-        AuthenticateAsync(socket, tls, cancellationToken);
+    protected override ValueTask<Stream> CreateStreamAsync(Stream transport, CancellationToken cancellationToken) =>
+        AuthenticateAsync(transport, tls, cancellationToken);
 
     /// <summary>
-    /// The client side of a TLS handshake over a connected socket, for clients that choose TLS per connection.
+    /// The client side of a TLS handshake over a connected transport, for clients that choose TLS per connection.
     /// </summary>
-    public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsClientOptions tls,
+    public static ValueTask<Stream> AuthenticateAsync(Stream transport, TlsClientOptions tls,
         CancellationToken cancellationToken)
     {
         var options = new SslClientAuthenticationOptions
@@ -28,7 +28,7 @@ public class TlsClient(EndPoint server, TlsClientOptions tls, TcpClientOptions? 
             ClientCertificates = tls.ClientCertificate is null ? null : [tls.ClientCertificate],
             CertificateChainPolicy = tls.CertificateChainPolicy?.Clone(), // SslStream may add to the policy it gets
         };
-        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsClientAsync(options, ct),
+        return TlsHandshake.RunAsync(transport, (ssl, ct) => ssl.AuthenticateAsClientAsync(options, ct),
             cancellationToken);
     }
 }

@@ -44,10 +44,10 @@ public class TlsServer : TcpServer
 
     protected override TcpSession CreateSession() => new TlsSession(this);
 
-    protected override ValueTask<Stream> CreateStreamAsync(Socket socket, CancellationToken cancellationToken) =>
+    protected override ValueTask<Stream> CreateStreamAsync(Stream transport, CancellationToken cancellationToken) =>
         Volatile.Read(ref _previous).Length == 0
-            ? AuthenticateAsync(socket, _tls, Volatile.Read(ref _certificateContext), cancellationToken)
-            : TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(
+            ? AuthenticateAsync(transport, _tls, Volatile.Read(ref _certificateContext), cancellationToken)
+            : TlsHandshake.RunAsync(transport, (ssl, ct) => ssl.AuthenticateAsServerAsync(
                 (_, hello, _, _) => ValueTask.FromResult(HandshakeOptions(_tls, ContextFor(hello.ServerName))), null,
                 ct), cancellationToken);
 
@@ -66,14 +66,14 @@ public class TlsServer : TcpServer
     }
 
     /// <summary>
-    /// The server side of a TLS handshake over an accepted socket, for servers that choose TLS per listener.
+    /// The server side of a TLS handshake over an accepted transport, for servers that choose TLS per listener.
     /// Pass the same <paramref name="certificate"/> context each time: sessions resume only within one.
     /// </summary>
-    public static ValueTask<Stream> AuthenticateAsync(Socket socket, TlsServerOptions tls,
+    public static ValueTask<Stream> AuthenticateAsync(Stream transport, TlsServerOptions tls,
         SslStreamCertificateContext? certificate, CancellationToken cancellationToken)
     {
         var options = HandshakeOptions(tls, certificate ?? SslStreamCertificateContext.Create(tls.Certificate, null));
-        return TlsHandshake.RunAsync(socket, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct),
+        return TlsHandshake.RunAsync(transport, (ssl, ct) => ssl.AuthenticateAsServerAsync(options, ct),
             cancellationToken);
     }
 

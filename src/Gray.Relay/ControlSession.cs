@@ -1,6 +1,7 @@
-// A connection on the control port (TLS). Its first frame says what it is: a Hello begins an agent's
-// control session (challenge, proof, welcome; then pings, pongs and OTPs); a DataOpen makes it a data
-// connection of that server's pool, admitted by its OTP (protocol version 3).
+// A connection on the control port (TLS), or an agent's WebSocket on the control plane's port. Its first
+// frame says what it is: a Hello begins an agent's control session (challenge, proof, welcome; then
+// pings, pongs and OTPs); a DataOpen makes it a data connection of that server's pool, admitted by its
+// OTP (protocol version 3).
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Gray.Net;
@@ -103,15 +104,20 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
                 $"pool size {hello.Pool} is outside {Wire.MinPool}-{maxPool}");
         }
 
-        if (hello.PlainData && !options.AllowPlainData)
+        // A WebSocket's agent sends its data connections the same way: it may reach nothing else.
+        bool overWebSocket = Transport is WebSocketTransport;
+        if (hello.PlainData && (overWebSocket || !options.AllowPlainData))
         {
-            return await RefuseAsync(ErrorCode.PlainDataForbidden, "this relay does not allow plain data " +
-                "connections (allow_plain_data: true in the relay's file allows them)");
+            return await RefuseAsync(ErrorCode.PlainDataForbidden, overWebSocket
+                ? "plain data connections need the control port over TCP, not a WebSocket"
+                : "this relay does not allow plain data connections (allow_plain_data: true in the relay's " +
+                "file allows them)");
         }
 
         bool mux = hello.Mux && options.AllowMux; // not granted: Welcome says so, and the agent pools
         // One port for agents unless this server, plain data or an older agent needs its own data port.
-        bool separate = hello.PlainData || hello.Version < 3 || options.RulesFor(entry.Id).SeparateDataPort;
+        bool separate = !overWebSocket
+            && (hello.PlainData || hello.Version < 3 || options.RulesFor(entry.Id).SeparateDataPort);
         var server = new RelayTunnel(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux, separate)
         {
             Software = hello.Software,

@@ -69,11 +69,10 @@ internal sealed class DataListener(RelayTunnel server, IPEndPoint endPoint, TlsS
         return new DataSession(this, server);
     }
 
-    protected override ValueTask<Stream> CreateStreamAsync(System.Net.Sockets.Socket socket,
-        CancellationToken cancellationToken) =>
+    protected override ValueTask<Stream> CreateStreamAsync(Stream transport, CancellationToken cancellationToken) =>
         tls is null
-            ? base.CreateStreamAsync(socket, cancellationToken)
-            : TlsServer.AuthenticateAsync(socket, tls, _certificate, cancellationToken);
+            ? base.CreateStreamAsync(transport, cancellationToken)
+            : TlsServer.AuthenticateAsync(transport, tls, _certificate, cancellationToken);
 
     protected override void OnRefused(EndPoint? remoteEndPoint, RefuseReason reason) =>
         server.Relay.Metrics.Refused("data", reason);

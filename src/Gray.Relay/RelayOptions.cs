@@ -135,6 +135,9 @@ public sealed class RelayOptions
 
     public string? HttpKeyPath { get; set; }
 
+    /// <summary>Agents may connect to the control plane's port as WebSockets (wss://HOST/gray; http.agents).</summary>
+    public bool HttpAgents { get; set; } = true;
+
     /// <summary>Endpoints served without a token (http.open): metrics, healthz, readyz. None by default.</summary>
     public IReadOnlySet<string> HttpOpen { get; set; } = new HashSet<string>();
 

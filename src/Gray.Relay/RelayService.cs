@@ -128,7 +128,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             {
                 var httpCertificate = options.HttpTls ? HttpCertificate(options, certificate) : null;
                 http = await HttpControlPlane.StartAsync(commands, httpEndPoint, httpCertificate, meters,
-                    Version, stoppingToken).ConfigureAwait(false);
+                    options.HttpAgents ? control : null, Version, stoppingToken).ConfigureAwait(false);
                 AdminAccess.Write(relay.Registry, dataDir, http.Url,
                     httpCertificate is null ? null : Certificates.Sha256Fingerprint(httpCertificate));
                 RelayLog.HttpListening(_log, http.Url);

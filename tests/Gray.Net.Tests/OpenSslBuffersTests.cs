@@ -19,10 +19,10 @@ public class OpenSslBuffersTests
         var accepted = await accepting;
         using var deadline = new CancellationTokenSource(Loopback.Deadline);
 
-        var server = TlsHandshake.RunAsync(accepted, (ssl, ct) =>
+        var server = TlsHandshake.RunAsync(new NetworkStream(accepted, ownsSocket: true), (ssl, ct) =>
             ssl.AuthenticateAsServerAsync(
                 new SslServerAuthenticationOptions { ServerCertificate = Loopback.Certificate }, ct), deadline.Token);
-        var client = TlsHandshake.RunAsync(connected, (ssl, ct) =>
+        var client = TlsHandshake.RunAsync(new NetworkStream(connected, ownsSocket: true), (ssl, ct) =>
             ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
                 TargetHost = "localhost",

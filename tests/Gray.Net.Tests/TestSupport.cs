@@ -97,7 +97,8 @@ internal sealed class PullEchoServer(IPEndPoint endPoint) : TcpServer(endPoint)
 {
     protected override TcpSession CreateSession() => new PullEchoSession(this);
 
-    private sealed class PullEchoSession(TcpServer server) : TcpSession(server)
+    /// <summary>Echoes with SendAsync, then half-closes when the peer has.</summary>
+    internal sealed class PullEchoSession(TcpServer server) : TcpSession(server)
     {
         protected override async Task RunAsync(CancellationToken cancellationToken)
         {

@@ -12,6 +12,9 @@ internal static class Goals
     /// connections.</summary>
     public const string TlsMux = "Gray TLS mux", PlainMux = "Gray plain mux";
 
+    /// <summary>The agent reaches the relay by WebSocket over HTTPS (wss://) on the relay's web port.</summary>
+    public const string Wss = "Gray wss", WssMux = "Gray wss mux";
+
     /// <summary>Most a full pool may add to connection setup over no tunnel, in µs (p50).</summary>
     public const double MaxPairingMicroseconds = 200;
 

@@ -1,12 +1,13 @@
 // Gray itself: a real `gray relay` and `gray agent` (published, or this build's gray.dll), with TLS or plain data
-// connections, pooled or multiplexed, limits raised for the idle workload, and the agent's pool full
-// before measuring.
+// connections, pooled or multiplexed, on the control port or by WebSocket over HTTPS, limits raised for the idle
+// workload, and the agent's pool full before measuring.
 using System.Text.Json;
 
 namespace Gray.TunnelBench.Setups;
 
 internal sealed class GraySetup(
-    GrayBinary gray, string scratch, bool plainData, bool mux, int pool, Lever? lever = null) : TunnelSetup
+    GrayBinary gray, string scratch, bool plainData, bool mux, int pool, Lever? lever = null, bool webSocket = false)
+    : TunnelSetup
 {
     private const string ServerId = "bench";
 
@@ -20,12 +21,14 @@ internal sealed class GraySetup(
     private ChildProcess? _relay, _agent;
     private string _dataDir = "";
 
-    public override string Name => (plainData, mux) switch
+    public override string Name => (plainData, mux, webSocket) switch
     {
-        (true, true) => Report.Goals.PlainMux,
-        (true, false) => Report.Goals.Plain,
-        (false, true) => Report.Goals.TlsMux,
-        (false, false) => Report.Goals.Tls,
+        (_, true, true) => Report.Goals.WssMux,
+        (_, false, true) => Report.Goals.Wss,
+        (true, true, _) => Report.Goals.PlainMux,
+        (true, false, _) => Report.Goals.Plain,
+        (false, true, _) => Report.Goals.TlsMux,
+        (false, false, _) => Report.Goals.Tls,
     } + (lever is null ? "" : $" [{lever.Name}]");
 
     public override async Task<int> StartAsync(int targetPort)
@@ -41,7 +44,7 @@ internal sealed class GraySetup(
             max_pending_per_ip: 512
             allow_plain_data: true
 
-            """);
+            """ + (webSocket ? "http:\n  tls: true\n" : ""));
         int basePort = Ports.FreeBlock(RelayPorts);
         _relay = ChildProcess.Start("relay", gray.Program, gray.Arguments(
         [
@@ -57,9 +60,14 @@ internal sealed class GraySetup(
         int clientPort = added.GetProperty("clientPort").GetInt32();
         string secret = added.GetProperty("secret").GetString()!;
 
+        // By WebSocket: to the web port the relay chose, as its admin.json says.
+        string relayAddress = webSocket
+            ? JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_dataDir, "admin.json"))).RootElement
+                .GetProperty("url").GetString()!.Replace("https://", "wss://", StringComparison.Ordinal) + "/gray"
+            : $"127.0.0.1:{basePort}";
         string[] agentArgs = gray.Arguments(
         [
-            "agent", "--relay", $"127.0.0.1:{basePort}", "--id", ServerId, "--target", $"127.0.0.1:{targetPort}",
+            "agent", "--relay", relayAddress, "--id", ServerId, "--target", $"127.0.0.1:{targetPort}",
             "--pool", pool.ToString(), "--fingerprint", fingerprint,
             .. plainData ? new[] { "--plain-data" } : [], .. mux ? new[] { "--mux" } : [],
         ]);

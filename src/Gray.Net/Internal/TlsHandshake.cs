@@ -1,15 +1,14 @@
-// Wraps a connected socket in an SslStream and runs one side of the handshake.
+// Wraps a connected transport's stream in an SslStream and runs one side of the handshake.
 using System.Net.Security;
-using System.Net.Sockets;
 
 namespace Gray.Net.Internal;
 
 internal static class TlsHandshake
 {
-    public static async ValueTask<Stream> RunAsync(Socket socket,
+    public static async ValueTask<Stream> RunAsync(Stream transport,
         Func<SslStream, CancellationToken, Task> authenticate, CancellationToken cancellationToken)
     {
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
         try
         {
             await authenticate(ssl, cancellationToken).ConfigureAwait(false);

@@ -22,15 +22,28 @@ internal sealed class HttpConnectionBudget(AddressPrefix prefix, int perAddress)
             return;
         }
 
+        var slot = new Slot(this, key);
+        connection.Features.Set(slot);
         try
         {
             await next(connection).ConfigureAwait(false);
         }
         finally
         {
-            Leave(key);
+            slot.Leave();
         }
     };
+
+    /// <summary>One connection's place in the budget; an agent's WebSocket leaves it early.</summary>
+    public sealed class Slot(HttpConnectionBudget budget, IPAddress key)
+    {
+        private int _left;
+
+        public void Leave()
+        {
+            if (Interlocked.Exchange(ref _left, 1) == 0) budget.Leave(key);
+        }
+    }
 
     private void Leave(IPAddress key)
     {

@@ -3,6 +3,7 @@
 // other listeners; it logs through the relay's own logger factory (decision 0035).
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Gray.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -49,8 +50,10 @@ internal sealed class HttpControlPlane : IAsyncDisposable
     /// <summary>Where it listens, with the port it got (the configured one may be 0).</summary>
     public Uri Url { get; }
 
+    /// <param name="agents">The control listener, to serve agents' WebSockets; null serves none.</param>
     public static async Task<HttpControlPlane> StartAsync(RelayCommands commands, IPEndPoint endPoint,
-        X509Certificate2? certificate, MeterProvider meters, string version, CancellationToken cancellationToken)
+        X509Certificate2? certificate, MeterProvider meters, TcpServer? agents, string version,
+        CancellationToken cancellationToken)
     {
         var relay = commands.Relay;
         var budget = new HttpConnectionBudget(relay.Options.AddressPrefix, MaxConnectionsPerAddress);
@@ -62,7 +65,8 @@ internal sealed class HttpControlPlane : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = MaxConnections;
-            kestrel.Limits.MaxConcurrentUpgradedConnections = MaxConnections;
+            // Agents' WebSockets are counted by the control listener; other upgrades are not served.
+            kestrel.Limits.MaxConcurrentUpgradedConnections = agents?.Options.MaxSessions ?? MaxConnections;
             kestrel.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
             kestrel.Limits.KeepAliveTimeout = IdleTimeout;
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
@@ -85,6 +89,7 @@ internal sealed class HttpControlPlane : IAsyncDisposable
         OpenApiDocument.Add(builder.Services);
 
         var app = builder.Build();
+        if (agents is not null) AgentWebSockets.Map(app, agents);
         app.UseRouting();
         app.UseMiddleware<TokenAuthentication>();
         HealthEndpoints.Map(app);

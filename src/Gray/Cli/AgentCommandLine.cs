@@ -11,7 +11,11 @@ public static partial class GrayCommandLine
 {
     private static Command AgentCommand()
     {
-        var relay = new Option<string?>("--relay") { Description = "relay control address HOST:PORT (or GRAY_RELAY)" };
+        var relay = new Option<string?>("--relay")
+        {
+            Description = "the relay: its control port HOST:PORT (tls://HOST:PORT), or a WebSocket on its web port, " +
+                "wss://HOST/gray (or GRAY_RELAY)",
+        };
         var id = new Option<string?>("--id") { Description = "server ID (or GRAY_ID)" };
         var secret = new Option<string?>("--secret")
         {
@@ -99,11 +103,13 @@ public static partial class GrayCommandLine
                     ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null)
                 ?? (required ? throw new ConfigException($"{option.Name} (or {variable}) is required") : null!);
             string? poolText = result.GetValue(pool)?.ToString() ?? Environment.GetEnvironmentVariable("GRAY_POOL");
-            var relayAddress = SettingText.ParseHostPort(Setting(relay, "GRAY_RELAY"), "--relay");
+            var relayAddress = RelayAddress.Parse(Setting(relay, "GRAY_RELAY"), "--relay");
+            RelayAddress.CheckPlainData(relayAddress.WebSocket, result.GetValue(plainData), "--plain-data");
             var options = new AgentOptions
             {
-                Relay = relayAddress,
-                Proxy = ProxyFor(relayAddress.Host, null),
+                Relay = relayAddress.EndPoint,
+                RelayWebSocket = relayAddress.WebSocket,
+                Proxy = ProxyFor(relayAddress.EndPoint.Host, null),
                 Id = Setting(id, "GRAY_ID"),
                 KeyFile = Setting(key, "GRAY_KEY_FILE", required: false),
                 Secret = AgentSecret(result.GetValue(secret), Setting(secretFile, "GRAY_SECRET_FILE", required: false),

@@ -30,7 +30,7 @@ public static class AgentConfig
         string? proxy = null;
         var file = ConfigDocument.Read(path);
         var tunnels = new List<AgentOptions>();
-        DnsEndPoint? relay = null;
+        RelayAddress? relay = null;
         string? fingerprint = null;
         IPEndPoint? metrics = null;
         Uri? otlp = null;
@@ -43,7 +43,7 @@ public static class AgentConfig
             {
                 switch (key)
                 {
-                    case "relay": relay = SettingText.ParseHostPort(Required(value, key), "relay"); break;
+                    case "relay": relay = RelayAddress.Parse(Required(value, key), "relay"); break;
                     case "fingerprint": fingerprint = ConfigDocument.Scalar(value, key); break;
                     case "proxy": proxy = Required(value, key); ProxySettings.Parse(proxy, key); break;
                     case "log_level": level = SettingText.ParseLogLevel(Required(value, key)); break;
@@ -61,7 +61,7 @@ public static class AgentConfig
 
         if (file.Errors.Count == 0 && file.Root is not null)
         {
-            if (relay is null) file.Error(file.Root, "relay: HOST:PORT is required");
+            if (relay is null) file.Error(file.Root, "relay: HOST:PORT (or wss://HOST/gray) is required");
             if (tunnelEntries is not { Children.Count: > 0 })
             {
                 file.Error(tunnelsKey ?? file.Root, "tunnels: declare at least one");
@@ -71,9 +71,9 @@ public static class AgentConfig
         foreach (var (id, idNode, entry) in
             relay is null || tunnelEntries is null ? [] : ConfigDocument.Entries(tunnelEntries))
         {
-            file.Try(idNode, () => tunnels.Add(Tunnel(file, id, entry, relay!, fingerprint, knownRelaysPath,
+            file.Try(idNode, () => tunnels.Add(Tunnel(file, id, entry, relay!.Value, fingerprint, knownRelaysPath,
                 (proxyChoice ?? ((host, fromFile) => ProxySettings.Resolve(fromFile, host, _ => null)))(
-                    relay!.Host, proxy))));
+                    relay!.Value.EndPoint.Host, proxy))));
         }
 
         if (file.Root is null && file.Errors.Count == 0) file.Errors.Add($"{path}:1: relay: HOST:PORT is required");
@@ -81,7 +81,7 @@ public static class AgentConfig
         return (tunnels, new AgentFileSettings(metrics, otlp, level));
     }
 
-    private static AgentOptions Tunnel(ConfigDocument file, string id, YamlNode entry, DnsEndPoint relay,
+    private static AgentOptions Tunnel(ConfigDocument file, string id, YamlNode entry, RelayAddress relay,
         string? fingerprint, string knownRelaysPath, Gray.Net.HttpConnectProxy? proxy)
     {
         string where = $"tunnels.{id}";
@@ -103,7 +103,10 @@ public static class AgentConfig
                     case "secret_env": secretEnv = Required(value, name); break;
                     case "key_file": keyFile = Path.Combine(file.BaseDir, Required(value, name)); break;
                     case "pool": pool = RelaySettings.Pool(Required(value, name), name); break;
-                    case "plain_data": plainData = RelaySettings.Bool(Required(value, name), name); break;
+                    case "plain_data":
+                        plainData = RelaySettings.Bool(Required(value, name), name);
+                        RelayAddress.CheckPlainData(relay.WebSocket, plainData, name);
+                        break;
                     case "mux": mux = RelaySettings.Bool(Required(value, name), name); break;
                     default: throw new ConfigException($"unknown setting '{name}'");
                 }
@@ -112,7 +115,8 @@ public static class AgentConfig
 
         return new AgentOptions
         {
-            Relay = relay,
+            Relay = relay.EndPoint,
+            RelayWebSocket = relay.WebSocket,
             Id = id,
             Secret = keyFile is null
                 ? Secrets.Resolve(secret, secretFile, secretEnv, where, file.BaseDir)

@@ -57,6 +57,7 @@ internal static class RelaySettings
         ["http.listen"] = (o, v, _) =>
             o.HttpListen = v == "off" ? null : SettingText.ParseEndPoint(v, "http.listen", anyPort: true),
         ["http.tls"] = (o, v, _) => o.HttpTls = Bool(v, "http.tls"),
+        ["http.agents"] = (o, v, _) => o.HttpAgents = Bool(v, "http.agents"),
         ["http.certificate"] = (o, v, dir) => o.HttpCertificatePath = Path.Combine(dir, v),
         ["http.key"] = (o, v, dir) => o.HttpKeyPath = Path.Combine(dir, v),
         ["http.open"] = (o, v, _) => o.HttpOpen = OpenEndpoints(v),

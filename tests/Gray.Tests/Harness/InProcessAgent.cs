@@ -19,12 +19,15 @@ public sealed class InProcessAgent : IAsyncDisposable
     /// <summary>Completes with the agent's exit code when it ends by itself.</summary>
     public Task<int> Running { get; }
 
-    internal static InProcessAgent Start(
-        InProcessRelay relay, AddedServer server, IPEndPoint target, int pool, bool mux, bool plainData)
+    internal static InProcessAgent Start(InProcessRelay relay, AddedServer server, IPEndPoint target, int pool,
+        bool mux, bool plainData, Uri? webSocket = null, Gray.Net.HttpConnectProxy? proxy = null)
     {
         var options = new AgentOptions
         {
-            Relay = new DnsEndPoint(IPAddress.Loopback.ToString(), relay.ControlPort),
+            Relay = webSocket is null ? new DnsEndPoint(IPAddress.Loopback.ToString(), relay.ControlPort)
+                : new DnsEndPoint(webSocket.Host, webSocket.Port),
+            RelayWebSocket = webSocket,
+            Proxy = proxy,
             Id = server.Id,
             Secret = server.Secret,
             Target = new DnsEndPoint(target.Address.ToString(), target.Port),

@@ -67,6 +67,16 @@ public sealed class InProcessRelay : IAsyncDisposable
         File.ReadAllText(Path.Combine(Options.DataDir, Gray.Relay.ControlPlane.AdminEndpointFile.FileName)),
         Gray.Relay.ControlPlane.ApiJson.Default.AdminEndpointFile)!;
 
+    /// <summary>Where agents reach this relay by WebSocket: ws:// or wss:// on the control plane's port.</summary>
+    public Uri WebSocketUrl
+    {
+        get
+        {
+            var web = new Uri(Admin.Url);
+            return new Uri($"{(web.Scheme == "https" ? "wss" : "ws")}://{web.Authority}/gray");
+        }
+    }
+
     /// <summary>An HTTP client for the control plane, with <paramref name="token"/> (default: the admin token;
     /// "" for none).</summary>
     public HttpClient Api(string? token = null)
@@ -107,11 +117,13 @@ public sealed class InProcessRelay : IAsyncDisposable
 
     /// <summary>Runs an agent in this process for <paramref name="server"/>, and waits until its pool is
     /// full (unless <paramref name="waitUntilServing"/> is false: an agent that replaces another, say).</summary>
+    /// <param name="webSocket">The relay's WebSocket URL (<see cref="WebSocketUrl"/>), to connect by it.</param>
     public async Task<InProcessAgent> StartAgentAsync(
         AddedServer server, IPEndPoint target, int pool = 8, bool mux = false,
-        bool plainData = false, bool waitUntilServing = true)
+        bool plainData = false, bool waitUntilServing = true, Uri? webSocket = null,
+        Gray.Net.HttpConnectProxy? proxy = null)
     {
-        var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData);
+        var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData, webSocket, proxy);
         _agents.Add(agent);
         if (!waitUntilServing) return agent;
         var tunnel = await TunnelAsync(server.Id);

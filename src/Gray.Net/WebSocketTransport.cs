@@ -1,0 +1,133 @@
+// A WebSocket as a byte stream: each write one binary message, reads across message boundaries. Half-close
+// is the close frame: after sending it a side still receives until its peer sends its own (RFC 6455, 7.1).
+// WebSocket errors surface as IOException, so that the splice and the sessions treat them as a socket's.
+using System.Net;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+
+namespace Gray.Net;
+
+public sealed class WebSocketTransport(WebSocket webSocket, EndPoint? remoteEndPoint, EndPoint? localEndPoint,
+    Action? abortUnderlying = null) : Transport
+{
+    private readonly ByteStream _stream = new(webSocket);
+    private int _aborted;
+
+    public override Stream Stream => _stream;
+
+    public override EndPoint? RemoteEndPoint => remoteEndPoint;
+
+    public override EndPoint? LocalEndPoint => localEndPoint;
+
+    public override async ValueTask ShutdownSendAsync(CancellationToken cancellationToken)
+    {
+        if (webSocket.State is not (WebSocketState.Open or WebSocketState.CloseReceived)) return;
+        try
+        {
+            await webSocket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (WebSocketException)
+        {
+            // Already aborted or closed: the reads will say so.
+        }
+    }
+
+    public override void Abort()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0) return;
+        webSocket.Abort();
+        abortUnderlying?.Invoke();
+    }
+
+    private sealed class ByteStream(WebSocket webSocket) : Stream
+    {
+        private bool _closeReceived;
+
+        public override bool CanRead => true;
+
+        public override bool CanWrite => true;
+
+        public override bool CanSeek => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per read
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer,
+            CancellationToken cancellationToken = default)
+        {
+            // Empty data messages are skipped; a zero-byte read returns once a frame is there.
+            while (!_closeReceived)
+            {
+                ValueWebSocketReceiveResult result;
+                try
+                {
+                    result = await webSocket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                }
+                catch (WebSocketException error)
+                {
+                    throw new IOException($"The WebSocket failed: {error.Message}", error);
+                }
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    _closeReceived = true;
+                    break;
+                }
+
+                if (result.Count > 0 || buffer.IsEmpty) return result.Count;
+            }
+
+            return 0;
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer,
+            CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await webSocket.SendAsync(buffer, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (WebSocketException error)
+            {
+                throw new IOException($"The WebSocket failed: {error.Message}", error);
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count,
+            CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        public override void Write(byte[] buffer, int offset, int count) =>
+            WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) webSocket.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}
