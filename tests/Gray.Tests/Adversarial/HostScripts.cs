@@ -58,6 +58,15 @@ public sealed class NamespacesFactAttribute : FactAttribute
     }
 }
 
+/// <summary>The same for a theory.</summary>
+public sealed class NamespacesTheoryAttribute : TheoryAttribute
+{
+    public NamespacesTheoryAttribute()
+    {
+        if (Probe.NamespacesMissing() is { } reason) Skip = reason;
+    }
+}
+
 internal static class Probe
 {
     private static readonly Lazy<string?> s_namespaces = new(() =>

@@ -1,6 +1,7 @@
 // An agent in an office network: its host reaches nothing but the office's HTTP proxy (tinyproxy, in a
-// namespace of its own), which reaches the relay and allows CONNECT to its control port only. No route
-// leads from the agent's host to the relay: every other port of the relay is out of its reach.
+// namespace of its own), which reaches the relay and allows CONNECT to one port only: the control port, or
+// the web port (443) where the agent comes by WebSocket. No route leads from the agent's host to the
+// relay: every other port of the relay is out of its reach.
 using Gray.Tests.Harness;
 using Xunit.Abstractions;
 
@@ -11,12 +12,15 @@ public class OfficeNetworkTests(ITestOutputHelper output)
 {
     private const string RelayAddress = "10.231.9.1", ProxyOutside = "10.231.9.2";
     private const string ProxyInside = "10.231.10.1", AgentAddress = "10.231.10.2";
-    private const int ControlPort = 44555, ProxyPort = 3128, ServicePort = 7007;
+    private const int ControlPort = 44555, WebPort = 443, ProxyPort = 3128, ServicePort = 7007;
 
-    [NamespacesFact]
-    public async Task An_agent_that_reaches_only_a_proxy_allowing_the_control_port_serves_its_clients()
+    [NamespacesTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_agent_that_reaches_only_a_proxy_allowing_one_port_of_the_relay_serves_its_clients(
+        bool webSocket)
     {
-        string name = $"go{Environment.ProcessId % 100000}";
+        string name = $"go{(webSocket ? "w" : "")}{Environment.ProcessId % 100000}";
         string relayHost = $"{name}-r", proxyHost = $"{name}-p", agentHost = $"{name}-a";
         string dataDir = Directory.CreateTempSubdirectory("gray-office-").FullName;
         var processes = new List<GrayProcess>();
@@ -40,14 +44,15 @@ public class OfficeNetworkTests(ITestOutputHelper output)
 
             string proxyConfig = Path.Combine(dataDir, "tinyproxy.conf");
             await File.WriteAllLinesAsync(proxyConfig, [$"Port {ProxyPort}", $"Listen {ProxyInside}", "Timeout 120",
-                "Allow 10.231.10.0/24", $"ConnectPort {ControlPort}"]);
+                "Allow 10.231.10.0/24", $"ConnectPort {(webSocket ? WebPort : ControlPort)}"]);
             await Exec(proxyHost, TinyProxy.Program, "-d", "-c", proxyConfig)
                 .WaitForLineAsync(l => l.Contains("Accepting connections"), "tinyproxy listening");
 
             string gray = Path.Combine(AppContext.BaseDirectory, "gray.dll");
             string relayData = Path.Combine(dataDir, "relay");
-            await Exec(relayHost, "dotnet", gray, "relay", "--data-dir", relayData, "--control",
-                    $"{RelayAddress}:{ControlPort}", "--ports", "21000-21010", "--no-console")
+            await Exec(relayHost, "env", "GRAY_HTTP_TLS=true", "dotnet", gray, "relay", "--data-dir", relayData,
+                    "--control", $"{RelayAddress}:{ControlPort}", "--ports", "21000-21010", "--no-console",
+                    "--http", $"{RelayAddress}:{WebPort}")
                 .WaitForLineAsync(l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started");
             Exec(agentHost, "python3", "-c", HostScripts.EchoService);
 
@@ -67,7 +72,8 @@ public class OfficeNetworkTests(ITestOutputHelper output)
                 string known = Path.Combine(dataDir, "known-" + id);
                 string[] agentCommand = ["env", $"GRAY_KNOWN_RELAYS={known}",
                     $"GRAY_SECRET={added.GetProperty("secret").GetString()}", "dotnet", gray, "agent",
-                    "--relay", $"{RelayAddress}:{ControlPort}", "--id", id, "--target", $"127.0.0.1:{ServicePort}",
+                    "--relay", webSocket ? $"wss://{RelayAddress}/gray" : $"{RelayAddress}:{ControlPort}",
+                    "--id", id, "--target", $"127.0.0.1:{ServicePort}",
                     "--proxy", $"http://{ProxyInside}:{ProxyPort}", "--pool", "2"];
                 var agent = Exec(agentHost, agentCommand);
                 await agent.WaitForLineAsync(l => l.Contains("is public on relay"), $"{id}: agent serving",
