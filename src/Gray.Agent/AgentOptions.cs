@@ -38,6 +38,9 @@ public sealed class AgentOptions
     /// channel's, or a WebSocket's, is a frame.</summary>
     public bool EffectiveMux => Mux || (Proxy is not null && RelayWebSocket is null);
 
+    /// <summary>The PROXY protocol header written to the target before each client's bytes; None writes none.</summary>
+    public Gray.Protocol.ProxyProtocolVersion ProxyProtocol { get; init; }
+
     /// <summary>The trust-on-first-use file (known_relays), as ssh's known_hosts.</summary>
     public required string KnownRelaysPath { get; init; }
 

@@ -58,7 +58,8 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
         var options = agent.Options;
         using var key = LoadKey(options.KeyFile);
         Send(ControlFrames.Encode(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id,
-            KeyAuth: key is not null, Mux: options.EffectiveMux, Software: AgentSoftware)));
+            KeyAuth: key is not null, Mux: options.EffectiveMux, Software: AgentSoftware,
+            ProxyProtocol: options.ProxyProtocol)));
         var message = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (message is null || Refused(message)) return null;
         byte[] challenge = Expect<Challenge>(message).Nonce;

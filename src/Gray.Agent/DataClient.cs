@@ -90,9 +90,16 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
             try
             {
                 await target.ConnectAsync(cancellationToken).ConfigureAwait(false);
+                if (agent.Options.ProxyProtocol != ProxyProtocolVersion.None)
+                {
+                    // Before the client's first byte: the service learns whom it serves.
+                    await target.Stream.WriteAsync(ProxyHeader.Encode(agent.Options.ProxyProtocol, client,
+                        agent.PublicEndPoint), cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (Exception error) when (error is SocketException or TimeoutException or IOException)
             {
+                target.Release();
                 agent.Metrics.TargetFailures.Add(1);
                 AgentLog.TargetFailed(agent.Logger, agent.Options.Id, agent.Options.TargetText, pairId, error.Message);
                 channel?.Abort();

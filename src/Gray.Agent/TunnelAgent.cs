@@ -51,6 +51,9 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
 
     internal AgentOptions Options => options;
 
+    /// <summary>The relay's address and the server's client port: a PROXY header's destination.</summary>
+    internal IPEndPoint PublicEndPoint { get; private set; } = new(IPAddress.Any, 0);
+
     internal MuxOptions MuxOptions { get; } = muxOptions ?? new MuxOptions();
 
     internal TimeProvider Time { get; } = time ?? TimeProvider.System;
@@ -193,6 +196,9 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                 var dataTls = welcome.PlainData ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host,
                     welcome.DataPort == 0 ? options.Relay.Port : welcome.DataPort);
                 if (options.EffectiveMux && !welcome.Mux) AgentLog.MuxNotGranted(Logger, options.Id);
+                // The address the client reached, as far as the agent can tell: the relay's, and the client port.
+                PublicEndPoint = new IPEndPoint((control.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Any,
+                    welcome.ClientPort);
                 control.StartServing(dataTls);
                 AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
                 (humanOutput ?? Console.Out).WriteLine(

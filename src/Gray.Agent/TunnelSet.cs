@@ -73,7 +73,7 @@ internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOu
 
     private static bool Same(AgentOptions a, AgentOptions b) =>
         a.Relay.Equals(b.Relay) && a.RelayWebSocket == b.RelayWebSocket && a.Target.Equals(b.Target)
-        && a.Secret == b.Secret && a.Pool == b.Pool
+        && a.Secret == b.Secret && a.Pool == b.Pool && a.ProxyProtocol == b.ProxyProtocol
         && a.Fingerprint == b.Fingerprint && a.PlainData == b.PlainData && a.Mux == b.Mux && a.KeyFile == b.KeyFile
         && Equals(a.Proxy?.EndPoint, b.Proxy?.EndPoint);
 

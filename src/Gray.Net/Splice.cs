@@ -25,11 +25,13 @@ public static class Splice
         RunAsync(a, b, firstReadOfB, idleTimeout: null, cancellationToken);
 
     /// <summary>
-    /// As above; with <paramref name="idleTimeout"/>, a splice that carries no byte for that long is closed.
+    /// As above; with <paramref name="idleTimeout"/>, a splice that carries no byte for that long is closed;
+    /// with <paramref name="limits"/>, each direction sends no faster than its buckets allow (the reading side
+    /// then waits, so its sender is slowed by TCP's own flow control).
     /// </summary>
     public static Task<SpliceResult> RunAsync(TcpConnection a, TcpConnection b, Task? firstReadOfB,
-        TimeSpan? idleTimeout, CancellationToken cancellationToken = default) =>
-        RunAsync(a, new ConnectionSide(b, firstReadOfB), b.ConnectionClosed, idleTimeout, cancellationToken);
+        TimeSpan? idleTimeout, CancellationToken cancellationToken = default, SpliceLimits limits = default) =>
+        RunAsync(a, new ConnectionSide(b, firstReadOfB), b.ConnectionClosed, idleTimeout, limits, cancellationToken);
 
     /// <summary>
     /// The same between connection <paramref name="a"/> and channel <paramref name="b"/>: a's bytes go
@@ -37,19 +39,19 @@ public static class Splice
     /// timeout resets the channel and closes the connection.
     /// </summary>
     public static Task<SpliceResult> RunAsync(TcpConnection a, MuxChannel b, TimeSpan? idleTimeout,
-        CancellationToken cancellationToken = default) =>
-        RunAsync(a, new ChannelSide(b), CancellationToken.None, idleTimeout, cancellationToken);
+        CancellationToken cancellationToken = default, SpliceLimits limits = default) =>
+        RunAsync(a, new ChannelSide(b), CancellationToken.None, idleTimeout, limits, cancellationToken);
 
     private static async Task<SpliceResult> RunAsync(TcpConnection a, SpliceSide b, CancellationToken bClosed,
-        TimeSpan? idleTimeout, CancellationToken cancellationToken)
+        TimeSpan? idleTimeout, SpliceLimits limits, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(
             cancellationToken, a.ConnectionClosed, bClosed);
         var wake = linked.Token.Register(static side => ((SpliceSide)side!).OnCanceled(), b);
         var sideA = new ConnectionSide(a, null);
         var watchdog = new IdleWatchdog(a.Time);
-        var aToB = PumpAsync(sideA, b, linked, watchdog);
-        var bToA = PumpAsync(b, sideA, linked, watchdog);
+        var aToB = PumpAsync(sideA, b, linked, watchdog, limits.AToB, a.Time);
+        var bToA = PumpAsync(b, sideA, linked, watchdog, limits.BToA, a.Time);
         var watching = idleTimeout is { } idle
             ? watchdog.WatchAsync(idle, () => { sideA.Abort(); b.Abort(); }, linked.Token)
             : Task.CompletedTask;
@@ -80,9 +82,10 @@ public static class Splice
     }
 
     // One direction: room on the output first (a channel's credit bounds the read), then a read, then
-    // the write that hands the buffer over; the input learns its bytes were taken (a channel's grant).
+    // the rate limit's wait, then the write that hands the buffer over; the input learns its bytes were
+    // taken (a channel's grant).
     private static async Task<(long Bytes, PumpEnd End)> PumpAsync(SpliceSide from, SpliceSide to,
-        CancellationTokenSource linked, IdleWatchdog watchdog)
+        CancellationTokenSource linked, IdleWatchdog watchdog, DirectionLimit? limit, TimeProvider time)
     {
         CancellationToken cancellationToken = linked.Token;
         long total = 0;
@@ -94,8 +97,22 @@ public static class Splice
                 writing = true;
                 int room = await to.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
                 writing = false;
+                if (limit is not null) room = limit.MaxChunkBytes(room);
                 var (buffer, read) = await from.ReadAsync(room, cancellationToken).ConfigureAwait(false);
                 if (buffer is null) break;
+                if (limit is not null)
+                {
+                    try
+                    {
+                        await limit.WaitAsync(read, time, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        BufferPool.Bytes.Return(buffer);
+                        throw;
+                    }
+                }
+
                 writing = true;
                 await to.WriteAsync(buffer, read, cancellationToken).ConfigureAwait(false);
                 writing = false;

@@ -39,6 +39,10 @@ public static class Wire
     /// <summary>Hello flag bits.</summary>
     public const byte FlagPlainData = 0x01, FlagKeyAuth = 0x02, FlagMux = 0x04;
 
+    /// <summary>Hello flag bits 3-4: the PROXY protocol version the agent writes to its service (0: none), for
+    /// the relay's listings only.</summary>
+    public const int ProxyProtocolShift = 3, ProxyProtocolMask = 0x18;
+
     /// <summary>Welcome flag bits.</summary>
     public const byte WelcomePlainData = 0x01, WelcomeMux = 0x02;
 

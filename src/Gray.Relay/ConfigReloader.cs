@@ -152,7 +152,7 @@ internal sealed class ConfigReloader : IDisposable
         {
             live.DefaultRules = fresh.DefaultRules;
             live.Servers = fresh.Servers;
-            changes.Add("server rules (pool limits, allow/deny lists, idle timeouts)");
+            changes.Add("server rules (pool limits, allow/deny lists, idle timeouts, bandwidth)");
         }
 
         foreach (var server in _relay.Manager.All) server.ApplyListenerSettings(live);
@@ -190,5 +190,6 @@ internal sealed class ConfigReloader : IDisposable
 
     private static bool Same(ServerRules a, ServerRules b) =>
         a.MaxPool == b.MaxPool && a.PairIdleTimeout == b.PairIdleTimeout && a.SeparateDataPort == b.SeparateDataPort
+        && a.Bandwidth == b.Bandwidth
         && a.ClientAllow.SequenceEqual(b.ClientAllow) && a.ClientDeny.SequenceEqual(b.ClientDeny);
 }

@@ -121,6 +121,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         var server = new RelayTunnel(relay, this, entry, hello.Pool, hello.PlainData, authKey, mux, separate)
         {
             Software = hello.Software,
+            ProxyProtocol = hello.ProxyProtocol,
         };
         try
         {

@@ -31,6 +31,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
 
         long pairId = Interlocked.Increment(ref _pairIds);
         Interlocked.Increment(ref _active);
+        var limits = tunnel.Bandwidth.Acquire(from.Address, out var lease); // a: the client, in; b: the agent, out
         try
         {
             if (channel is null) await data.Stream.WriteAsync(new Start(from).Encode(), cancellationToken)
@@ -42,9 +43,9 @@ internal sealed class PairRunner(RelayTunnel tunnel)
             tunnel.Relay.Events.Publish(RelayEventTypes.PairOpened, tunnel.Id, from.Address);
             var idleTimeout = tunnel.Rules.PairIdleTimeout;
             var result = channel is null
-                ? await Splice.RunAsync(client, data.Session, data.PendingRead, idleTimeout, cancellationToken)
+                ? await Splice.RunAsync(client, data.Session, data.PendingRead, idleTimeout, cancellationToken, limits)
                     .ConfigureAwait(false)
-                : await Splice.RunAsync(client, channel, idleTimeout, cancellationToken).ConfigureAwait(false);
+                : await Splice.RunAsync(client, channel, idleTimeout, cancellationToken, limits).ConfigureAwait(false);
             RelayLog.PairEnded(tunnel.Logger, tunnel.Id, pairId, result.BytesAToB, result.BytesBToA,
                 result.End switch
                 {
@@ -60,6 +61,7 @@ internal sealed class PairRunner(RelayTunnel tunnel)
         finally
         {
             Interlocked.Decrement(ref _active);
+            tunnel.Bandwidth.Release(lease);
             if (channel is null) data.Release();
         }
     }

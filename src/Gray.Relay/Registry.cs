@@ -8,7 +8,11 @@ using Microsoft.Data.Sqlite;
 
 namespace Gray.Relay;
 
-public sealed record ServerEntry(string Id, string Secret, int ClientPort, int DataPort, DateTimeOffset CreatedAt);
+public sealed record ServerEntry(string Id, string Secret, int ClientPort, int DataPort, DateTimeOffset CreatedAt)
+{
+    /// <summary>Limits set through the API; they win over the relay file's until cleared.</summary>
+    public Bandwidth? BandwidthOverride { get; init; }
+}
 
 public class RegistryException(string message) : Exception(message);
 
@@ -49,6 +53,7 @@ public sealed partial class Registry : IDisposable
                 created_at TEXT NOT NULL);
             """);
         registry.AddDeclaredColumn();
+        registry.AddBandwidthColumn();
         registry.CreateTokenTable();
         registry.LoadEntries();
         registry.LoadTokens();
@@ -66,7 +71,7 @@ public sealed partial class Registry : IDisposable
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT id, secret, client_port, data_port, created_at FROM servers";
+            command.CommandText = "SELECT id, secret, client_port, data_port, created_at, bandwidth FROM servers";
             using var reader = command.ExecuteReader();
             var entries = new Dictionary<string, ServerEntry>(StringComparer.Ordinal);
             while (reader.Read())
@@ -183,7 +188,10 @@ public sealed partial class Registry : IDisposable
 
     private static ServerEntry Read(SqliteDataReader reader) =>
         new(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3),
-            DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture));
+            DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture))
+        {
+            BandwidthOverride = reader.IsDBNull(5) ? null : Bandwidth.FromColumn(reader.GetString(5)),
+        };
 
     private int Claim(int port, HashSet<int> used, string what)
     {

@@ -57,7 +57,8 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
         var live = relay.Manager.Find(e.Id);
         var rules = relay.Options.RulesFor(e.Id);
         return new ServerView(e.Id, e.ClientPort, e.DataPort, declared.Contains(e.Id), relay.IsDraining(e.Id),
-            new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny, Duration(rules.PairIdleTimeout)),
+            new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny, Duration(rules.PairIdleTimeout),
+                BandwidthView.From(relay.BandwidthFor(e.Id)), e.BandwidthOverride is not null),
             live is null ? null : Agent(live), live?.ActivePairs ?? 0, live?.WaitingCount ?? 0, live?.BytesIn ?? 0,
             live?.BytesOut ?? 0);
     }
@@ -65,7 +66,8 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
     private static AgentView Agent(RelayTunnel live) =>
         new((live.AgentEndPoint as IPEndPoint)?.Address.ToString() ?? "", live.ConnectedAt, live.Software,
             live.ReadyCount, live.Pool, live.Mux, live.PlainData, live.AuthKey is not null,
-            live.RoundTrip?.TotalMilliseconds);
+            live.RoundTrip?.TotalMilliseconds,
+            live.ProxyProtocol == ProxyProtocolVersion.None ? null : $"v{(int)live.ProxyProtocol}");
 
     public LimitsView Limits()
     {
@@ -99,6 +101,21 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
     }
 
     /// <summary>Stops accepting new clients for one server (or all, with null); running pairs go on.</summary>
+    /// <summary>Sets a server's bandwidth limits (null: back to the relay file's); running pairs follow at
+    /// once.</summary>
+    public void SetBandwidth(string id, Bandwidth? bandwidth)
+    {
+        if (bandwidth is { In: < 0 } or { Out: < 0 } or { PerClientIn: < 0 } or { PerClientOut: < 0 })
+        {
+            throw new FormatException("bandwidth limits are bytes per second, 0 for none");
+        }
+
+        if (!relay.Registry.SetBandwidth(id, bandwidth)) throw new UnknownServerException(id);
+        relay.Manager.Find(id)?.Bandwidth.Refresh();
+        _log.LogInformation("Server {Id}: bandwidth {Bandwidth}", id,
+            bandwidth is null ? "from the relay file" : bandwidth.ToString());
+    }
+
     public void Drain(string? id)
     {
         if (id is not null) Require(id);

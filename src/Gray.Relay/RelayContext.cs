@@ -82,6 +82,10 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     private readonly ConcurrentDictionary<string, byte> _drained = new();
     private volatile bool _drainAll;
 
+    /// <summary>A server's bandwidth limits: set through the API, else from the relay file.</summary>
+    public Bandwidth BandwidthFor(string id) =>
+        Registry.Find(id)?.BandwidthOverride ?? Options.RulesFor(id).Bandwidth;
+
     public bool IsDraining(string id) => _drainAll || _drained.ContainsKey(id);
 
     public bool DrainAll => _drainAll;

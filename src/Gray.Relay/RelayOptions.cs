@@ -171,6 +171,9 @@ public sealed record ServerRules
     /// the control port; plain data and agents older than protocol 3 always get one.</summary>
     public bool SeparateDataPort { get; init; }
 
+    /// <summary>Bandwidth limits from the relay file (an API override wins; see ServerEntry).</summary>
+    public Bandwidth Bandwidth { get; init; } = Bandwidth.None;
+
     /// <summary>How this server's agent may prove itself (auth: key refuses the secret).</summary>
     public ServerAuth Auth { get; init; } = ServerAuth.SecretOrKey;
 

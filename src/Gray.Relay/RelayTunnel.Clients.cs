@@ -1,6 +1,7 @@
 // What the control plane sees of a tunnel's clients: their connections and bytes, and the kicks.
 using System.Net;
 using Gray.Net;
+using Gray.Protocol;
 
 namespace Gray.Relay;
 
@@ -8,6 +9,9 @@ internal sealed partial class RelayTunnel
 {
     /// <summary>The agent's program and version, as its Hello said (older agents say nothing).</summary>
     public string? Software { get; init; }
+
+    /// <summary>The PROXY protocol header the agent says it writes to its service (shown, not enforced).</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 
     /// <summary>Bytes from clients so far, running pairs included (the client port's own count).</summary>
     public long BytesIn => _clients.BytesReceived;

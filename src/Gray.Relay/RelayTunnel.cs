@@ -59,6 +59,7 @@ internal sealed partial class RelayTunnel
         _heartbeat = new Heartbeat(relay.Time);
         Pairs = new PairRunner(this);
         _clientRules = new ParsedClientRules(() => Rules);
+        Bandwidth = new ServerBandwidth(() => relay.BandwidthFor(Id), relay.Time);
         IPAddress bind = relay.Options.EffectivePublicBind;
         var options = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer,
             relay.Options.MaxClientConnectionsPerIp, Id);
@@ -97,7 +98,11 @@ internal sealed partial class RelayTunnel
         if (_data is not null) _data.Options.HandshakeTimeout = options.HandshakeTimeout;
         _clients.MaxSessionsPerAddress = options.MaxClientConnectionsPerIp;
         _clients.Options.MaxSessions = options.EffectiveMaxClientsPerServer;
+        Bandwidth.Refresh();
     }
+
+    /// <summary>The server's bandwidth limits, applied to its pairs.</summary>
+    internal ServerBandwidth Bandwidth { get; }
 
     public int ClientPort { get; }
 

@@ -26,13 +26,23 @@ public sealed record LimitsView(
     int MaxWaitingClients,
     bool DrainAll);
 
-/// <summary>One server's rules.</summary>
+/// <summary>One server's rules; <paramref name="BandwidthFromApi"/>: its limits were set through the API,
+/// and win over the relay file's until cleared.</summary>
 public sealed record RulesView(int MaxPool, IReadOnlyList<string> ClientAllow, IReadOnlyList<string> ClientDeny,
-    string PairIdleTimeout);
+    string PairIdleTimeout, BandwidthView Bandwidth, bool BandwidthFromApi);
+
+/// <summary>Bandwidth limits in bytes per second, each way ("in": clients to the service); 0 is none.</summary>
+public sealed record BandwidthView(long In, long Out, long PerClientIn, long PerClientOut)
+{
+    public static BandwidthView From(Bandwidth b) => new(b.In, b.Out, b.PerClientIn, b.PerClientOut);
+
+    public Bandwidth ToBandwidth() => new(In, Out, PerClientIn, PerClientOut);
+}
 
 /// <summary>A connected agent.</summary>
 /// <param name="Software">The agent's program and version, when it says (gray/0.1.0).</param>
 /// <param name="PingMilliseconds">The latest control-channel round trip; null before the first.</param>
+/// <param name="ProxyProtocol">"v1" or "v2" when the agent writes PROXY headers to its service.</param>
 public sealed record AgentView(
     string Address,
     DateTimeOffset ConnectedSince,
@@ -42,7 +52,8 @@ public sealed record AgentView(
     bool Mux,
     bool PlainData,
     bool KeyAuth,
-    double? PingMilliseconds);
+    double? PingMilliseconds,
+    string? ProxyProtocol = null);
 
 /// <summary>A registered server; <paramref name="Agent"/> is null while no agent is connected.</summary>
 public sealed record ServerView(
@@ -121,6 +132,7 @@ public sealed record AdminEndpointFile(string Url, string Token, string? Fingerp
 [JsonSerializable(typeof(ServerListView))]
 [JsonSerializable(typeof(ServerView))]
 [JsonSerializable(typeof(RulesView))]
+[JsonSerializable(typeof(BandwidthView))]
 [JsonSerializable(typeof(AgentView))]
 [JsonSerializable(typeof(List<ClientView>))]
 [JsonSerializable(typeof(List<AgentView>))]

@@ -61,6 +61,22 @@ internal static class ServerEndpoints
         admin.MapPost("/resume", ([FromServices] RelayCommands commands) =>
             { commands.Resume(null); return TypedResults.NoContent(); })
             .WithSummary("Accept new clients of every server again, undoing every drain");
+        admin.MapPut("/servers/{id}/bandwidth", (string id, BandwidthView request,
+            [FromServices] RelayCommands commands) =>
+            Api.Run(() =>
+            {
+                commands.SetBandwidth(id, request.ToBandwidth());
+                return TypedResults.Ok(commands.Find(id)!.Rules);
+            }))
+            .WithSummary("Set a server's bandwidth limits (bytes per second, 0 for none); they win over the relay " +
+                "file's and apply to running pairs at once");
+        admin.MapDelete("/servers/{id}/bandwidth", (string id, [FromServices] RelayCommands commands) =>
+            Api.Run(() =>
+            {
+                commands.SetBandwidth(id, null);
+                return TypedResults.Ok(commands.Find(id)!.Rules);
+            }))
+            .WithSummary("Clear the limits set through the API: the relay file's apply again");
         admin.MapPost("/servers/{id}/kick", (string id, [FromQuery] string client,
             [FromServices] RelayCommands commands) =>
             Api.Run(() => TypedResults.Ok(new KickResult(commands.Kick(id, client)))))

@@ -14,11 +14,12 @@ public static partial class GrayCommandLine
         var command = new Command("admin", "Manage a running relay through its HTTP control plane.");
         command.Subcommands.Add(AddCommand());
         command.Subcommands.Add(TopCommand());
-        command.Subcommands.Add(OneServerCommand("drain",
-            "Refuse new clients (one server or --all); running pairs finish.", "/drain", id => $"draining {id ?? "every server"}"));
+        command.Subcommands.Add(OneServerCommand("drain", "Refuse new clients (one server or --all); running pairs " +
+            "finish.", "/drain", id => $"draining {id ?? "every server"}"));
         command.Subcommands.Add(OneServerCommand("resume", "Accept new clients again after drain.", "/resume",
             id => $"resumed {id ?? "every server"}"));
         command.Subcommands.Add(KickCommand());
+        command.Subcommands.Add(BandwidthCommand());
         command.Subcommands.Add(ClientsCommand());
         command.Subcommands.Add(ShowCommand());
         command.Subcommands.Add(DeleteCommand());

@@ -26,8 +26,16 @@ internal static class AdminText
                 $"{(s.Connected ? "connected" : "offline"),-9} " +
                 $"{s.Agent?.PoolReady ?? 0,-5} {s.ActivePairs,-5} {(s.Draining ? "yes" : "no"),-5} " +
                 $"pool<={s.Rules.MaxPool} allow=[{string.Join(',', s.Rules.ClientAllow)}] " +
-                $"deny=[{string.Join(',', s.Rules.ClientDeny)}] idle={s.Rules.PairIdleTimeout}")));
+                $"deny=[{string.Join(',', s.Rules.ClientDeny)}] idle={s.Rules.PairIdleTimeout}" +
+                (s.Rules.Bandwidth is { In: 0, Out: 0, PerClientIn: 0, PerClientOut: 0 } ? ""
+                    : $" bandwidth=[{Bandwidth(s.Rules.Bandwidth)}]") +
+                (s.Agent?.ProxyProtocol is { } proxyProtocol ? $" proxy_protocol={proxyProtocol}" : ""))));
     }
+
+    /// <summary>Limits as "in 10 MB/s, out none, per client in none, per client out 1 MB/s".</summary>
+    public static string Bandwidth(BandwidthView b) =>
+        $"in {BandwidthSetting.Format(b.In)}, out {BandwidthSetting.Format(b.Out)}, per client in " +
+        $"{BandwidthSetting.Format(b.PerClientIn)}, per client out {BandwidthSetting.Format(b.PerClientOut)}";
 
     public static string Clients(IReadOnlyList<ClientView> clients, DateTimeOffset now) =>
         clients.Count == 0

@@ -55,6 +55,11 @@ public static partial class GrayCommandLine
             Description =
                 "PEM file with an ECDSA P-256 private key trusted by the relay, instead of --secret (or GRAY_KEY_FILE)",
         };
+        var proxyProtocol = new Option<string?>("--proxy-protocol")
+        {
+            Description = "write a PROXY protocol header (v1 or v2) with the client's address to the target before " +
+                "its bytes (or GRAY_PROXY_PROTOCOL)",
+        };
         var proxy = new Option<string?>("--proxy")
         {
             Description = "reach the relay through this HTTP proxy (CONNECT): http://[user:pass@]host:port, " +
@@ -63,7 +68,7 @@ public static partial class GrayCommandLine
         var command = new Command("agent", "Run the agent next to a private service.")
         {
             relay, id, secret, secretFile, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig,
-            otlp, key, proxy,
+            otlp, key, proxy, proxyProtocol,
         };
         command.SetAction(async (result, _) =>
         {
@@ -122,6 +127,8 @@ public static partial class GrayCommandLine
                 PlainData = result.GetValue(plainData),
                 Mux = result.GetValue(mux) || Environment.GetEnvironmentVariable("GRAY_MUX") is "1" or "true",
                 KnownRelaysPath = knownRelays,
+                ProxyProtocol = ProxyProtocolSetting.Parse(
+                    Setting(proxyProtocol, "GRAY_PROXY_PROTOCOL", required: false), "--proxy-protocol"),
             };
             if (options.Pool is < Protocol.Wire.MinPool or > Protocol.Wire.MaxPool)
             {

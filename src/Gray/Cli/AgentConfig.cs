@@ -89,6 +89,7 @@ public static class AgentConfig
         string? target = null, secret = null, secretFile = null, secretEnv = null, keyFile = null;
         int pool = DefaultPool;
         bool plainData = false, mux = false;
+        var proxyProtocol = ProxyProtocolVersion.None;
         foreach (var (key, keyNode, value) in
             ConfigDocument.Mapping(entry, where) is { } settings ? ConfigDocument.Entries(settings) : [])
         {
@@ -108,6 +109,8 @@ public static class AgentConfig
                         RelayAddress.CheckPlainData(relay.WebSocket, plainData, name);
                         break;
                     case "mux": mux = RelaySettings.Bool(Required(value, name), name); break;
+                    case "proxy_protocol": proxyProtocol = ProxyProtocolSetting.Parse(Required(value, name), name);
+                        break;
                     default: throw new ConfigException($"unknown setting '{name}'");
                 }
             });
@@ -130,6 +133,7 @@ public static class AgentConfig
             Fingerprint = fingerprint,
             PlainData = plainData,
             Mux = mux,
+            ProxyProtocol = proxyProtocol,
             KnownRelaysPath = knownRelaysPath,
             Proxy = proxy,
         };

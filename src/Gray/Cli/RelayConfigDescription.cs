@@ -74,6 +74,7 @@ internal static class RelayConfigDescription
 
         root.Add("http", o.HttpListen is null ? Flow(("listen", "off")) : Flow(
             ("listen", o.HttpListen.ToString()), ("tls", o.HttpTls ? "true" : "false"),
+            ("agents", o.HttpAgents ? "true" : "false"),
             ("open", string.Join(", ", o.HttpOpen.Order(StringComparer.Ordinal)))));
         var writer = new StringWriter();
         new YamlStream(new YamlDocument(root)).Save(writer, assignAnchors: false);
@@ -92,6 +93,13 @@ internal static class RelayConfigDescription
             Style = YamlDotNet.Core.Events.SequenceStyle.Flow,
         });
         node.Add("pair_idle_timeout", SettingText.FormatDuration(rules.PairIdleTimeout));
+        var b = rules.Bandwidth;
+        if (!b.IsNone)
+        {
+            node.Add("bandwidth", Flow(("in", BandwidthSetting.Format(b.In)), ("out", BandwidthSetting.Format(b.Out)),
+                ("per_client_in", BandwidthSetting.Format(b.PerClientIn)),
+                ("per_client_out", BandwidthSetting.Format(b.PerClientOut))));
+        }
     }
 
     private static YamlMappingNode Flow(params (string Key, string Value)[] entries)

@@ -10,7 +10,8 @@ namespace Gray.Cli;
 internal static class RelayConfigFile
 {
     /// <summary>Keys whose value is nested settings: their children are "section.child" in RelaySettings.</summary>
-    private static readonly HashSet<string> Sections = ["tls", "trusted_keys", "otlp", "metrics", "http"];
+    private static readonly HashSet<string> Sections =
+        ["tls", "trusted_keys", "otlp", "metrics", "http", "bandwidth"];
 
     /// <summary>Every error of the file, each with its line; empty when it is valid.</summary>
     public static List<string> Check(string path) => Read(path, new RelayOptions()).Errors;
@@ -78,6 +79,19 @@ internal static class RelayConfigFile
         if (text is not null) apply(options, text, baseDir);
     }
 
+    // A server's bandwidth: each key on its own line, so that each error names its line.
+    private static Bandwidth ReadBandwidth(ConfigDocument file, Bandwidth bandwidth, YamlNode value, string where)
+    {
+        if (ConfigDocument.Mapping(value, where) is not { } section) return bandwidth;
+        foreach (var (key, keyNode, child) in ConfigDocument.Entries(section))
+        {
+            file.Try(keyNode, () => bandwidth = BandwidthSetting.With(bandwidth, key, Text(child, $"{where}.{key}"),
+                $"{where}.{key}"));
+        }
+
+        return bandwidth;
+    }
+
     private static void ApplyServers(ConfigDocument file, RelayOptions options, YamlNode value)
     {
         if (ConfigDocument.Mapping(value, "servers") is not { } servers) return;
@@ -116,6 +130,9 @@ internal static class RelayConfigFile
                         rules = rules with { PairIdleTimeout = RelaySettings.IdleTimeout(Text(value, name), name) };
                         break;
                     case "auth": rules = rules with { Auth = AuthMethod(Text(value, name), name) }; break;
+                    case "bandwidth":
+                        rules = rules with { Bandwidth = ReadBandwidth(file, rules.Bandwidth, value, name) };
+                        break;
                     case "secret": secret = Text(value, name); break;
                     case "secret_file": secretFile = Text(value, name); break;
                     case "secret_env": secretEnv = Text(value, name); break;

@@ -73,7 +73,17 @@ internal static class RelaySettings
         },
         ["pair_idle_timeout"] = (o, v, _) =>
             o.DefaultRules = o.DefaultRules with { PairIdleTimeout = IdleTimeout(v, "pair_idle_timeout") },
+        ["bandwidth.in"] = (o, v, _) => SetBandwidth(o, "in", v),
+        ["bandwidth.out"] = (o, v, _) => SetBandwidth(o, "out", v),
+        ["bandwidth.per_client_in"] = (o, v, _) => SetBandwidth(o, "per_client_in", v),
+        ["bandwidth.per_client_out"] = (o, v, _) => SetBandwidth(o, "per_client_out", v),
     };
+
+    private static void SetBandwidth(RelayOptions options, string key, string text) =>
+        options.DefaultRules = options.DefaultRules with
+        {
+            Bandwidth = BandwidthSetting.With(options.DefaultRules.Bandwidth, key, text, $"bandwidth.{key}"),
+        };
 
     /// <summary>GRAY_* variables over what the file said; each names the variable when it is wrong.</summary>
     public static void ApplyEnvironment(RelayOptions options, Func<string, string?> variable, string workingDirectory)

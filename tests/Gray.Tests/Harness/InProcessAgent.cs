@@ -20,7 +20,8 @@ public sealed class InProcessAgent : IAsyncDisposable
     public Task<int> Running { get; }
 
     internal static InProcessAgent Start(InProcessRelay relay, AddedServer server, IPEndPoint target, int pool,
-        bool mux, bool plainData, Uri? webSocket = null, Gray.Net.HttpConnectProxy? proxy = null)
+        bool mux, bool plainData, Uri? webSocket = null, Gray.Net.HttpConnectProxy? proxy = null,
+        Gray.Protocol.ProxyProtocolVersion proxyProtocol = default)
     {
         var options = new AgentOptions
         {
@@ -28,6 +29,7 @@ public sealed class InProcessAgent : IAsyncDisposable
                 : new DnsEndPoint(webSocket.Host, webSocket.Port),
             RelayWebSocket = webSocket,
             Proxy = proxy,
+            ProxyProtocol = proxyProtocol,
             Id = server.Id,
             Secret = server.Secret,
             Target = new DnsEndPoint(target.Address.ToString(), target.Port),

@@ -121,9 +121,9 @@ public sealed class InProcessRelay : IAsyncDisposable
     public async Task<InProcessAgent> StartAgentAsync(
         AddedServer server, IPEndPoint target, int pool = 8, bool mux = false,
         bool plainData = false, bool waitUntilServing = true, Uri? webSocket = null,
-        Gray.Net.HttpConnectProxy? proxy = null)
+        Gray.Net.HttpConnectProxy? proxy = null, Gray.Protocol.ProxyProtocolVersion proxyProtocol = default)
     {
-        var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData, webSocket, proxy);
+        var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData, webSocket, proxy, proxyProtocol);
         _agents.Add(agent);
         if (!waitUntilServing) return agent;
         var tunnel = await TunnelAsync(server.Id);

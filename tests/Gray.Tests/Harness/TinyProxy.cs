@@ -1,19 +1,9 @@
 // Debian's tinyproxy as the HTTP proxy of an office network: it allows CONNECT to the listed ports only.
 namespace Gray.Tests.Harness;
 
-public sealed class TinyProxy : IAsyncDisposable
+public sealed class TinyProxy(GrayProcess process, int port) : ServiceProgram(process, port)
 {
     public const string Program = "/usr/bin/tinyproxy";
-
-    private readonly GrayProcess _process;
-
-    private TinyProxy(GrayProcess process, int port)
-    {
-        _process = process;
-        Port = port;
-    }
-
-    public int Port { get; }
 
     public string Url => $"http://127.0.0.1:{Port}";
 
@@ -31,6 +21,4 @@ public sealed class TinyProxy : IAsyncDisposable
         await process.WaitForLineAsync(l => l.Contains("Accepting connections"), "tinyproxy listening");
         return new TinyProxy(process, port);
     }
-
-    public async ValueTask DisposeAsync() => await _process.DisposeAsync();
 }

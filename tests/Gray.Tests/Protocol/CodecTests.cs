@@ -13,6 +13,8 @@ public class CodecTests
     {
         new Hello(Wire.Version, 8, PlainData: true, "web", KeyAuth: true, Mux: true),
         new Hello(Wire.Version, 256, PlainData: false, "ünïcode-id"),
+        new Hello(Wire.Version, 4, PlainData: false, "proxied", Software: "gray/1.0.0",
+            ProxyProtocol: ProxyProtocolVersion.V2),
         new Challenge(RandomNumberGenerator.GetBytes(Wire.ChallengeBytes)),
         new Proof(RandomNumberGenerator.GetBytes(Wire.ProofBytes)),
         new SignedProof(RandomNumberGenerator.GetBytes(Wire.SignatureBytes)),

@@ -165,14 +165,21 @@ function sparkline(history) {
   return svg;
 }
 
+// The limits of one direction, for a cell's tooltip.
+function limitTitle(all, perClient) {
+  return `limit: ${all ? `${bytes(all)}/s` : 'none'}; per client: ${perClient ? `${bytes(perClient)}/s` : 'none'}`;
+}
+
 function renderServers(servers) {
   const now = Date.now();
   $('no-servers').hidden = servers.length > 0;
   $('servers').tBodies[0].replaceChildren(...servers.map((s) => {
     const rate = rates(s, now);
+    const bw = s.rules.bandwidth;
     const agent = s.agent
       ? el('span', { class: 'state-on', title: `${s.agent.address} · ${s.agent.software || 'agent'}` },
-        `connected${s.agent.pingMilliseconds == null ? '' : ` · ${s.agent.pingMilliseconds.toFixed(1)} ms`}`)
+        `connected${s.agent.pingMilliseconds == null ? '' : ` · ${s.agent.pingMilliseconds.toFixed(1)} ms`}` +
+        (s.agent.proxyProtocol ? ` · PROXY ${s.agent.proxyProtocol}` : ''))
       : el('span', { class: 'state-off' }, 'offline');
     const actions = el('div', { class: 'actions' },
       s.draining
@@ -185,8 +192,10 @@ function renderServers(servers) {
       el('td', {}, agent),
       el('td', { class: 'pool' }, s.agent ? `${s.agent.poolReady}/${s.agent.poolTarget}` : '–'),
       el('td', { class: 'pairs' }, s.activePairs),
-      el('td', { class: 'rate-in' }, rate ? `${bytes(rate.in)}/s` : '–'),
-      el('td', { class: 'rate-out' }, rate ? `${bytes(rate.out)}/s` : '–'),
+      el('td', { class: 'rate-in', title: limitTitle(bw.in, bw.perClientIn) },
+        (rate ? `${bytes(rate.in)}/s` : '–') + (bw.in ? ` ≤ ${bytes(bw.in)}/s` : '')),
+      el('td', { class: 'rate-out', title: limitTitle(bw.out, bw.perClientOut) },
+        (rate ? `${bytes(rate.out)}/s` : '–') + (bw.out ? ` ≤ ${bytes(bw.out)}/s` : '')),
       el('td', { class: 'chart', title: `in ${bytes(s.bytesIn)}, out ${bytes(s.bytesOut)} in all` },
         sparkline(state.history.get(s.id) || [])),
       el('td', { class: 'admin-only' }, actions));

@@ -1,0 +1,28 @@
+// Bandwidth limits set through the API, kept with the server in the registry (a column of four rates).
+namespace Gray.Relay;
+
+public sealed partial class Registry
+{
+    /// <summary>Sets (or, with null, clears) <paramref name="id"/>'s limits; false if there is no such
+    /// server.</summary>
+    public bool SetBandwidth(string id, Bandwidth? bandwidth)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "UPDATE servers SET bandwidth = $bandwidth WHERE id = $id";
+            command.Parameters.AddWithValue("$bandwidth", (object?)bandwidth?.ToColumn() ?? DBNull.Value);
+            command.Parameters.AddWithValue("$id", id);
+            bool updated = command.ExecuteNonQuery() > 0;
+            LoadEntries();
+            return updated;
+        }
+    }
+
+    private void AddBandwidthColumn()
+    {
+        using var check = _connection.CreateCommand();
+        check.CommandText = "SELECT COUNT(*) FROM pragma_table_info('servers') WHERE name = 'bandwidth'";
+        if (Convert.ToInt64(check.ExecuteScalar()) == 0) Execute("ALTER TABLE servers ADD COLUMN bandwidth TEXT");
+    }
+}

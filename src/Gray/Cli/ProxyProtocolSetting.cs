@@ -1,0 +1,16 @@
+// The agent's PROXY protocol setting: v1 or v2 (none when absent).
+using Gray.Hosting;
+using Gray.Protocol;
+
+namespace Gray.Cli;
+
+internal static class ProxyProtocolSetting
+{
+    public static ProxyProtocolVersion Parse(string? text, string what) => text?.ToLowerInvariant() switch
+    {
+        null or "" or "none" or "off" => ProxyProtocolVersion.None,
+        "v1" or "1" => ProxyProtocolVersion.V1,
+        "v2" or "2" => ProxyProtocolVersion.V2,
+        _ => throw new ConfigException($"{what}: '{RelaySettings.Shorten(text)}' is not v1 or v2"),
+    };
+}
