@@ -23,6 +23,12 @@ public sealed class AgentOptions
 
     public required DnsEndPoint Target { get; init; }
 
+    /// <summary>The target takes TCP connections (tcp://, the default; tcp+udp://).</summary>
+    public bool TargetTcp { get; init; } = true;
+
+    /// <summary>The target takes UDP datagrams (udp://, tcp+udp://): the relay's UDP flows go there.</summary>
+    public bool TargetUdp { get; init; }
+
     public int Pool { get; init; } = 8;
 
     /// <summary>The relay certificate's SHA-256; without it, trust on first use.</summary>
@@ -33,10 +39,11 @@ public sealed class AgentOptions
     /// <summary>Multiplexed data connections: each carries many tunneled connections.</summary>
     public bool Mux { get; init; }
 
-    /// <summary>Multiplexed when asked for, and always through a proxy over TCP: a pooled connection's
+    /// <summary>Multiplexed when asked for, for a UDP target (flows are channels), and always through a proxy
+    /// over TCP: a pooled connection's
     /// half-close is then a TCP FIN, which CONNECT proxies (tinyproxy, for one) do not pass on, while a
     /// channel's, or a WebSocket's, is a frame.</summary>
-    public bool EffectiveMux => Mux || (Proxy is not null && RelayWebSocket is null);
+    public bool EffectiveMux => Mux || TargetUdp || (Proxy is not null && RelayWebSocket is null);
 
     /// <summary>The PROXY protocol header written to the target before each client's bytes; None writes none.</summary>
     public Gray.Protocol.ProxyProtocolVersion ProxyProtocol { get; init; }

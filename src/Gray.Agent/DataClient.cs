@@ -66,7 +66,12 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
     private async Task RunMultiplexedAsync(CancellationToken cancellationToken)
     {
         var connection = new MuxConnection(Stream, opens: false, agent.MuxOptions, accept: (channel, open) =>
-            ServePairAsync(Start.Decode(open.Span).Client, cancellationToken, channel));
+        {
+            var start = Start.Decode(open.Span);
+            return start.Datagrams
+                ? ServeFlowAsync(start.Client, new MuxDatagramChannel(channel))
+                : ServePairAsync(start.Client, cancellationToken, channel);
+        });
         try
         {
             await connection.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -75,6 +80,31 @@ internal sealed class DataClient(TunnelAgent agent, EndPoint relayData, byte[] o
         {
             AgentLog.DataFailed(agent.Logger, agent.Options.Id,
                 $"the relay broke the multiplexing protocol: {error.Message}");
+        }
+    }
+
+    // One client's UDP flow: datagrams to the target from a socket of the flow's own, and back.
+    private async Task ServeFlowAsync(IPEndPoint client, MuxDatagramChannel datagrams)
+    {
+        var options = agent.Options;
+        if (!options.TargetUdp || await agent.ResolveTargetAsync().ConfigureAwait(false) is not { } target)
+        {
+            agent.Metrics.TargetFailures.Add(1);
+            datagrams.Abort(); // this agent serves no UDP (its target is tcp://), or the name did not resolve
+            return;
+        }
+
+        byte[] header = options.ProxyProtocol == ProxyProtocolVersion.V2
+            ? ProxyHeader.Encode(ProxyProtocolVersion.V2, client, agent.PublicEndPoint, datagram: true) : [];
+        long pairId = agent.PairStarted();
+        try
+        {
+            AgentLog.PairStarted(agent.Logger, options.Id, pairId, client);
+            await new TargetFlow(datagrams, target).RunAsync(header).ConfigureAwait(false);
+        }
+        finally
+        {
+            agent.PairEnded();
         }
     }
 

@@ -51,6 +51,22 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
 
     internal AgentOptions Options => options;
 
+    /// <summary>The target's address for UDP flows: the IP literal, or what its name resolves to now.</summary>
+    internal async Task<IPEndPoint?> ResolveTargetAsync()
+    {
+        var target = options.Target;
+        if (IPAddress.TryParse(target.Host, out var literal)) return new IPEndPoint(literal, target.Port);
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(target.Host).ConfigureAwait(false);
+            return addresses.Length == 0 ? null : new IPEndPoint(addresses[0], target.Port);
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The relay's address and the server's client port: a PROXY header's destination.</summary>
     internal IPEndPoint PublicEndPoint { get; private set; } = new(IPAddress.Any, 0);
 

@@ -61,6 +61,20 @@ public sealed class TokenBucket
         }
     }
 
+    /// <summary>Takes <paramref name="bytes"/> only if the bucket holds them (a datagram: sent whole, or
+    /// dropped, never owed).</summary>
+    public bool TryTake(int bytes)
+    {
+        if (IsUnlimited) return true;
+        lock (_gate)
+        {
+            Refill();
+            if (_level < bytes) return false;
+            _level -= bytes;
+            return true;
+        }
+    }
+
     private void Refill()
     {
         long now = _time.GetTimestamp();
@@ -83,6 +97,9 @@ public sealed class DirectionLimit(TokenBucket? shared, TokenBucket? own)
             own is { IsUnlimited: false } ? own.BurstBytes : long.MaxValue);
         return (int)Math.Min(room, burst);
     }
+
+    /// <summary>Takes <paramref name="bytes"/> from both buckets if both hold them (a datagram).</summary>
+    public bool TryTake(int bytes) => (own?.TryTake(bytes) ?? true) && (shared?.TryTake(bytes) ?? true);
 
     /// <summary>Takes <paramref name="bytes"/> from both buckets and waits out the longer debt.</summary>
     public Task WaitAsync(int bytes, TimeProvider time, CancellationToken cancellationToken)

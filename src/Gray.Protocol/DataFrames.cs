@@ -32,7 +32,9 @@ public sealed record DataPreface(DataConnectionKind Kind, byte[] Otp)
 }
 
 /// <summary>Relay → agent on a pooled data connection (or a channel's open payload): a client, from where.</summary>
-public sealed record Start(IPEndPoint Client)
+/// <paramref name="Datagrams"/>: a UDP flow from that client (only as a channel's open payload): the channel
+/// carries its datagrams, each a u16 length and its bytes.
+public sealed record Start(IPEndPoint Client, bool Datagrams = false)
 {
     private const byte FamilyV4 = 4, FamilyV6 = 6;
 
@@ -43,7 +45,7 @@ public sealed record Start(IPEndPoint Client)
         var frame = new byte[Wire.StartFrameBytes];
         var writer = new SpanWriter(frame);
         IPAddress address = Client.Address.IsIPv4MappedToIPv6 ? Client.Address.MapToIPv4() : Client.Address;
-        writer.U8((byte)DataFrameType.Start);
+        writer.U8((byte)(Datagrams ? DataFrameType.StartDatagrams : DataFrameType.Start));
         writer.U8(address.AddressFamily == AddressFamily.InterNetwork ? FamilyV4 : FamilyV6);
         Span<byte> bytes = stackalloc byte[AddressBytes];
         bytes.Clear();
@@ -57,7 +59,12 @@ public sealed record Start(IPEndPoint Client)
     {
         if (frame.Length != Wire.StartFrameBytes) throw new ProtocolException("malformed start frame");
         var reader = new SpanReader(frame);
-        if (reader.U8() != (byte)DataFrameType.Start) throw new ProtocolException("malformed start frame");
+        bool datagrams = reader.U8() switch
+        {
+            (byte)DataFrameType.Start => false,
+            (byte)DataFrameType.StartDatagrams => true,
+            _ => throw new ProtocolException("malformed start frame"),
+        };
         byte family = reader.U8();
         var bytes = reader.Span(AddressBytes);
         var address = family switch
@@ -66,6 +73,6 @@ public sealed record Start(IPEndPoint Client)
             FamilyV6 => new IPAddress(bytes),
             _ => throw new ProtocolException("unknown address family in start frame"),
         };
-        return new Start(new IPEndPoint(address, reader.U16()));
+        return new Start(new IPEndPoint(address, reader.U16()), datagrams);
     }
 }

@@ -107,4 +107,7 @@ public enum DataConnectionKind : byte
 public enum DataFrameType : byte
 {
     Start = 0x20,
+
+    /// <summary>A UDP flow's open payload: its datagrams follow on the channel.</summary>
+    StartDatagrams = 0x21,
 }

@@ -115,6 +115,12 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         }
 
         bool mux = hello.Mux && options.AllowMux; // not granted: Welcome says so, and the agent pools
+        if (entry.Protocols.HasFlag(ServerProtocols.Udp) && !mux)
+        {
+            return await RefuseAsync(ErrorCode.Unavailable, $"server '{entry.Id}' carries UDP: its flows need " +
+                "multiplexed data connections (an agent with --mux or a udp:// target, and allow_mux on the relay)");
+        }
+
         // One port for agents unless this server, plain data or an older agent needs its own data port.
         bool separate = !overWebSocket
             && (hello.PlainData || hello.Version < 3 || options.RulesFor(entry.Id).SeparateDataPort);

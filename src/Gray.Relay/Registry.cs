@@ -12,6 +12,17 @@ public sealed record ServerEntry(string Id, string Secret, int ClientPort, int D
 {
     /// <summary>Limits set through the API; they win over the relay file's until cleared.</summary>
     public Bandwidth? BandwidthOverride { get; init; }
+
+    /// <summary>What the client port carries: TCP, UDP, or both on the same number.</summary>
+    public ServerProtocols Protocols { get; init; } = ServerProtocols.Tcp;
+}
+
+/// <summary>What a server's client port carries.</summary>
+[Flags]
+public enum ServerProtocols
+{
+    Tcp = 1,
+    Udp = 2,
 }
 
 public class RegistryException(string message) : Exception(message);
@@ -54,6 +65,7 @@ public sealed partial class Registry : IDisposable
             """);
         registry.AddDeclaredColumn();
         registry.AddBandwidthColumn();
+        registry.AddProtocolsColumn();
         registry.CreateTokenTable();
         registry.LoadEntries();
         registry.LoadTokens();
@@ -71,7 +83,8 @@ public sealed partial class Registry : IDisposable
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT id, secret, client_port, data_port, created_at, bandwidth FROM servers";
+            command.CommandText =
+                "SELECT id, secret, client_port, data_port, created_at, bandwidth, protocols FROM servers";
             using var reader = command.ExecuteReader();
             var entries = new Dictionary<string, ServerEntry>(StringComparer.Ordinal);
             while (reader.Read())
@@ -87,7 +100,8 @@ public sealed partial class Registry : IDisposable
     /// <summary>
     /// Registers <paramref name="id"/> with a new secret and two ports (given, or the lowest free ones).
     /// </summary>
-    public ServerEntry Add(string id, int? clientPort = null, int? dataPort = null)
+    public ServerEntry Add(string id, int? clientPort = null, int? dataPort = null,
+        ServerProtocols protocols = ServerProtocols.Tcp)
     {
         if (!Auth.IsValidId(id))
         {
@@ -101,10 +115,14 @@ public sealed partial class Registry : IDisposable
             int client = clientPort is { } c ? Claim(c, used, "client") : Allocate(used);
             used.Add(client);
             int data = dataPort is { } d ? Claim(d, used, "data") : Allocate(used);
-            var entry = new ServerEntry(id, Auth.NewSecret(), client, data, DateTimeOffset.UtcNow);
+            var entry = new ServerEntry(id, Auth.NewSecret(), client, data, DateTimeOffset.UtcNow)
+            {
+                Protocols = protocols,
+            };
             using var command = _connection.CreateCommand();
-            command.CommandText = "INSERT INTO servers (id, secret, client_port, data_port, created_at) VALUES ($id, " +
-                "$secret, $client, $data, $created)";
+            command.CommandText = "INSERT INTO servers (id, secret, client_port, data_port, created_at, protocols) " +
+                "VALUES ($id, $secret, $client, $data, $created, $protocols)";
+            command.Parameters.AddWithValue("$protocols", (int)protocols);
             command.Parameters.AddWithValue("$id", entry.Id);
             command.Parameters.AddWithValue("$secret", entry.Secret);
             command.Parameters.AddWithValue("$client", entry.ClientPort);
@@ -191,6 +209,7 @@ public sealed partial class Registry : IDisposable
             DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture))
         {
             BandwidthOverride = reader.IsDBNull(5) ? null : Bandwidth.FromColumn(reader.GetString(5)),
+            Protocols = (ServerProtocols)reader.GetInt32(6),
         };
 
     private int Claim(int port, HashSet<int> used, string what)

@@ -35,7 +35,7 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
             throw new FormatException($"invalid id: use 1 to {Wire.MaxIdBytes} of A-Z a-z 0-9 . _ -");
         }
 
-        var entry = relay.Registry.Add(id, request.ClientPort, request.DataPort);
+        var entry = relay.Registry.Add(id, request.ClientPort, request.DataPort, ParseType(request.Type));
         RelayLog.ServerAdded(_log, entry.Id, entry.ClientPort, entry.DataPort);
         relay.Events.Publish(RelayEventTypes.ServerAdded, entry.Id);
         return new AddedServerView(entry.Id, entry.ClientPort, entry.DataPort, entry.Secret,
@@ -60,8 +60,24 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
             new RulesView(rules.MaxPool, rules.ClientAllow, rules.ClientDeny, Duration(rules.PairIdleTimeout),
                 BandwidthView.From(relay.BandwidthFor(e.Id)), e.BandwidthOverride is not null),
             live is null ? null : Agent(live), live?.ActivePairs ?? 0, live?.WaitingCount ?? 0, live?.BytesIn ?? 0,
-            live?.BytesOut ?? 0);
+            live?.BytesOut ?? 0, TypeName(e.Protocols),
+            live?.Udp is { } udp ? new UdpView(udp.FlowCount, udp.Dropped, udp.Refused) : null);
     }
+
+    public static string TypeName(ServerProtocols protocols) => protocols switch
+    {
+        ServerProtocols.Udp => "udp",
+        ServerProtocols.Tcp | ServerProtocols.Udp => "tcp+udp",
+        _ => "tcp",
+    };
+
+    private static ServerProtocols ParseType(string? type) => type switch
+    {
+        null or "" or "tcp" => ServerProtocols.Tcp,
+        "udp" => ServerProtocols.Udp,
+        "tcp+udp" or "udp+tcp" => ServerProtocols.Tcp | ServerProtocols.Udp,
+        _ => throw new FormatException($"type '{type}' is none of tcp, udp, tcp+udp"),
+    };
 
     private static AgentView Agent(RelayTunnel live) =>
         new((live.AgentEndPoint as IPEndPoint)?.Address.ToString() ?? "", live.ConnectedAt, live.Software,

@@ -49,6 +49,10 @@ public sealed class RelayOptions
     /// <summary>How long a client may wait for a pooled data connection.</summary>
     public TimeSpan ClientWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>A UDP flow (a client address and port on a UDP client port) with no datagram either way for
+    /// this long ends.</summary>
+    public TimeSpan UdpIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Clients that may wait at once per server; more are refused at once.</summary>
     public int MaxWaitingClients { get; set; } = 1024;
 

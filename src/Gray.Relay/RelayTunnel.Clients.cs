@@ -27,4 +27,23 @@ internal sealed partial class RelayTunnel
 
     /// <summary>Ends the pairs of every client from <paramref name="address"/>; returns how many.</summary>
     public int Kick(IPAddress address) => _clients.DisconnectAddress(address);
+
+    /// <summary>Applies reloaded listener settings: the TLS deadline and the per-address client limit.</summary>
+    public void ApplyListenerSettings(RelayOptions options)
+    {
+        _clients.Options.HandshakeTimeout = options.HandshakeTimeout;
+        if (_data is not null) _data.Options.HandshakeTimeout = options.HandshakeTimeout;
+        _clients.MaxSessionsPerAddress = options.MaxClientConnectionsPerIp;
+        _clients.Options.MaxSessions = options.EffectiveMaxClientsPerServer;
+        Bandwidth.Refresh();
+    }
+
+    /// <summary>The server's bandwidth limits, applied to its pairs.</summary>
+    internal ServerBandwidth Bandwidth { get; }
+
+    /// <summary>What the client port carries.</summary>
+    public ServerProtocols Protocols { get; }
+
+    /// <summary>The UDP flows of a server whose client port carries UDP.</summary>
+    internal UdpFlows? Udp { get; }
 }

@@ -53,6 +53,12 @@ internal sealed partial class RelayTunnel
         if (handed) TopUpPool();
     }
 
+    /// <summary>The least busy multiplexed data connection, for a UDP flow; null if none is ready.</summary>
+    public Gray.Net.Multiplexing.MuxConnection? TryTakeMux()
+    {
+        lock (_gate) return _pool.ServesManyClients ? _pool.TryTake()?.Mux : null;
+    }
+
     /// <summary>
     /// A connection that redeemed its OTP was refused after all (it is not of the kind the agent asked for).
     /// </summary>

@@ -64,6 +64,8 @@ internal sealed partial class RelayTunnel
         var options = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer,
             relay.Options.MaxClientConnectionsPerIp, Id);
         _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
+        Protocols = entry.Protocols;
+        if (Protocols.HasFlag(ServerProtocols.Udp)) Udp = new UdpFlows(this, new IPEndPoint(bind, ClientPort));
         if (!separateDataPort) return; // data connections come to the control port
         // Every pair holds one data connection, and the pool waits on top of them.
         var dataOptions = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer + Rules.MaxPool,
@@ -91,18 +93,6 @@ internal sealed partial class RelayTunnel
     /// <summary>Who may connect to the client port, as the rules say now.</summary>
     public AddressRules ClientRules => _clientRules.Rules;
 
-    /// <summary>Applies reloaded listener settings: the TLS deadline and the per-address client limit.</summary>
-    public void ApplyListenerSettings(RelayOptions options)
-    {
-        _clients.Options.HandshakeTimeout = options.HandshakeTimeout;
-        if (_data is not null) _data.Options.HandshakeTimeout = options.HandshakeTimeout;
-        _clients.MaxSessionsPerAddress = options.MaxClientConnectionsPerIp;
-        _clients.Options.MaxSessions = options.EffectiveMaxClientsPerServer;
-        Bandwidth.Refresh();
-    }
-
-    /// <summary>The server's bandwidth limits, applied to its pairs.</summary>
-    internal ServerBandwidth Bandwidth { get; }
 
     public int ClientPort { get; }
 
@@ -143,11 +133,13 @@ internal sealed partial class RelayTunnel
         _data?.Start();
         try
         {
-            _clients.Start();
+            if (Protocols.HasFlag(ServerProtocols.Tcp)) _clients.Start();
+            Udp?.Start();
         }
         catch
         {
             if (_data is not null) Background.Observe(_data.StopAsync(), $"Server {Id}: data port stop", Logger);
+            Background.Observe(_clients.StopAsync(), $"Server {Id}: client port stop", Logger);
             throw;
         }
 
@@ -196,6 +188,7 @@ internal sealed partial class RelayTunnel
         }
 
         _control.Disconnect();
+        if (Udp is not null) await Udp.StopAsync().ConfigureAwait(false); // its flows end with the agent
         if (keepPairs)
         {
             await Task.WhenAll(_clients.StopListeningAsync(), _data?.StopListeningAsync() ?? Task.CompletedTask)

@@ -88,6 +88,53 @@ public sealed class MuxChannel
         _connection.Enqueue(new MuxFrame(MuxFrameType.Data, Id, buffer, length));
     }
 
+    /// <summary>Takes <paramref name="bytes"/> of credit if all of it is there (a datagram goes whole or not
+    /// at all); false once reset or finished.</summary>
+    internal bool TryReserveCredit(int bytes)
+    {
+        lock (_gate)
+        {
+            if (_reset || _finSent || _credit < bytes) return false;
+            _credit -= bytes;
+            return true;
+        }
+    }
+
+    /// <summary>Sends bytes whose credit <see cref="TryReserveCredit"/> took; false if the channel ended.</summary>
+    internal bool SendReserved(byte[] buffer, int length)
+    {
+        lock (_gate)
+        {
+            if (_reset || _finSent)
+            {
+                BufferPool.Bytes.Return(buffer);
+                return false;
+            }
+        }
+
+        return _connection.Enqueue(new MuxFrame(MuxFrameType.Data, Id, buffer, length));
+    }
+
+    /// <summary>
+    /// Doubles the receive window at once, from the budget, and grants the peer the difference: a datagram
+    /// channel's largest datagram is about the initial window, so its sender needs room beyond one.
+    /// </summary>
+    internal void GrowWindowOnce()
+    {
+        int grant = 0;
+        lock (_gate)
+        {
+            if (!_reset && _window == MuxOptions.InitialWindowBytes
+                && _connection.Options.WindowBudget.TryTake(_window))
+            {
+                grant = _window;
+                _window *= 2;
+            }
+        }
+
+        if (grant > 0) _connection.Enqueue(new MuxFrame(MuxFrameType.Window, Id, null, 0, (uint)grant));
+    }
+
     /// <summary>Half-close: the local side finished sending.</summary>
     internal void SendFin()
     {
@@ -186,7 +233,9 @@ public sealed class MuxChannel
     /// <paramref name="bytes"/> received were taken by the local side: credit goes back to the peer,
     /// and a channel whose local side keeps up (nothing waits in its queue) gets its window doubled.
     /// </summary>
-    internal void Consumed(int bytes)
+    /// <remarks>With <paramref name="grantNow"/> (the end of a datagram), whatever was consumed goes back at
+    /// once: the next datagram may need the whole window.</remarks>
+    internal void Consumed(int bytes, bool grantNow = false)
     {
         Interlocked.Add(ref _delivered, bytes);
         int grant = 0;
@@ -195,11 +244,12 @@ public sealed class MuxChannel
             if (_reset) return;
             _unconsumed -= bytes;
             _consumedSinceGrant += bytes;
-            if (_consumedSinceGrant >= _window / 2)
+            bool half = _consumedSinceGrant >= _window / 2;
+            if (half || (grantNow && _consumedSinceGrant > 0))
             {
                 grant = _consumedSinceGrant;
                 _consumedSinceGrant = 0;
-                if (_received.Count == 0 && _window < MuxOptions.MaxWindowBytes
+                if (half && _received.Count == 0 && _window < MuxOptions.MaxWindowBytes
                     && _connection.Options.WindowBudget.TryTake(_window))
                 {
                     grant += _window;

@@ -31,6 +31,15 @@ public sealed partial class MuxConnection
         return true;
     }
 
+    /// <summary>The write queue has room now (a datagram sender drops rather than waits).</summary>
+    internal bool HasRoom
+    {
+        get
+        {
+            lock (_gate) return _state != MuxState.Closed && _queuedBytes < Options.MaxQueuedBytes;
+        }
+    }
+
     /// <summary>Completes when the write queue has room (at once, usually).</summary>
     internal ValueTask WaitForRoomAsync()
     {

@@ -67,10 +67,16 @@ public sealed record ServerView(
     int ActivePairs,
     int WaitingClients,
     long BytesIn,
-    long BytesOut)
+    long BytesOut,
+    string Type = "tcp",
+    UdpView? Udp = null)
 {
     public bool Connected => Agent is not null;
 }
+
+/// <summary>A UDP client port's flows (client addresses with datagrams under way) and datagrams dropped
+/// (no room toward the agent or the client) or refused (rules, drain, budgets).</summary>
+public sealed record UdpView(int Flows, long Dropped, long Refused);
 
 /// <summary>GET /api/v1/servers: the limits once, then every server.</summary>
 public sealed record ServerListView(LimitsView Limits, IReadOnlyList<ServerView> Servers);
@@ -80,7 +86,8 @@ public sealed record ServerListView(LimitsView Limits, IReadOnlyList<ServerView>
 public sealed record ClientView(long Id, string Address, int Port, DateTimeOffset Since, long BytesIn, long BytesOut);
 
 /// <summary>POST /api/v1/servers.</summary>
-public sealed record AddServerRequest(string Id, int? ClientPort = null, int? DataPort = null);
+/// <param name="Type">What the client port carries: "tcp" (the default), "udp", or "tcp+udp".</param>
+public sealed record AddServerRequest(string Id, int? ClientPort = null, int? DataPort = null, string? Type = null);
 
 /// <summary>A new server with its secret, shown this once, and the agent command that uses it.</summary>
 public sealed record AddedServerView(string Id, int ClientPort, int DataPort, string Secret, string AgentCommand);
@@ -133,6 +140,7 @@ public sealed record AdminEndpointFile(string Url, string Token, string? Fingerp
 [JsonSerializable(typeof(ServerView))]
 [JsonSerializable(typeof(RulesView))]
 [JsonSerializable(typeof(BandwidthView))]
+[JsonSerializable(typeof(UdpView))]
 [JsonSerializable(typeof(AgentView))]
 [JsonSerializable(typeof(List<ClientView>))]
 [JsonSerializable(typeof(List<AgentView>))]

@@ -41,17 +41,24 @@ public static partial class GrayCommandLine
         var id = new Argument<string>("ID") { Description = "server ID" };
         var clientPort = new Option<int?>("--client-port") { Description = "public client port (default: allocated)" };
         var dataPort = new Option<int?>("--data-port") { Description = "data port (default: allocated)" };
+        var udp = new Option<bool>("--udp") { Description = "the client port carries UDP (with --tcp: both)" };
+        var tcp = new Option<bool>("--tcp") { Description = "the client port carries TCP (the default)" };
         var json = JsonOption();
         var dir = DataDirOption();
         var add = new Command("add", "Register a server; prints its ports and its secret (shown once).")
         {
-            id, clientPort, dataPort, json, dir,
+            id, clientPort, dataPort, udp, tcp, json, dir,
         };
         add.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, "add", async (admin, ct) =>
         {
             var s = await admin.SendAsync(HttpMethod.Post, "/api/v1/servers",
                 JsonContent.Create(new AddServerRequest(result.GetValue(id)!, result.GetValue(clientPort),
-                    result.GetValue(dataPort)), ApiJson.Default.AddServerRequest),
+                    result.GetValue(dataPort), (result.GetValue(udp), result.GetValue(tcp)) switch
+                    {
+                        (true, true) => "tcp+udp",
+                        (true, false) => "udp",
+                        _ => null,
+                    }), ApiJson.Default.AddServerRequest),
                 ApiJson.Default.AddedServerView, ct);
             return result.GetValue(json)
                 ? JsonSerializer.Serialize(s, ApiJson.Default.AddedServerView)

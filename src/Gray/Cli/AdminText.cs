@@ -22,7 +22,7 @@ internal static class AdminText
                 header,
                 $"{"ID",-24} {"CLIENT",-6} {"DATA",-6} {"AGENT",-9} {"READY",-5} {"PAIRS",-5} {"DRAIN",-5} RULES",
             }
-            .Concat(list.Servers.Select(s => $"{s.Id,-24} {s.ClientPort,-6} {s.DataPort,-6} " +
+            .Concat(list.Servers.Select(s => $"{s.Id,-24} {ClientPort(s),-6} {s.DataPort,-6} " +
                 $"{(s.Connected ? "connected" : "offline"),-9} " +
                 $"{s.Agent?.PoolReady ?? 0,-5} {s.ActivePairs,-5} {(s.Draining ? "yes" : "no"),-5} " +
                 $"pool<={s.Rules.MaxPool} allow=[{string.Join(',', s.Rules.ClientAllow)}] " +
@@ -31,6 +31,9 @@ internal static class AdminText
                     : $" bandwidth=[{Bandwidth(s.Rules.Bandwidth)}]") +
                 (s.Agent?.ProxyProtocol is { } proxyProtocol ? $" proxy_protocol={proxyProtocol}" : ""))));
     }
+
+    // The client port, with its protocol when it is not TCP alone: "5353/udp", "53/tcp+udp".
+    private static string ClientPort(ServerView s) => s.Type == "tcp" ? $"{s.ClientPort}" : $"{s.ClientPort}/{s.Type}";
 
     /// <summary>Limits as "in 10 MB/s, out none, per client in none, per client out 1 MB/s".</summary>
     public static string Bandwidth(BandwidthView b) =>

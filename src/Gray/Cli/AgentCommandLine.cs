@@ -25,7 +25,11 @@ public static partial class GrayCommandLine
         {
             Description = "a file holding the server's secret (or GRAY_SECRET_FILE)",
         };
-        var target = new Option<string?>("--target") { Description = "the private service HOST:PORT (or GRAY_TARGET)" };
+        var target = new Option<string?>("--target")
+        {
+            Description = "the private service HOST:PORT, udp://HOST:PORT for UDP, tcp+udp://HOST:PORT for both " +
+                "(or GRAY_TARGET)",
+        };
         var pool = new Option<int?>("--pool") { Description = "data connections kept ready (default 8, or GRAY_POOL)" };
         var fingerprint = new Option<string?>("--fingerprint")
         {
@@ -109,6 +113,8 @@ public static partial class GrayCommandLine
                 ?? (required ? throw new ConfigException($"{option.Name} (or {variable}) is required") : null!);
             string? poolText = result.GetValue(pool)?.ToString() ?? Environment.GetEnvironmentVariable("GRAY_POOL");
             var relayAddress = RelayAddress.Parse(Setting(relay, "GRAY_RELAY"), "--relay");
+            TargetAddress? parsedTarget = null; // read where --target was read before: after --id
+            TargetAddress Target() => parsedTarget ??= TargetAddress.Parse(Setting(target, "GRAY_TARGET"), "--target");
             RelayAddress.CheckPlainData(relayAddress.WebSocket, result.GetValue(plainData), "--plain-data");
             var options = new AgentOptions
             {
@@ -119,7 +125,9 @@ public static partial class GrayCommandLine
                 KeyFile = Setting(key, "GRAY_KEY_FILE", required: false),
                 Secret = AgentSecret(result.GetValue(secret), Setting(secretFile, "GRAY_SECRET_FILE", required: false),
                     required: Setting(key, "GRAY_KEY_FILE", required: false) is null),
-                Target = SettingText.ParseHostPort(Setting(target, "GRAY_TARGET"), "--target"),
+                Target = Target().EndPoint,
+                TargetTcp = Target().Tcp,
+                TargetUdp = Target().Udp,
                 Pool = poolText is null ? 8
                     : int.TryParse(poolText, out int n) ? n
                     : throw new ConfigException($"--pool: '{poolText}' is not a number"),

@@ -90,6 +90,7 @@ public static class AgentConfig
         int pool = DefaultPool;
         bool plainData = false, mux = false;
         var proxyProtocol = ProxyProtocolVersion.None;
+        string? protocol = null;
         foreach (var (key, keyNode, value) in
             ConfigDocument.Mapping(entry, where) is { } settings ? ConfigDocument.Entries(settings) : [])
         {
@@ -99,6 +100,7 @@ public static class AgentConfig
                 switch (key)
                 {
                     case "target": target = Required(value, name); break;
+                    case "protocol": protocol = Required(value, name); break;
                     case "secret": secret = Required(value, name); break;
                     case "secret_file": secretFile = Required(value, name); break;
                     case "secret_env": secretEnv = Required(value, name); break;
@@ -116,6 +118,10 @@ public static class AgentConfig
             });
         }
 
+        // protocol: udp (or tcp, tcp+udp) says what target: HOST:PORT takes, as a scheme would.
+        var targetAddress = TargetAddress.Parse(
+            (protocol is null ? "" : protocol + "://")
+                + (target ?? throw new ConfigException($"{where}: target is required")), $"{where}.target");
         return new AgentOptions
         {
             Relay = relay.EndPoint,
@@ -127,8 +133,9 @@ public static class AgentConfig
                         $"{where}: give exactly one of secret, secret_file, secret_env (or key_file)")
                 : "",
             KeyFile = keyFile,
-            Target = SettingText.ParseHostPort(
-                target ?? throw new ConfigException($"{where}: target is required"), $"{where}.target"),
+            Target = targetAddress.EndPoint,
+            TargetTcp = targetAddress.Tcp,
+            TargetUdp = targetAddress.Udp,
             Pool = pool,
             Fingerprint = fingerprint,
             PlainData = plainData,

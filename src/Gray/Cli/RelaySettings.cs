@@ -34,6 +34,7 @@ internal static class RelaySettings
         ["ping_timeout"] = (o, v, _) => o.PingTimeout = SettingText.ParseDuration(v, "ping_timeout"),
         ["client_wait_timeout"] = (o, v, _) =>
             o.ClientWaitTimeout = SettingText.ParseDuration(v, "client_wait_timeout"),
+        ["udp_idle_timeout"] = (o, v, _) => o.UdpIdleTimeout = SettingText.ParseDuration(v, "udp_idle_timeout"),
         ["max_waiting_clients"] = (o, v, _) => o.MaxWaitingClients = Positive(v, "max_waiting_clients"),
         ["max_clients_per_server"] = (o, v, _) => o.MaxClientsPerServer = Positive(v, "max_clients_per_server"),
         ["max_clients"] = (o, v, _) => o.MaxClients = Positive(v, "max_clients"),

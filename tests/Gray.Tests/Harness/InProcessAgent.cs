@@ -21,7 +21,7 @@ public sealed class InProcessAgent : IAsyncDisposable
 
     internal static InProcessAgent Start(InProcessRelay relay, AddedServer server, IPEndPoint target, int pool,
         bool mux, bool plainData, Uri? webSocket = null, Gray.Net.HttpConnectProxy? proxy = null,
-        Gray.Protocol.ProxyProtocolVersion proxyProtocol = default)
+        Gray.Protocol.ProxyProtocolVersion proxyProtocol = default, bool udp = false)
     {
         var options = new AgentOptions
         {
@@ -30,6 +30,8 @@ public sealed class InProcessAgent : IAsyncDisposable
             RelayWebSocket = webSocket,
             Proxy = proxy,
             ProxyProtocol = proxyProtocol,
+            TargetUdp = udp,
+            TargetTcp = !udp,
             Id = server.Id,
             Secret = server.Secret,
             Target = new DnsEndPoint(target.Address.ToString(), target.Port),

@@ -89,7 +89,7 @@ public sealed class InProcessRelay : IAsyncDisposable
     }
 
     /// <summary>Registers a server on free loopback ports.</summary>
-    public AddedServer AddServer(string id)
+    public AddedServer AddServer(string id, ServerProtocols protocols = ServerProtocols.Tcp)
     {
         // Free now, and none that another server holds: a data port that only the registry knows (its
         // data connections come to the control port) is not bound, so the kernel may offer it again.
@@ -104,7 +104,7 @@ public sealed class InProcessRelay : IAsyncDisposable
             throw new InvalidOperationException("no free port that the registry does not hold");
         }
 
-        var entry = Context.Registry.Add(id, FreeUntaken(), FreeUntaken());
+        var entry = Context.Registry.Add(id, FreeUntaken(), FreeUntaken(), protocols);
         return new AddedServer(entry.Id, entry.ClientPort, entry.DataPort, entry.Secret);
     }
 
@@ -121,9 +121,12 @@ public sealed class InProcessRelay : IAsyncDisposable
     public async Task<InProcessAgent> StartAgentAsync(
         AddedServer server, IPEndPoint target, int pool = 8, bool mux = false,
         bool plainData = false, bool waitUntilServing = true, Uri? webSocket = null,
-        Gray.Net.HttpConnectProxy? proxy = null, Gray.Protocol.ProxyProtocolVersion proxyProtocol = default)
+        Gray.Net.HttpConnectProxy? proxy = null, Gray.Protocol.ProxyProtocolVersion proxyProtocol = default,
+        bool udp = false)
     {
-        var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData, webSocket, proxy, proxyProtocol);
+        var agent = InProcessAgent.Start(this, server, target, pool, mux, plainData, webSocket, proxy, proxyProtocol,
+            udp);
+        mux |= udp; // UDP flows are channels: a UDP target multiplexes
         _agents.Add(agent);
         if (!waitUntilServing) return agent;
         var tunnel = await TunnelAsync(server.Id);

@@ -69,8 +69,9 @@ public class CodecTests
         Assert.Equal(new IPEndPoint(expected, port), back);
         Assert.Throws<ProtocolException>(() => Start.Decode(new Start(client).Encode()[..^1]));
         byte[] wrongType = new Start(client).Encode();
-        wrongType[0] = 0x21;
+        wrongType[0] = 0x22;
         Assert.Throws<ProtocolException>(() => Start.Decode(wrongType));
+        Assert.True(Start.Decode(new Start(client, Datagrams: true).Encode()).Datagrams); // a UDP flow's open
     }
 
     [Theory]

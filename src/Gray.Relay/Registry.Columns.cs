@@ -1,4 +1,5 @@
-// Bandwidth limits set through the API, kept with the server in the registry (a column of four rates).
+// Columns added to the servers table after its first version: the bandwidth limits set through the API (four
+// rates) and the protocols of the client port.
 namespace Gray.Relay;
 
 public sealed partial class Registry
@@ -16,6 +17,16 @@ public sealed partial class Registry
             bool updated = command.ExecuteNonQuery() > 0;
             LoadEntries();
             return updated;
+        }
+    }
+
+    private void AddProtocolsColumn()
+    {
+        using var check = _connection.CreateCommand();
+        check.CommandText = "SELECT COUNT(*) FROM pragma_table_info('servers') WHERE name = 'protocols'";
+        if (Convert.ToInt64(check.ExecuteScalar()) == 0)
+        {
+            Execute("ALTER TABLE servers ADD COLUMN protocols INTEGER NOT NULL DEFAULT 1"); // TCP
         }
     }
 
