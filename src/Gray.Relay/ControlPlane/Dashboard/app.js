@@ -188,7 +188,8 @@ function renderServers(servers) {
       el('button', { type: 'button', class: 'danger', onclick: (e) => remove(e, s.id) }, 'Delete'));
     const row = el('tr', { class: 'selectable', 'data-server': s.id, onclick: () => selectServer(s.id) },
       el('td', {}, s.id, s.draining ? el('span', { class: 'state-drain' }, ' · draining') : ''),
-      el('td', {}, s.clientPort),
+      el('td', { title: s.udp ? `UDP: ${s.udp.flows} flows, ${s.udp.dropped} datagrams dropped` : '' },
+        s.type === 'tcp' ? `${s.clientPort}` : `${s.clientPort}/${s.type}`),
       el('td', {}, agent),
       el('td', { class: 'pool' }, s.agent ? `${s.agent.poolReady}/${s.agent.poolTarget}` : '–'),
       el('td', { class: 'pairs' }, s.activePairs),
