@@ -8,7 +8,7 @@ internal sealed record BenchOptions
     public static readonly string[] AllSetups =
         ["direct", "gray-tls", "gray-tls-mux", "gray-plain", "gray-plain-mux", "gray-wss", "gray-wss-mux", "haproxy",
             "ssh"];
-    public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "idle"];
+    public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "udp", "limit", "idle"];
 
     public const string Usage =
         """
@@ -22,7 +22,8 @@ internal sealed record BenchOptions
           --setups LIST      comma-separated: direct,gray-tls,gray-tls-mux,gray-plain,gray-plain-mux,gray-wss,
                              gray-wss-mux,haproxy,ssh (default: all; the -mux ones run the agent with --mux; the
                              wss ones reach the relay by WebSocket over HTTPS on its web port)
-          --workloads LIST   comma-separated: bulk,rr,conn,idle (default: all)
+          --workloads LIST   comma-separated: bulk,rr,conn,udp,limit,idle (default: all); udp: datagram
+                             round trips (direct and Gray only); limit: one stream under a 50 MiB/s limit (Gray)
           --idle LEVELS      idle connection counts, ascending (default 0,1000,10000)
           --pool N           data connections the Gray agent keeps ready (default 64)
           --lever NAME:ENV   also run each Gray setup as "Gray … [NAME]" with these environment variables

@@ -34,12 +34,29 @@ internal static class EchoTarget
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(Backlog);
-        Console.WriteLine($"listening {((IPEndPoint)listener.LocalEndPoint!).Port}");
+        int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        // The same port number echoes UDP too, for the datagram workload.
+        var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        udp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        _ = EchoDatagramsAsync(udp);
+        Console.WriteLine($"listening {port}");
         while (true)
         {
             var socket = await listener.AcceptAsync();
             socket.NoDelay = true;
             _ = EchoAsync(socket);
+        }
+    }
+
+    private static async Task EchoDatagramsAsync(Socket socket)
+    {
+        byte[] buffer = new byte[64 * 1024];
+        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        while (true)
+        {
+            var received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any);
+            await socket.SendToAsync(buffer.AsMemory(0, received.ReceivedBytes), SocketFlags.None,
+                received.RemoteEndPoint);
         }
     }
 

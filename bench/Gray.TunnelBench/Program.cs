@@ -56,11 +56,11 @@ foreach (var lever in options.Levers)
     }
 }
 
-bool bulk = options.Workloads.Contains("bulk");
-if (bulk && !File.Exists(Bulk.Program))
+bool bulk = options.Workloads.Contains("bulk"), limit = options.Workloads.Contains("limit");
+if ((bulk || limit) && !File.Exists(Bulk.Program))
 {
-    runNotes.Add("iperf3 is not installed (apt-get install iperf3): bulk and CPU cost skipped");
-    bulk = false;
+    runNotes.Add("iperf3 is not installed (apt-get install iperf3): bulk, CPU cost and the limit skipped");
+    bulk = limit = false;
 }
 
 bool echoWorkloads = options.Workloads.Any(w => w is "rr" or "conn");
@@ -92,7 +92,7 @@ try
     await using var echoTarget = echo;
     ChildProcess? iperfServer = null;
     int iperfPort = 0;
-    if (bulk) (iperfServer, iperfPort) = await Bulk.StartServerAsync();
+    if (bulk || limit) (iperfServer, iperfPort) = await Bulk.StartServerAsync();
     await using var iperfServerOwner = iperfServer;
 
     for (int round = 1; round <= options.Runs; round++)
@@ -115,6 +115,18 @@ try
                     if (options.Workloads.Contains("conn"))
                         await ConnectionRate.RunAsync(tunnel, port, options, results);
                 });
+            }
+
+            if (options.Workloads.Contains("udp"))
+            {
+                failures += await RunGroupAsync(name, round, echoPort,
+                    (tunnel, port) => Datagrams.RunAsync(tunnel, port, options, results), udp: true);
+            }
+
+            if (limit && name.StartsWith("gray-", StringComparison.Ordinal))
+            {
+                failures += await RunGroupAsync(name, round, iperfPort,
+                    (tunnel, port) => Bulk.RunLimitedAsync(tunnel, port, options, results));
             }
 
             if (options.Workloads.Contains("idle"))
@@ -146,12 +158,21 @@ if (options.SvgFile is { } svg) File.WriteAllText(svg, SvgChart.Render(results, 
 return failures == 0 ? 0 : 1;
 
 // Starts the setup afresh for one group of workloads against one service; 1 if it failed, noted.
-async Task<int> RunGroupAsync(string name, int round, int servicePort, Func<TunnelSetup, int, Task> workloads)
+async Task<int> RunGroupAsync(string name, int round, int servicePort, Func<TunnelSetup, int, Task> workloads,
+    bool udp = false)
 {
     try
     {
         await using var tunnel = Create(name);
-        await workloads(tunnel, await tunnel.StartAsync(servicePort));
+        if (!udp)
+        {
+            await workloads(tunnel, await tunnel.StartAsync(servicePort));
+        }
+        else if (await tunnel.StartUdpAsync(servicePort) is { } udpPort)
+        {
+            await workloads(tunnel, udpPort); // setups without UDP (haproxy, ssh -R, plain data) show none
+        }
+
         return 0;
     }
     catch (BenchException e)

@@ -28,6 +28,19 @@ internal static class Metrics
     public static readonly Metric AgentPerConnection =
         new("idle.agent.per", "agent memory per idle connection", "KiB", false);
 
+    /// <summary>Bulk upload through a server limited to <see cref="Workloads.Bulk.LimitBytesPerSecond"/>.</summary>
+    public static readonly Metric Limited =
+        new("limit.up", "bulk, 1 stream up, under a 50 MiB/s limit", "MiB/s", false);
+
+    public static Metric DatagramRate(int size) =>
+        new($"udp{size}.rate", $"UDP, {size}-byte datagrams, {Workloads.Datagrams.Flows} flows", "dgram/s", true);
+
+    public static Metric DatagramP50(int size) => new($"udp{size}.p50", $"UDP, {size} bytes, round trip p50", "µs", false);
+
+    public static Metric DatagramP99(int size) => new($"udp{size}.p99", $"UDP, {size} bytes, round trip p99", "µs", false);
+
+    public static Metric DatagramLoss(int size) => new($"udp{size}.loss", $"UDP, {size} bytes, lost", "%", false);
+
     /// <summary>Resident memory of one side with a number of idle tunneled connections.</summary>
     public static Metric Rss(string side, int connections) =>
         new($"idle.{side}.{connections}", $"{side} RSS, {connections:N0} idle connections", "MiB", false);

@@ -62,6 +62,11 @@ internal static class MarkdownReport
         Metrics.ConnectionRate, Metrics.SetupP50, Metrics.SetupP99, Metrics.ConnectionRelayCpu,
             Metrics.ConnectionAgentCpu,
         Metrics.SingleSetupP50,
+        .. Workloads.Datagrams.Sizes.SelectMany(s => new[]
+        {
+            Metrics.DatagramRate(s), Metrics.DatagramP50(s), Metrics.DatagramP99(s), Metrics.DatagramLoss(s),
+        }),
+        Metrics.Limited,
         .. options.IdleLevels.Select(l => Metrics.Rss("relay", l)), Metrics.RelayPerConnection,
         .. options.IdleLevels.Select(l => Metrics.Rss("agent", l)), Metrics.AgentPerConnection,
     ];

@@ -7,5 +7,7 @@ internal sealed class DirectSetup : TunnelSetup
 
     public override Task<int> StartAsync(int targetPort) => Task.FromResult(targetPort);
 
+    public override Task<int?> StartUdpAsync(int targetPort) => Task.FromResult<int?>(targetPort);
+
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -31,7 +31,19 @@ internal sealed class GraySetup(
         (false, false, _) => Report.Goals.Tls,
     } + (lever is null ? "" : $" [{lever.Name}]");
 
-    public override async Task<int> StartAsync(int targetPort)
+    public override Task<int> StartAsync(int targetPort) => StartAsync(targetPort, udp: false);
+
+    public override async Task<int?> StartUdpAsync(int targetPort) => plainData
+        ? null // UDP flows ride multiplexed TLS data connections; plain data has no UDP
+        : await StartAsync(targetPort, udp: true);
+
+    public override async Task<bool> LimitBandwidthAsync(long bytesPerSecond)
+    {
+        await AdminAsync("bandwidth", ServerId, "--in", bytesPerSecond.ToString());
+        return true;
+    }
+
+    private async Task<int> StartAsync(int targetPort, bool udp)
     {
         string dir = Directory.CreateDirectory(Path.Combine(scratch, $"gray-{Guid.NewGuid():N}")).FullName;
         _dataDir = Path.Combine(dir, "data");
@@ -56,7 +68,8 @@ internal sealed class GraySetup(
             l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started", StartTimeout);
         string fingerprint = line[(line.LastIndexOf(' ') + 1)..];
 
-        var added = JsonDocument.Parse(await AdminAsync("add", ServerId, "--json")).RootElement;
+        var added = JsonDocument.Parse(udp ? await AdminAsync("add", ServerId, "--udp", "--json")
+            : await AdminAsync("add", ServerId, "--json")).RootElement;
         int clientPort = added.GetProperty("clientPort").GetInt32();
         string secret = added.GetProperty("secret").GetString()!;
 
@@ -67,7 +80,8 @@ internal sealed class GraySetup(
             : $"127.0.0.1:{basePort}";
         string[] agentArgs = gray.Arguments(
         [
-            "agent", "--relay", relayAddress, "--id", ServerId, "--target", $"127.0.0.1:{targetPort}",
+            "agent", "--relay", relayAddress, "--id", ServerId,
+            "--target", udp ? $"udp://127.0.0.1:{targetPort}" : $"127.0.0.1:{targetPort}",
             "--pool", pool.ToString(), "--fingerprint", fingerprint,
             .. plainData ? new[] { "--plain-data" } : [], .. mux ? new[] { "--mux" } : [],
         ]);
@@ -75,13 +89,14 @@ internal sealed class GraySetup(
         agentEnvironment["GRAY_SECRET"] = secret;
         agentEnvironment["GRAY_KNOWN_RELAYS"] = Path.Combine(dir, "known_relays");
         _agent = ChildProcess.Start("agent", gray.Program, agentArgs, agentEnvironment);
-        await WaitForFullPoolAsync();
+        await WaitForFullPoolAsync(udp ? 1 : null); // a UDP target multiplexes: one connection serves
         return clientPort;
     }
 
     /// <summary>Waits until the relay holds the agent's whole pool (as after a quiet moment in production).</summary>
-    public async Task WaitForFullPoolAsync()
+    public async Task WaitForFullPoolAsync(int? connections = null)
     {
+        int full = connections ?? pool;
         var deadline = DateTime.UtcNow + StartTimeout;
         int ready = 0;
         while (DateTime.UtcNow < deadline)
@@ -90,11 +105,11 @@ internal sealed class GraySetup(
             var servers = JsonDocument.Parse(await AdminAsync("show", "--json")).RootElement.GetProperty("servers");
             ready = servers.GetArrayLength() > 0 && servers[0].TryGetProperty("agent", out var agent) // absent: offline
                 ? agent.GetProperty("poolReady").GetInt32() : 0;
-            if (ready >= pool) return;
+            if (ready >= full) return;
             await Task.Delay(PoolPollPause);
         }
 
-        throw new BenchException($"the agent's pool reached {ready} of {pool} within {StartTimeout.TotalSeconds:0} " +
+        throw new BenchException($"the agent's pool reached {ready} of {full} within {StartTimeout.TotalSeconds:0} " +
             $"s:\n{_relay?.Output}\n{_agent?.Output}");
     }
 

@@ -10,6 +10,15 @@ internal abstract class TunnelSetup : IAsyncDisposable
     /// use.</summary>
     public abstract Task<int> StartAsync(int targetPort);
 
+    /// <summary>
+    /// Starts the tunnel for UDP to 127.0.0.1:<paramref name="targetPort"/>; the UDP port clients use, or null
+    /// where the setup carries no UDP (haproxy and ssh -R here).
+    /// </summary>
+    public virtual Task<int?> StartUdpAsync(int targetPort) => Task.FromResult<int?>(null);
+
+    /// <summary>Limits client → service bandwidth; false where the setup has no such setting.</summary>
+    public virtual Task<bool> LimitBandwidthAsync(long bytesPerSecond) => Task.FromResult(false);
+
     /// <summary>The public side's processes (relay, haproxy, sshd and its session processes).</summary>
     public virtual IReadOnlyList<int> RelayPids() => [];
 
