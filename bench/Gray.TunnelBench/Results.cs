@@ -35,9 +35,11 @@ internal static class Metrics
     public static Metric DatagramRate(int size) =>
         new($"udp{size}.rate", $"UDP, {size}-byte datagrams, {Workloads.Datagrams.Flows} flows", "dgram/s", true);
 
-    public static Metric DatagramP50(int size) => new($"udp{size}.p50", $"UDP, {size} bytes, round trip p50", "µs", false);
+    public static Metric DatagramP50(int size) =>
+        new($"udp{size}.p50", $"UDP, {size} bytes, round trip p50", "µs", false);
 
-    public static Metric DatagramP99(int size) => new($"udp{size}.p99", $"UDP, {size} bytes, round trip p99", "µs", false);
+    public static Metric DatagramP99(int size) =>
+        new($"udp{size}.p99", $"UDP, {size} bytes, round trip p99", "µs", false);
 
     public static Metric DatagramLoss(int size) => new($"udp{size}.loss", $"UDP, {size} bytes, lost", "%", false);
 

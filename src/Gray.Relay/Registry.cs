@@ -157,10 +157,11 @@ public sealed partial class Registry : IDisposable
             bool sameSecret = current?.Secret == server.Secret;
             bool samePorts = current is not null && (server.ClientPort ?? current.ClientPort) == current.ClientPort
                 && (server.DataPort ?? current.DataPort) == current.DataPort;
-            if (current is not null && sameSecret && samePorts && IsDeclared(server.Id)) return false;
+            bool same = sameSecret && samePorts && current!.Protocols == server.Protocols;
+            if (current is not null && same && IsDeclared(server.Id)) return false;
             if (current is not null) Delete(server.Id);
             var added = Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null),
-                server.DataPort ?? (samePorts ? current?.DataPort : null));
+                server.DataPort ?? (samePorts ? current?.DataPort : null), server.Protocols);
             using var command = _connection.CreateCommand();
             command.CommandText = "UPDATE servers SET secret = $secret, declared = 1 WHERE id = $id";
             command.Parameters.AddWithValue("$secret", server.Secret);

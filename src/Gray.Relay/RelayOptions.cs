@@ -149,7 +149,8 @@ public sealed class RelayOptions
 }
 
 /// <summary>A server declared in the relay's file: its ID, secret and (optionally) fixed ports.</summary>
-public sealed record DeclaredServer(string Id, string Secret, int? ClientPort, int? DataPort);
+public sealed record DeclaredServer(string Id, string Secret, int? ClientPort, int? DataPort,
+    ServerProtocols Protocols = ServerProtocols.Tcp);
 
 /// <summary>
 /// Where the relay's settings come from, so that a reload can read them again: the file, then the flags.

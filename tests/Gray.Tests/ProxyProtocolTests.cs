@@ -52,6 +52,13 @@ public class ProxyProtocolTests
         Assert.Equal(ProxyProtocolVersion.None, ProxyProtocolSetting.Parse(null, "--proxy-protocol"));
         Assert.Contains("--proxy-protocol: 'v3' is not v1 or v2", Assert.Throws<Gray.Hosting.ConfigException>(
             () => ProxyProtocolSetting.Parse("v3", "--proxy-protocol")).Message);
+
+        string dir = Directory.CreateTempSubdirectory("gray-proxy-protocol-").FullName;
+        string file = Path.Combine(dir, "agent.yaml");
+        File.WriteAllText(file, "relay: relay.example.org:44555\ntunnels:\n  dns:\n    target: udp://127.0.0.1:53\n" +
+            "    secret: " + new string('s', 40) + "\n    proxy_protocol: v1\n");
+        Assert.Contains("v1 carries TCP only", Assert.Throws<Gray.Hosting.ConfigException>(
+            () => AgentConfig.Load(file, Path.Combine(dir, "known_relays"))).Message);
     }
 
     [Theory]

@@ -126,6 +126,25 @@ public class UdpTests
     }
 
     [Fact]
+    public void A_declared_server_takes_its_type_from_the_relay_file_and_a_wrong_one_names_its_line()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-udp-config-").FullName;
+        string file = Path.Combine(dir, "relay.yaml");
+        string secret = new('s', 40);
+        File.WriteAllText(file, $"servers:\n  dns:\n    secret: {secret}\n    type: tcp+udp\nudp_idle_timeout: 2m\n");
+        var options = new RelayOptions();
+        Gray.Cli.RelayConfigFile.Apply(file, options);
+        Assert.Equal(ServerProtocols.Tcp | ServerProtocols.Udp, options.Declared["dns"].Protocols);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.UdpIdleTimeout);
+
+        File.WriteAllText(file, $"servers:\n  dns:\n    secret: {secret}\n    type: sctp\n");
+        var error = Assert.Throws<Gray.Hosting.ConfigException>(
+            () => Gray.Cli.RelayConfigFile.Apply(file, new RelayOptions()));
+        Assert.Contains($"{file}:4", error.Message);
+        Assert.Contains("servers.dns.type: 'sctp' is none of tcp, udp, tcp+udp", error.Message);
+    }
+
+    [Fact]
     public async Task Dig_gets_dnsmasqs_answer_through_the_tunnel()
     {
         int dnsPort = Ports.Free();

@@ -55,7 +55,8 @@ internal static class Bulk
     /// <summary>The limit the "limit" workload sets on a Gray server (client → service), in bytes per second.</summary>
     public const long LimitBytesPerSecond = 50L * 1024 * 1024;
 
-    /// <summary>One stream up through a server limited to <see cref="LimitBytesPerSecond"/>: the limit holding.</summary>
+    /// <summary>One stream up through a server limited to <see cref="LimitBytesPerSecond"/>: the limit
+    /// holding.</summary>
     public static async Task RunLimitedAsync(TunnelSetup setup, int port, BenchOptions options, Results results)
     {
         if (!await setup.LimitBandwidthAsync(LimitBytesPerSecond)) return; // no limits in this setup

@@ -138,6 +138,7 @@ public static partial class GrayCommandLine
                 ProxyProtocol = ProxyProtocolSetting.Parse(
                     Setting(proxyProtocol, "GRAY_PROXY_PROTOCOL", required: false), "--proxy-protocol"),
             };
+            ProxyProtocolSetting.CheckTarget(options.ProxyProtocol, options.TargetUdp, "--proxy-protocol");
             if (options.Pool is < Protocol.Wire.MinPool or > Protocol.Wire.MaxPool)
             {
                 throw new ConfigException($"--pool must be {Protocol.Wire.MinPool}-{Protocol.Wire.MaxPool}");

@@ -122,6 +122,7 @@ public static class AgentConfig
         var targetAddress = TargetAddress.Parse(
             (protocol is null ? "" : protocol + "://")
                 + (target ?? throw new ConfigException($"{where}: target is required")), $"{where}.target");
+        ProxyProtocolSetting.CheckTarget(proxyProtocol, targetAddress.Udp, $"{where}.proxy_protocol");
         return new AgentOptions
         {
             Relay = relay.EndPoint,

@@ -13,4 +13,13 @@ internal static class ProxyProtocolSetting
         "v2" or "2" => ProxyProtocolVersion.V2,
         _ => throw new ConfigException($"{what}: '{RelaySettings.Shorten(text)}' is not v1 or v2"),
     };
+
+    /// <summary>Version 1 is a text line for TCP: a target that takes UDP needs version 2.</summary>
+    public static void CheckTarget(ProxyProtocolVersion version, bool targetUdp, string what)
+    {
+        if (version == ProxyProtocolVersion.V1 && targetUdp)
+        {
+            throw new ConfigException($"{what}: v1 carries TCP only; a target that takes UDP needs v2");
+        }
+    }
 }

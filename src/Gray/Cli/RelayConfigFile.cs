@@ -114,6 +114,7 @@ internal static class RelayConfigFile
         var rules = options.DefaultRules;
         string? secret = null, secretFile = null, secretEnv = null;
         int? clientPort = null, dataPort = null;
+        var protocols = ServerProtocols.Tcp;
         foreach (var (key, keyNode, value) in entry is null ? [] : ConfigDocument.Entries(entry))
         {
             string name = prefix + key;
@@ -137,6 +138,7 @@ internal static class RelayConfigFile
                     case "secret_file": secretFile = Text(value, name); break;
                     case "secret_env": secretEnv = Text(value, name); break;
                     case "client_port": clientPort = RelaySettings.Port(Text(value, name), name); break;
+                    case "type": protocols = ServerType(Text(value, name), name); break;
                     case "data_port":
                         // "separate": this server's agents get a data port of their own (the seed's
                         // layout); a number fixes it for a declared server, and is separate too.
@@ -160,14 +162,22 @@ internal static class RelayConfigFile
                 throw new ConfigException($"{where}: the secret must have at least {Auth.MinSecretChars} characters " +
                     "(for example `openssl rand -base64 32`)");
             }
-            options.Declared[id] = new DeclaredServer(id, declared, clientPort, dataPort);
+            options.Declared[id] = new DeclaredServer(id, declared, clientPort, dataPort, protocols);
         }
-        else if (clientPort is not null || dataPort is not null)
+        else if (clientPort is not null || dataPort is not null || protocols != ServerProtocols.Tcp)
         {
-            throw new ConfigException(
-                $"{where}: client_port and data_port declare a server, which needs secret, secret_file or secret_env");
+            throw new ConfigException($"{where}: client_port, data_port and type declare a server, which needs " +
+                "secret, secret_file or secret_env");
         }
     }
+
+    private static ServerProtocols ServerType(string text, string key) => text switch
+    {
+        "tcp" => ServerProtocols.Tcp,
+        "udp" => ServerProtocols.Udp,
+        "tcp+udp" or "udp+tcp" => ServerProtocols.Tcp | ServerProtocols.Udp,
+        _ => throw new ConfigException($"{key}: '{RelaySettings.Shorten(text)}' is none of tcp, udp, tcp+udp"),
+    };
 
     private static ServerAuth AuthMethod(string text, string key) => text switch
     {
