@@ -35,7 +35,8 @@ public class ReloadTests
         });
 
         await File.WriteAllTextAsync(
-            relay.ConfigPath, "max_connections: 500\nping_timeout: 45s\nclient_deny: [127.0.9.0/24]\n");
+            relay.ConfigPath, "max_connections: 500\nping_timeout: 45s\nclient_deny: [127.0.9.0/24]\n" +
+            "bandwidth: { out: 64MB }\n"); // the running transfer is then limited too, and goes on
         relay.Process!.Signal(1); // SIGHUP
         string reloaded = await relay.Process.WaitForLineAsync(l => l.Contains("Configuration reloaded"), "reloaded");
         Assert.Contains("max_connections 900 → 500", reloaded);
@@ -44,6 +45,7 @@ public class ReloadTests
 
         var (_, shown) = await relay.AdminAsync("show");
         Assert.Contains("/500", shown);
+        Assert.Contains("bandwidth=[in none, out 64 MB/s, per client in none, per client out none]", shown);
         Assert.True(await Tcp.IsRefusedAtOnceAsync(server.ClientPort, from: IPAddress.Parse("127.0.9.9")));
         await AgentTests.AssertEchoAsync(server.ClientPort);
 

@@ -63,7 +63,7 @@ public class UdpTests
     }
 
     [Fact]
-    public async Task A_flow_idle_past_its_timeout_ends_and_drain_refuses_new_flows()
+    public async Task A_flow_idle_past_its_timeout_ends_and_deny_rules_and_drain_refuse_new_flows()
     {
         await using var echo = new UdpEchoService();
         echo.Start();
@@ -71,6 +71,7 @@ public class UdpTests
         {
             o.UdpIdleTimeout = TimeSpan.FromSeconds(60);
             o.PingInterval = o.PingTimeout = TimeSpan.FromHours(1); // the clock jumps: no ping timeouts
+            o.DefaultRules = o.DefaultRules with { ClientDeny = ["127.0.0.66/32"] };
         });
         var server = relay.AddServer("idle", ServerProtocols.Udp);
         await relay.StartAgentAsync(server, echo.EndPoint, pool: 1, udp: true);
@@ -90,10 +91,14 @@ public class UdpTests
         Assert.Equal(0, tunnel.Udp.FlowCount);
         Assert.NotNull(await Udp.ExchangeAsync(client, server.ClientPort, [4])); // a new flow
 
+        using var denied = Udp.Bind(IPAddress.Parse("127.0.0.66"));
+        Assert.Null(await Udp.ExchangeAsync(denied, server.ClientPort, [5], TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(1, tunnel.Udp.Refused);
+
         relay.Context.Drain("idle");
         using var late = Udp.Bind(IPAddress.Parse("127.0.0.9"));
-        Assert.Null(await Udp.ExchangeAsync(late, server.ClientPort, [5], TimeSpan.FromMilliseconds(500)));
-        Assert.Equal(1, tunnel.Udp.Refused);
+        Assert.Null(await Udp.ExchangeAsync(late, server.ClientPort, [6], TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(2, tunnel.Udp.Refused);
     }
 
     [Fact]
