@@ -7,8 +7,8 @@ using System.Runtime.CompilerServices;
 
 namespace Gray.Net;
 
-public sealed class WebSocketTransport(WebSocket webSocket, EndPoint? remoteEndPoint, EndPoint? localEndPoint,
-    Action? abortUnderlying = null) : Transport
+public sealed class WebSocketTransport(WebSocket webSocket, EndPoint? remoteEndPoint, EndPoint? localEndPoint)
+    : Transport
 {
     private readonly ByteStream _stream = new(webSocket);
     private int _aborted;
@@ -33,11 +33,15 @@ public sealed class WebSocketTransport(WebSocket webSocket, EndPoint? remoteEndP
         }
     }
 
+    /// <summary>
+    /// Ends the WebSocket and closes the stream under it. What was already written still goes out: a web
+    /// server's connection ends gracefully once its request ends (an HTTP-level abort would drop the
+    /// last frames, where a socket's close still sends them).
+    /// </summary>
     public override void Abort()
     {
         if (Interlocked.Exchange(ref _aborted, 1) != 0) return;
         webSocket.Abort();
-        abortUnderlying?.Invoke();
     }
 
     private sealed class ByteStream(WebSocket webSocket) : Stream

@@ -85,9 +85,15 @@ internal sealed partial class RelayTunnel
         }
 
         if (!wasPooled) return; // already paired: the splice owns its reads now
+        Interlocked.Increment(ref _poolConnectionsEnded);
         if (data.Mux is null) data.Disconnect();
         TopUpPool();
     }
+
+    private int _poolConnectionsEnded;
+
+    /// <summary>Pooled or multiplexed connections that left the pool by ending (not by pairing) so far.</summary>
+    public int PoolConnectionsEnded => Volatile.Read(ref _poolConnectionsEnded);
 
     /// <summary>
     /// A ready data connection for <paramref name="client"/>, waiting in the FIFO if need be; null if none came.

@@ -38,6 +38,26 @@ public class WebSocketTests
         await AssertHalfClosedEchoAsync(server.ClientPort, 32 * 1024 * 1024);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_service_that_half_closes_first_still_gets_every_byte_the_client_sends_after(bool mux)
+    {
+        await using var service = new ClosingFirstService();
+        service.Start();
+        await using var relay = await InProcessRelay.StartAsync(o => o.HttpTls = true, TimeProvider.System);
+        var server = relay.AddServer("closing");
+        await relay.StartAgentAsync(server, service.EndPoint, pool: 2, mux: mux, webSocket: relay.WebSocketUrl);
+
+        using var client = await Tcp.ConnectAsync(server.ClientPort);
+        Assert.Equal("goodbye"u8.ToArray(), await Tcp.ReadToEndAsync(client)); // the service's FIN came through
+        byte[] after = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+        await client.SendAsync(after);
+        client.Shutdown(System.Net.Sockets.SocketShutdown.Send); // the last frames end the session at once
+        var received = await service.ReceivedAfterFin.Task.WaitAsync(Tcp.Deadline);
+        Assert.Equal(SHA256.HashData(after), SHA256.HashData(received));
+    }
+
     [Fact]
     public async Task WebSocket_agents_are_not_held_to_the_http_budget_of_one_address()
     {

@@ -35,7 +35,7 @@ internal static class AgentWebSockets
             context.Features.Get<HttpConnectionBudget.Slot>()?.Leave();
             WebSocket webSocket = await context.WebSockets.AcceptWebSocketAsync(
                 new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.Zero }).ConfigureAwait(false);
-            await control.AcceptAsync(new WebSocketTransport(webSocket, remote, local, context.Abort))
+            await control.AcceptAsync(new WebSocketTransport(webSocket, remote, local))
                 .ConfigureAwait(false);
         });
     }
