@@ -131,6 +131,34 @@ public class UdpTests
     }
 
     [Fact]
+    public async Task Flows_count_against_the_per_address_budget_of_clients()
+    {
+        await using var echo = new UdpEchoService();
+        echo.Start();
+        await using var relay = await InProcessRelay.StartAsync(o => o.MaxClientConnectionsPerIp = 2,
+            TimeProvider.System);
+        var server = relay.AddServer("budget", ServerProtocols.Udp);
+        await relay.StartAgentAsync(server, echo.EndPoint, pool: 1, udp: true);
+        var tunnel = await relay.TunnelAsync("budget");
+
+        var sockets = Enumerable.Range(0, 3).Select(_ => Udp.Bind(IPAddress.Parse("127.0.0.4"))).ToList();
+        try
+        {
+            Assert.NotNull(await Udp.ExchangeAsync(sockets[0], server.ClientPort, [1]));
+            Assert.NotNull(await Udp.ExchangeAsync(sockets[1], server.ClientPort, [2]));
+            // A third source port of the same address is a third flow: past the budget of two.
+            Assert.Null(await Udp.ExchangeAsync(sockets[2], server.ClientPort, [3], TimeSpan.FromMilliseconds(500)));
+            Assert.Equal(1, tunnel.Udp!.Refused);
+            using var other = Udp.Bind(IPAddress.Parse("127.0.0.5"));
+            Assert.NotNull(await Udp.ExchangeAsync(other, server.ClientPort, [4])); // another address has its own
+        }
+        finally
+        {
+            foreach (var socket in sockets) socket.Dispose();
+        }
+    }
+
+    [Fact]
     public void A_declared_server_takes_its_type_from_the_relay_file_and_a_wrong_one_names_its_line()
     {
         string dir = Directory.CreateTempSubdirectory("gray-udp-config-").FullName;
