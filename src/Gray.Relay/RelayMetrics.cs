@@ -101,6 +101,25 @@ internal sealed class RelayMetrics : IDisposable
             description: "Pool size the agent asked for, by server");
     }
 
+    /// <summary>Registers the UDP gauges and counters, read from the live UDP ports at each collection.</summary>
+    public void ObserveUdp(Func<IEnumerable<(string Id, int Flows, long Dropped, long Refused)>> servers)
+    {
+        _meter.CreateObservableGauge("gray.relay.udp.flows",
+            () => servers()
+                .Select(s => new Measurement<int>(s.Flows, new KeyValuePair<string, object?>("server", s.Id))),
+            description: "UDP flows (client addresses and ports with datagrams under way), by server");
+        _meter.CreateObservableCounter("gray.relay.udp.datagrams.dropped",
+            () => servers().SelectMany(s => new[]
+            {
+                new Measurement<long>(s.Dropped, new KeyValuePair<string, object?>("server", s.Id),
+                    new KeyValuePair<string, object?>("reason", "no_room_or_limit")),
+                new Measurement<long>(s.Refused, new KeyValuePair<string, object?>("server", s.Id),
+                    new KeyValuePair<string, object?>("reason", "refused")),
+            }),
+            description: "UDP datagrams dropped, by server: no room toward the agent or client, past a bandwidth " +
+                "limit, or of a flow the rules, drain or budgets refused");
+    }
+
     /// <summary>
     /// 1 or 0 for every registered server, whether its agent is connected or not: a series that stays
     /// while the agent is away, so that "agent down" can be alerted on.

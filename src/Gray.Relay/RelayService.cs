@@ -122,6 +122,8 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             var manager = relay.Manager;
             relay.Metrics.ObserveServers(() =>
                 manager.All.Select(s => (s.Id, s.ActivePairs, s.ReadyCount, s.Pool, s.BytesIn, s.BytesOut)));
+            relay.Metrics.ObserveUdp(() => manager.All.Where(s => s.Udp is not null)
+                .Select(s => (s.Id, s.Udp!.FlowCount, s.Udp.Dropped, s.Udp.Refused)));
             var registry = relay.Registry;
             relay.Metrics.ObserveAgents(() => registry.List().Select(e => (e.Id, manager.Find(e.Id) is not null)));
             if (options.HttpListen is { } httpEndPoint)

@@ -128,6 +128,10 @@ public class UdpTests
             TimeSpan.FromMilliseconds(500)) is [7], "another flow's echo after the flood");
         using var api = relay.Api();
         Assert.Matches("\"dropped\":[1-9]", await api.GetStringAsync("/api/v1/servers/flood"));
+        string metrics = await api.GetStringAsync("/metrics");
+        Assert.Matches(
+            "gray_relay_udp_datagrams_dropped_total\\{[^}]*reason=\"no_room_or_limit\"[^}]*\\} [1-9]", metrics);
+        Assert.Contains("gray_relay_udp_flows{", metrics);
     }
 
     [Fact]
