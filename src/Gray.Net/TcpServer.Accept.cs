@@ -160,7 +160,7 @@ public partial class TcpServer
             : Admission(ip);
         if (refused is { } reason)
         {
-            Refuse(transport.Abort, transport.RemoteEndPoint, reason);
+            Refuse(transport, reason);
             return Task.CompletedTask;
         }
 
@@ -243,8 +243,9 @@ public partial class TcpServer
         Interlocked.Decrement(ref _sessionCount);
     }
 
-    private void Refuse(Socket socket, EndPoint? remote, RefuseReason reason) => Refuse(() =>
+    private void Refuse(Socket socket, EndPoint? remote, RefuseReason reason)
     {
+        CountRefusal(remote, reason);
         try
         {
             // Linger 0 sends RST: the peer learns at once instead of waiting on a silent socket.
@@ -255,14 +256,25 @@ public partial class TcpServer
         }
 
         socket.Dispose();
-    }, remote, reason);
+        NotifyRefused(remote, reason);
+    }
 
-    private void Refuse(Action close, EndPoint? remote, RefuseReason reason)
+    private void Refuse(Transport transport, RefuseReason reason)
+    {
+        CountRefusal(transport.RemoteEndPoint, reason);
+        transport.Abort();
+        NotifyRefused(transport.RemoteEndPoint, reason);
+    }
+
+    private void CountRefusal(EndPoint? remote, RefuseReason reason)
     {
         Interlocked.Increment(ref _refused);
         Interlocked.Increment(ref _refusedBy[(int)reason]);
         Log.Refused(Logger, remote, reason);
-        close();
+    }
+
+    private void NotifyRefused(EndPoint? remote, RefuseReason reason)
+    {
         try
         {
             OnRefused(remote, reason);

@@ -36,6 +36,7 @@ public sealed record Bandwidth(long In = 0, long Out = 0, long PerClientIn = 0, 
 internal sealed class ServerBandwidth(Func<Bandwidth> settings, TimeProvider time)
 {
     private readonly TokenBucket _in = new(0, time), _out = new(0, time);
+    private SpliceLimits _serverOnly; // the server's buckets alone, made once (a benign race)
     private readonly Dictionary<IPAddress, ClientBuckets> _clients = new();
     private Bandwidth _applied = Bandwidth.None;
 
@@ -60,28 +61,37 @@ internal sealed class ServerBandwidth(Func<Bandwidth> settings, TimeProvider tim
         }
     }
 
-    /// <summary>The limits of a new pair from <paramref name="address"/>; give its lease back when it ends.</summary>
+    /// <summary>
+    /// The limits of a new pair from <paramref name="address"/>; give its lease back when it ends. The
+    /// settings are applied when the tunnel starts and on every change (reload, API), not per pair.
+    /// </summary>
     public SpliceLimits Acquire(IPAddress address, out ClientBuckets? lease)
     {
-        Refresh();
         lease = null;
         var current = Current;
-        if (current.LimitsClients)
+        if (!current.LimitsClients)
         {
-            address = AddressRules.Normalize(address);
-            lock (_clients)
+            if (_serverOnly.AToB is null)
             {
-                if (!_clients.TryGetValue(address, out lease))
-                {
-                    _clients[address] = lease = new ClientBuckets(address,
-                        new TokenBucket(current.PerClientIn, time), new TokenBucket(current.PerClientOut, time));
-                }
-
-                lease.Pairs++;
+                _serverOnly = new(new DirectionLimit(_in, null), new DirectionLimit(_out, null));
             }
+
+            return _serverOnly; // no allocation per pair
         }
 
-        return new SpliceLimits(new DirectionLimit(_in, lease?.In), new DirectionLimit(_out, lease?.Out));
+        address = AddressRules.Normalize(address);
+        lock (_clients)
+        {
+            if (!_clients.TryGetValue(address, out lease))
+            {
+                _clients[address] = lease = new ClientBuckets(address,
+                    new TokenBucket(current.PerClientIn, time), new TokenBucket(current.PerClientOut, time));
+            }
+
+            lease.Pairs++;
+        }
+
+        return new SpliceLimits(new DirectionLimit(_in, lease.In), new DirectionLimit(_out, lease.Out));
     }
 
     public void Release(ClientBuckets? lease)

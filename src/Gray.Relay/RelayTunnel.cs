@@ -60,6 +60,7 @@ internal sealed partial class RelayTunnel
         Pairs = new PairRunner(this);
         _clientRules = new ParsedClientRules(() => Rules);
         Bandwidth = new ServerBandwidth(() => relay.BandwidthFor(Id), relay.Time);
+        Bandwidth.Refresh();
         IPAddress bind = relay.Options.EffectivePublicBind;
         var options = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer,
             relay.Options.MaxClientConnectionsPerIp, Id);

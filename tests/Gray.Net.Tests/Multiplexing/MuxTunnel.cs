@@ -37,7 +37,7 @@ internal sealed class MuxTunnel : IAsyncDisposable
     public BlockingCollection<SpliceResult> Results => _entry.Results;
 
     public static async Task<MuxTunnel> StartAsync(
-        IPEndPoint backend, MuxOptions? options = null, TimeSpan? idleTimeout = null)
+        IPEndPoint backend, MuxOptions? options = null, TimeSpan? idleTimeout = null, TimeProvider? time = null)
     {
         var (a, b) = await SocketPairAsync();
         var opener = new MuxConnection(new NetworkStream(a, ownsSocket: true), opens: true, options);
@@ -47,7 +47,7 @@ internal sealed class MuxTunnel : IAsyncDisposable
             accepted.Add(channel);
             return ServeAsync(channel, backend);
         });
-        var entry = new EntryServer(opener, idleTimeout);
+        var entry = new EntryServer(opener, idleTimeout, time ?? TimeProvider.System);
         entry.Start();
         return new MuxTunnel(opener, acceptor, entry, accepted);
     }
@@ -96,7 +96,8 @@ internal sealed class MuxTunnel : IAsyncDisposable
         }
     }
 
-    private sealed class EntryServer(MuxConnection opener, TimeSpan? idleTimeout) : TcpServer(Loopback.AnyPort)
+    private sealed class EntryServer(MuxConnection opener, TimeSpan? idleTimeout, TimeProvider time)
+        : TcpServer(Loopback.AnyPort, new TcpServerOptions { TimeProvider = time })
     {
         public BlockingCollection<SpliceResult> Results { get; } = new();
 
