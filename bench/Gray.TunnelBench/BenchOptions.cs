@@ -6,9 +6,9 @@ namespace Gray.TunnelBench;
 internal sealed record BenchOptions
 {
     public static readonly string[] AllSetups =
-        ["direct", "gray-tls", "gray-tls-mux", "gray-plain", "gray-plain-mux", "gray-wss", "gray-wss-mux", "haproxy",
-            "ssh"];
-    public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "udp", "limit", "idle"];
+        ["direct", "gray-tls-defaults", "gray-plain-defaults", "gray-tls", "gray-tls-mux", "gray-plain", "gray-plain-mux",
+            "gray-wss", "gray-wss-mux", "haproxy", "ssh"];
+    public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "udp", "limit", "idle", "burst"];
 
     public const string Usage =
         """
@@ -16,16 +16,19 @@ internal sealed record BenchOptions
                                 [--idle LEVELS] [--pool N] [--lever NAME:VAR=VALUE[,VAR=VALUE]]...
                                 [--gray-dll] [--doc FILE] [--svg FILE]
 
-          --quick            a smoke run (CI): 1 round, 1 s per measurement, idle levels 0,100
+          --quick            a smoke run (CI): 1 round, 1 s per measurement, idle levels 0,100, a 1 s burst
           --runs N           rounds; each runs every workload on every setup once; medians are reported (default 3)
           --seconds S        length of each bulk, request/response and connection-rate measurement (default 5)
-          --setups LIST      comma-separated: direct,gray-tls,gray-tls-mux,gray-plain,gray-plain-mux,gray-wss,
-                             gray-wss-mux,haproxy,ssh (default: all; the -mux ones run the agent with --mux; the
-                             wss ones reach the relay by WebSocket over HTTPS on its web port)
-          --workloads LIST   comma-separated: bulk,rr,conn,udp,limit,idle (default: all); udp: datagram
-                             round trips (direct and Gray only); limit: one stream under a 50 MiB/s limit (Gray)
-          --idle LEVELS      idle connection counts, ascending (default 0,1000,10000)
-          --pool N           data connections the Gray agent keeps ready (default 64)
+          --setups LIST      comma-separated: direct,gray-tls-defaults,gray-plain-defaults,gray-tls,gray-tls-mux,
+                             gray-plain,gray-plain-mux,gray-wss,gray-wss-mux,haproxy,ssh (default: all; -defaults:
+                             the agent as shipped, no --mux or --pool; the others name pooled (--mux false) or
+                             multiplexed (--mux); the wss ones reach the relay by WebSocket on its web port)
+          --workloads LIST   comma-separated: bulk,rr,conn,udp,limit,idle,burst (default: all); udp: datagram
+                             round trips (direct and Gray only); limit: one stream under a 50 MiB/s limit (Gray);
+                             burst: RSS 60 s after 30 s of streams and request/response against RSS before
+          --idle LEVELS      idle connection counts, ascending (default 0,1000,5000,10000)
+          --pool N           data connections the Gray agent keeps ready, except in the -defaults setups
+                             (default: the agent's own)
           --lever NAME:ENV   also run each Gray setup as "Gray … [NAME]" with these environment variables
                              (e.g. --lever inline:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1), to
                              measure one lever against the default in the same run
@@ -47,9 +50,10 @@ internal sealed record BenchOptions
 
     public IReadOnlyList<string> Workloads { get; init; } = AllWorkloads;
 
-    public IReadOnlyList<int> IdleLevels { get; init; } = [0, 1_000, 10_000];
+    public IReadOnlyList<int> IdleLevels { get; init; } = [0, 1_000, 5_000, 10_000];
 
-    public int Pool { get; init; } = 64;
+    /// <summary>The agent's pool outside the -defaults setups; null: the agent's default.</summary>
+    public int? Pool { get; init; }
 
     /// <summary>Named sets of environment variables under which the Gray setups run once more.</summary>
     public IReadOnlyList<Lever> Levers { get; init; } = [];

@@ -24,20 +24,13 @@ internal static partial class DescriptorLimit
         return SetRlimit(RlimitNoFile, ref soft) == 0 ? soft.Current : limit.Current;
     }
 
-    /// <summary>Descriptors a relay needs besides two per idle connection: pool, listeners, runtime, margin.</summary>
+    /// <summary>Descriptors a relay needs besides its idle connections: pool, listeners, runtime, margin.</summary>
     private const int RelayOverhead = 1_000;
 
-    /// <summary>Idle level steps when the top level must come down.</summary>
-    private const int LevelStep = 1_000;
-
-    /// <summary>The options with idle levels that fit the limit, or null when they already fit.</summary>
-    public static BenchOptions? FitIdleLevels(BenchOptions options, ulong descriptors)
-    {
-        int fits = (int)Math.Min(int.MaxValue, (descriptors - RelayOverhead) / 2 / LevelStep * LevelStep);
-        if (options.IdleLevels[^1] <= fits || !options.Workloads.Contains("idle")) return null;
-        int[] levels = options.IdleLevels.Where(l => l < fits).Append(fits).ToArray();
-        return options with { IdleLevels = levels };
-    }
+    /// <summary>The most idle connections a public side holding <paramref name="perConnection"/> descriptors for
+    /// each fits in <paramref name="descriptors"/>.</summary>
+    public static int IdleConnectionsWithin(ulong descriptors, int perConnection) =>
+        (int)Math.Min(int.MaxValue, (descriptors - RelayOverhead) / (ulong)Math.Max(1, perConnection));
 
     [StructLayout(LayoutKind.Sequential)]
     private record struct Rlimit(ulong Current, ulong Maximum);

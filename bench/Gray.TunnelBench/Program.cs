@@ -22,15 +22,6 @@ ulong descriptors = DescriptorLimit.Raise();
 string scratch = Directory.CreateTempSubdirectory("gray-tunnel-bench-").FullName;
 var results = new Results();
 var runNotes = new List<string>();
-if (DescriptorLimit.FitIdleLevels(options, descriptors) is { } fitted)
-{
-    runNotes.Add($"open-file limit {descriptors:N0} (hard; raising it needs CAP_SYS_RESOURCE): a relay " +
-        "holds two descriptors per " +
-        $"tunneled connection, so the top idle level is {fitted.IdleLevels[^1]:N0} instead of " +
-        $"{options.IdleLevels[^1]:N0}");
-    options = fitted;
-}
-
 var setups = new List<string>();
 foreach (string setup in options.Setups)
 {
@@ -132,8 +123,14 @@ try
             if (options.Workloads.Contains("idle"))
             {
                 // Afresh: memory after the other workloads would measure their leftovers, not idle connections.
+                failures += await RunGroupAsync(name, round, echoPort,
+                    (tunnel, port) => IdleFootprint.RunAsync(tunnel, port, options, results, descriptors));
+            }
+
+            if (options.Workloads.Contains("burst"))
+            {
                 failures += await RunGroupAsync(
-                    name, round, echoPort, (tunnel, port) => IdleFootprint.RunAsync(tunnel, port, options, results));
+                    name, round, echoPort, (tunnel, port) => Burst.RunAsync(tunnel, port, options, results));
             }
         }
     }
@@ -187,6 +184,8 @@ string Title(string name) => name.Split('@') is [var baseName, var leverName]
     ? $"{Title(baseName)} [{leverName}]" : name switch
 {
     "direct" => Goals.Direct,
+    "gray-tls-defaults" => Goals.TlsDefaults,
+    "gray-plain-defaults" => Goals.PlainDefaults,
     "gray-tls" => Goals.Tls,
     "gray-tls-mux" => Goals.TlsMux,
     "gray-plain" => Goals.Plain,
@@ -199,11 +198,14 @@ string Title(string name) => name.Split('@') is [var baseName, var leverName]
 
 TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverName]
     ? Gray(plainData: baseName.StartsWith("gray-plain", StringComparison.Ordinal),
-        baseName.EndsWith("-mux", StringComparison.Ordinal),
+        baseName.EndsWith("-mux", StringComparison.Ordinal) ? true
+            : baseName.EndsWith("-defaults", StringComparison.Ordinal) ? null : false,
         options.Levers.First(l => l.Name == leverName), baseName.StartsWith("gray-wss", StringComparison.Ordinal))
     : name switch
 {
     "direct" => new DirectSetup(),
+    "gray-tls-defaults" => Gray(plainData: false, mux: null),
+    "gray-plain-defaults" => Gray(plainData: true, mux: null),
     "gray-tls" => Gray(plainData: false, mux: false),
     "gray-tls-mux" => Gray(plainData: false, mux: true),
     "gray-plain" => Gray(plainData: true, mux: false),
@@ -215,5 +217,5 @@ TunnelSetup Create(string name) => name.Split('@') is [var baseName, var leverNa
     _ => throw new ArgumentOutOfRangeException(nameof(name), name, null),
 };
 
-GraySetup Gray(bool plainData, bool mux, Lever? lever = null, bool webSocket = false) =>
+GraySetup Gray(bool plainData, bool? mux, Lever? lever = null, bool webSocket = false) =>
     new(grayBinary!, scratch, plainData, mux, options.Pool, lever, webSocket);

@@ -43,6 +43,14 @@ internal static class Metrics
 
     public static Metric DatagramLoss(int size) => new($"udp{size}.loss", $"UDP, {size} bytes, lost", "%", false);
 
+    /// <summary>Resident memory of one side, idle, just before the burst workload.</summary>
+    public static Metric BeforeBurst(string side) =>
+        new($"burst.{side}.before", $"{side} RSS before a burst", "MiB", false);
+
+    /// <summary>Resident memory of one side 60 s after the burst workload.</summary>
+    public static Metric AfterBurst(string side) =>
+        new($"burst.{side}.after", $"{side} RSS 60 s after a 30 s burst", "MiB", false);
+
     /// <summary>Resident memory of one side with a number of idle tunneled connections.</summary>
     public static Metric Rss(string side, int connections) =>
         new($"idle.{side}.{connections}", $"{side} RSS, {connections:N0} idle connections", "MiB", false);

@@ -72,8 +72,14 @@ def wait_port(port, timeout=10):
     raise TimeoutError(f"nothing listens on {port}")
 
 
+def command(gray):
+    """A build's gray.dll runs under dotnet; a published native binary runs by itself."""
+    return ["dotnet", gray] if gray.endswith(".dll") else [gray]
+
+
 def start(gray, args, env, log):
-    return subprocess.Popen(["dotnet", gray, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    return subprocess.Popen([*command(gray), *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=env)
 
 
 def wait_for(path, pattern, timeout=60):
@@ -113,6 +119,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gray", default="/tmp/fp-art/bin/Gray/release/gray.dll")
     ap.add_argument("--plain-data", action="store_true")
+    ap.add_argument("--mux", action="store_true", help="multiplexed data connections")
     ap.add_argument("--checkpoints", default="0,1000,9000")
     ap.add_argument("--pool", default="64")
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the relay")
@@ -159,7 +166,7 @@ def main():
         fingerprint = wait_for(relay_log.name, r"gray relay: control .* (\S+)\n").group(1)
         time.sleep(2)
         rss_start = rss_kib(relay.pid)
-        added = json.loads(subprocess.check_output(["dotnet", opts.gray, "admin", "add", "fp", "--json", "--data-dir", data], env=env))
+        added = json.loads(subprocess.check_output([*command(opts.gray), "admin", "add", "fp", "--json", "--data-dir", data], env=env))
         echo_port = opts.base_port + 20
         echo = subprocess.Popen([sys.executable, __file__, "--echo", str(echo_port)])
         procs.append(echo)
@@ -167,7 +174,8 @@ def main():
         agent_log = open(os.path.join(tmp, "agent.log"), "w")
         agent = start(opts.gray, ["agent", "--relay", f"127.0.0.1:{control}", "--id", "fp", "--secret", added["secret"],
                                   "--target", f"127.0.0.1:{echo_port}", "--pool", opts.pool, "--fingerprint", fingerprint,
-                                  *(["--plain-data"] if opts.plain_data else [])], agent_env, agent_log)
+                                  *(["--plain-data"] if opts.plain_data else []),
+                                  *(["--mux"] if opts.mux else [])], agent_env, agent_log)
         procs.append(agent)
         wait_for(agent_log.name, r"is public on relay")
         time.sleep(SETTLE_SECONDS)

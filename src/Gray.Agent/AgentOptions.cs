@@ -36,8 +36,9 @@ public sealed class AgentOptions
 
     public bool PlainData { get; init; }
 
-    /// <summary>Multiplexed data connections: each carries many tunneled connections.</summary>
-    public bool Mux { get; init; }
+    /// <summary>Multiplexed data connections, each carrying many tunneled connections (the default, decision
+    /// 0039); false: one pooled data connection per client.</summary>
+    public bool Mux { get; init; } = true;
 
     /// <summary>Multiplexed when asked for, for a UDP target (flows are channels), and always through a proxy
     /// over TCP: a pooled connection's

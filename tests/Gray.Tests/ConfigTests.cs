@@ -184,4 +184,31 @@ public class PrecedenceTests
         await agent.WaitForLineAsync(l => l.Contains("is public on relay"), "agent serving");
         await AgentTests.AssertEchoAsync(server.ClientPort);
     }
+
+    [Fact]
+    public async Task The_agent_multiplexes_by_default_and_pools_when_told_not_to()
+    {
+        await using var echo = new Harness.EchoService();
+        echo.Start();
+        await using var relay = new Harness.TestRelay();
+        await relay.StartAsync();
+        (string Id, string[] Flags, Dictionary<string, string>? Environment, bool Mux)[] cases =
+        [
+            ("by-default", [], null, true),
+            ("flag-off", ["--mux", "false"], null, false),
+            ("env-off", [], new() { ["GRAY_MUX"] = "0" }, false),
+            ("flag-over-env", ["--mux"], new() { ["GRAY_MUX"] = "0" }, true),
+        ];
+        foreach (var (id, flags, environment, mux) in cases)
+        {
+            var server = await relay.AddServerAsync(id);
+            await relay.StartAgentAsync(server, echo.EndPoint, flags, environment: environment);
+            var (exit, output) = await relay.AdminAsync("show", "--json");
+            Assert.Equal(0, exit);
+            var shown = System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("servers")
+                .EnumerateArray().Single(s => s.GetProperty("id").GetString() == id);
+            Assert.Equal(mux, shown.GetProperty("agent").GetProperty("mux").GetBoolean());
+            await AgentTests.AssertEchoAsync(server.ClientPort);
+        }
+    }
 }

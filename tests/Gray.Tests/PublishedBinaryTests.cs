@@ -40,6 +40,7 @@ public class PublishedBinaryTests
                 secret: {plain.Secret}
                 pool: 2
                 plain_data: true
+                mux: false
             """);
         await using var agent = GrayProcess.Start(["agent", "--config", config],
             new Dictionary<string, string> { ["GRAY_KNOWN_RELAYS"] = relay.KnownRelays }, command: gray);

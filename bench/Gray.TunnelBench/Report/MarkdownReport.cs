@@ -16,7 +16,8 @@ internal static class MarkdownReport
         text.AppendLine($"Machine: {run.Machine}  ");
         text.AppendLine($"Peers: {run.Peers}  ");
         text.AppendLine($"Medians of {options.Runs} round(s); bulk, request/response and connection rate run " +
-            $"{options.Seconds} s each; Gray's agent pool {options.Pool}.");
+            $"{options.Seconds} s each; Gray's agent pool {(options.Pool is { } pool ? pool : "its default")} " +
+            "(the -defaults setups: always its default).");
         text.AppendLine();
         text.AppendLine("Each cell: the median, then its ratio to direct (d) and to haproxy (h), oriented so that " +
             "above 1× is better (for latencies, costs and memory, the inverse).");
@@ -32,16 +33,13 @@ internal static class MarkdownReport
         }
 
         text.AppendLine();
-        text.AppendLine("| Goal | Measured | Met |");
-        text.AppendLine("|---|---|---|");
+        text.AppendLine($"Goals ({Goals.PlainDefaults} and {Goals.TlsDefaults}: the agent's defaults):");
+        text.AppendLine();
+        text.AppendLine("| Row | plain: goal | measured | met | TLS: goal | measured | met |");
+        text.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var goal in Goals.Check(r))
         {
-            text.AppendLine($"| {goal.Goal} | {goal.Measured} | {goal.Met switch
-            {
-                true => goal.MetBy is { } by ? $"yes ({by})" : "yes",
-                false => "**no**",
-                null => "–",
-            }} |");
+            text.AppendLine($"| {goal.Row} | {Cells(goal.Plain)} | {Cells(goal.Tls)} |");
         }
 
         var notes = setups.SelectMany(s => r.NotesFor(s).Select(n => $"- {s}: {n}"))
@@ -54,6 +52,9 @@ internal static class MarkdownReport
 
         return text.ToString();
     }
+
+    private static string Cells(GoalCell cell) =>
+        $"{cell.Goal} | {cell.Measured} | {cell.Met switch { true => "met", false => "**not met**", null => "–" }}";
 
     public static IEnumerable<Metric> TableMetrics(BenchOptions options) =>
     [
@@ -69,6 +70,8 @@ internal static class MarkdownReport
         Metrics.Limited,
         .. options.IdleLevels.Select(l => Metrics.Rss("relay", l)), Metrics.RelayPerConnection,
         .. options.IdleLevels.Select(l => Metrics.Rss("agent", l)), Metrics.AgentPerConnection,
+        Metrics.BeforeBurst("relay"), Metrics.AfterBurst("relay"), Metrics.BeforeBurst("agent"),
+        Metrics.AfterBurst("agent"),
     ];
 
     private static string Cell(Results r, string setup, Metric metric)

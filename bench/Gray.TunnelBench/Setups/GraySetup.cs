@@ -1,12 +1,15 @@
 // Gray itself: a real `gray relay` and `gray agent` (published, or this build's gray.dll), with TLS or plain data
-// connections, pooled or multiplexed, on the control port or by WebSocket over HTTPS, limits raised for the idle
-// workload, and the agent's pool full before measuring.
+// connections, pooled, multiplexed or as the agent's defaults choose, on the control port or by WebSocket over
+// HTTPS, limits raised for the idle workload, and the agent's pool full before measuring.
 using System.Text.Json;
 
 namespace Gray.TunnelBench.Setups;
 
+/// <param name="mux">Multiplexed or pooled data connections; null: the agent's default, and its default pool.</param>
+/// <param name="pool">The agent's pool; null: its default.</param>
 internal sealed class GraySetup(
-    GrayBinary gray, string scratch, bool plainData, bool mux, int pool, Lever? lever = null, bool webSocket = false)
+    GrayBinary gray, string scratch, bool plainData, bool? mux, int? pool, Lever? lever = null,
+    bool webSocket = false)
     : TunnelSetup
 {
     private const string ServerId = "bench";
@@ -21,15 +24,23 @@ internal sealed class GraySetup(
     private ChildProcess? _relay, _agent;
     private string _dataDir = "";
 
+    /// <summary>Whether the running agent multiplexes, as the relay reports it.</summary>
+    private bool _multiplexed;
+
     public override string Name => (plainData, mux, webSocket) switch
     {
         (_, true, true) => Report.Goals.WssMux,
-        (_, false, true) => Report.Goals.Wss,
+        (_, _, true) => Report.Goals.Wss,
+        (true, null, _) => Report.Goals.PlainDefaults,
+        (false, null, _) => Report.Goals.TlsDefaults,
         (true, true, _) => Report.Goals.PlainMux,
         (true, false, _) => Report.Goals.Plain,
         (false, true, _) => Report.Goals.TlsMux,
         (false, false, _) => Report.Goals.Tls,
     } + (lever is null ? "" : $" [{lever.Name}]");
+
+    /// <summary>A multiplexing relay holds one descriptor per tunneled connection, a pooled one two.</summary>
+    public override int DescriptorsPerIdleConnection => _multiplexed ? 1 : 2;
 
     public override Task<int> StartAsync(int targetPort) => StartAsync(targetPort, udp: false);
 
@@ -82,8 +93,10 @@ internal sealed class GraySetup(
         [
             "agent", "--relay", relayAddress, "--id", ServerId,
             "--target", udp ? $"udp://127.0.0.1:{targetPort}" : $"127.0.0.1:{targetPort}",
-            "--pool", pool.ToString(), "--fingerprint", fingerprint,
-            .. plainData ? new[] { "--plain-data" } : [], .. mux ? new[] { "--mux" } : [],
+            "--fingerprint", fingerprint,
+            .. pool is { } size && mux is not null ? new[] { "--pool", size.ToString() } : [],
+            .. plainData ? new[] { "--plain-data" } : [],
+            .. mux switch { true => new[] { "--mux", "true" }, false => ["--mux", "false"], null => [] },
         ]);
         var agentEnvironment = lever?.Environment.ToDictionary() ?? new Dictionary<string, string>();
         agentEnvironment["GRAY_SECRET"] = secret;
@@ -96,16 +109,20 @@ internal sealed class GraySetup(
     /// <summary>Waits until the relay holds the agent's whole pool (as after a quiet moment in production).</summary>
     public async Task WaitForFullPoolAsync(int? connections = null)
     {
-        int full = connections ?? pool;
         var deadline = DateTime.UtcNow + StartTimeout;
-        int ready = 0;
+        int ready = 0, full = 0;
         while (DateTime.UtcNow < deadline)
         {
             EnsureRunning();
             var servers = JsonDocument.Parse(await AdminAsync("show", "--json")).RootElement.GetProperty("servers");
-            ready = servers.GetArrayLength() > 0 && servers[0].TryGetProperty("agent", out var agent) // absent: offline
-                ? agent.GetProperty("poolReady").GetInt32() : 0;
-            if (ready >= full) return;
+            if (servers.GetArrayLength() > 0 && servers[0].TryGetProperty("agent", out var agent)) // absent: offline
+            {
+                ready = agent.GetProperty("poolReady").GetInt32();
+                full = connections ?? agent.GetProperty("poolTarget").GetInt32();
+                _multiplexed = agent.GetProperty("mux").GetBoolean();
+                if (ready >= full && full > 0) return;
+            }
+
             await Task.Delay(PoolPollPause);
         }
 

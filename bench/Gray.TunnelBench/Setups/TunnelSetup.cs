@@ -22,6 +22,9 @@ internal abstract class TunnelSetup : IAsyncDisposable
     /// <summary>The public side's processes (relay, haproxy, sshd and its session processes).</summary>
     public virtual IReadOnlyList<int> RelayPids() => [];
 
+    /// <summary>Descriptors the public side holds per idle tunneled connection (client and service side).</summary>
+    public virtual int DescriptorsPerIdleConnection => 2;
+
     /// <summary>The private side's processes (agent, ssh client).</summary>
     public virtual IReadOnlyList<int> AgentPids() => [];
 

@@ -1,5 +1,6 @@
-// Idle footprint: the relay's and the agent's resident memory with 0, 1,000 and 10,000 idle
-// tunneled connections (each proved to work by one echo), and the memory per connection.
+// Idle footprint: the relay's and the agent's resident memory with 0, 1,000, 5,000 and 10,000 idle
+// tunneled connections (each proved to work by one echo), and the memory per connection. A level that
+// the public side's descriptors cannot hold (a pooled relay needs two per connection) is left out.
 using System.Net.Sockets;
 using Gray.TunnelBench.Setups;
 
@@ -15,16 +16,25 @@ internal static class IdleFootprint
 
     private static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(180);
 
-    public static async Task RunAsync(TunnelSetup setup, int port, BenchOptions options, Results results)
+    public static async Task RunAsync(
+        TunnelSetup setup, int port, BenchOptions options, Results results, ulong descriptors)
     {
         var relayPids = setup.RelayPids();
         if (relayPids.Count == 0) return; // no tunnel, nothing to weigh
+        int fits = DescriptorLimit.IdleConnectionsWithin(descriptors, setup.DescriptorsPerIdleConnection);
+        var levels = options.IdleLevels.Where(l => l <= fits).ToList();
+        if (levels.Count < options.IdleLevels.Count)
+        {
+            results.Note(setup.Name, $"idle levels above {fits:N0} left out: {setup.DescriptorsPerIdleConnection} " +
+                $"descriptors per connection against an open-file limit of {descriptors:N0}");
+        }
+
         var sockets = new List<Socket>();
         using var cts = new CancellationTokenSource(OpenTimeout);
         try
         {
             double? relayBase = null, agentBase = null;
-            foreach (int level in options.IdleLevels)
+            foreach (int level in levels)
             {
                 await OpenAsync(port, level - sockets.Count, sockets, cts.Token);
                 if (setup is GraySetup gray) await gray.WaitForFullPoolAsync();
@@ -35,9 +45,9 @@ internal static class IdleFootprint
                 if (agent > 0) results.Add(setup.Name, Metrics.Rss("agent", level), agent / (1024 * 1024));
                 relayBase ??= relay;
                 agentBase ??= agent;
-                if (level == options.IdleLevels[^1] && level > options.IdleLevels[0])
+                if (level == levels[^1] && level > levels[0])
                 {
-                    int added = level - options.IdleLevels[0];
+                    int added = level - levels[0];
                     results.Add(setup.Name, Metrics.RelayPerConnection, (relay - relayBase.Value) / added / 1024);
                     if (agent > 0)
                         results.Add(setup.Name, Metrics.AgentPerConnection, (agent - agentBase.Value) / added / 1024);

@@ -46,7 +46,7 @@ internal static class RequestResponse
         }
     }
 
-    private static async Task PingPongAsync(Socket socket, long count, long endTimestamp, LatencyHistogram? histogram,
+    internal static async Task PingPongAsync(Socket socket, long count, long endTimestamp, LatencyHistogram? histogram,
         CancellationToken cancellationToken)
     {
         byte[] request = new byte[Loopback.MessageBytes], response = new byte[Loopback.MessageBytes];

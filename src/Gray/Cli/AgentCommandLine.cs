@@ -41,8 +41,8 @@ public static partial class GrayCommandLine
         };
         var mux = new Option<bool>("--mux")
         {
-            Description =
-                "carry many tunneled connections on each data connection (no handshake per client; or GRAY_MUX=1)",
+            Description = "carry many tunneled connections on each data connection, the default; --mux false: " +
+                "one pooled data connection per client (or GRAY_MUX=0)",
         };
         var metrics = MetricsOption();
         var logFormat = LogFormatOption();
@@ -133,7 +133,9 @@ public static partial class GrayCommandLine
                     : throw new ConfigException($"--pool: '{poolText}' is not a number"),
                 Fingerprint = Setting(fingerprint, "GRAY_FINGERPRINT", required: false),
                 PlainData = result.GetValue(plainData),
-                Mux = result.GetValue(mux) || Environment.GetEnvironmentVariable("GRAY_MUX") is "1" or "true",
+                Mux = result.GetResult(mux) is { Implicit: false } ? result.GetValue(mux)
+                    : Environment.GetEnvironmentVariable("GRAY_MUX") is not { Length: > 0 } muxText ? true
+                    : RelaySettings.Bool(muxText, "GRAY_MUX"),
                 KnownRelaysPath = knownRelays,
                 ProxyProtocol = ProxyProtocolSetting.Parse(
                     Setting(proxyProtocol, "GRAY_PROXY_PROTOCOL", required: false), "--proxy-protocol"),

@@ -88,7 +88,7 @@ public static class AgentConfig
         if (!Auth.IsValidId(id)) throw new ConfigException($"{where}: not a valid server id");
         string? target = null, secret = null, secretFile = null, secretEnv = null, keyFile = null;
         int pool = DefaultPool;
-        bool plainData = false, mux = false;
+        bool plainData = false, mux = true;
         var proxyProtocol = ProxyProtocolVersion.None;
         string? protocol = null;
         foreach (var (key, keyNode, value) in

@@ -155,8 +155,8 @@ internal static class RelaySettings
 
     public static bool Bool(string text, string key) => text.ToLowerInvariant() switch
     {
-        "true" or "yes" or "on" => true,
-        "false" or "no" or "off" => false,
+        "true" or "yes" or "on" or "1" => true,
+        "false" or "no" or "off" or "0" => false,
         _ => throw new ConfigException($"{key}: '{text}' is neither true nor false"),
     };
 

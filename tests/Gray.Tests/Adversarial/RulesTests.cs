@@ -13,7 +13,7 @@ public class RulesTests
     [InlineData(true)]
     public async Task Drain_refuses_new_clients_lets_running_pairs_finish_and_resume_undoes_it(bool mux)
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: mux ? ["--mux"] : null);
+        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: ["--mux", mux ? "true" : "false"]);
         using var running = await Tcp.ConnectAsync(tunnel.Server.ClientPort);
         await running.SendAsync("a"u8.ToArray());
         await Tcp.ReadExactlyAsync(running, 1);
@@ -43,7 +43,7 @@ public class RulesTests
     [InlineData(true)]
     public async Task Kick_ends_one_clients_pairs_and_leaves_the_others(bool mux)
     {
-        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: mux ? ["--mux"] : null);
+        await using var tunnel = await HealthyTunnel.StartAsync(agentArgs: ["--mux", mux ? "true" : "false"]);
         using var victim = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.3.3"));
         using var bystander = await Tcp.ConnectAsync(tunnel.Server.ClientPort, from: IPAddress.Parse("127.0.3.4"));
         foreach (var socket in new[] { victim, bystander })
