@@ -6,14 +6,15 @@ namespace Gray.TunnelBench;
 internal sealed record BenchOptions
 {
     public static readonly string[] AllSetups =
-        ["direct", "gray-tls-defaults", "gray-plain-defaults", "gray-tls", "gray-tls-mux", "gray-plain", "gray-plain-mux",
-            "gray-wss", "gray-wss-mux", "haproxy", "ssh"];
+        ["direct", "gray-tls-defaults", "gray-plain-defaults", "gray-tls", "gray-tls-mux", "gray-plain",
+            "gray-plain-mux", "gray-wss", "gray-wss-mux", "haproxy", "ssh"];
     public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "udp", "limit", "idle", "burst"];
 
     public const string Usage =
         """
         Usage: Gray.TunnelBench [--quick] [--runs N] [--seconds S] [--setups LIST] [--workloads LIST]
-                                [--idle LEVELS] [--pool N] [--lever NAME:VAR=VALUE[,VAR=VALUE]]...
+                                [--idle LEVELS] [--memory-of LIST] [--pool N]
+                                [--lever NAME:VAR=VALUE[,VAR=VALUE]]...
                                 [--gray-dll] [--doc FILE] [--svg FILE]
 
           --quick            a smoke run (CI): 1 round, 1 s per measurement, idle levels 0,100, a 1 s burst
@@ -27,6 +28,7 @@ internal sealed record BenchOptions
                              round trips (direct and Gray only); limit: one stream under a 50 MiB/s limit (Gray);
                              burst: RSS 60 s after 30 s of streams and request/response against RSS before
           --idle LEVELS      idle connection counts, ascending (default 0,1000,5000,10000)
+          --memory-of LIST   run the idle and burst workloads on these setups only (default: all)
           --pool N           data connections the Gray agent keeps ready, except in the -defaults setups
                              (default: the agent's own)
           --lever NAME:ENV   also run each Gray setup as "Gray … [NAME]" with these environment variables
@@ -51,6 +53,9 @@ internal sealed record BenchOptions
     public IReadOnlyList<string> Workloads { get; init; } = AllWorkloads;
 
     public IReadOnlyList<int> IdleLevels { get; init; } = [0, 1_000, 5_000, 10_000];
+
+    /// <summary>The setups the idle and burst workloads run on; null: all.</summary>
+    public IReadOnlyList<string>? MemorySetups { get; init; }
 
     /// <summary>The agent's pool outside the -defaults setups; null: the agent's default.</summary>
     public int? Pool { get; init; }
@@ -86,6 +91,7 @@ internal sealed record BenchOptions
                     "--setups" => options with { Setups = List(arg, Value(), AllSetups) },
                     "--workloads" => options with { Workloads = List(arg, Value(), AllWorkloads) },
                     "--idle" => options with { IdleLevels = Levels(arg, Value()) },
+                    "--memory-of" => options with { MemorySetups = List(arg, Value(), AllSetups) },
                     "--pool" => options with { Pool = Positive(arg, Value()) },
                     "--lever" => options with { Levers = [.. options.Levers, ParseLever(arg, Value())] },
                     "--gray-dll" => options with { GrayDll = true },

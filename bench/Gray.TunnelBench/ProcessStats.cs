@@ -7,15 +7,21 @@ internal static class ProcessStats
     private const double TicksPerSecond = 100.0;
 
     /// <summary>Resident set size in bytes (VmRSS), or 0 if the process is gone.</summary>
-    public static long RssBytes(int pid)
+    public static long RssBytes(int pid) => Status(pid, "VmRSS:");
+
+    /// <summary>The anonymous part of the resident set in bytes (RssAnon: heaps, stacks, written data), which
+    /// no other process shares; the rest is the program's and libraries' file pages.</summary>
+    public static long AnonymousBytes(int pid) => Status(pid, "RssAnon:");
+
+    private static long Status(int pid, string field)
     {
         try
         {
             foreach (string line in File.ReadLines($"/proc/{pid}/status"))
             {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                if (line.StartsWith(field, StringComparison.Ordinal))
                 {
-                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim()) * 1024;
+                    return long.Parse(line.AsSpan(field.Length).Trim().TrimEnd("kB").Trim()) * 1024;
                 }
             }
         }

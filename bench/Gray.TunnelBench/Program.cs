@@ -120,14 +120,15 @@ try
                     (tunnel, port) => Bulk.RunLimitedAsync(tunnel, port, options, results));
             }
 
-            if (options.Workloads.Contains("idle"))
+            bool memory = options.MemorySetups?.Contains(name.Split('@')[0]) ?? true;
+            if (options.Workloads.Contains("idle") && memory)
             {
                 // Afresh: memory after the other workloads would measure their leftovers, not idle connections.
                 failures += await RunGroupAsync(name, round, echoPort,
                     (tunnel, port) => IdleFootprint.RunAsync(tunnel, port, options, results, descriptors));
             }
 
-            if (options.Workloads.Contains("burst"))
+            if (options.Workloads.Contains("burst") && memory)
             {
                 failures += await RunGroupAsync(
                     name, round, echoPort, (tunnel, port) => Burst.RunAsync(tunnel, port, options, results));

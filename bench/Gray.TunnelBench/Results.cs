@@ -43,6 +43,10 @@ internal static class Metrics
 
     public static Metric DatagramLoss(int size) => new($"udp{size}.loss", $"UDP, {size} bytes, lost", "%", false);
 
+    /// <summary>The anonymous (private) part of one side's resident memory with no tunneled connection.</summary>
+    public static Metric Anonymous(string side) =>
+        new($"idle.{side}.anon", $"{side} RSS, idle: anonymous part", "MiB", false);
+
     /// <summary>Resident memory of one side, idle, just before the burst workload.</summary>
     public static Metric BeforeBurst(string side) =>
         new($"burst.{side}.before", $"{side} RSS before a burst", "MiB", false);

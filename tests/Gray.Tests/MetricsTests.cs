@@ -26,7 +26,9 @@ public class MetricsTests
         await relay.StartAsync();
         var relayMetrics = relay.Admin;
         var server = await relay.AddServerAsync("metered");
-        await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "4", "--metrics", $"127.0.0.1:{agentMetrics}"]);
+        // Pooled: each client takes an OTP-admitted data connection, which the OTP series count.
+        await relay.StartAgentAsync(
+            server, echo.EndPoint, ["--pool", "4", "--mux", "false", "--metrics", $"127.0.0.1:{agentMetrics}"]);
 
         await Task.WhenAll(Enumerable.Range(0, Clients).Select(async _ =>
         {

@@ -38,7 +38,8 @@ internal static class Goals
         Row("relay RSS, idle, one agent connected", (p, t) => (
             AtMost(r, p, Metrics.Rss("relay", 0), 28), AtMost(r, t, Metrics.Rss("relay", 0), 28))),
         Row("relay RSS, 1,000 idle tunneled connections", (p, t) => (
-            AtMost(r, p, Metrics.Rss("relay", 1_000), 36), AtMost(r, t, Metrics.Rss("relay", 1_000), TlsRelayMiBAtThousand))),
+            AtMost(r, p, Metrics.Rss("relay", 1_000), 36),
+            AtMost(r, t, Metrics.Rss("relay", 1_000), TlsRelayMiBAtThousand))),
         Row("relay RSS, 5,000 idle tunneled connections", (p, t) => (
             AtMost(r, p, Metrics.Rss("relay", 5_000), 64), AtMost(r, t, Metrics.Rss("relay", 5_000), 96))),
         Row("relay RSS, 10,000 idle tunneled connections", (p, t) => (

@@ -68,8 +68,10 @@ internal static class MarkdownReport
             Metrics.DatagramRate(s), Metrics.DatagramP50(s), Metrics.DatagramP99(s), Metrics.DatagramLoss(s),
         }),
         Metrics.Limited,
-        .. options.IdleLevels.Select(l => Metrics.Rss("relay", l)), Metrics.RelayPerConnection,
-        .. options.IdleLevels.Select(l => Metrics.Rss("agent", l)), Metrics.AgentPerConnection,
+        .. options.IdleLevels.Select(l => Metrics.Rss("relay", l)), Metrics.Anonymous("relay"),
+            Metrics.RelayPerConnection,
+        .. options.IdleLevels.Select(l => Metrics.Rss("agent", l)), Metrics.Anonymous("agent"),
+            Metrics.AgentPerConnection,
         Metrics.BeforeBurst("relay"), Metrics.AfterBurst("relay"), Metrics.BeforeBurst("agent"),
         Metrics.AfterBurst("agent"),
     ];

@@ -39,6 +39,9 @@ internal sealed class GraySetup(
         (false, false, _) => Report.Goals.Tls,
     } + (lever is null ? "" : $" [{lever.Name}]");
 
+    /// <summary>The relay and agent return memory 15 s after start, once quiet (decision 0040).</summary>
+    public override TimeSpan SettleAfterStart => TimeSpan.FromSeconds(20);
+
     /// <summary>A multiplexing relay holds one descriptor per tunneled connection, a pooled one two.</summary>
     public override int DescriptorsPerIdleConnection => _multiplexed ? 1 : 2;
 

@@ -22,6 +22,10 @@ internal abstract class TunnelSetup : IAsyncDisposable
     /// <summary>The public side's processes (relay, haproxy, sshd and its session processes).</summary>
     public virtual IReadOnlyList<int> RelayPids() => [];
 
+    /// <summary>How long after its start the setup's memory is its steady idle (Gray: after its first memory
+    /// housekeeping has returned what starting took).</summary>
+    public virtual TimeSpan SettleAfterStart => TimeSpan.Zero;
+
     /// <summary>Descriptors the public side holds per idle tunneled connection (client and service side).</summary>
     public virtual int DescriptorsPerIdleConnection => 2;
 

@@ -52,7 +52,8 @@ internal static class Bulk
     }
 
 
-    /// <summary>The limit the "limit" workload sets on a Gray server (client → service), in bytes per second.</summary>
+    /// <summary>The limit the "limit" workload sets on a Gray server (client → service), in bytes per
+    /// second.</summary>
     public const long LimitBytesPerSecond = 50L * 1024 * 1024;
 
     /// <summary>One stream up through a server limited to <see cref="LimitBytesPerSecond"/>: the limit

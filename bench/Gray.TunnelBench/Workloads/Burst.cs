@@ -24,23 +24,31 @@ internal static class Burst
         if (setup.RelayPids().Count == 0) return; // no tunnel, nothing to weigh
         var (length, quiet) = options.Quick ? (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)) : (Length, Quiet);
         if (setup is GraySetup gray) await gray.WaitForFullPoolAsync();
-        await Task.Delay(Settle);
+        await Task.Delay(options.Quick ? Settle : setup.SettleAfterStart + Settle);
         Record(setup, results, Metrics.BeforeBurst);
 
         using var cts = new CancellationTokenSource(length + TimeSpan.FromSeconds(60));
         var sockets = new List<Socket>();
+        var streams = new StreamProgress[Streams];
+        Task[] tasks = [];
         try
         {
             for (int i = 0; i < Streams + RequestResponse.Connections; i++)
                 sockets.Add(await Loopback.ConnectAsync(port, cts.Token));
             long end = Stopwatch.GetTimestamp() + (long)(length.TotalSeconds * Stopwatch.Frequency);
-            await Task.WhenAll(sockets.Select((s, i) => i < Streams
-                ? StreamAsync(s, end, cts.Token)
-                : RequestResponse.PingPongAsync(s, long.MaxValue, end, null, cts.Token)));
+            tasks = sockets.Select((s, i) => i < Streams
+                ? StreamAsync(s, end, streams[i] = new StreamProgress(), cts.Token)
+                : RequestResponse.PingPongAsync(s, long.MaxValue, end, null, cts.Token)).ToArray();
+            await Task.WhenAll(tasks);
         }
         catch (OperationCanceledException)
         {
-            throw new BenchException($"{setup.Name}: the burst did not finish in time");
+            // Which connections hung, and where: a stream that sent all and got part back, or a round trip.
+            var hung = streams.Where(s => s is { Done: false })
+                .Select(s => $"stream {s.Sent:N0} sent, {s.Received:N0} back, {(s.Shut ? "half-closed" : "sending")}");
+            int roundTrips = tasks.Skip(Streams).Count(t => t.IsCanceled || !t.IsCompleted);
+            throw new BenchException($"{setup.Name}: the burst did not finish in time; " +
+                $"{string.Join("; ", hung)}; {roundTrips} request/response connections hung");
         }
         finally
         {
@@ -59,25 +67,39 @@ internal static class Burst
             results.Add(setup.Name, metric("agent"), setup.AgentPids().Sum(ProcessStats.RssBytes) / (1024.0 * 1024));
     }
 
+    private sealed class StreamProgress
+    {
+        public long Sent, Received;
+        public bool Shut, Done;
+    }
+
     // Writes until the end, then half-closes and reads the echo to its end: every byte must come back.
-    private static async Task StreamAsync(Socket socket, long endTimestamp, CancellationToken cancellationToken)
+    private static async Task StreamAsync(
+        Socket socket, long endTimestamp, StreamProgress progress, CancellationToken cancellationToken)
     {
         byte[] chunk = ArrayPool<byte>.Shared.Rent(ChunkBytes), echo = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         try
         {
-            long sent = 0, received = 0;
             async Task ReadAsync()
             {
                 int n;
-                while ((n = await socket.ReceiveAsync(echo, SocketFlags.None, cancellationToken)) > 0) received += n;
+                while ((n = await socket.ReceiveAsync(echo, SocketFlags.None, cancellationToken)) > 0)
+                    progress.Received += n;
             }
 
             var reading = ReadAsync();
             while (Stopwatch.GetTimestamp() < endTimestamp)
-                sent += await socket.SendAsync(chunk.AsMemory(0, ChunkBytes), SocketFlags.None, cancellationToken);
+            {
+                progress.Sent += await socket.SendAsync(
+                    chunk.AsMemory(0, ChunkBytes), SocketFlags.None, cancellationToken);
+            }
+
             socket.Shutdown(SocketShutdown.Send);
+            progress.Shut = true;
             await reading;
-            if (received != sent) throw new BenchException($"burst: {sent:N0} bytes sent, {received:N0} echoed");
+            if (progress.Received != progress.Sent)
+                throw new BenchException($"burst: {progress.Sent:N0} bytes sent, {progress.Received:N0} echoed");
+            progress.Done = true;
         }
         finally
         {

@@ -29,6 +29,7 @@ internal static class IdleFootprint
                 $"descriptors per connection against an open-file limit of {descriptors:N0}");
         }
 
+        if (!options.Quick) await Task.Delay(setup.SettleAfterStart); // idle is steady, not just started
         var sockets = new List<Socket>();
         using var cts = new CancellationTokenSource(OpenTimeout);
         try
@@ -43,6 +44,14 @@ internal static class IdleFootprint
                 double relay = Rss(setup.RelayPids()), agent = Rss(setup.AgentPids());
                 results.Add(setup.Name, Metrics.Rss("relay", level), relay / (1024 * 1024));
                 if (agent > 0) results.Add(setup.Name, Metrics.Rss("agent", level), agent / (1024 * 1024));
+                if (relayBase is null)
+                {
+                    const double mebibyte = 1024 * 1024;
+                    results.Add(setup.Name, Metrics.Anonymous("relay"), Anonymous(setup.RelayPids()) / mebibyte);
+                    if (agent > 0)
+                        results.Add(setup.Name, Metrics.Anonymous("agent"), Anonymous(setup.AgentPids()) / mebibyte);
+                }
+
                 relayBase ??= relay;
                 agentBase ??= agent;
                 if (level == levels[^1] && level > levels[0])
@@ -66,6 +75,8 @@ internal static class IdleFootprint
     }
 
     private static long Rss(IReadOnlyList<int> pids) => pids.Sum(ProcessStats.RssBytes);
+
+    private static double Anonymous(IReadOnlyList<int> pids) => pids.Sum(ProcessStats.AnonymousBytes);
 
     private static async Task OpenAsync(int port, int count, List<Socket> sockets, CancellationToken cancellationToken)
     {

@@ -13,17 +13,23 @@ internal static class BufferPool
     /// <summary>Largest buffer kept; larger ones (send queues past 16 MiB) are not pooled.</summary>
     private const int LargestPooledBytes = 16 * 1024 * 1024;
 
+    private static readonly TrimmingBytePool Pool = new(LargestPooledBytes, BuffersPerSize);
+
     /// <summary>
     /// Buffers are rented when bytes start to flow and returned when a connection goes quiet, for every
     /// burst of every busy connection (so that idle ones hold none). The shared pool keeps only a few per
-    /// core and then allocates; this one keeps enough for hundreds of busy connections.
+    /// core and then allocates; this one keeps enough for hundreds of busy connections, and gives back
+    /// what a burst left once it is over (<see cref="Trim"/>).
     /// </summary>
     public static readonly ArrayPool<byte> Bytes =
 #if DEBUG
-        new CheckedPool(ArrayPool<byte>.Create(LargestPooledBytes, BuffersPerSize));
+        new CheckedPool(Pool);
 #else
-        ArrayPool<byte>.Create(LargestPooledBytes, BuffersPerSize);
+        Pool;
 #endif
+
+    /// <summary>Drops the buffers no connection needed since the last trim; the bytes dropped.</summary>
+    public static long Trim() => Pool.Trim();
 
 #if DEBUG
     // Debug builds (the tests) fail fast on a buffer returned twice or never rented: either hands one

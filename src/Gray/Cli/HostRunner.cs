@@ -90,6 +90,7 @@ internal static class HostRunner
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddSingleton(logs).AddSingleton(exit);
+        builder.Services.AddHostedService<MemoryReturn>(); // memory back after bursts (decision 0040)
         configure(builder.Services);
         using var host = builder.Build();
         await host.RunAsync().ConfigureAwait(false);

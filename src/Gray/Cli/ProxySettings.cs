@@ -33,7 +33,8 @@ internal static class ProxySettings
     // NO_PROXY: comma-separated hosts or domain suffixes (".example.org" or "example.org"), or "*".
     private static bool Bypassed(string host, string? noProxy)
     {
-        var entries = (noProxy ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var entries = (noProxy ?? "").Split(
+            ',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         foreach (string entry in entries)
         {
             if (entry == "*") return true;

@@ -69,8 +69,11 @@ public class ScaleTests(ITestOutputHelper output)
         Assert.True(sent < 32L << 20, "the service was not held back: bytes are piling up somewhere");
     }
 
-    [Fact]
-    public async Task Five_thousand_idle_pairs_cost_little_memory_and_leak_no_descriptor()
+    [Theory]
+    [InlineData(false, 2)] // pooled: the client's connection and its data connection
+    [InlineData(true, 1)] // multiplexed: the client's connection; its channel rides a pool connection
+    public async Task Five_thousand_idle_pairs_cost_little_memory_and_leak_no_descriptor(
+        bool mux, int descriptorsPerPair)
     {
         await using var echo = new EchoService();
         echo.Start();
@@ -81,7 +84,7 @@ public class ScaleTests(ITestOutputHelper output)
         });
         await relay.StartAsync();
         var server = await relay.AddServerAsync("crowd");
-        await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "64"]);
+        await relay.StartAgentAsync(server, echo.EndPoint, ["--pool", "64", "--mux", mux ? "true" : "false"]);
         await AgentTests.AssertEchoAsync(server.ClientPort);
         int pid = relay.Process!.Pid;
         // The pool settles before the baseline is read (most of it is enough: a few connections are noise here).
@@ -111,7 +114,7 @@ public class ScaleTests(ITestOutputHelper output)
             $"{IdlePairs} idle pairs: relay RSS {rssBefore >> 20} → {rssAfter >> 20} MiB, " +
             $"{perPair} bytes per pair; " +
             $"descriptors {fdsBefore} → {fdsAfter}");
-        Assert.True(fdsAfter - fdsBefore >= 2 * IdlePairs - 100, "the pairs are not all up");
+        Assert.True(fdsAfter - fdsBefore >= descriptorsPerPair * IdlePairs - 100, "the pairs are not all up");
         Assert.True(perPair < 64 * 1024, $"{perPair} bytes of relay memory per idle pair");
 
         foreach (var socket in clients) socket.Dispose();
