@@ -45,7 +45,8 @@ internal static class Burst
         {
             // Which connections hung, and where: a stream that sent all and got part back, or a round trip.
             var hung = streams.Where(s => s is { Done: false })
-                .Select(s => $"stream {s.Sent:N0} sent, {s.Received:N0} back, {(s.Shut ? "half-closed" : "sending")}");
+                .Select(s => $"stream {s.Sent:N0} sent, {s.Received:N0} back, " +
+                    $"{(s.Shut ? "half-closed" : "sending")}, {(s.EndSeen ? "end of stream seen" : "reading")}");
             int roundTrips = tasks.Skip(Streams).Count(t => t.IsCanceled || !t.IsCompleted);
             throw new BenchException($"{setup.Name}: the burst did not finish in time; " +
                 $"{string.Join("; ", hung)}; {roundTrips} request/response connections hung");
@@ -70,7 +71,7 @@ internal static class Burst
     private sealed class StreamProgress
     {
         public long Sent, Received;
-        public bool Shut, Done;
+        public bool Shut, EndSeen, Done;
     }
 
     // Writes until the end, then half-closes and reads the echo to its end: every byte must come back.
@@ -85,6 +86,7 @@ internal static class Burst
                 int n;
                 while ((n = await socket.ReceiveAsync(echo, SocketFlags.None, cancellationToken)) > 0)
                     progress.Received += n;
+                progress.EndSeen = true;
             }
 
             var reading = ReadAsync();

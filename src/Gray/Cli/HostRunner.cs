@@ -90,8 +90,10 @@ internal static class HostRunner
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddSingleton(logs).AddSingleton(exit);
-        builder.Services.AddHostedService<MemoryReturn>(); // memory back after bursts (decision 0040)
         configure(builder.Services);
+        // Memory back after bursts (decision 0040); started after the role's service, so that its first
+        // interval begins once the start's allocations are done.
+        builder.Services.AddHostedService<MemoryReturn>();
         using var host = builder.Build();
         await host.RunAsync().ConfigureAwait(false);
         return exit.Code;
