@@ -48,6 +48,12 @@ internal static class ProcessStats
         }
     }
 
+    /// <summary>Resident bytes of several processes together.</summary>
+    public static long RssBytes(IReadOnlyList<int> pids) => pids.Sum(RssBytes);
+
+    /// <summary>Anonymous resident bytes of several processes together.</summary>
+    public static long AnonymousBytes(IReadOnlyList<int> pids) => pids.Sum(AnonymousBytes);
+
     /// <summary>CPU seconds of several processes together.</summary>
     public static double CpuSeconds(IReadOnlyList<int> pids) => pids.Sum(CpuSeconds);
 

@@ -119,7 +119,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gray", default="/tmp/fp-art/bin/Gray/release/gray.dll")
     ap.add_argument("--plain-data", action="store_true")
-    ap.add_argument("--mux", action="store_true", help="multiplexed data connections")
+    ap.add_argument("--pooled", action="store_true", help="pooled data connections (the agent multiplexes by default)")
     ap.add_argument("--checkpoints", default="0,1000,9000")
     ap.add_argument("--pool", default="64")
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the relay")
@@ -175,7 +175,7 @@ def main():
         agent = start(opts.gray, ["agent", "--relay", f"127.0.0.1:{control}", "--id", "fp", "--secret", added["secret"],
                                   "--target", f"127.0.0.1:{echo_port}", "--pool", opts.pool, "--fingerprint", fingerprint,
                                   *(["--plain-data"] if opts.plain_data else []),
-                                  *(["--mux"] if opts.mux else [])], agent_env, agent_log)
+                                  *(["--mux", "false"] if opts.pooled else [])], agent_env, agent_log)
         procs.append(agent)
         wait_for(agent_log.name, r"is public on relay")
         time.sleep(SETTLE_SECONDS)

@@ -63,9 +63,10 @@ internal static class Burst
 
     private static void Record(TunnelSetup setup, Results results, Func<string, Metric> metric)
     {
-        results.Add(setup.Name, metric("relay"), setup.RelayPids().Sum(ProcessStats.RssBytes) / (1024.0 * 1024));
+        const double bytesPerMiB = 1024 * 1024;
+        results.Add(setup.Name, metric("relay"), ProcessStats.RssBytes(setup.RelayPids()) / bytesPerMiB);
         if (setup.AgentPids().Count > 0)
-            results.Add(setup.Name, metric("agent"), setup.AgentPids().Sum(ProcessStats.RssBytes) / (1024.0 * 1024));
+            results.Add(setup.Name, metric("agent"), ProcessStats.RssBytes(setup.AgentPids()) / bytesPerMiB);
     }
 
     private sealed class StreamProgress

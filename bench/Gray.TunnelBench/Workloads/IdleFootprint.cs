@@ -16,6 +16,8 @@ internal static class IdleFootprint
 
     private static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(180);
 
+    private const double BytesPerMiB = 1024 * 1024;
+
     public static async Task RunAsync(
         TunnelSetup setup, int port, BenchOptions options, Results results, ulong descriptors)
     {
@@ -41,15 +43,19 @@ internal static class IdleFootprint
                 if (setup is GraySetup gray) await gray.WaitForFullPoolAsync();
                 await Task.Delay(Settle);
                 setup.EnsureRunning();
-                double relay = Rss(setup.RelayPids()), agent = Rss(setup.AgentPids());
-                results.Add(setup.Name, Metrics.Rss("relay", level), relay / (1024 * 1024));
-                if (agent > 0) results.Add(setup.Name, Metrics.Rss("agent", level), agent / (1024 * 1024));
+                double relay = ProcessStats.RssBytes(setup.RelayPids());
+                double agent = ProcessStats.RssBytes(setup.AgentPids());
+                results.Add(setup.Name, Metrics.Rss("relay", level), relay / BytesPerMiB);
+                if (agent > 0) results.Add(setup.Name, Metrics.Rss("agent", level), agent / BytesPerMiB);
                 if (relayBase is null)
                 {
-                    const double mebibyte = 1024 * 1024;
-                    results.Add(setup.Name, Metrics.Anonymous("relay"), Anonymous(setup.RelayPids()) / mebibyte);
+                    results.Add(setup.Name, Metrics.Anonymous("relay"),
+                        ProcessStats.AnonymousBytes(setup.RelayPids()) / BytesPerMiB);
                     if (agent > 0)
-                        results.Add(setup.Name, Metrics.Anonymous("agent"), Anonymous(setup.AgentPids()) / mebibyte);
+                    {
+                        results.Add(setup.Name, Metrics.Anonymous("agent"),
+                            ProcessStats.AnonymousBytes(setup.AgentPids()) / BytesPerMiB);
+                    }
                 }
 
                 relayBase ??= relay;
@@ -73,10 +79,6 @@ internal static class IdleFootprint
             foreach (var socket in sockets) socket.Dispose();
         }
     }
-
-    private static long Rss(IReadOnlyList<int> pids) => pids.Sum(ProcessStats.RssBytes);
-
-    private static double Anonymous(IReadOnlyList<int> pids) => pids.Sum(ProcessStats.AnonymousBytes);
 
     private static async Task OpenAsync(int port, int count, List<Socket> sockets, CancellationToken cancellationToken)
     {
