@@ -8,7 +8,7 @@ internal sealed record BenchOptions
     public static readonly string[] AllSetups =
         ["direct", "gray-tls-defaults", "gray-plain-defaults", "gray-tls", "gray-tls-mux", "gray-plain",
             "gray-plain-mux", "gray-wss", "gray-wss-mux", "haproxy", "ssh"];
-    public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "udp", "limit", "idle", "burst"];
+    public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "integrity", "udp", "limit", "idle", "burst"];
 
     public const string Usage =
         """
@@ -24,8 +24,10 @@ internal sealed record BenchOptions
                              gray-plain,gray-plain-mux,gray-wss,gray-wss-mux,haproxy,ssh (default: all; -defaults:
                              the agent as shipped, no --mux or --pool; the others name pooled (--mux false) or
                              multiplexed (--mux); the wss ones reach the relay by WebSocket on its web port)
-          --workloads LIST   comma-separated: bulk,rr,conn,udp,limit,idle,burst (default: all); udp: datagram
-                             round trips (direct and Gray only); limit: one stream under a 50 MiB/s limit (Gray);
+          --workloads LIST   comma-separated: bulk,rr,conn,integrity,udp,limit,idle,burst (default: all);
+                             integrity: 256 MiB echoed with half-close, SHA-256 compared (16 MiB with --quick);
+                             udp: datagram round trips (direct and Gray only); limit: one stream under a
+                             50 MiB/s limit (Gray);
                              burst: RSS 60 s after 30 s of streams and request/response against RSS before
           --idle LEVELS      idle connection counts, ascending (default 0,1000,5000,10000)
           --memory-of LIST   run the idle and burst workloads on these setups only (default: all)
@@ -95,7 +97,7 @@ internal sealed record BenchOptions
                     "--pool" => options with { Pool = Positive(arg, Value()) },
                     "--lever" => options with { Levers = [.. options.Levers, ParseLever(arg, Value())] },
                     "--gray-dll" => options with { GrayDll = true },
-                    "--doc" => options with { DocFile = Value() },
+                    "--doc" => options with { DocFile = ExistingFile(arg, Value()) },
                     "--svg" => options with { SvgFile = Value() },
                     "-h" or "--help" => null,
                     _ => throw new FormatException($"unknown argument '{arg}'"),
@@ -111,6 +113,10 @@ internal sealed record BenchOptions
 
         return options;
     }
+
+    // The report goes between the markers of a page that exists: checked before a long run, not after it.
+    private static string ExistingFile(string name, string path) =>
+        File.Exists(path) ? path : throw new FormatException($"{name}: '{path}' does not exist");
 
     private static int Positive(string name, string text) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0

@@ -54,7 +54,7 @@ if ((bulk || limit) && !File.Exists(Bulk.Program))
     bulk = limit = false;
 }
 
-bool echoWorkloads = options.Workloads.Any(w => w is "rr" or "conn");
+bool echoWorkloads = options.Workloads.Any(w => w is "rr" or "conn" or "integrity");
 GrayBinary? grayBinary = null;
 if (setups.Any(s => s.StartsWith("gray-", StringComparison.Ordinal)))
 {
@@ -105,6 +105,8 @@ try
                         await RequestResponse.RunAsync(tunnel, port, options, results);
                     if (options.Workloads.Contains("conn"))
                         await ConnectionRate.RunAsync(tunnel, port, options, results);
+                    if (options.Workloads.Contains("integrity"))
+                        await Integrity.RunAsync(tunnel, port, options, results);
                 });
             }
 

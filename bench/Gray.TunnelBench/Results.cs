@@ -43,6 +43,10 @@ internal static class Metrics
 
     public static Metric DatagramLoss(int size) => new($"udp{size}.loss", $"UDP, {size} bytes, lost", "%", false);
 
+    /// <summary>The SHA-256 echo with half-close (every byte back, in order), and how fast it ran.</summary>
+    public static Metric Integrity(int bytes) =>
+        new("integrity.rate", $"SHA-256 echo of {bytes / (1024 * 1024)} MiB with half-close", "MiB/s", true);
+
     /// <summary>The anonymous (private) part of one side's resident memory with no tunneled connection.</summary>
     public static Metric Anonymous(string side) =>
         new($"idle.{side}.anon", $"{side} RSS, idle: anonymous part", "MiB", false);

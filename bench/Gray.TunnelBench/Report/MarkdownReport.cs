@@ -62,7 +62,7 @@ internal static class MarkdownReport
         Metrics.RequestRate, Metrics.RequestP50, Metrics.RequestP99, Metrics.RequestRelayCpu, Metrics.RequestAgentCpu,
         Metrics.ConnectionRate, Metrics.SetupP50, Metrics.SetupP99, Metrics.ConnectionRelayCpu,
             Metrics.ConnectionAgentCpu,
-        Metrics.SingleSetupP50,
+        Metrics.SingleSetupP50, Metrics.Integrity(Workloads.Integrity.StreamBytes(options)),
         .. Workloads.Datagrams.Sizes.SelectMany(s => new[]
         {
             Metrics.DatagramRate(s), Metrics.DatagramP50(s), Metrics.DatagramP99(s), Metrics.DatagramLoss(s),
