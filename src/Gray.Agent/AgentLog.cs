@@ -7,8 +7,8 @@ namespace Gray.Agent;
 internal static partial class AgentLog
 {
     [LoggerMessage(200, LogLevel.Information,
-        "Server {ServerId}: connected to relay {Relay}; public client port {ClientPort}, forwarding to {Target}")]
-    public static partial void Connected(ILogger logger, string serverId, string relay, int clientPort, string target);
+        "Server {ServerId}: connected to relay {Relay}; public on {Public}, forwarding to {Target}")]
+    public static partial void Connected(ILogger logger, string serverId, string relay, string @public, string target);
 
     [LoggerMessage(201, LogLevel.Warning, "Server {ServerId}: target {Target} refused pair {PairId}: {Reason}")]
     public static partial void TargetFailed(ILogger logger, string serverId, string target, long pairId, string reason);

@@ -216,10 +216,12 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                 PublicEndPoint = new IPEndPoint((control.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Any,
                     welcome.ClientPort);
                 control.StartServing(dataTls);
-                AgentLog.Connected(Logger, options.Id, options.RelayText, welcome.ClientPort, options.TargetText);
+                // Client port 0: the server has none of its own; the relay's shared ports reach it by name.
+                string where = welcome.ClientPort == 0 ? "its host names" : $"port {welcome.ClientPort}";
+                AgentLog.Connected(Logger, options.Id, options.RelayText, where, options.TargetText);
                 (humanOutput ?? Console.Out).WriteLine(
                     $"gray agent: server {options.Id} is public on relay {options.Relay.Host} " +
-                    $"port {welcome.ClientPort}, forwarding to {options.TargetText}");
+                    $"{where}, forwarding to {options.TargetText}");
             }
 
             await control.Completion.ConfigureAwait(false);

@@ -27,11 +27,14 @@ public static class Splice
     /// <summary>
     /// As above; with <paramref name="idleTimeout"/>, a splice that carries no byte for that long is closed;
     /// with <paramref name="limits"/>, each direction sends no faster than its buckets allow (the reading side
-    /// then waits, so its sender is slowed by TCP's own flow control).
+    /// then waits, so its sender is slowed by TCP's own flow control). <paramref name="readFromA"/> are bytes
+    /// the caller already read from a (a ClientHello it routed by): they go to b first.
     /// </summary>
     public static Task<SpliceResult> RunAsync(TcpConnection a, TcpConnection b, Task? firstReadOfB,
-        TimeSpan? idleTimeout, CancellationToken cancellationToken = default, SpliceLimits limits = default) =>
-        RunAsync(a, new ConnectionSide(b, firstReadOfB), b.ConnectionClosed, idleTimeout, limits, cancellationToken);
+        TimeSpan? idleTimeout, CancellationToken cancellationToken = default, SpliceLimits limits = default,
+        ReadOnlyMemory<byte> readFromA = default) =>
+        RunAsync(a, new ConnectionSide(b, firstReadOfB), b.ConnectionClosed, idleTimeout, limits, readFromA,
+            cancellationToken);
 
     /// <summary>
     /// The same between connection <paramref name="a"/> and channel <paramref name="b"/>: a's bytes go
@@ -39,19 +42,21 @@ public static class Splice
     /// timeout resets the channel and closes the connection.
     /// </summary>
     public static Task<SpliceResult> RunAsync(TcpConnection a, MuxChannel b, TimeSpan? idleTimeout,
-        CancellationToken cancellationToken = default, SpliceLimits limits = default) =>
-        RunAsync(a, new ChannelSide(b), CancellationToken.None, idleTimeout, limits, cancellationToken);
+        CancellationToken cancellationToken = default, SpliceLimits limits = default,
+        ReadOnlyMemory<byte> readFromA = default) =>
+        RunAsync(a, new ChannelSide(b), CancellationToken.None, idleTimeout, limits, readFromA, cancellationToken);
 
     private static async Task<SpliceResult> RunAsync(TcpConnection a, SpliceSide b, CancellationToken bClosed,
-        TimeSpan? idleTimeout, SpliceLimits limits, CancellationToken cancellationToken)
+        TimeSpan? idleTimeout, SpliceLimits limits, ReadOnlyMemory<byte> readFromA,
+        CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(
             cancellationToken, a.ConnectionClosed, bClosed);
         var wake = linked.Token.Register(static side => ((SpliceSide)side!).OnCanceled(), b);
         var sideA = new ConnectionSide(a, null);
         var watchdog = new IdleWatchdog(a.Time);
-        var aToB = PumpAsync(sideA, b, linked, watchdog, limits.AToB, a.Time);
-        var bToA = PumpAsync(b, sideA, linked, watchdog, limits.BToA, a.Time);
+        var aToB = PumpAsync(sideA, b, linked, watchdog, limits.AToB, a.Time, readFromA);
+        var bToA = PumpAsync(b, sideA, linked, watchdog, limits.BToA, a.Time, default);
         var watching = idleTimeout is { } idle
             ? watchdog.WatchAsync(idle, () => { sideA.Abort(); b.Abort(); }, linked.Token)
             : Task.CompletedTask;
@@ -85,13 +90,27 @@ public static class Splice
     // the rate limit's wait, then the write that hands the buffer over; the input learns its bytes were
     // taken (a channel's grant).
     private static async Task<(long Bytes, PumpEnd End)> PumpAsync(SpliceSide from, SpliceSide to,
-        CancellationTokenSource linked, IdleWatchdog watchdog, DirectionLimit? limit, TimeProvider time)
+        CancellationTokenSource linked, IdleWatchdog watchdog, DirectionLimit? limit, TimeProvider time,
+        ReadOnlyMemory<byte> alreadyRead)
     {
         CancellationToken cancellationToken = linked.Token;
         long total = 0;
         bool writing = false; // which side a failure belongs to
         try
         {
+            // What the caller read before the splice goes first, within the output's room as any read.
+            while (total < alreadyRead.Length)
+            {
+                writing = true;
+                int chunk = Math.Min(await to.WaitForRoomAsync(cancellationToken).ConfigureAwait(false),
+                    alreadyRead.Length - (int)total);
+                byte[] buffer = BufferPool.Bytes.Rent(chunk);
+                alreadyRead.Span.Slice((int)total, chunk).CopyTo(buffer);
+                await to.WriteAsync(buffer, chunk, cancellationToken).ConfigureAwait(false);
+                writing = false;
+                total += chunk;
+            }
+
             while (true)
             {
                 writing = true;

@@ -27,9 +27,11 @@ public sealed class WebSocketTransport(WebSocket webSocket, EndPoint? remoteEndP
             await webSocket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken)
                 .ConfigureAwait(false);
         }
-        catch (WebSocketException)
+        catch (Exception error) when (error is WebSocketException or ObjectDisposedException or IOException)
         {
-            // Already aborted or closed: the reads will say so.
+            // Already aborted or closed: the reads will say so. When the peer's close frame came first,
+            // the close waits for the connection to end, and the receive side may end it first (the
+            // stream under the WebSocket is then disposed): the half-close has nothing left to do.
         }
     }
 

@@ -137,11 +137,12 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         {
             RelayLog.ServerStartFailed(_log, error, entry.Id);
             return await RefuseAsync(ErrorCode.Unavailable,
-                $"the relay could not open ports {entry.ClientPort}/{entry.DataPort}: {error.Message}");
+                $"the relay could not open ports {entry.ClientPort?.ToString() ?? "-"}/{entry.DataPort}: " +
+                error.Message);
         }
 
-        // Data port 0: data connections come to this port.
-        Send(ControlFrames.Encode(new Welcome(entry.ClientPort, separate ? entry.DataPort : 0, hello.PlainData,
+        // Data port 0: data connections come to this port; client port 0: host names only.
+        Send(ControlFrames.Encode(new Welcome(entry.ClientPort ?? 0, separate ? entry.DataPort : 0, hello.PlainData,
             options.PingInterval, options.PingTimeout, mux)));
         server.Serve();
         relay.Events.Publish(Events.RelayEventTypes.AgentConnected, entry.Id,

@@ -16,7 +16,8 @@ internal sealed class PairRunner(RelayTunnel tunnel)
     /// <summary>Pairs running now.</summary>
     public int Active => Volatile.Read(ref _active);
 
-    public async Task RunAsync(ClientSession client, DataLink data, CancellationToken cancellationToken)
+    public async Task RunAsync(TcpSession client, DataLink data, CancellationToken cancellationToken,
+        ReadOnlyMemory<byte> readFromClient = default)
     {
         var from = client.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.Any, 0);
         MuxChannel? channel = null;
@@ -43,9 +44,10 @@ internal sealed class PairRunner(RelayTunnel tunnel)
             tunnel.Relay.Events.Publish(RelayEventTypes.PairOpened, tunnel.Id, from.Address);
             var idleTimeout = tunnel.Rules.PairIdleTimeout;
             var result = channel is null
-                ? await Splice.RunAsync(client, data.Session, data.PendingRead, idleTimeout, cancellationToken, limits)
-                    .ConfigureAwait(false)
-                : await Splice.RunAsync(client, channel, idleTimeout, cancellationToken, limits).ConfigureAwait(false);
+                ? await Splice.RunAsync(client, data.Session, data.PendingRead, idleTimeout, cancellationToken, limits,
+                    readFromClient).ConfigureAwait(false)
+                : await Splice.RunAsync(client, channel, idleTimeout, cancellationToken, limits, readFromClient)
+                    .ConfigureAwait(false);
             RelayLog.PairEnded(tunnel.Logger, tunnel.Id, pairId, result.BytesAToB, result.BytesBToA,
                 result.End switch
                 {

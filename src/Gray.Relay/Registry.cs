@@ -8,8 +8,12 @@ using Microsoft.Data.Sqlite;
 
 namespace Gray.Relay;
 
-public sealed record ServerEntry(string Id, string Secret, int ClientPort, int DataPort, DateTimeOffset CreatedAt)
+/// <param name="ClientPort">The server's own public port; null for a server reached only by its host names.</param>
+public sealed record ServerEntry(string Id, string Secret, int? ClientPort, int DataPort, DateTimeOffset CreatedAt)
 {
+    /// <summary>Names that reach it on the relay's shared HTTP and TLS ports (HostRouting), in lower case.</summary>
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+
     /// <summary>Limits set through the API; they win over the relay file's until cleared.</summary>
     public Bandwidth? BandwidthOverride { get; init; }
 
@@ -66,6 +70,7 @@ public sealed partial class Registry : IDisposable
         registry.AddDeclaredColumn();
         registry.AddBandwidthColumn();
         registry.AddProtocolsColumn();
+        registry.Migrate();
         registry.CreateTokenTable();
         registry.LoadEntries();
         registry.LoadTokens();
@@ -93,15 +98,30 @@ public sealed partial class Registry : IDisposable
                 entries[entry.Id] = entry;
             }
 
+            var claims = ReadHosts();
+            foreach (var group in claims.GroupBy(c => c.ServerId))
+            {
+                if (entries.TryGetValue(group.Key, out var entry))
+                {
+                    entries[group.Key] = entry with
+                    {
+                        Hosts = [.. group.Select(c => c.Host).Order(StringComparer.Ordinal)],
+                    };
+                }
+            }
+
             _entries = entries;
+            Hosts = HostRouting.HostTable.From(claims.Where(c => entries.ContainsKey(c.ServerId)));
         }
     }
 
     /// <summary>
-    /// Registers <paramref name="id"/> with a new secret and two ports (given, or the lowest free ones).
+    /// Registers <paramref name="id"/> with a new secret and two ports (given, or the lowest free ones). A
+    /// server with <paramref name="hosts"/> and no <paramref name="clientPort"/> gets no client port of its
+    /// own (unless it carries UDP): the shared ports reach it by name.
     /// </summary>
     public ServerEntry Add(string id, int? clientPort = null, int? dataPort = null,
-        ServerProtocols protocols = ServerProtocols.Tcp)
+        ServerProtocols protocols = ServerProtocols.Tcp, IReadOnlyCollection<string>? hosts = null)
     {
         if (!Auth.IsValidId(id))
         {
@@ -110,27 +130,33 @@ public sealed partial class Registry : IDisposable
         lock (_gate)
         {
             if (Find(id) is not null) throw new RegistryException($"server '{id}' already exists");
-            var used = List().SelectMany(e => new[] { e.ClientPort, e.DataPort }).ToHashSet();
+            string[] claimed = CheckClaims(id, hosts ?? []);
+            var used = List().SelectMany(e => new[] { e.ClientPort ?? 0, e.DataPort }).ToHashSet();
             used.Add(_options.Control.Port);
-            int client = clientPort is { } c ? Claim(c, used, "client") : Allocate(used);
-            used.Add(client);
+            bool byNameOnly = claimed.Length > 0 && clientPort is null && !protocols.HasFlag(ServerProtocols.Udp);
+            int? client = clientPort is { } c ? Claim(c, used, "client") : byNameOnly ? null : Allocate(used);
+            used.Add(client ?? 0);
             int data = dataPort is { } d ? Claim(d, used, "data") : Allocate(used);
             var entry = new ServerEntry(id, Auth.NewSecret(), client, data, DateTimeOffset.UtcNow)
             {
                 Protocols = protocols,
+                Hosts = claimed,
             };
+            using var transaction = _connection.BeginTransaction();
             using var command = _connection.CreateCommand();
             command.CommandText = "INSERT INTO servers (id, secret, client_port, data_port, created_at, protocols) " +
                 "VALUES ($id, $secret, $client, $data, $created, $protocols)";
             command.Parameters.AddWithValue("$protocols", (int)protocols);
             command.Parameters.AddWithValue("$id", entry.Id);
             command.Parameters.AddWithValue("$secret", entry.Secret);
-            command.Parameters.AddWithValue("$client", entry.ClientPort);
+            command.Parameters.AddWithValue("$client", (object?)entry.ClientPort ?? DBNull.Value);
             command.Parameters.AddWithValue("$data", entry.DataPort);
             command.Parameters.AddWithValue("$created", entry.CreatedAt.ToString("O"));
             command.ExecuteNonQuery();
+            InsertHosts(id, claimed);
+            transaction.Commit();
             LoadEntries();
-            return entry;
+            return Find(id)!;
         }
     }
 
@@ -157,11 +183,13 @@ public sealed partial class Registry : IDisposable
             bool sameSecret = current?.Secret == server.Secret;
             bool samePorts = current is not null && (server.ClientPort ?? current.ClientPort) == current.ClientPort
                 && (server.DataPort ?? current.DataPort) == current.DataPort;
-            bool same = sameSecret && samePorts && current!.Protocols == server.Protocols;
+            var hosts = server.Hosts.Select(HostRouting.HostName.NormalizeClaim).Order(StringComparer.Ordinal);
+            bool same = sameSecret && samePorts && current!.Protocols == server.Protocols
+                && current.Hosts.SequenceEqual(hosts);
             if (current is not null && same && IsDeclared(server.Id)) return false;
             if (current is not null) Delete(server.Id);
             var added = Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null),
-                server.DataPort ?? (samePorts ? current?.DataPort : null), server.Protocols);
+                server.DataPort ?? (samePorts ? current?.DataPort : null), server.Protocols, server.Hosts);
             using var command = _connection.CreateCommand();
             command.CommandText = "UPDATE servers SET secret = $secret, declared = 1 WHERE id = $id";
             command.Parameters.AddWithValue("$secret", server.Secret);
@@ -195,7 +223,7 @@ public sealed partial class Registry : IDisposable
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "DELETE FROM servers WHERE id = $id";
+            command.CommandText = "DELETE FROM server_hosts WHERE server_id = $id; DELETE FROM servers WHERE id = $id";
             command.Parameters.AddWithValue("$id", id);
             bool deleted = command.ExecuteNonQuery() > 0;
             LoadEntries();
@@ -206,7 +234,8 @@ public sealed partial class Registry : IDisposable
     public void Dispose() => _connection.Dispose();
 
     private static ServerEntry Read(SqliteDataReader reader) =>
-        new(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3),
+        new(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetInt32(2),
+            reader.GetInt32(3),
             DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture))
         {
             BandwidthOverride = reader.IsDBNull(5) ? null : Bandwidth.FromColumn(reader.GetString(5)),

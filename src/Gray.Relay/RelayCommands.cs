@@ -35,12 +35,26 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
             throw new FormatException($"invalid id: use 1 to {Wire.MaxIdBytes} of A-Z a-z 0-9 . _ -");
         }
 
-        var entry = relay.Registry.Add(id, request.ClientPort, request.DataPort, ParseType(request.Type));
-        RelayLog.ServerAdded(_log, entry.Id, entry.ClientPort, entry.DataPort);
+        var entry = relay.Registry.Add(id, request.ClientPort, request.DataPort, ParseType(request.Type),
+            request.Hosts);
+        RelayLog.ServerAdded(_log, entry.Id, RelayLog.ClientsText(entry.ClientPort, entry.Hosts), entry.DataPort);
         relay.Events.Publish(RelayEventTypes.ServerAdded, entry.Id);
         return new AddedServerView(entry.Id, entry.ClientPort, entry.DataPort, entry.Secret,
             $"gray agent --relay RELAY:{ControlEndPoint.Port} --id {entry.Id} --secret-file FILE " +
-            $"--fingerprint {relay.Fingerprint} --target HOST:PORT");
+            $"--fingerprint {relay.Fingerprint} --target HOST:PORT", entry.Hosts);
+    }
+
+    /// <summary>Replaces a server's host names; false if there is no such server. A live agent keeps its
+    /// session: routing reads the registry on every connection.</summary>
+    public bool SetHosts(string id, IReadOnlyList<string> hosts)
+    {
+        if (relay.Registry.Find(id) is null) return false;
+        if (relay.Registry.DeclaredIds().Contains(id))
+        {
+            throw new RegistryException($"server '{id}' is declared in the relay's file: change its hosts there");
+        }
+
+        return relay.Registry.SetHosts(id, hosts);
     }
 
     public ServerListView List()
@@ -61,7 +75,7 @@ internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
                 BandwidthView.From(relay.BandwidthFor(e.Id)), e.BandwidthOverride is not null),
             live is null ? null : Agent(live), live?.ActivePairs ?? 0, live?.WaitingCount ?? 0, live?.BytesIn ?? 0,
             live?.BytesOut ?? 0, TypeName(e.Protocols),
-            live?.Udp is { } udp ? new UdpView(udp.FlowCount, udp.Dropped, udp.Refused) : null);
+            live?.Udp is { } udp ? new UdpView(udp.FlowCount, udp.Dropped, udp.Refused) : null, e.Hosts);
     }
 
     public static string TypeName(ServerProtocols protocols) => protocols switch

@@ -39,13 +39,15 @@ internal static class RelayConsole
                 int? clientPort = words.Length == 4 ? int.Parse(words[2]) : null;
                 int? dataPort = words.Length == 4 ? int.Parse(words[3]) : null;
                 var added = commands.Add(new ControlPlane.AddServerRequest(words[1], clientPort, dataPort));
-                Console.WriteLine($"added {added.Id}: client port {added.ClientPort}, data port {added.DataPort}, " +
+                Console.WriteLine($"added {added.Id}: client port {added.ClientPort?.ToString() ?? "-"}, " +
+                    $"data port {added.DataPort}, " +
                     $"secret {added.Secret}");
                 break;
             case "/show":
                 foreach (var server in commands.List().Servers)
                 {
-                    Console.WriteLine($"{server.Id,-24} client {server.ClientPort,-5}  data {server.DataPort,-5}  " +
+                    Console.WriteLine($"{server.Id,-24} client {server.ClientPort?.ToString() ?? "-",-5}  " +
+                        $"data {server.DataPort,-5}  " +
                         $"{(server.Connected ? "connected" : "offline")}");
                 }
 

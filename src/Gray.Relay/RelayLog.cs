@@ -14,9 +14,9 @@ internal static partial class RelayLog
     public static partial void Stopped(ILogger logger);
 
     [LoggerMessage(102, LogLevel.Information,
-        "Server {ServerId}: agent {Agent} connected; clients on port {ClientPort}, data on {DataPort}, pool " +
+        "Server {ServerId}: agent {Agent} connected; clients on {ClientPort}, data on {DataPort}, pool " +
         "{Pool}, {DataMode} data")]
-    public static partial void AgentConnected(ILogger logger, string serverId, EndPoint? agent, int clientPort,
+    public static partial void AgentConnected(ILogger logger, string serverId, EndPoint? agent, string clientPort,
         string dataPort, int pool, string dataMode);
 
     [LoggerMessage(103, LogLevel.Information, "Server {ServerId}: shut down ({Reason})")]
@@ -46,8 +46,17 @@ internal static partial class RelayLog
     public static partial void PingTimeout(ILogger logger, string serverId, double seconds);
 
     [LoggerMessage(111, LogLevel.Information,
-        "Server {ServerId} added: client port {ClientPort}, data port {DataPort}")]
-    public static partial void ServerAdded(ILogger logger, string serverId, int clientPort, int dataPort);
+        "Server {ServerId} added: clients on {ClientPort}, data port {DataPort}")]
+    public static partial void ServerAdded(ILogger logger, string serverId, string clientPort, int dataPort);
+
+    /// <summary>How clients reach a server, for the log: "port N", and its host names if any.</summary>
+    public static string ClientsText(int? clientPort, IReadOnlyList<string> hosts) =>
+        (clientPort, hosts.Count) switch
+        {
+            ({ } port, 0) => $"port {port}",
+            ({ } port, _) => $"port {port} and host names {string.Join(", ", hosts)}",
+            _ => $"host names {string.Join(", ", hosts)}",
+        };
 
     [LoggerMessage(112, LogLevel.Information, "Server {ServerId} deleted")]
     public static partial void ServerDeleted(ILogger logger, string serverId);

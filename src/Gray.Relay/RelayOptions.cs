@@ -16,6 +16,12 @@ public sealed class RelayOptions
 
     public int PortHigh { get; set; } = 29999;
 
+    /// <summary>
+    /// The TLS entry point's port (https_port): servers reached by the SNI name of their clients' TLS,
+    /// passed through unopened (HostRouting). Null: off.
+    /// </summary>
+    public int? HttpsPort { get; set; }
+
     /// <summary>Where client and data ports listen; null means the control address.</summary>
     public IPAddress? PublicBind { get; set; }
 
@@ -150,7 +156,11 @@ public sealed class RelayOptions
 
 /// <summary>A server declared in the relay's file: its ID, secret and (optionally) fixed ports.</summary>
 public sealed record DeclaredServer(string Id, string Secret, int? ClientPort, int? DataPort,
-    ServerProtocols Protocols = ServerProtocols.Tcp);
+    ServerProtocols Protocols = ServerProtocols.Tcp)
+{
+    /// <summary>Host names it claims on the shared ports (HostRouting).</summary>
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+}
 
 /// <summary>
 /// Where the relay's settings come from, so that a reload can read them again: the file, then the flags.

@@ -76,12 +76,16 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
     /// <summary>Where the control port listens, once started.</summary>
     internal System.Net.IPEndPoint? ControlEndPoint { get; private set; }
 
+    /// <summary>Where the TLS entry point listens once started; null when https_port is off.</summary>
+    internal System.Net.IPEndPoint? SharedTlsEndPoint { get; private set; }
+
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         RelayContext relay;
         ControlListener control;
         RelayCommands commands;
         HttpControlPlane? http = null;
+        HostRouting.SharedPorts? shared = null;
         ConfigReloader? reloader = null;
         OpenTelemetry.Metrics.MeterProvider? meters = null;
         FileStream? dataDirLock = null;
@@ -118,6 +122,8 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
             control.Start();
             relay.ControlEndPoint = control.EndPoint;
+            shared = HostRouting.SharedPorts.Start(relay);
+            SharedTlsEndPoint = shared.TlsEndPoint;
             commands = new RelayCommands(relay, lifetime.StopApplication);
             var manager = relay.Manager;
             relay.Metrics.ObserveServers(() =>
@@ -165,6 +171,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
                     SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse,
                 };
             meters?.Dispose();
+            if (shared is not null) await shared.DisposeAsync().ConfigureAwait(false);
             if (http is not null) await http.DisposeAsync().ConfigureAwait(false);
             dataDirLock?.Dispose();
             _log.LogCritical(explained ? null : error, "The relay could not start: {Reason}", error.Message);
@@ -188,6 +195,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         reloader?.Dispose();
         if (relay.TrustedKeys is { } trustedKeys) await trustedKeys.DisposeAsync().ConfigureAwait(false);
         await control.StopAsync().ConfigureAwait(false);
+        await shared.DisposeAsync().ConfigureAwait(false);
         await relay.Manager.ShutdownAllAsync().ConfigureAwait(false);
         if (http is not null) await http.DisposeAsync().ConfigureAwait(false);
         meters.Dispose(); // flushes the last measurements to OTLP

@@ -98,7 +98,7 @@ internal sealed partial class RelayTunnel
     /// <summary>
     /// A ready data connection for <paramref name="client"/>, waiting in the FIFO if need be; null if none came.
     /// </summary>
-    public async Task<DataLink?> PairAsync(ClientSession client, CancellationToken cancellationToken)
+    public async Task<DataLink?> PairAsync(Gray.Net.TcpSession client, CancellationToken cancellationToken)
     {
         DataLink? ready;
         LinkedListNode<TaskCompletionSource<DataLink?>>? place = null;

@@ -21,7 +21,7 @@ internal sealed partial class RelayTunnel
 
     private readonly RelayContext _relay;
     private readonly ControlSession _control;
-    private readonly TcpServer _clients;
+    private readonly TcpServer? _clients; // none for a server reached by host name only
     private readonly TcpServer? _data; // only with a separate data port
     private readonly object _gate = new();
     private readonly OtpLedger _otps;
@@ -50,6 +50,7 @@ internal sealed partial class RelayTunnel
         Id = entry.Id;
         ConnectedAt = relay.Time.GetUtcNow();
         ClientPort = entry.ClientPort;
+        Hosts = entry.Hosts;
         DataPort = entry.DataPort;
         Pool = pool;
         PlainData = plainData;
@@ -60,13 +61,17 @@ internal sealed partial class RelayTunnel
         Pairs = new PairRunner(this);
         _clientRules = new ParsedClientRules(() => Rules);
         Bandwidth = new ServerBandwidth(() => relay.BandwidthFor(Id), relay.Time);
+        Routed = new HostRouting.RoutedClients(relay.Options.AddressPrefix);
         Bandwidth.Refresh();
         IPAddress bind = relay.Options.EffectivePublicBind;
         var options = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer,
             relay.Options.MaxClientConnectionsPerIp, Id);
-        _clients = new ClientListener(this, new IPEndPoint(bind, ClientPort), options);
         Protocols = entry.Protocols;
-        if (Protocols.HasFlag(ServerProtocols.Udp)) Udp = new UdpFlows(this, new IPEndPoint(bind, ClientPort));
+        if (ClientPort is { } port)
+        {
+            _clients = new ClientListener(this, new IPEndPoint(bind, port), options);
+            if (Protocols.HasFlag(ServerProtocols.Udp)) Udp = new UdpFlows(this, new IPEndPoint(bind, port));
+        }
         if (!separateDataPort) return; // data connections come to the control port
         // Every pair holds one data connection, and the pool waits on top of them.
         var dataOptions = relay.ListenerOptions(relay.Options.EffectiveMaxClientsPerServer + Rules.MaxPool,
@@ -95,7 +100,11 @@ internal sealed partial class RelayTunnel
     public AddressRules ClientRules => _clientRules.Rules;
 
 
-    public int ClientPort { get; }
+    /// <summary>Its own public port; null when host names on the shared ports are its only way in.</summary>
+    public int? ClientPort { get; }
+
+    /// <summary>Its host names on the shared ports, as the registry had them when its agent connected.</summary>
+    public IReadOnlyList<string> Hosts { get; }
 
     public int DataPort { get; }
 
@@ -134,13 +143,14 @@ internal sealed partial class RelayTunnel
         _data?.Start();
         try
         {
-            if (Protocols.HasFlag(ServerProtocols.Tcp)) _clients.Start();
+            if (Protocols.HasFlag(ServerProtocols.Tcp)) _clients?.Start();
             Udp?.Start();
         }
         catch
         {
             if (_data is not null) Background.Observe(_data.StopAsync(), $"Server {Id}: data port stop", Logger);
-            Background.Observe(_clients.StopAsync(), $"Server {Id}: client port stop", Logger);
+            if (_clients is not null)
+                Background.Observe(_clients.StopAsync(), $"Server {Id}: client port stop", Logger);
             throw;
         }
 
@@ -150,7 +160,7 @@ internal sealed partial class RelayTunnel
     /// <summary>After the welcome went out: fills the pool and starts housekeeping.</summary>
     public void Serve()
     {
-        RelayLog.AgentConnected(Logger, Id, _control.RemoteEndPoint, ClientPort,
+        RelayLog.AgentConnected(Logger, Id, _control.RemoteEndPoint, RelayLog.ClientsText(ClientPort, Hosts),
             _data is null ? "the control port" : $"port {DataPort}", Pool,
             (PlainData ? "plain" : "TLS") + (Mux ? " multiplexed" : " pooled"));
         TopUpPool();
@@ -192,12 +202,15 @@ internal sealed partial class RelayTunnel
         if (Udp is not null) await Udp.StopAsync().ConfigureAwait(false); // its flows end with the agent
         if (keepPairs)
         {
-            await Task.WhenAll(_clients.StopListeningAsync(), _data?.StopListeningAsync() ?? Task.CompletedTask)
+            await Task.WhenAll(_clients?.StopListeningAsync() ?? Task.CompletedTask,
+                    _data?.StopListeningAsync() ?? Task.CompletedTask)
                 .ConfigureAwait(false);
         }
         else
         {
-            await Task.WhenAll(_clients.StopAsync(), _data?.StopAsync() ?? Task.CompletedTask).ConfigureAwait(false);
+            await Task.WhenAll(_clients?.StopAsync() ?? Task.CompletedTask,
+                _data?.StopAsync() ?? Task.CompletedTask).ConfigureAwait(false);
+            Routed.DisconnectAll();
         }
 
         List<DataLink> pooled;

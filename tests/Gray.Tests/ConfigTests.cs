@@ -91,6 +91,50 @@ public class ConfigTests
     }
 }
 
+public class HostClaimConfigTests
+{
+    private static string Write(string text)
+    {
+        string file = Path.Combine(Directory.CreateTempSubdirectory("gray-hosts-").FullName, "gray.yaml");
+        File.WriteAllText(file, text);
+        return file;
+    }
+
+    [Fact]
+    public void A_declared_server_claims_host_names_in_the_file()
+    {
+        var options = new RelayOptions();
+        RelayConfigFile.Apply(Write("servers:\n  web:\n    secret: 'a-secret-of-enough-length-0123456789'\n" +
+            "    hosts: [App.Example.org, '*.preview.example.org']\n"), options);
+        Assert.Equal(["app.example.org", "*.preview.example.org"], options.Declared["web"].Hosts);
+        Assert.Null(options.Declared["web"].ClientPort);
+    }
+
+    [Theory]
+    [InlineData("    hosts: [not_a_name]\n", "servers.web.hosts: 'not_a_name' is not a host name")]
+    [InlineData("    hosts: ['*.org']\n", "servers.web.hosts: '*.org': a wildcard needs at least two labels")]
+    public void A_bad_claim_names_its_setting_and_line(string line, string message)
+    {
+        var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(
+            Write("servers:\n  web:\n    secret: 'a-secret-of-enough-length-0123456789'\n" + line),
+            new RelayOptions()));
+        Assert.Contains(message, error.Message);
+        Assert.Contains("gray.yaml:4:", error.Message);
+    }
+
+    [Fact]
+    public void A_name_claimed_by_two_declared_servers_is_an_error_at_the_second()
+    {
+        var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(Write(
+            "servers:\n" +
+            "  web: { secret: 'a-secret-of-enough-length-0123456789', hosts: [app.example.org] }\n" +
+            "  api: { secret: 'a-secret-of-enough-length-0456789012', hosts: [APP.example.org] }\n"),
+            new RelayOptions()));
+        Assert.Contains("servers.api.hosts: 'app.example.org' is claimed by servers.web too", error.Message);
+        Assert.Contains("gray.yaml:3:", error.Message);
+    }
+}
+
 public class ConfigCommandTests
 {
     [Fact]

@@ -58,7 +58,7 @@ public sealed record AgentView(
 /// <summary>A registered server; <paramref name="Agent"/> is null while no agent is connected.</summary>
 public sealed record ServerView(
     string Id,
-    int ClientPort,
+    int? ClientPort,
     int DataPort,
     bool Declared,
     bool Draining,
@@ -69,7 +69,8 @@ public sealed record ServerView(
     long BytesIn,
     long BytesOut,
     string Type = "tcp",
-    UdpView? Udp = null)
+    UdpView? Udp = null,
+    IReadOnlyList<string>? Hosts = null)
 {
     public bool Connected => Agent is not null;
 }
@@ -87,10 +88,17 @@ public sealed record ClientView(long Id, string Address, int Port, DateTimeOffse
 
 /// <summary>POST /api/v1/servers.</summary>
 /// <param name="Type">What the client port carries: "tcp" (the default), "udp", or "tcp+udp".</param>
-public sealed record AddServerRequest(string Id, int? ClientPort = null, int? DataPort = null, string? Type = null);
+/// <param name="Hosts">Host names it claims on the shared HTTP and TLS ports; with them and no
+/// <paramref name="ClientPort"/>, a TCP server gets no client port of its own.</param>
+public sealed record AddServerRequest(string Id, int? ClientPort = null, int? DataPort = null, string? Type = null,
+    IReadOnlyList<string>? Hosts = null);
+
+/// <summary>PUT /api/v1/servers/{id}/hosts: the server's host names from now on.</summary>
+public sealed record HostsRequest(IReadOnlyList<string> Hosts);
 
 /// <summary>A new server with its secret, shown this once, and the agent command that uses it.</summary>
-public sealed record AddedServerView(string Id, int ClientPort, int DataPort, string Secret, string AgentCommand);
+public sealed record AddedServerView(string Id, int? ClientPort, int DataPort, string Secret, string AgentCommand,
+    IReadOnlyList<string>? Hosts = null);
 
 /// <summary>How many connections a kick ended.</summary>
 public sealed record KickResult(int Kicked);
@@ -146,6 +154,7 @@ public sealed record AdminEndpointFile(string Url, string Token, string? Fingerp
 [JsonSerializable(typeof(List<AgentView>))]
 [JsonSerializable(typeof(AddServerRequest))]
 [JsonSerializable(typeof(AddedServerView))]
+[JsonSerializable(typeof(HostsRequest))]
 [JsonSerializable(typeof(KickResult))]
 [JsonSerializable(typeof(RelayStatusView))]
 [JsonSerializable(typeof(CreateTokenRequest))]

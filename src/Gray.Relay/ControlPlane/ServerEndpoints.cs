@@ -77,6 +77,12 @@ internal static class ServerEndpoints
                 return TypedResults.Ok(commands.Find(id)!.Rules);
             }))
             .WithSummary("Clear the limits set through the API: the relay file's apply again");
+        admin.MapPut("/servers/{id}/hosts", (string id, HostsRequest request, [FromServices] RelayCommands commands) =>
+            Api.Run(() => commands.SetHosts(id, request.Hosts ?? [])
+                ? TypedResults.Ok(commands.Find(id)!)
+                : throw new UnknownServerException(id)))
+            .WithSummary("Set a server's host names on the shared HTTP and TLS ports (exact, or *.NAME for one " +
+                "level); a name another server holds is refused (409)");
         admin.MapPost("/servers/{id}/kick", (string id, [FromQuery] string client,
             [FromServices] RelayCommands commands) =>
             Api.Run(() => TypedResults.Ok(new KickResult(commands.Kick(id, client)))))

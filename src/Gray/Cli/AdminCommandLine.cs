@@ -19,6 +19,7 @@ public static partial class GrayCommandLine
         command.Subcommands.Add(OneServerCommand("resume", "Accept new clients again after drain.", "/resume",
             id => $"resumed {id ?? "every server"}"));
         command.Subcommands.Add(KickCommand());
+        command.Subcommands.Add(HostsCommand());
         command.Subcommands.Add(BandwidthCommand());
         command.Subcommands.Add(ClientsCommand());
         command.Subcommands.Add(ShowCommand());
@@ -43,11 +44,17 @@ public static partial class GrayCommandLine
         var dataPort = new Option<int?>("--data-port") { Description = "data port (default: allocated)" };
         var udp = new Option<bool>("--udp") { Description = "the client port carries UDP (with --tcp: both)" };
         var tcp = new Option<bool>("--tcp") { Description = "the client port carries TCP (the default)" };
+        var hosts = new Option<string[]>("--host")
+        {
+            Description = "a host name that reaches it on the relay's shared HTTP and TLS ports (repeatable; " +
+                "*.NAME for one level of subdomains); without --client-port it gets no port of its own",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var json = JsonOption();
         var dir = DataDirOption();
         var add = new Command("add", "Register a server; prints its ports and its secret (shown once).")
         {
-            id, clientPort, dataPort, udp, tcp, json, dir,
+            id, clientPort, dataPort, udp, tcp, hosts, json, dir,
         };
         add.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, "add", async (admin, ct) =>
         {
@@ -58,12 +65,14 @@ public static partial class GrayCommandLine
                         (true, true) => "tcp+udp",
                         (true, false) => "udp",
                         _ => null,
-                    }), ApiJson.Default.AddServerRequest),
+                    }, result.GetValue(hosts) is { Length: > 0 } names ? names : null),
+                    ApiJson.Default.AddServerRequest),
                 ApiJson.Default.AddedServerView, ct);
             return result.GetValue(json)
                 ? JsonSerializer.Serialize(s, ApiJson.Default.AddedServerView)
-                : $"id:          {s.Id}\nclient port: {s.ClientPort}\ndata port:   {s.DataPort}\n" +
-                  $"secret:      {s.Secret}\n(the secret is shown only once)";
+                : $"id:          {s.Id}\nclient port: {s.ClientPort?.ToString() ?? "none (host names only)"}\n" +
+                  (s.Hosts is { Count: > 0 } claimed ? $"hosts:       {string.Join(", ", claimed)}\n" : "") +
+                  $"data port:   {s.DataPort}\nsecret:      {s.Secret}\n(the secret is shown only once)";
         }, ct));
         return add;
     }
@@ -115,6 +124,32 @@ public static partial class GrayCommandLine
             return done(one);
         }, ct));
         return command;
+    }
+
+    private static Command HostsCommand()
+    {
+        var id = new Argument<string>("ID") { Description = "server ID" };
+        var names = new Argument<string[]>("NAME")
+        {
+            Description = "its host names from now on (none: it has none; *.NAME for one level of subdomains)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var dir = DataDirOption();
+        var hosts = new Command("hosts", "Set the host names that reach a server on the shared HTTP and TLS ports.")
+        {
+            id, names, dir,
+        };
+        hosts.SetAction((result, ct) => AdminAsync(result.GetValue(dir)!, "hosts", async (admin, ct) =>
+        {
+            var server = await admin.SendAsync(HttpMethod.Put,
+                $"/api/v1/servers/{Uri.EscapeDataString(result.GetValue(id)!)}/hosts",
+                JsonContent.Create(new HostsRequest(result.GetValue(names) ?? []), ApiJson.Default.HostsRequest),
+                ApiJson.Default.ServerView, ct);
+            return server.Hosts is { Count: > 0 } claimed
+                ? $"{server.Id}: {string.Join(", ", claimed)}"
+                : $"{server.Id}: no host names";
+        }, ct));
+        return hosts;
     }
 
     private static Command KickCommand()

@@ -29,11 +29,14 @@ internal static class AdminText
                 $"deny=[{string.Join(',', s.Rules.ClientDeny)}] idle={s.Rules.PairIdleTimeout}" +
                 (s.Rules.Bandwidth is { In: 0, Out: 0, PerClientIn: 0, PerClientOut: 0 } ? ""
                     : $" bandwidth=[{Bandwidth(s.Rules.Bandwidth)}]") +
-                (s.Agent?.ProxyProtocol is { } proxyProtocol ? $" proxy_protocol={proxyProtocol}" : ""))));
+                (s.Agent?.ProxyProtocol is { } proxyProtocol ? $" proxy_protocol={proxyProtocol}" : "") +
+                (s.Hosts is { Count: > 0 } hosts ? $" hosts=[{string.Join(',', hosts)}]" : ""))));
     }
 
-    // The client port, with its protocol when it is not TCP alone: "5353/udp", "53/tcp+udp".
-    private static string ClientPort(ServerView s) => s.Type == "tcp" ? $"{s.ClientPort}" : $"{s.ClientPort}/{s.Type}";
+    // The client port, with its protocol when it is not TCP alone: "5353/udp", "53/tcp+udp"; "-" for a
+    // server reached by host name only.
+    public static string ClientPort(ServerView s) =>
+        s.ClientPort is not { } port ? "-" : s.Type == "tcp" ? $"{port}" : $"{port}/{s.Type}";
 
     /// <summary>Limits as "in 10 MB/s, out none, per client in none, per client out 1 MB/s".</summary>
     public static string Bandwidth(BandwidthView b) =>

@@ -19,6 +19,7 @@ internal static class RelayConfigDescription
             { "control", o.Control.ToString() },
             { "ports", $"{o.PortLow}-{o.PortHigh}" },
             { "public_bind", o.EffectivePublicBind.ToString() },
+            { "https_port", o.HttpsPort is { } httpsPort ? Number(httpsPort) : new YamlScalarNode("off") },
         };
         if (o.CertificatePath is not null)
         {
@@ -53,6 +54,13 @@ internal static class RelayConfigDescription
                 server.Add("secret", new YamlScalarNode(MaskedSecret) { Style = ScalarStyle.SingleQuoted });
                 if (declared.ClientPort is { } clientPort) server.Add("client_port", Number(clientPort));
                 if (declared.DataPort is { } dataPort) server.Add("data_port", Number(dataPort));
+                if (declared.Hosts.Count > 0)
+                {
+                    server.Add("hosts", new YamlSequenceNode(declared.Hosts.Select(h => new YamlScalarNode(h)))
+                    {
+                        Style = YamlDotNet.Core.Events.SequenceStyle.Flow,
+                    });
+                }
             }
 
             if (rules.SeparateDataPort && declared?.DataPort is null) server.Add("data_port", "separate");

@@ -104,6 +104,13 @@ internal static class RelayConfigFile
                     throw new ConfigException($"servers: '{RelaySettings.Shorten(id)}' is not a valid server id");
                 }
                 ApplyServer(file, options, id, ConfigDocument.Mapping(entry, $"servers.{id}"));
+                // A name is one server's: the second claim is the error, at its line.
+                var mine = options.Declared.GetValueOrDefault(id)?.Hosts ?? [];
+                foreach (var other in options.Declared.Values.Where(d => d.Id != id))
+                {
+                    if (other.Hosts.FirstOrDefault(mine.Contains) is { } host)
+                        throw new ConfigException($"servers.{id}.hosts: '{host}' is claimed by servers.{other.Id} too");
+                }
             });
         }
     }
@@ -115,6 +122,7 @@ internal static class RelayConfigFile
         string? secret = null, secretFile = null, secretEnv = null;
         int? clientPort = null, dataPort = null;
         var protocols = ServerProtocols.Tcp;
+        List<string> hosts = [];
         foreach (var (key, keyNode, value) in entry is null ? [] : ConfigDocument.Entries(entry))
         {
             string name = prefix + key;
@@ -138,6 +146,7 @@ internal static class RelayConfigFile
                     case "secret_file": secretFile = Text(value, name); break;
                     case "secret_env": secretEnv = Text(value, name); break;
                     case "client_port": clientPort = RelaySettings.Port(Text(value, name), name); break;
+                    case "hosts": hosts = HostClaims(ConfigDocument.List(value, name), name); break;
                     case "type": protocols = ServerType(Text(value, name), name); break;
                     case "data_port":
                         // "separate": this server's agents get a data port of their own (the seed's
@@ -162,12 +171,25 @@ internal static class RelayConfigFile
                 throw new ConfigException($"{where}: the secret must have at least {Auth.MinSecretChars} characters " +
                     "(for example `openssl rand -base64 32`)");
             }
-            options.Declared[id] = new DeclaredServer(id, declared, clientPort, dataPort, protocols);
+            options.Declared[id] = new DeclaredServer(id, declared, clientPort, dataPort, protocols) { Hosts = hosts };
         }
-        else if (clientPort is not null || dataPort is not null || protocols != ServerProtocols.Tcp)
+        else if (clientPort is not null || dataPort is not null || protocols != ServerProtocols.Tcp || hosts.Count > 0)
         {
-            throw new ConfigException($"{where}: client_port, data_port and type declare a server, which needs " +
-                "secret, secret_file or secret_env");
+            throw new ConfigException($"{where}: client_port, data_port, type and hosts declare a server, which " +
+                "needs secret, secret_file or secret_env");
+        }
+    }
+
+    // Checked here, so that a bad name stops the start (or the reload) with its line.
+    private static List<string> HostClaims(List<string> names, string key)
+    {
+        try
+        {
+            return [.. names.Select(Gray.Relay.HostRouting.HostName.NormalizeClaim)];
+        }
+        catch (FormatException error)
+        {
+            throw new ConfigException($"{key}: {error.Message}");
         }
     }
 

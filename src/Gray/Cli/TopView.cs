@@ -42,7 +42,7 @@ internal static class TopView
                         }
 
                         previous[s.Id] = (s.BytesIn, s.BytesOut, now);
-                        table.AddRow(Markup.Escape(s.Id), $"{s.ClientPort}", $"{s.DataPort}",
+                        table.AddRow(Markup.Escape(s.Id), AdminText.ClientPort(s), $"{s.DataPort}",
                             s.Connected ? "[green]connected[/]" : "[grey]offline[/]",
                             $"{s.Agent?.PoolReady ?? 0}/{s.Rules.MaxPool}", $"{s.ActivePairs}", inRate, outRate,
                             s.Draining ? "[yellow]yes[/]" : "no");

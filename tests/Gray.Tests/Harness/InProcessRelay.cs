@@ -15,15 +15,19 @@ public sealed class InProcessRelay : IAsyncDisposable
 
     private readonly List<InProcessAgent> _agents = [];
 
-    private InProcessRelay(
-        IHost host, TimeProvider clock, RelayOptions options, RelayContext context, IPEndPoint control)
+    private InProcessRelay(IHost host, TimeProvider clock, RelayOptions options, RelayContext context,
+        IPEndPoint control, IPEndPoint? tlsEntry)
     {
         _host = host;
         Clock = clock;
         Options = options;
         Context = context;
         ControlPort = control.Port;
+        TlsEntryPort = tlsEntry?.Port ?? 0;
     }
+
+    /// <summary>The shared TLS entry point's port (https_port), 0 when it is off.</summary>
+    public int TlsEntryPort { get; }
 
     /// <summary>The relay's clock: a FakeTimeProvider unless the relay was started on the system's.</summary>
     public TimeProvider Clock { get; }
@@ -59,7 +63,7 @@ public sealed class InProcessRelay : IAsyncDisposable
         await host.StartAsync();
         var service = host.Services.GetServices<IHostedService>().OfType<RelayService>().Single();
         var context = await service.Started.WaitAsync(Tcp.Deadline);
-        return new InProcessRelay(host, time, options, context, service.ControlEndPoint!);
+        return new InProcessRelay(host, time, options, context, service.ControlEndPoint!, service.SharedTlsEndPoint);
     }
 
     /// <summary>The control plane's URL and the data directory's admin token.</summary>
@@ -88,12 +92,14 @@ public sealed class InProcessRelay : IAsyncDisposable
         return http;
     }
 
-    /// <summary>Registers a server on free loopback ports.</summary>
-    public AddedServer AddServer(string id, ServerProtocols protocols = ServerProtocols.Tcp)
+    /// <summary>Registers a server on free loopback ports; with <paramref name="hosts"/>, reached by those
+    /// names on the shared ports and without a client port of its own (ClientPort 0).</summary>
+    public AddedServer AddServer(string id, ServerProtocols protocols = ServerProtocols.Tcp,
+        IReadOnlyCollection<string>? hosts = null)
     {
         // Free now, and none that another server holds: a data port that only the registry knows (its
         // data connections come to the control port) is not bound, so the kernel may offer it again.
-        var taken = Context.Registry.List().SelectMany(e => new[] { e.ClientPort, e.DataPort }).ToHashSet();
+        var taken = Context.Registry.List().SelectMany(e => new[] { e.ClientPort ?? 0, e.DataPort }).ToHashSet();
         int FreeUntaken()
         {
             for (int i = 0; i < 100; i++)
@@ -104,8 +110,8 @@ public sealed class InProcessRelay : IAsyncDisposable
             throw new InvalidOperationException("no free port that the registry does not hold");
         }
 
-        var entry = Context.Registry.Add(id, FreeUntaken(), FreeUntaken(), protocols);
-        return new AddedServer(entry.Id, entry.ClientPort, entry.DataPort, entry.Secret);
+        var entry = Context.Registry.Add(id, hosts is null ? FreeUntaken() : null, FreeUntaken(), protocols, hosts);
+        return new AddedServer(entry.Id, entry.ClientPort ?? 0, entry.DataPort, entry.Secret);
     }
 
     /// <summary>The live tunnel of <paramref name="id"/>, once its agent is connected.</summary>

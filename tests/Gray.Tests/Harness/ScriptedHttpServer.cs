@@ -27,6 +27,9 @@ public sealed class ScriptedHttpServer : IAsyncDisposable
 
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>Requests being answered now.</summary>
+    public int Active => Volatile.Read(ref _active);
+
     /// <summary>The most requests that were being answered at the same moment.</summary>
     public int MostConcurrent => Volatile.Read(ref _mostActive);
 

@@ -11,7 +11,7 @@ public sealed class EchoService(int port = 0) : TcpServer(new IPEndPoint(IPAddre
 {
     protected override TcpSession CreateSession() => new EchoSession(this);
 
-    private sealed class EchoSession(TcpServer server) : TcpSession(server)
+    internal sealed class EchoSession(TcpServer server) : TcpSession(server)
     {
         protected override async Task RunAsync(CancellationToken cancellationToken)
         {
@@ -25,6 +25,13 @@ public sealed class EchoService(int port = 0) : TcpServer(new IPEndPoint(IPAddre
             await FlushAsync(cancellationToken);
         }
     }
+}
+
+/// <summary>An echo behind TLS with a certificate of its own for <paramref name="name"/> (self-signed).</summary>
+public sealed class TlsEchoService(string name) : TlsServer(new IPEndPoint(IPAddress.Loopback, 0),
+    new TlsServerOptions { Certificate = Gray.Net.Certificates.CreateSelfSigned(name) })
+{
+    protected override TcpSession CreateSession() => new EchoService.EchoSession(this);
 }
 
 /// <summary>Speaks first: sends a banner on connect, then echoes.</summary>

@@ -139,6 +139,8 @@ public class TrustedKeysTests
         await using var server = new ScriptedHttpServer();
         server.Respond = Serve(KeyLine("tenant", _tenant));
         await using var keys = Start(server.Url());
+        // The first load's answer reached the relay; its handler may still be finishing, and would count.
+        await Wait.UntilAsync(() => server.Active == 0, "the first load's handler done");
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         server.Respond = async (stream, ct) =>
         {

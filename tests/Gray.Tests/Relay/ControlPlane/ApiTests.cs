@@ -94,7 +94,7 @@ public class ApiTests
         Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync("/api/v1/servers/fresh")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync("/api/v1/servers/fresh")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await api.DeleteAsync("/api/v1/servers/fresh")).StatusCode);
-        Assert.True(TestRelay.IsFree(added.ClientPort));
+        Assert.True(TestRelay.IsFree(added.ClientPort!.Value));
     }
 
     [Fact]
@@ -139,5 +139,38 @@ public class ApiTests
 
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/tokens/{token.Id}")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await grafana.GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Host_names_are_claimed_at_add_changed_later_and_a_second_claim_is_a_conflict()
+    {
+        await using var relay = await InProcessRelay.StartAsync(clock: TimeProvider.System);
+        using var api = relay.Api();
+        using var created = await api.PostAsJsonAsync("/api/v1/servers",
+            new AddServerRequest("web", Hosts: ["App.Example.org", "*.preview.example.org"]),
+            ApiJson.Default.AddServerRequest);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var added = (await created.Content.ReadFromJsonAsync(ApiJson.Default.AddedServerView))!;
+        Assert.Null(added.ClientPort); // reached by name only
+        Assert.Equal(["*.preview.example.org", "app.example.org"], added.Hosts);
+
+        using var taken = await api.PostAsJsonAsync("/api/v1/servers",
+            new AddServerRequest("other", Hosts: ["app.example.org"]), ApiJson.Default.AddServerRequest);
+        Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);
+        Assert.Contains("already claimed by server 'web'",
+            (await taken.Content.ReadFromJsonAsync(ApiJson.Default.ApiError))!.Error);
+        using var bad = await api.PutAsJsonAsync("/api/v1/servers/web/hosts", new HostsRequest(["a b"]),
+            ApiJson.Default.HostsRequest);
+        Assert.Equal(HttpStatusCode.Conflict, bad.StatusCode);
+
+        using var changed = await api.PutAsJsonAsync("/api/v1/servers/web/hosts",
+            new HostsRequest(["web.example.org"]), ApiJson.Default.HostsRequest);
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        var view = await api.GetFromJsonAsync("/api/v1/servers/web", ApiJson.Default.ServerView);
+        Assert.Equal(["web.example.org"], view!.Hosts);
+        Assert.Equal("web", relay.Context.Registry.Hosts.Find("web.example.org"));
+        using var missing = await api.PutAsJsonAsync("/api/v1/servers/nobody/hosts",
+            new HostsRequest(["n.example.org"]), ApiJson.Default.HostsRequest);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 }
