@@ -217,7 +217,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                     welcome.ClientPort);
                 control.StartServing(dataTls);
                 // Client port 0: the server has none of its own; the relay's shared ports reach it by name.
-                string where = welcome.ClientPort == 0 ? "its host names" : $"port {welcome.ClientPort}";
+                string where = welcome.ClientPort == 0 ? "by its host names" : $"port {welcome.ClientPort}";
                 AgentLog.Connected(Logger, options.Id, options.RelayText, where, options.TargetText);
                 (humanOutput ?? Console.Out).WriteLine(
                     $"gray agent: server {options.Id} is public on relay {options.Relay.Host} " +

@@ -156,7 +156,7 @@ public partial class TcpServer
     public Task AcceptAsync(Transport transport)
     {
         RefuseReason? refused = transport.RemoteEndPoint is not IPEndPoint ip ? RefuseReason.Banned
-            : !IsStarted ? RefuseReason.Paused
+            : !IsStarted && !_acceptsHandedOnly ? RefuseReason.Paused
             : Admission(ip);
         if (refused is { } reason)
         {

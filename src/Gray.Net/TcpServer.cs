@@ -52,6 +52,8 @@ public partial class TcpServer : IAsyncDisposable
 
     public bool IsStarted => Volatile.Read(ref _listener) is not null;
 
+    private volatile bool _acceptsHandedOnly;
+
     public bool IsAcceptingPaused => _paused;
 
     /// <summary>Live sessions, including ones still in their handshake.</summary>
@@ -130,9 +132,16 @@ public partial class TcpServer : IAsyncDisposable
         OnStarted();
     }
 
+    /// <summary>
+    /// Serves only connections handed to <see cref="AcceptAsync"/> (made inside the process, say), with
+    /// no port of its own: the same sessions, budgets and stop as a listening server.
+    /// </summary>
+    public void StartWithoutPort() => _acceptsHandedOnly = true;
+
     /// <summary>Stops accepting, releases the port, closes every session and waits for them to end.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
+        _acceptsHandedOnly = false;
         bool wasListening = await StopListeningAsync().ConfigureAwait(false);
         DisconnectAll();
         await Task.WhenAll(_sessions.Values.Select(s => s.Completion)).WaitAsync(cancellationToken)

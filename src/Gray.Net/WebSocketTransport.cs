@@ -46,23 +46,9 @@ public sealed class WebSocketTransport(WebSocket webSocket, EndPoint? remoteEndP
         webSocket.Abort();
     }
 
-    private sealed class ByteStream(WebSocket webSocket) : Stream
+    private sealed class ByteStream(WebSocket webSocket) : Internal.DuplexStream
     {
         private bool _closeReceived;
-
-        public override bool CanRead => true;
-
-        public override bool CanWrite => true;
-
-        public override bool CanSeek => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per read
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer,
@@ -106,29 +92,6 @@ public sealed class WebSocketTransport(WebSocket webSocket, EndPoint? remoteEndP
                 throw new IOException($"The WebSocket failed: {error.Message}", error);
             }
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count,
-            CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) =>
-            ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
-
-        public override void Write(byte[] buffer, int offset, int count) =>
-            WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -28,8 +28,10 @@ internal static class ClientArrival
         using (var gone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         using (var paired = new CancellationTokenSource())
         {
-            // Nobody reads a client that waits for a data connection; a peek notices if it leaves.
-            var watch = WatchForDepartureAsync(client.Socket, gone, paired.Token);
+            // Nobody reads a client that waits for a data connection; a peek notices if it leaves. An
+            // in-process one (the HTTP entry point's) has no socket: its wait ends with the client's wait.
+            var watch = client.Transport is InProcessTransport ? Task.CompletedTask
+                : WatchForDepartureAsync(client.Socket, gone, paired.Token);
             data = await server.PairAsync(client, gone.Token).ConfigureAwait(false);
             await paired.CancelAsync().ConfigureAwait(false);
             await watch.ConfigureAwait(false);

@@ -22,6 +22,12 @@ public sealed class RelayOptions
     /// </summary>
     public int? HttpsPort { get; set; }
 
+    /// <summary>
+    /// The HTTP entry point's port (http_port): servers reached by the Host header of HTTP requests,
+    /// forwarded with X-Forwarded-* (HostRouting). Null: off.
+    /// </summary>
+    public int? HttpPort { get; set; }
+
     /// <summary>Where client and data ports listen; null means the control address.</summary>
     public IPAddress? PublicBind { get; set; }
 

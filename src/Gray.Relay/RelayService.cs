@@ -79,6 +79,9 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
     /// <summary>Where the TLS entry point listens once started; null when https_port is off.</summary>
     internal System.Net.IPEndPoint? SharedTlsEndPoint { get; private set; }
 
+    /// <summary>Where the HTTP entry point listens once started; null when http_port is off.</summary>
+    internal System.Net.IPEndPoint? SharedHttpEndPoint { get; private set; }
+
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         RelayContext relay;
@@ -122,8 +125,9 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
             control = new ControlListener(relay, new TlsServerOptions { Certificate = certificate });
             control.Start();
             relay.ControlEndPoint = control.EndPoint;
-            shared = HostRouting.SharedPorts.Start(relay);
+            shared = await HostRouting.SharedPorts.StartAsync(relay, stoppingToken).ConfigureAwait(false);
             SharedTlsEndPoint = shared.TlsEndPoint;
+            SharedHttpEndPoint = shared.HttpEndPoint;
             commands = new RelayCommands(relay, lifetime.StopApplication);
             var manager = relay.Manager;
             relay.Metrics.ObserveServers(() =>

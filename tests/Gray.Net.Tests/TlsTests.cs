@@ -190,7 +190,9 @@ public class TlsTests
         Assert.True(Certificates.MatchesFingerprint(Loopback.Certificate, hex));
         Assert.True(Certificates.MatchesFingerprint(Loopback.Certificate, colons));
         Assert.True(Certificates.MatchesFingerprint(Loopback.Certificate, "sha256:" + hex));
-        Assert.False(Certificates.MatchesFingerprint(Loopback.Certificate, hex[..^2] + "00"));
+        // The last byte changed (one certificate in 256 has a fingerprint ending in 00 already).
+        Assert.False(Certificates.MatchesFingerprint(Loopback.Certificate,
+            hex[..^2] + (hex.EndsWith("00", StringComparison.Ordinal) ? "01" : "00")));
         Assert.False(Certificates.MatchesFingerprint(Loopback.Certificate, "not hex"));
     }
 }

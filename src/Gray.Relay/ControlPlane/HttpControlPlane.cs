@@ -122,14 +122,14 @@ internal sealed class HttpControlPlane : IAsyncDisposable
         await _app.StopAsync(deadline.Token).ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
+}
 
-    /// <summary>The embedded application neither handles signals nor stops the process.</summary>
-    private sealed class EmbeddedLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+/// <summary>An embedded application neither handles signals nor stops the process.</summary>
+internal sealed class EmbeddedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>A listener could not bind; the message says which and why.</summary>

@@ -7,14 +7,22 @@ namespace Gray.Relay.HostRouting;
 internal sealed class SharedPorts : IAsyncDisposable
 {
     private readonly TlsEntryListener? _tls;
+    private readonly HttpEntry? _http;
 
-    private SharedPorts(TlsEntryListener? tls) => _tls = tls;
+    private SharedPorts(TlsEntryListener? tls, HttpEntry? http)
+    {
+        _tls = tls;
+        _http = http;
+    }
 
     /// <summary>Where the TLS entry point listens; null when it is off.</summary>
-    public IPEndPoint? TlsEndPoint => _tls?.EndPoint as IPEndPoint;
+    public IPEndPoint? TlsEndPoint => _tls?.EndPoint;
+
+    /// <summary>Where the HTTP entry point listens; null when it is off.</summary>
+    public IPEndPoint? HttpEndPoint => _http?.EndPoint;
 
     /// <summary>Binds the configured entry points. Throws if a port is taken.</summary>
-    public static SharedPorts Start(RelayContext relay)
+    public static async Task<SharedPorts> StartAsync(RelayContext relay, CancellationToken cancellationToken)
     {
         var options = relay.Options;
         TlsEntryListener? tls = null;
@@ -26,11 +34,27 @@ internal sealed class SharedPorts : IAsyncDisposable
             tls.Start();
         }
 
-        return new SharedPorts(tls);
+        HttpEntry? http = null;
+        try
+        {
+            if (options.HttpPort is { } httpPort)
+            {
+                http = await HttpEntry.StartAsync(relay, new IPEndPoint(options.EffectivePublicBind, httpPort),
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            if (tls is not null) await tls.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        return new SharedPorts(tls, http);
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_http is not null) await _http.DisposeAsync().ConfigureAwait(false);
         if (_tls is not null) await _tls.StopAsync().ConfigureAwait(false);
     }
 }

@@ -1,7 +1,7 @@
 // The TLS entry point (https_port): many servers behind one port, each reached by the server name its
 // clients' ClientHello carries. The relay reads the hello (bounded in size and time), picks the server,
 // and splices the raw bytes, hello first, with one of its data connections: the service terminates TLS
-// with its own certificate, and the relay never sees plaintext (passthrough).
+// with its own certificate, and the relay never sees plaintext (passthrough; decision 0041).
 using System.Buffers;
 using System.Net;
 using Gray.Net;
@@ -53,44 +53,17 @@ internal sealed class TlsEntrySession(TcpServer listener, RelayContext relay) : 
             return;
         }
 
-        if (!server.ClientRules.IsAllowed(address) || relay.IsDraining(id))
+        if (!RoutedArrival.IsWelcome(relay, server, address))
         {
             relay.Metrics.Refused(TlsEntryListener.PortKind, RefuseReason.Denied);
             await RefuseAsync(AccessDenied, null, null).ConfigureAwait(false);
             return;
         }
 
-        if (!relay.Clients.TryAcquire())
+        if (!await RoutedArrival.ServeAsync(this, relay, server, address, hello, TlsEntryListener.PortKind,
+                cancellationToken).ConfigureAwait(false))
         {
-            relay.Metrics.Refused(TlsEntryListener.PortKind, RefuseReason.GlobalLimit);
-            await RefuseAsync(InternalError, null, null).ConfigureAwait(false);
-            return;
-        }
-
-        try
-        {
-            var options = relay.Options;
-            if (!server.Routed.TryAdd(this, address, options.EffectiveMaxClientsPerServer,
-                    options.MaxClientConnectionsPerIp))
-            {
-                relay.Metrics.Refused(TlsEntryListener.PortKind, RefuseReason.AddressLimit);
-                await RefuseAsync(InternalError, null, null).ConfigureAwait(false);
-                return;
-            }
-
-            relay.Pending.Release(this); // a client of a server now, counted as one
-            try
-            {
-                await ClientArrival.ServeAsync(this, server, hello, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                server.Routed.Remove(this, address);
-            }
-        }
-        finally
-        {
-            relay.Clients.Release();
+            await RefuseAsync(InternalError, null, null).ConfigureAwait(false); // a budget is full
         }
     }
 

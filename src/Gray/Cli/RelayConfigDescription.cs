@@ -19,6 +19,7 @@ internal static class RelayConfigDescription
             { "control", o.Control.ToString() },
             { "ports", $"{o.PortLow}-{o.PortHigh}" },
             { "public_bind", o.EffectivePublicBind.ToString() },
+            { "http_port", o.HttpPort is { } httpPort ? Number(httpPort) : new YamlScalarNode("off") },
             { "https_port", o.HttpsPort is { } httpsPort ? Number(httpsPort) : new YamlScalarNode("off") },
         };
         if (o.CertificatePath is not null)

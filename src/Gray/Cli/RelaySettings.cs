@@ -20,6 +20,7 @@ internal static class RelaySettings
         ["data_dir"] = (o, v, dir) => o.DataDir = Path.Combine(dir, v),
         ["control"] = (o, v, _) => o.Control = SettingText.ParseEndPoint(v, "control"),
         ["ports"] = (o, v, _) => (o.PortLow, o.PortHigh) = ParsePortRange(v),
+        ["http_port"] = (o, v, _) => o.HttpPort = v == "off" ? null : Port(v, "http_port"),
         ["https_port"] = (o, v, _) => o.HttpsPort = v == "off" ? null : Port(v, "https_port"),
         ["public_bind"] = (o, v, _) => o.PublicBind = IPAddress.TryParse(v, out var address)
             ? address : throw new ConfigException($"public_bind: '{v}' is not an IP address"),

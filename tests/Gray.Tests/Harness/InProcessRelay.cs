@@ -16,7 +16,7 @@ public sealed class InProcessRelay : IAsyncDisposable
     private readonly List<InProcessAgent> _agents = [];
 
     private InProcessRelay(IHost host, TimeProvider clock, RelayOptions options, RelayContext context,
-        IPEndPoint control, IPEndPoint? tlsEntry)
+        IPEndPoint control, IPEndPoint? tlsEntry, IPEndPoint? httpEntry)
     {
         _host = host;
         Clock = clock;
@@ -24,7 +24,11 @@ public sealed class InProcessRelay : IAsyncDisposable
         Context = context;
         ControlPort = control.Port;
         TlsEntryPort = tlsEntry?.Port ?? 0;
+        HttpEntryPort = httpEntry?.Port ?? 0;
     }
+
+    /// <summary>The shared HTTP entry point's port (http_port), 0 when it is off.</summary>
+    public int HttpEntryPort { get; }
 
     /// <summary>The shared TLS entry point's port (https_port), 0 when it is off.</summary>
     public int TlsEntryPort { get; }
@@ -63,7 +67,8 @@ public sealed class InProcessRelay : IAsyncDisposable
         await host.StartAsync();
         var service = host.Services.GetServices<IHostedService>().OfType<RelayService>().Single();
         var context = await service.Started.WaitAsync(Tcp.Deadline);
-        return new InProcessRelay(host, time, options, context, service.ControlEndPoint!, service.SharedTlsEndPoint);
+        return new InProcessRelay(host, time, options, context, service.ControlEndPoint!, service.SharedTlsEndPoint,
+            service.SharedHttpEndPoint);
     }
 
     /// <summary>The control plane's URL and the data directory's admin token.</summary>

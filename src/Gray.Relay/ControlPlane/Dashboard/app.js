@@ -185,12 +185,14 @@ function renderServers(servers) {
       s.draining
         ? el('button', { type: 'button', onclick: (e) => act(e, 'POST', `/api/v1/servers/${s.id}/resume`) }, 'Resume')
         : el('button', { type: 'button', onclick: (e) => act(e, 'POST', `/api/v1/servers/${s.id}/drain`) }, 'Drain'),
+      el('button', { type: 'button', onclick: (e) => editHosts(e, s) }, 'Hosts'),
       el('button', { type: 'button', class: 'danger', onclick: (e) => remove(e, s.id) }, 'Delete'));
     const row = el('tr', { class: 'selectable', 'data-server': s.id, onclick: () => selectServer(s.id) },
       el('td', {}, s.id, s.draining ? el('span', { class: 'state-drain' }, ' · draining') : ''),
       el('td', { title: s.udp ? `UDP: ${s.udp.flows} flows, ${s.udp.dropped} datagrams dropped` : '' },
-        s.type === 'tcp' ? `${s.clientPort}` : `${s.clientPort}/${s.type}`),
-      el('td', {}, agent),
+        s.clientPort == null ? '–' : s.type === 'tcp' ? `${s.clientPort}` : `${s.clientPort}/${s.type}`),
+      el('td', { class: 'hosts' }, (s.hosts || []).join(', ') || '–'),
+      el('td', { class: 'agent' }, agent),
       el('td', { class: 'pool' }, s.agent ? `${s.agent.poolReady}/${s.agent.poolTarget}` : '–'),
       el('td', { class: 'pairs' }, s.activePairs),
       el('td', { class: 'rate-in', title: limitTitle(bw.in, bw.perClientIn) },
@@ -241,10 +243,10 @@ async function refreshClients() {
 
 // ---- actions ----
 
-async function act(event, method, path) {
+async function act(event, method, path, body) {
   event.stopPropagation();
   try {
-    await api(method, path);
+    await api(method, path, body);
   } catch (error) {
     alert(error.message);
   }
@@ -257,15 +259,29 @@ async function remove(event, id) {
   await act(event, 'DELETE', `/api/v1/servers/${encodeURIComponent(id)}`);
 }
 
+// Names as typed: separated by spaces or commas.
+function hostList(text) {
+  return text.split(/[\s,]+/).filter((name) => name.length > 0);
+}
+
+async function editHosts(event, server) {
+  event.stopPropagation();
+  const text = prompt(`Host names of ${server.id} (spaces or commas between them):`, (server.hosts || []).join(' '));
+  if (text === null) return;
+  await act(event, 'PUT', `/api/v1/servers/${encodeURIComponent(server.id)}/hosts`, { hosts: hostList(text) });
+}
+
 async function addServer(event) {
   event.preventDefault();
   const id = $('add-id').value.trim();
+  const hosts = hostList($('add-hosts').value);
   try {
-    const added = await api('POST', '/api/v1/servers', { id });
+    const added = await api('POST', '/api/v1/servers', hosts.length > 0 ? { id, hosts } : { id });
     $('added-id').textContent = added.id;
     $('added-secret').textContent = added.secret;
     $('added-command').textContent = added.agentCommand.replace('RELAY:', `${location.hostname}:`);
     $('add-id').value = '';
+    $('add-hosts').value = '';
     $('added').showModal();
   } catch (error) {
     alert(error.message);

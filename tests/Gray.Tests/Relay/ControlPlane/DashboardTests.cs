@@ -20,7 +20,7 @@ public class DashboardTests
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.OpenAsync(tunnel.Relay, tunnel.Relay.Admin.Token, 1280, 900);
         var row = page.Locator("#servers tr[data-server='healthy']");
-        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(
+        await Assertions.Expect(row.Locator("td.agent")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(
             "^connected"), new() { Timeout = ExpectTimeoutMs });
         long before = long.Parse((await row.GetAttributeAsync("data-bytes-in"))!);
 
@@ -86,6 +86,30 @@ public class DashboardTests
         await clientRow.GetByRole(AriaRole.Button, new() { Name = "Kick", Exact = true }).ClickAsync();
         Assert.True(await Tcp.IsClosedByPeerAsync(client));
         await Assertions.Expect(clientRow).ToHaveCountAsync(0, new() { Timeout = ExpectTimeoutMs });
+    }
+
+    [BrowserFact]
+    public async Task An_admin_adds_a_server_by_host_name_and_changes_its_names()
+    {
+        await using var tunnel = await InProcessHealthyTunnel.StartAsync(pool: 2);
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.OpenAsync(tunnel.Relay, tunnel.Relay.Admin.Token, 1280, 900);
+
+        await page.FillAsync("#add-id", "named");
+        await page.FillAsync("#add-hosts", "app.example.org, *.preview.example.org");
+        await page.ClickAsync("#add-form button");
+        await Assertions.Expect(page.Locator("#added")).ToBeVisibleAsync(new() { Timeout = ExpectTimeoutMs });
+        await page.ClickAsync("#added-close");
+        var row = page.Locator("#servers tr[data-server='named']");
+        await Assertions.Expect(row.Locator("td.hosts")).ToHaveTextAsync("*.preview.example.org, app.example.org",
+            new() { Timeout = ExpectTimeoutMs });
+        Assert.Null(tunnel.Relay.Context.Registry.Find("named")!.ClientPort);
+
+        page.Dialog += async (_, dialog) => await dialog.AcceptAsync("web.example.org api.example.org");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Hosts" }).ClickAsync();
+        await Assertions.Expect(row.Locator("td.hosts")).ToHaveTextAsync("api.example.org, web.example.org",
+            new() { Timeout = ExpectTimeoutMs });
+        Assert.Equal("named", tunnel.Relay.Context.Registry.Hosts.Find("web.example.org"));
     }
 
     [BrowserFact]
