@@ -8,7 +8,8 @@ internal sealed record BenchOptions
     public static readonly string[] AllSetups =
         ["direct", "gray-tls-defaults", "gray-plain-defaults", "gray-tls", "gray-tls-mux", "gray-plain",
             "gray-plain-mux", "gray-wss", "gray-wss-mux", "haproxy", "ssh"];
-    public static readonly string[] AllWorkloads = ["bulk", "rr", "conn", "integrity", "udp", "limit", "idle", "burst"];
+    public static readonly string[] AllWorkloads =
+        ["bulk", "rr", "conn", "integrity", "byname", "udp", "limit", "idle", "burst"];
 
     public const string Usage =
         """
@@ -24,8 +25,9 @@ internal sealed record BenchOptions
                              gray-plain,gray-plain-mux,gray-wss,gray-wss-mux,haproxy,ssh (default: all; -defaults:
                              the agent as shipped, no --mux or --pool; the others name pooled (--mux false) or
                              multiplexed (--mux); the wss ones reach the relay by WebSocket on its web port)
-          --workloads LIST   comma-separated: bulk,rr,conn,integrity,udp,limit,idle,burst (default: all);
-                             integrity: 256 MiB echoed with half-close, SHA-256 compared (16 MiB with --quick);
+          --workloads LIST   comma-separated: bulk,rr,conn,integrity,byname,udp,limit,idle,burst (default:
+                             all); integrity: 256 MiB echoed with half-close, SHA-256 compared (16 MiB with
+                             --quick); byname: HTTP by Host and TLS by SNI on one shared port (not ssh -R);
                              udp: datagram round trips (direct and Gray only); limit: one stream under a
                              50 MiB/s limit (Gray);
                              burst: RSS 60 s after 30 s of streams and request/response against RSS before

@@ -49,6 +49,17 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         string name, string program, IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
         Start(name, program, args, environment, KeptLines);
 
+    /// <summary>This benchmark again, in a child role (<paramref name="flag"/>): the same native binary, or
+    /// this assembly under dotnet.</summary>
+    public static ChildProcess StartSelf(string name, string flag)
+    {
+        string self = Environment.ProcessPath!;
+        string[] args = Path.GetFileNameWithoutExtension(self) == "dotnet"
+            ? [typeof(ChildProcess).Assembly.Location, flag]
+            : [flag];
+        return Start(name, self, args);
+    }
+
     private static ChildProcess Start(
         string name, string program, IEnumerable<string> args, IDictionary<string, string>? environment, int keptLines)
     {

@@ -18,11 +18,7 @@ internal static class EchoTarget
     /// <summary>Starts the echo target as a child process; its port.</summary>
     public static async Task<(ChildProcess Process, int Port)> StartAsync()
     {
-        string self = Environment.ProcessPath!;
-        string[] args = Path.GetFileNameWithoutExtension(self) == "dotnet"
-            ? [typeof(EchoTarget).Assembly.Location, Flag]
-            : [Flag];
-        var child = ChildProcess.Start("echo target", self, args);
+        var child = ChildProcess.StartSelf("echo target", Flag);
         string line = await child.WaitForLineAsync(
             l => l.StartsWith("listening ", StringComparison.Ordinal), "echo target", TimeSpan.FromSeconds(30));
         return (child, int.Parse(line["listening ".Length..]));

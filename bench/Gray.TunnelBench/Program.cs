@@ -7,6 +7,7 @@ using Gray.TunnelBench.Setups;
 using Gray.TunnelBench.Workloads;
 
 if (args is [EchoTarget.Flag]) return await EchoTarget.RunAsync();
+if (args is [NamedTargets.Flag]) return await NamedTargets.RunAsync();
 
 var options = BenchOptions.Parse(args, out string? error);
 if (options is null)
@@ -85,6 +86,9 @@ try
     int iperfPort = 0;
     if (bulk || limit) (iperfServer, iperfPort) = await Bulk.StartServerAsync();
     await using var iperfServerOwner = iperfServer;
+    (ChildProcess Process, int HttpPort, int TlsPort)? namedTargets =
+        options.Workloads.Contains("byname") ? await NamedTargets.StartAsync() : null;
+    await using var namedTargetsOwner = namedTargets?.Process;
 
     for (int round = 1; round <= options.Runs; round++)
     {
@@ -108,6 +112,14 @@ try
                     if (options.Workloads.Contains("integrity"))
                         await Integrity.RunAsync(tunnel, port, options, results);
                 });
+            }
+
+            if (namedTargets is not null)
+            {
+                failures += await RunGroupAsync(name, round, namedTargets.Value.HttpPort,
+                    (tunnel, port) => ByName.RunHttpAsync(tunnel, port, options, results), byName: ByNameKind.Http);
+                failures += await RunGroupAsync(name, round, namedTargets.Value.TlsPort,
+                    (tunnel, port) => ByName.RunTlsAsync(tunnel, port, options, results), byName: ByNameKind.Tls);
             }
 
             if (options.Workloads.Contains("udp"))
@@ -159,20 +171,16 @@ return failures == 0 ? 0 : 1;
 
 // Starts the setup afresh for one group of workloads against one service; 1 if it failed, noted.
 async Task<int> RunGroupAsync(string name, int round, int servicePort, Func<TunnelSetup, int, Task> workloads,
-    bool udp = false)
+    bool udp = false, ByNameKind? byName = null)
 {
     try
     {
         await using var tunnel = Create(name);
-        if (!udp)
-        {
-            await workloads(tunnel, await tunnel.StartAsync(servicePort));
-        }
-        else if (await tunnel.StartUdpAsync(servicePort) is { } udpPort)
-        {
-            await workloads(tunnel, udpPort); // setups without UDP (haproxy, ssh -R, plain data) show none
-        }
-
+        int? port = byName is { } kind ? await tunnel.StartByNameAsync(servicePort, kind)
+            : udp ? await tunnel.StartUdpAsync(servicePort)
+            : await tunnel.StartAsync(servicePort);
+        // Setups without UDP (haproxy, ssh -R, plain data) or names (ssh -R) show none.
+        if (port is { } entry) await workloads(tunnel, entry);
         return 0;
     }
     catch (BenchException e)

@@ -43,6 +43,18 @@ internal static class Metrics
 
     public static Metric DatagramLoss(int size) => new($"udp{size}.loss", $"UDP, {size} bytes, lost", "%", false);
 
+    public static readonly Metric HttpByNameRate =
+        new("http.name.rate", "HTTP by host name: request/response, 50 connections", "req/s", true);
+
+    public static readonly Metric HttpByNameConnections =
+        new("http.name.conn", "HTTP by host name: connection rate, 20 loops", "conn/s", true);
+
+    public static readonly Metric TlsBySniRate =
+        new("tls.sni.rate", "TLS by SNI: request/response, 50 connections", "req/s", true);
+
+    public static readonly Metric TlsBySniConnections =
+        new("tls.sni.conn", "TLS by SNI: connection rate, 20 loops (handshake each)", "conn/s", true);
+
     /// <summary>The SHA-256 echo with half-close (every byte back, in order), and how fast it ran.</summary>
     public static Metric Integrity(int bytes) =>
         new("integrity.rate", $"SHA-256 echo of {bytes / (1024 * 1024)} MiB with half-close", "MiB/s", true);

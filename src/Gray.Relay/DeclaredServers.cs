@@ -21,7 +21,15 @@ internal static class DeclaredServers
 
         foreach (var server in options.Declared.Values.OrderBy(s => s.Id, StringComparer.Ordinal))
         {
-            if (!relay.Registry.Declare(server)) continue;
+            var outcome = relay.Registry.Declare(server);
+            if (outcome == DeclareOutcome.Unchanged) continue;
+            if (outcome == DeclareOutcome.HostsChanged)
+            {
+                var names = relay.Registry.Find(server.Id)!.Hosts;
+                changes.Add($"server {server.Id}: host names {(names.Count == 0 ? "none" : string.Join(", ", names))}");
+                continue;
+            }
+
             // A changed secret or port needs a new agent session: the agent reconnects (and proves itself again).
             Drop(relay, server.Id, "its declaration changed", ErrorCode.ShuttingDown);
             var entry = relay.Registry.Find(server.Id)!;

@@ -31,6 +31,18 @@ public enum ServerProtocols
 
 public class RegistryException(string message) : Exception(message);
 
+/// <summary>What making a declared server match its file took.</summary>
+public enum DeclareOutcome
+{
+    Unchanged,
+
+    /// <summary>Only its host names changed: updated in place, its agent's session kept.</summary>
+    HostsChanged,
+
+    /// <summary>Added, or registered again (a new secret, port or type: its agent must reconnect).</summary>
+    Registered,
+}
+
 /// <summary>The registry has no server of that ID.</summary>
 public sealed class UnknownServerException(string id) : RegistryException($"no server '{id}'");
 
@@ -134,7 +146,10 @@ public sealed partial class Registry : IDisposable
             var used = List().SelectMany(e => new[] { e.ClientPort ?? 0, e.DataPort }).ToHashSet();
             used.Add(_options.Control.Port);
             bool byNameOnly = claimed.Length > 0 && clientPort is null && !protocols.HasFlag(ServerProtocols.Udp);
-            int? client = clientPort is { } c ? Claim(c, used, "client") : byNameOnly ? null : Allocate(used);
+            // An allocated client port must not take the data port asked for (a declared server keeps its own).
+            int? client = clientPort is { } c ? Claim(c, used, "client")
+                : byNameOnly ? null
+                : Allocate(dataPort is { } wanted ? [.. used, wanted] : used);
             used.Add(client ?? 0);
             int data = dataPort is { } d ? Claim(d, used, "data") : Allocate(used);
             var entry = new ServerEntry(id, Auth.NewSecret(), client, data, DateTimeOffset.UtcNow)
@@ -174,8 +189,8 @@ public sealed partial class Registry : IDisposable
         }
     }
 
-    /// <summary>Makes a declared server's entry match the file; true if it was added or changed.</summary>
-    public bool Declare(DeclaredServer server)
+    /// <summary>Makes a declared server's entry match the file, and says what that took.</summary>
+    public DeclareOutcome Declare(DeclaredServer server)
     {
         lock (_gate)
         {
@@ -183,10 +198,20 @@ public sealed partial class Registry : IDisposable
             bool sameSecret = current?.Secret == server.Secret;
             bool samePorts = current is not null && (server.ClientPort ?? current.ClientPort) == current.ClientPort
                 && (server.DataPort ?? current.DataPort) == current.DataPort;
-            var hosts = server.Hosts.Select(HostRouting.HostName.NormalizeClaim).Order(StringComparer.Ordinal);
-            bool same = sameSecret && samePorts && current!.Protocols == server.Protocols
-                && current.Hosts.SequenceEqual(hosts);
-            if (current is not null && same && IsDeclared(server.Id)) return false;
+            string[] hosts =
+                [.. server.Hosts.Select(HostRouting.HostName.NormalizeClaim).Order(StringComparer.Ordinal)];
+            if (current is not null && sameSecret && samePorts && current.Protocols == server.Protocols
+                && IsDeclared(server.Id))
+            {
+                if (current.Hosts.SequenceEqual(hosts)) return DeclareOutcome.Unchanged;
+                // Names alone changed: the entry and its agent's session stay (unless it needs a port now).
+                if (hosts.Length > 0 || current.ClientPort is not null)
+                {
+                    SetHosts(server.Id, hosts);
+                    return DeclareOutcome.HostsChanged;
+                }
+            }
+
             if (current is not null) Delete(server.Id);
             var added = Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null),
                 server.DataPort ?? (samePorts ? current?.DataPort : null), server.Protocols, server.Hosts);
@@ -196,7 +221,7 @@ public sealed partial class Registry : IDisposable
             command.Parameters.AddWithValue("$id", added.Id);
             command.ExecuteNonQuery();
             LoadEntries();
-            return true;
+            return DeclareOutcome.Registered;
         }
     }
 

@@ -123,6 +123,15 @@ public class HostClaimConfigTests
     }
 
     [Fact]
+    public void An_unquoted_wildcard_is_named_as_such_at_its_line()
+    {
+        var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(
+            Write("servers:\n  web:\n    secret: 'a-secret-of-enough-length-0123456789'\n" +
+                "    hosts: [*.preview.example.org]\n"), new RelayOptions()));
+        Assert.Contains("gray.yaml:4: '*.preview.example.org' reads as a YAML alias; quote it", error.Message);
+    }
+
+    [Fact]
     public void A_name_claimed_by_two_declared_servers_is_an_error_at_the_second()
     {
         var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(Write(

@@ -63,6 +63,7 @@ internal static class MarkdownReport
         Metrics.ConnectionRate, Metrics.SetupP50, Metrics.SetupP99, Metrics.ConnectionRelayCpu,
             Metrics.ConnectionAgentCpu,
         Metrics.SingleSetupP50, Metrics.Integrity(Workloads.Integrity.StreamBytes(options)),
+        Metrics.HttpByNameRate, Metrics.HttpByNameConnections, Metrics.TlsBySniRate, Metrics.TlsBySniConnections,
         .. Workloads.Datagrams.Sizes.SelectMany(s => new[]
         {
             Metrics.DatagramRate(s), Metrics.DatagramP50(s), Metrics.DatagramP99(s), Metrics.DatagramLoss(s),

@@ -9,5 +9,7 @@ internal sealed class DirectSetup : TunnelSetup
 
     public override Task<int?> StartUdpAsync(int targetPort) => Task.FromResult<int?>(targetPort);
 
+    public override Task<int?> StartByNameAsync(int targetPort, ByNameKind kind) => Task.FromResult<int?>(targetPort);
+
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

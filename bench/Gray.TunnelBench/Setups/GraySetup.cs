@@ -51,15 +51,20 @@ internal sealed class GraySetup(
         ? null // UDP flows ride multiplexed TLS data connections; plain data has no UDP
         : await StartAsync(targetPort, udp: true);
 
+    public override async Task<int?> StartByNameAsync(int targetPort, ByNameKind kind) =>
+        await StartAsync(targetPort, udp: false, kind);
+
     public override async Task<bool> LimitBandwidthAsync(long bytesPerSecond)
     {
         await AdminAsync("bandwidth", ServerId, "--in", bytesPerSecond.ToString());
         return true;
     }
 
-    private async Task<int> StartAsync(int targetPort, bool udp)
+    // With byName, the server is reached by name on the relay's shared port of that kind; that port is returned.
+    private async Task<int> StartAsync(int targetPort, bool udp, ByNameKind? byName = null)
     {
         string dir = Directory.CreateDirectory(Path.Combine(scratch, $"gray-{Guid.NewGuid():N}")).FullName;
+        int sharedPort = Ports.Free();
         _dataDir = Path.Combine(dir, "data");
         string config = Path.Combine(dir, "relay.yaml");
         // Limits above the idle workload's 10,000 tunneled connections (two relay connections each).
@@ -70,7 +75,12 @@ internal sealed class GraySetup(
             max_pending_per_ip: 512
             allow_plain_data: true
 
-            """ + (webSocket ? "http:\n  tls: true\n" : ""));
+            """ + (webSocket ? "http:\n  tls: true\n" : "") + byName switch
+            {
+                ByNameKind.Http => $"http_port: {sharedPort}\n",
+                ByNameKind.Tls => $"https_port: {sharedPort}\n",
+                _ => "",
+            });
         int basePort = Ports.FreeBlock(RelayPorts);
         _relay = ChildProcess.Start("relay", gray.Program, gray.Arguments(
         [
@@ -82,9 +92,14 @@ internal sealed class GraySetup(
             l => l.StartsWith("gray relay: control", StringComparison.Ordinal), "relay started", StartTimeout);
         string fingerprint = line[(line.LastIndexOf(' ') + 1)..];
 
-        var added = JsonDocument.Parse(udp ? await AdminAsync("add", ServerId, "--udp", "--json")
-            : await AdminAsync("add", ServerId, "--json")).RootElement;
-        int clientPort = added.GetProperty("clientPort").GetInt32();
+        string[] add = ["add", ServerId, "--json", .. udp ? new[] { "--udp" } : [], .. byName switch
+        {
+            ByNameKind.Http => new[] { "--host", NamedTargets.HttpHost },
+            ByNameKind.Tls => ["--host", NamedTargets.TlsHost],
+            _ => [],
+        }];
+        var added = JsonDocument.Parse(await AdminAsync(add)).RootElement;
+        int clientPort = byName is null ? added.GetProperty("clientPort").GetInt32() : sharedPort;
         string secret = added.GetProperty("secret").GetString()!;
 
         // By WebSocket: to the web port the relay chose, as its admin.json says.

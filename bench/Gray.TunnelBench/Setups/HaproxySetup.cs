@@ -12,7 +12,38 @@ internal sealed class HaproxySetup(string scratch, ulong descriptors) : TunnelSe
 
     public override string Name => Report.Goals.Haproxy;
 
-    public override async Task<int> StartAsync(int targetPort)
+    public override Task<int> StartAsync(int targetPort) => RunAsync(targetPort, port => $"""
+        frontend bench
+            bind 127.0.0.1:{port}
+            default_backend service
+        backend service
+            server target 127.0.0.1:{targetPort}
+        """);
+
+    // The same routing as Gray's shared ports: by the Host header (HTTP mode), or by the SNI name of a
+    // ClientHello inspected and passed through (TCP mode).
+    public override async Task<int?> StartByNameAsync(int targetPort, ByNameKind kind) =>
+        await RunAsync(targetPort, port => kind == ByNameKind.Http
+            ? $$"""
+                frontend bench
+                    mode http
+                    bind 127.0.0.1:{{port}}
+                    use_backend service if { req.hdr(host),field(1,:) -i {{NamedTargets.HttpHost}} }
+                backend service
+                    mode http
+                    server target 127.0.0.1:{{targetPort}}
+                """
+            : $$"""
+                frontend bench
+                    bind 127.0.0.1:{{port}}
+                    tcp-request inspect-delay 5s
+                    tcp-request content accept if { req.ssl_hello_type 1 }
+                    use_backend service if { req.ssl_sni -i {{NamedTargets.TlsHost}} }
+                backend service
+                    server target 127.0.0.1:{{targetPort}}
+                """);
+
+    private async Task<int> RunAsync(int targetPort, Func<int, string> frontend)
     {
         int port = Ports.Free();
         string config = Path.Combine(scratch, $"haproxy-{port}.cfg");
@@ -28,13 +59,8 @@ internal sealed class HaproxySetup(string scratch, ulong descriptors) : TunnelSe
                 timeout connect 5s
                 timeout client 1h
                 timeout server 1h
-            frontend bench
-                bind 127.0.0.1:{port}
-                default_backend service
-            backend service
-                server target 127.0.0.1:{targetPort}
 
-            """);
+            """ + frontend(port) + "\n");
         _haproxy = ChildProcess.Start("haproxy", Program, ["-f", config, "-db"]);
         await Listening.WaitUntilAcceptingAsync(port, _haproxy);
         return port;

@@ -16,6 +16,12 @@ internal abstract class TunnelSetup : IAsyncDisposable
     /// </summary>
     public virtual Task<int?> StartUdpAsync(int targetPort) => Task.FromResult<int?>(null);
 
+    /// <summary>
+    /// Starts the setup with a shared port that routes <paramref name="kind"/>'s name (NamedTargets) to
+    /// 127.0.0.1:<paramref name="targetPort"/>; that port, or null where the setup routes no names (ssh -R).
+    /// </summary>
+    public virtual Task<int?> StartByNameAsync(int targetPort, ByNameKind kind) => Task.FromResult<int?>(null);
+
     /// <summary>Limits client → service bandwidth; false where the setup has no such setting.</summary>
     public virtual Task<bool> LimitBandwidthAsync(long bytesPerSecond) => Task.FromResult(false);
 
@@ -38,4 +44,11 @@ internal abstract class TunnelSetup : IAsyncDisposable
     }
 
     public abstract ValueTask DisposeAsync();
+}
+
+/// <summary>What a shared port routes by: the HTTP Host header, or the TLS server name (passed through).</summary>
+internal enum ByNameKind
+{
+    Http,
+    Tls,
 }

@@ -54,6 +54,17 @@ internal sealed class ConfigDocument
             wrong.Error(document.RootNode, "expected settings (key: value lines)");
             return wrong;
         }
+        catch (AnchorNotFoundException error)
+            when (System.Text.RegularExpressions.Regex.Match(error.Message, "'([^']*)'") is { Success: true } anchor)
+        {
+            // An unquoted wildcard host (*.example.org) reads as an alias: say so, at its own line.
+            int at = text.IndexOf("*" + anchor.Groups[1].Value, StringComparison.Ordinal);
+            int line = at < 0 ? (int)error.Start.Line : text.AsSpan(0, at).Count('\n') + 1;
+            var broken = new ConfigDocument(path, null);
+            broken.Errors.Add($"{path}:{line}: '*{anchor.Groups[1].Value}' reads as a YAML alias; quote it " +
+                $"(a wildcard host name: \"*{anchor.Groups[1].Value}\")");
+            return broken;
+        }
         catch (YamlException error)
         {
             var broken = new ConfigDocument(path, null);

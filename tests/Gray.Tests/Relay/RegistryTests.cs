@@ -132,3 +132,28 @@ public class RegistryHostTests
         Assert.Equal(42010, again.Find("old")!.ClientPort);
     }
 }
+
+public class DeclaredHostTests
+{
+    [Fact]
+    public void A_declared_servers_names_change_in_place_and_a_port_change_registers_it_again()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-registry-").FullName;
+        using var registry = Registry.Open(dir, new RelayOptions { PortLow = 43000, PortHigh = 43999 });
+        const string Secret = "a-secret-of-enough-length-0123456789";
+        var web = new DeclaredServer("web", Secret, null, null) { Hosts = ["a.example.org"] };
+        Assert.Equal(DeclareOutcome.Registered, registry.Declare(web));
+        var first = registry.Find("web")!;
+        Assert.Equal(DeclareOutcome.Unchanged, registry.Declare(web));
+
+        Assert.Equal(DeclareOutcome.HostsChanged, registry.Declare(web with { Hosts = ["b.example.org"] }));
+        var renamed = registry.Find("web")!;
+        Assert.Equal((first.CreatedAt, first.DataPort), (renamed.CreatedAt, renamed.DataPort)); // the same entry
+        Assert.Equal(["b.example.org"], renamed.Hosts);
+        Assert.Equal("web", registry.Hosts.Find("b.example.org"));
+
+        // No names and no port: it needs a port now, so it is registered again.
+        Assert.Equal(DeclareOutcome.Registered, registry.Declare(web with { Hosts = [] }));
+        Assert.NotNull(registry.Find("web")!.ClientPort);
+    }
+}

@@ -54,6 +54,29 @@ public class HttpEntryTests
     }
 
     [Fact]
+    public async Task A_drained_server_answers_503_and_a_denied_address_403()
+    {
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.HttpPort = 0;
+            o.Servers["closed"] = o.DefaultRules with { ClientDeny = ["127.0.0.0/8"] };
+        }, TimeProvider.System);
+        await using var app = await WebService.StartAsync("app");
+        await relay.StartAgentAsync(relay.AddServer("app", hosts: ["app.example.org"]), app.EndPoint, mux: true);
+        await relay.StartAgentAsync(relay.AddServer("closed", hosts: ["closed.example.org"]), app.EndPoint, mux: true);
+        using var http = new HttpClient();
+
+        using var denied = await http.SendAsync(Request("closed.example.org", relay.HttpEntryPort, "/whoami"));
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        relay.Context.Drain("app");
+        using var drained = await http.SendAsync(Request("app.example.org", relay.HttpEntryPort, "/whoami"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, drained.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), drained.Headers.RetryAfter?.Delta);
+        relay.Context.Resume("app");
+        Assert.StartsWith("app\n", await GetAsync(http, relay.HttpEntryPort, "app.example.org", "/whoami"));
+    }
+
+    [Fact]
     public async Task A_websocket_echo_goes_through_the_http_entry_point()
     {
         await using var relay = await InProcessRelay.StartAsync(o => o.HttpPort = 0, TimeProvider.System);

@@ -97,6 +97,36 @@ public class TlsEntryTests
     }
 
     [Fact]
+    public async Task Routed_clients_count_against_the_servers_per_address_budget_and_a_drain()
+    {
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.HttpsPort = 0;
+            o.MaxClientConnectionsPerIp = 1;
+        }, TimeProvider.System);
+        await using var app = new TlsEchoService("app.example.org");
+        app.Start();
+        await relay.StartAgentAsync(relay.AddServer("app", hosts: ["app.example.org"]), Local(app), mux: true);
+        byte[] hello = await ClientHelloTests.CaptureHelloAsync("app.example.org");
+
+        using var first = await Tcp.ConnectAsync(relay.TlsEntryPort, from: IPAddress.Parse("127.0.0.5"));
+        await first.SendAsync(hello);
+        Assert.Equal(22, (await Tcp.ReadExactlyAsync(first, 1))[0]); // the service's ServerHello
+        using var second = await Tcp.ConnectAsync(relay.TlsEntryPort, from: IPAddress.Parse("127.0.0.5"));
+        await second.SendAsync(hello);
+        Assert.Equal(new byte[] { 21, 3, 3, 0, 2, 2, 80 }, await Tcp.ReadExactlyAsync(second, 7)); // over budget
+        using var other = await Tcp.ConnectAsync(relay.TlsEntryPort, from: IPAddress.Parse("127.0.0.6"));
+        await other.SendAsync(hello);
+        Assert.Equal(22, (await Tcp.ReadExactlyAsync(other, 1))[0]); // another address has its own
+
+        relay.Context.Drain("app");
+        using var drained = await Tcp.ConnectAsync(relay.TlsEntryPort, from: IPAddress.Parse("127.0.0.7"));
+        await drained.SendAsync(hello);
+        Assert.Equal(new byte[] { 21, 3, 3, 0, 2, 2, 49 }, await Tcp.ReadExactlyAsync(drained, 7));
+        Assert.Equal(2, (await relay.TunnelAsync("app")).Clients().Count); // the running pairs go on
+    }
+
+    [Fact]
     public async Task What_is_not_tls_is_answered_with_a_decode_error()
     {
         await using var relay = await InProcessRelay.StartAsync(o => o.HttpsPort = 0, TimeProvider.System);
