@@ -198,6 +198,13 @@ public sealed record ServerRules
     /// <summary>How this server's agent may prove itself (auth: key refuses the secret).</summary>
     public ServerAuth Auth { get; init; } = ServerAuth.SecretOrKey;
 
+    /// <summary>HTTP basic authentication the HTTP entry point asks of this server's clients; null: none.</summary>
+    public HttpCredentials? HttpAuth { get; init; }
+
+    /// <summary>The Host header the HTTP entry point sends this server's service instead of the client's
+    /// (host_header, as frp's host_header_rewrite); null keeps the client's.</summary>
+    public string? HostHeader { get; init; }
+
     public Gray.Net.AddressRules ToAddressRules() => Gray.Net.AddressRules.Parse(ClientAllow, ClientDeny);
 }
 
@@ -209,4 +216,10 @@ public enum ServerAuth
 
     /// <summary>Only with a trusted key: the secret is refused (auth: key).</summary>
     KeyOnly,
+}
+
+/// <summary>A user and password for HTTP basic authentication; the password never reaches a log.</summary>
+public sealed record HttpCredentials(string User, string Password)
+{
+    public override string ToString() => $"{User}:***";
 }

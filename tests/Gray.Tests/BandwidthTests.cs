@@ -66,6 +66,30 @@ public class BandwidthTests
     }
 
     [Fact]
+    public async Task A_servers_limit_holds_for_its_clients_routed_by_name_on_the_tls_port()
+    {
+        await using var sink = new SinkService();
+        sink.Start();
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.HttpsPort = 0;
+            o.Servers["slow"] = o.DefaultRules with { Bandwidth = new Bandwidth(In: Limit) };
+        }, TimeProvider.System);
+        await relay.StartAgentAsync(relay.AddServer("slow", hosts: ["slow.example.org"]), sink.EndPoint, mux: true);
+
+        // Passthrough carries whatever follows the hello: here a stream of zeros, limited as any client's.
+        using var uploader = await Tcp.ConnectAsync(relay.TlsEntryPort);
+        await uploader.SendAsync(await Relay.HostRouting.ClientHelloTests.CaptureHelloAsync("slow.example.org"));
+        using var stop = new CancellationTokenSource();
+        var uploading = SendUntilStoppedAsync(uploader, stop.Token);
+        await Wait.UntilAsync(() => sink.Received > 0, "the upload under way");
+        double rate = await Rate.MeasureAsync(() => sink.Received, WarmUp, Window);
+        await stop.CancelAsync();
+        await uploading;
+        Assert.InRange(rate, Limit * 0.9, Limit * 1.1);
+    }
+
+    [Fact]
     public async Task A_per_client_download_limit_from_the_file_gives_each_client_address_its_own_share()
     {
         await using var source = new SourceService();

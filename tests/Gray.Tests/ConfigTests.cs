@@ -123,6 +123,28 @@ public class HostClaimConfigTests
     }
 
     [Fact]
+    public void A_server_takes_basic_authentication_and_a_host_header_for_the_http_entry_point()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-auth-").FullName;
+        File.WriteAllText(Path.Combine(dir, "web.pass"), "from a file\n");
+        string file = Path.Combine(dir, "gray.yaml");
+        File.WriteAllText(file, "servers:\n  web:\n    http_auth: { user: alice, password_file: web.pass }\n" +
+            "    host_header: internal.lan:8080\n");
+        var options = new RelayOptions();
+        RelayConfigFile.Apply(file, options);
+        Assert.Equal(new HttpCredentials("alice", "from a file"), options.Servers["web"].HttpAuth);
+        Assert.Equal("internal.lan:8080", options.Servers["web"].HostHeader);
+        Assert.DoesNotContain("from a file", options.Servers["web"].HttpAuth!.ToString());
+
+        var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(
+            Write("servers:\n  web:\n    http_auth: { user: alice }\n"), new RelayOptions()));
+        Assert.Contains("servers.web.http_auth: give one of password, password_file, password_env", error.Message);
+        error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(
+            Write("servers:\n  web:\n    host_header: 'not a name'\n"), new RelayOptions()));
+        Assert.Contains("servers.web.host_header: 'not a name' is not a host name", error.Message);
+    }
+
+    [Fact]
     public void An_unquoted_wildcard_is_named_as_such_at_its_line()
     {
         var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(

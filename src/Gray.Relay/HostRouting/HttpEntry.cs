@@ -66,7 +66,8 @@ internal sealed class HttpEntry : IAsyncDisposable
         builder.Services.AddHttpForwarder();
         var app = builder.Build();
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
-        app.Run(context => ForwardAsync(context, relay, routed, forwarder));
+        var authentication = new BasicAuthentication(new LoginBackoff(relay.Time, options.AddressPrefix));
+        app.Run(context => ForwardAsync(context, relay, routed, forwarder, authentication));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -85,7 +86,7 @@ internal sealed class HttpEntry : IAsyncDisposable
     }
 
     private static async Task ForwardAsync(HttpContext context, RelayContext relay, RoutedClientListener routed,
-        IHttpForwarder forwarder)
+        IHttpForwarder forwarder, BasicAuthentication authentication)
     {
         var address = context.Connection.RemoteIpAddress ?? IPAddress.Any;
         string? name = HostName.NormalizeRequest(context.Request.Host.Host);
@@ -115,10 +116,18 @@ internal sealed class HttpEntry : IAsyncDisposable
             return;
         }
 
+        var rules = server.Rules;
+        if (rules.HttpAuth is { } credentials
+            && !await authentication.AdmitAsync(context, credentials, address).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var connection = context.Features.Get<EntryConnection>()!;
         var invoker = connection.InvokerFor(server, address, context.Connection.RemotePort, routed);
-        var error = await forwarder.SendAsync(context, $"http://{context.Request.Host}/", invoker,
-            ForwarderRequestConfig.Empty, HttpTransformer.Default).ConfigureAwait(false);
+        // The destination's authority becomes the Host header; the client's goes on in X-Forwarded-Host.
+        var error = await forwarder.SendAsync(context, $"http://{rules.HostHeader ?? context.Request.Host.Value}/",
+            invoker, ForwarderRequestConfig.Empty, HttpTransformer.Default).ConfigureAwait(false);
         if (error != ForwarderError.None && !context.Response.HasStarted)
         {
             context.Response.Headers.RetryAfter = RetryAfter;

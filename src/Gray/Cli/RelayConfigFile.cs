@@ -147,6 +147,10 @@ internal static class RelayConfigFile
                     case "secret_env": secretEnv = Text(value, name); break;
                     case "client_port": clientPort = RelaySettings.Port(Text(value, name), name); break;
                     case "hosts": hosts = HostClaims(ConfigDocument.List(value, name), name); break;
+                    case "http_auth": rules = rules with { HttpAuth = HttpAuthSetting.Read(file, value, name) }; break;
+                    case "host_header":
+                        rules = rules with { HostHeader = HostHeader(Text(value, name), name) };
+                        break;
                     case "type": protocols = ServerType(Text(value, name), name); break;
                     case "data_port":
                         // "separate": this server's agents get a data port of their own (the seed's
@@ -179,6 +183,14 @@ internal static class RelayConfigFile
                 "needs secret, secret_file or secret_env");
         }
     }
+
+    // A name (and port) the service expects in Host: what the client sent stays in X-Forwarded-Host.
+    private static string HostHeader(string text, string key) =>
+        Uri.CheckHostName(text.Split(':')[0]) is UriHostNameType.Dns or UriHostNameType.IPv4
+            && (text.Split(':') is [_] || (text.Split(':') is [_, var port] && int.TryParse(port, out int p)
+                && p is > 0 and <= 65535))
+            ? text
+            : throw new ConfigException($"{key}: '{RelaySettings.Shorten(text)}' is not a host name (or name:port)");
 
     // Checked here, so that a bad name stops the start (or the reload) with its line.
     private static List<string> HostClaims(List<string> names, string key)

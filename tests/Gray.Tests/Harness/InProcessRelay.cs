@@ -151,6 +151,22 @@ public sealed class InProcessRelay : IAsyncDisposable
         for (var passed = TimeSpan.Zero; passed < by; passed += step) Time.Advance(step);
     }
 
+    /// <summary>
+    /// Moves the fake clock in steps of <paramref name="step"/> until the relay closes <paramref name="client"/>
+    /// (at most 40 steps); how far it moved.
+    /// </summary>
+    public async Task<TimeSpan> AdvanceUntilClosedAsync(System.Net.Sockets.Socket client, TimeSpan step)
+    {
+        var advanced = TimeSpan.Zero;
+        for (int i = 0; i < 40 && !await Tcp.IsClosedByPeerAsync(client, TimeSpan.FromMilliseconds(200)); i++)
+        {
+            Time.Advance(step);
+            advanced += step;
+        }
+
+        return advanced;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var agent in _agents) await agent.DisposeAsync();

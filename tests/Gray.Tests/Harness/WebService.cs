@@ -33,7 +33,8 @@ public sealed class WebService : IAsyncDisposable
         app.UseRouting();
         app.MapGet("/whoami", (HttpContext c) =>
             $"{name}\nhost={c.Request.Host}\nxff={c.Request.Headers["X-Forwarded-For"]}\n" +
-            $"xfp={c.Request.Headers["X-Forwarded-Proto"]}\nxfh={c.Request.Headers["X-Forwarded-Host"]}\n");
+            $"xfp={c.Request.Headers["X-Forwarded-Proto"]}\nxfh={c.Request.Headers["X-Forwarded-Host"]}\n" +
+            $"auth={c.Request.Headers.Authorization}\n");
         app.MapGet("/stream", async (HttpContext c, long bytes) =>
         {
             c.Response.ContentLength = bytes;

@@ -116,12 +116,7 @@ public class FakeClockTests
 
         // The watchdog looks every quarter of the timeout; the pair must outlive the timeout, then end.
         var step = idle / 4;
-        var advanced = TimeSpan.Zero;
-        for (int i = 0; i < 40 && !await Tcp.IsClosedByPeerAsync(client, TimeSpan.FromMilliseconds(200)); i++)
-        {
-            relay.Time.Advance(step);
-            advanced += step;
-        }
+        var advanced = await relay.AdvanceUntilClosedAsync(client, step);
 
         Assert.InRange(advanced, idle, idle + 2 * step);
         await Wait.UntilAsync(() => tunnel.ActivePairs == 0, "the pair ended");

@@ -77,6 +77,49 @@ public class HttpEntryTests
     }
 
     [Fact]
+    public async Task Basic_authentication_guards_a_server_and_its_host_header_can_be_rewritten()
+    {
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.HttpPort = 0;
+            o.Servers["app"] = o.DefaultRules with
+            {
+                HttpAuth = new Gray.Relay.HttpCredentials("alice", "pass: word"),
+                HostHeader = "internal.lan:8080",
+            };
+        }, TimeProvider.System);
+        await using var app = await WebService.StartAsync("app");
+        await relay.StartAgentAsync(relay.AddServer("app", hosts: ["app.example.org"]), app.EndPoint, mux: true);
+        using var http = new HttpClient();
+
+        using var asked = await http.SendAsync(Request("app.example.org", relay.HttpEntryPort, "/whoami"));
+        Assert.Equal(HttpStatusCode.Unauthorized, asked.StatusCode);
+        Assert.Equal("Basic", asked.Headers.WwwAuthenticate.Single().Scheme);
+
+        using var right = Request("app.example.org", relay.HttpEntryPort, "/whoami");
+        right.Headers.Authorization = new("Basic", Convert.ToBase64String("alice:pass: word"u8.ToArray()));
+        using var answer = await http.SendAsync(right);
+        string body = await answer.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Contains("host=internal.lan:8080\n", body); // the name the service expects
+        Assert.Contains($"xfh=app.example.org:{relay.HttpEntryPort}\n", body); // the one the client asked for
+        Assert.Contains("auth=\n", body); // the relay's credentials stay at the relay
+
+        // Wrong passwords back off: a few are free, then the network waits.
+        HttpStatusCode last = HttpStatusCode.OK;
+        for (int i = 0; i < 8 && last != HttpStatusCode.TooManyRequests; i++)
+        {
+            using var wrong = Request("app.example.org", relay.HttpEntryPort, "/whoami");
+            wrong.Headers.Authorization = new("Basic", Convert.ToBase64String("alice:guess"u8.ToArray()));
+            using var refused = await http.SendAsync(wrong);
+            last = refused.StatusCode;
+            Assert.Contains(last, new[] { HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests });
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, last);
+    }
+
+    [Fact]
     public async Task A_websocket_echo_goes_through_the_http_entry_point()
     {
         await using var relay = await InProcessRelay.StartAsync(o => o.HttpPort = 0, TimeProvider.System);

@@ -127,6 +127,34 @@ public class TlsEntryTests
     }
 
     [Fact]
+    public async Task A_routed_pair_idle_for_the_servers_timeout_is_closed()
+    {
+        var idle = TimeSpan.FromSeconds(60);
+        await using var relay = await InProcessRelay.StartAsync(o =>
+        {
+            o.HttpsPort = 0;
+            o.PingTimeout = o.PingInterval = TimeSpan.FromHours(10);
+            o.Servers["web"] = o.DefaultRules with { PairIdleTimeout = idle };
+        });
+        var server = relay.AddServer("web", hosts: ["web.example.org"]);
+        await using var agent = await FakeAgent.ConnectAsync(relay.ControlPort, server, pool: 1);
+        var tunnel = await relay.TunnelAsync("web");
+        await using var data = await agent.OpenDataAsync(agent.Open(await agent.NextOtpAsync()));
+        await Wait.UntilAsync(() => tunnel.ReadyCount == 1, "the data connection in the pool");
+
+        using var client = await Tcp.ConnectAsync(relay.TlsEntryPort);
+        await client.SendAsync(await ClientHelloTests.CaptureHelloAsync("web.example.org"));
+        Assert.True(await data.ReadAsync(new byte[64]) > 0); // the start frame: the pair runs
+        await Wait.UntilAsync(() => tunnel.ActivePairs == 1, "the pair running");
+
+        var step = idle / 4;
+        var advanced = await relay.AdvanceUntilClosedAsync(client, step);
+
+        Assert.InRange(advanced, idle, idle + 2 * step);
+        await Wait.UntilAsync(() => tunnel.ActivePairs == 0, "the pair ended");
+    }
+
+    [Fact]
     public async Task What_is_not_tls_is_answered_with_a_decode_error()
     {
         await using var relay = await InProcessRelay.StartAsync(o => o.HttpsPort = 0, TimeProvider.System);
