@@ -135,6 +135,10 @@ public class HostClaimConfigTests
         Assert.Equal(new HttpCredentials("alice", "from a file"), options.Servers["web"].HttpAuth);
         Assert.Equal("internal.lan:8080", options.Servers["web"].HostHeader);
         Assert.DoesNotContain("from a file", options.Servers["web"].HttpAuth!.ToString());
+        string shown = RelayConfigDescription.Describe(options); // gray config show
+        Assert.Matches("host_header: .?internal.lan:8080", shown);
+        Assert.Contains("http_auth: {user: alice, password: '********'}", shown);
+        Assert.DoesNotContain("from a file", shown);
 
         var error = Assert.Throws<ConfigException>(() => RelayConfigFile.Apply(
             Write("servers:\n  web:\n    http_auth: { user: alice }\n"), new RelayOptions()));

@@ -67,6 +67,9 @@ internal static class RelayConfigDescription
             if (rules.SeparateDataPort && declared?.DataPort is null) server.Add("data_port", "separate");
 
             AddRules(server, rules);
+            if (rules.HostHeader is { } hostHeader) server.Add("host_header", hostHeader);
+            if (rules.HttpAuth is { } auth)
+                server.Add("http_auth", Flow(("user", auth.User), ("password", MaskedSecret)));
             if (rules.Auth == ServerAuth.KeyOnly) server.Add("auth", "key");
             servers.Add(id, server);
         }
