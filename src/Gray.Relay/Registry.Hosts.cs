@@ -63,9 +63,8 @@ public sealed partial class Registry
 
         foreach (string host in claimed)
         {
-            var holder = _entries.Values.FirstOrDefault(e => e.Id != id && e.Hosts.Contains(host));
-            if (holder is not null)
-                throw new RegistryException($"host '{host}' is already claimed by server '{holder.Id}'");
+            if (Hosts.Holder(host) is { } holder && holder != id)
+                throw new RegistryException($"host '{host}' is already claimed by server '{holder}'");
         }
 
         return claimed;

@@ -2,6 +2,7 @@
 // §4.1.2, the server_name extension of RFC 6066 §3). Records may split the hello, and TCP may split the
 // records; the caller hands in everything read so far and reads on while the answer is NeedMore. Nothing
 // here decrypts or answers: the bytes go on to the service unchanged (passthrough).
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -37,8 +38,22 @@ public static class ClientHello
     /// <summary>Looks for a complete ClientHello at the start of <paramref name="received"/>.</summary>
     public static ClientHelloStatus TryRead(ReadOnlySpan<byte> received, out string? serverName)
     {
+        // The handshake message, when records split it; rented, as a client may split it into many records
+        // and this runs again on every read.
+        byte[]? joined = null;
+        try
+        {
+            return TryJoin(received, ref joined, out serverName);
+        }
+        finally
+        {
+            if (joined is not null) ArrayPool<byte>.Shared.Return(joined);
+        }
+    }
+
+    private static ClientHelloStatus TryJoin(ReadOnlySpan<byte> received, ref byte[]? joined, out string? serverName)
+    {
         serverName = null;
-        byte[]? joined = null; // the handshake message, when records split it
         int joinedLength = 0;
         for (int at = 0; ;)
         {
@@ -62,7 +77,7 @@ public static class ClientHello
                 if (bytes.Length >= whole) return Parse(bytes[HandshakeHeaderBytes..whole], out serverName);
             }
 
-            joined ??= new byte[MaxBytes];
+            joined ??= ArrayPool<byte>.Shared.Rent(MaxBytes);
             if (joinedLength + bytes.Length > MaxBytes) return ClientHelloStatus.Invalid;
             bytes.CopyTo(joined.AsSpan(joinedLength));
             joinedLength += bytes.Length;

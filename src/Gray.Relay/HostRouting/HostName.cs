@@ -44,30 +44,29 @@ public static class HostName
     {
         if (text.EndsWith(".")) text = text[..^1];
         if (text.Length is 0 or > MaxChars) return null;
-        string name = text.ToString().ToLowerInvariant();
-        return IsDnsName(name) ? name : null;
+        Span<char> lower = stackalloc char[text.Length];
+        text.ToLowerInvariant(lower);
+        return IsDnsName(lower) ? new string(lower) : null; // one string, and only for a name
     }
 
-    /// <summary>The wildcard claim that would cover <paramref name="name"/>; null for a one-label name.</summary>
-    public static string? WildcardFor(string name) =>
-        name.IndexOf('.') is var dot and > 0 && name.IndexOf('.', dot + 1) > 0
-            ? string.Concat(WildcardPrefix, name.AsSpan(dot + 1))
-            : null;
-
-    private static bool IsDnsName(string name)
+    // Labels of a-z 0-9 -, none empty, none starting or ending with '-'; read in place (every request and
+    // TLS connection passes here).
+    private static bool IsDnsName(ReadOnlySpan<char> name)
     {
         if (name.Length is 0 or > MaxChars) return false;
-        foreach (var label in name.Split('.'))
+        bool letters = false; // all digits and dots is an IPv4 address, not a name
+        foreach (var range in name.Split('.'))
         {
+            var label = name[range];
             if (label.Length is 0 or > MaxLabelChars || label[0] == '-' || label[^1] == '-') return false;
             foreach (char c in label)
             {
                 if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')) return false;
+                letters |= c is not (>= '0' and <= '9');
             }
         }
 
-        // All digits and dots is an IPv4 address, not a name.
-        return !name.All(c => c is '.' or (>= '0' and <= '9'));
+        return letters;
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";

@@ -35,6 +35,9 @@ internal sealed class TlsEntrySession(TcpServer listener, RelayContext relay) : 
     // TLS alert descriptions (RFC 8446 §6): the client learns why, and nothing about other names.
     private const byte DecodeError = 50, UnrecognizedName = 112, AccessDenied = 49, InternalError = 80;
 
+    /// <summary>How long a refused client's alert may wait to be written before the close.</summary>
+    private static readonly TimeSpan AlertTimeout = TimeSpan.FromSeconds(1);
+
     protected override async Task RunAsync(CancellationToken cancellationToken)
     {
         var address = (RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.Any;
@@ -113,7 +116,7 @@ internal sealed class TlsEntrySession(TcpServer listener, RelayContext relay) : 
         byte[] alert = [21, 3, 3, 0, 2, 2, description];
         try
         {
-            using var written = new CancellationTokenSource(TimeSpan.FromSeconds(1), relay.Time);
+            using var written = new CancellationTokenSource(AlertTimeout, relay.Time);
             await Stream.WriteAsync(alert, written.Token).ConfigureAwait(false);
         }
         catch (Exception error) when (error is IOException or OperationCanceledException
