@@ -3,10 +3,18 @@ using System.Net;
 
 namespace Gray.Agent;
 
-public sealed class AgentOptions
+public sealed record AgentOptions
 {
     /// <summary>The relay's host and port: its control port, or its WebSocket URL's.</summary>
     public required DnsEndPoint Relay { get; init; }
+
+    /// <summary>More addresses of the same relay cluster (--relay given again): a session on each.</summary>
+    public IReadOnlyList<DnsEndPoint> MoreRelays { get; init; } = [];
+
+    /// <summary>Most cluster nodes the agent keeps a session and a pool on (draining ones not counted).</summary>
+    public int MaxNodes { get; init; } = DefaultMaxNodes;
+
+    public const int DefaultMaxNodes = 5;
 
     /// <summary>ws:// or wss:// URL: reach the relay by WebSocket on its web port, not its control port.</summary>
     public Uri? RelayWebSocket { get; init; }

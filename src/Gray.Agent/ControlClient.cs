@@ -59,7 +59,7 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
         using var key = LoadKey(options.KeyFile);
         Send(ControlFrames.Encode(new Hello(Wire.Version, (ushort)options.Pool, options.PlainData, options.Id,
             KeyAuth: key is not null, Mux: options.EffectiveMux, Software: AgentSoftware,
-            ProxyProtocol: options.ProxyProtocol)));
+            ProxyProtocol: options.ProxyProtocol, Cluster: true)));
         var message = await ReadStepAsync(cancellationToken).ConfigureAwait(false);
         if (message is null || Refused(message)) return null;
         byte[] challenge = Expect<Challenge>(message).Nonce;
@@ -108,6 +108,9 @@ internal sealed class ControlClient(TunnelAgent agent, TlsClientOptions tls)
                     Send(ControlFrames.Encode(new Pong(ping.Nonce)));
                     break;
                 case Pong:
+                    break;
+                case ClusterNodes nodes:
+                    agent.NodesLearned?.Invoke(nodes);
                     break;
                 case ErrorMessage:
                     Refused(message);

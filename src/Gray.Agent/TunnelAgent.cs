@@ -51,6 +51,9 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
 
     internal AgentOptions Options => options;
 
+    /// <summary>Called with each list of a cluster's nodes the relay sends (NodeSessions follows them).</summary>
+    internal Action<ClusterNodes>? NodesLearned { get; set; }
+
     /// <summary>The target's address for UDP flows: the IP literal, or what its name resolves to now.</summary>
     internal async Task<IPEndPoint?> ResolveTargetAsync()
     {

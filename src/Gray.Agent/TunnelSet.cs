@@ -48,9 +48,11 @@ internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOu
             foreach (var options in wanted.Where(t => !_tunnels.ContainsKey(t.Id)))
             {
                 var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                var agent = new TunnelAgent(options, loggerFactory, humanOutput, _mux, metrics: metrics);
+                var sessions = new NodeSessions(options,
+                    nodeOptions => new TunnelAgent(nodeOptions, loggerFactory, humanOutput, _mux, metrics: metrics),
+                    _log);
                 var running = new Running(options, cancellation, Task.CompletedTask);
-                running = running with { Task = RunAsync(running, agent) };
+                running = running with { Task = RunAsync(running, sessions) };
                 _tunnels[options.Id] = running;
                 _log.LogInformation("Tunnel {ServerId}: started, forwarding to {Target}", options.Id,
                     options.TargetText);
@@ -58,10 +60,10 @@ internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOu
         }
     }
 
-    private async Task RunAsync(Running running, TunnelAgent agent)
+    private async Task RunAsync(Running running, NodeSessions sessions)
     {
         await Task.Yield();
-        int exitCode = await agent.RunAsync(running.Cancellation.Token).ConfigureAwait(false);
+        int exitCode = await sessions.RunAsync(running.Cancellation.Token).ConfigureAwait(false);
         lock (_gate)
         {
             if (running.Cancellation.IsCancellationRequested) return; // stopped on purpose
@@ -72,7 +74,8 @@ internal sealed class TunnelSet(ILoggerFactory loggerFactory, TextWriter humanOu
     }
 
     private static bool Same(AgentOptions a, AgentOptions b) =>
-        a.Relay.Equals(b.Relay) && a.RelayWebSocket == b.RelayWebSocket && a.Target.Equals(b.Target)
+        a.Relay.Equals(b.Relay) && a.MoreRelays.SequenceEqual(b.MoreRelays) && a.MaxNodes == b.MaxNodes
+        && a.RelayWebSocket == b.RelayWebSocket && a.Target.Equals(b.Target)
         && a.Secret == b.Secret && a.Pool == b.Pool && a.ProxyProtocol == b.ProxyProtocol
         && a.Fingerprint == b.Fingerprint && a.PlainData == b.PlainData && a.Mux == b.Mux && a.KeyFile == b.KeyFile
         && Equals(a.Proxy?.EndPoint, b.Proxy?.EndPoint);

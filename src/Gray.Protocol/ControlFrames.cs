@@ -49,6 +49,7 @@ public static class ControlFrames
             FrameType.Otps => Otps.Read(ref reader),
             FrameType.Ping => Ping.Read(ref reader),
             FrameType.Pong => Pong.Read(ref reader),
+            FrameType.ClusterNodes => ClusterNodes.Read(ref reader),
             FrameType.DataOpen => DataOpen.Read(ref reader),
             _ => throw new ProtocolException($"unknown frame type 0x{body[0]:x2}"),
         };

@@ -21,7 +21,8 @@ public abstract record ControlMessage
 /// <summary>Agent → relay: who it is and what it asks for; <paramref name="Software"/> (optional, last)
 /// names the agent's program and version for the relay's listings.</summary>
 public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string Id, bool KeyAuth = false,
-    bool Mux = false, string? Software = null, ProxyProtocolVersion ProxyProtocol = ProxyProtocolVersion.None)
+    bool Mux = false, string? Software = null, ProxyProtocolVersion ProxyProtocol = ProxyProtocolVersion.None,
+    bool Cluster = false)
     : ControlMessage
 {
     public override FrameType Type => FrameType.Hello;
@@ -34,7 +35,8 @@ public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string I
         writer.U16(Version);
         writer.U16(Pool);
         writer.U8((byte)((PlainData ? Wire.FlagPlainData : 0) | (KeyAuth ? Wire.FlagKeyAuth : 0)
-            | (Mux ? Wire.FlagMux : 0) | ((byte)ProxyProtocol << Wire.ProxyProtocolShift)));
+            | (Mux ? Wire.FlagMux : 0) | (Cluster ? Wire.FlagCluster : 0)
+            | ((byte)ProxyProtocol << Wire.ProxyProtocolShift)));
         writer.Str(Id);
         if (Software is not null) writer.Str(Software);
     }
@@ -48,7 +50,8 @@ public sealed record Hello(ushort Version, ushort Pool, bool PlainData, string I
         var proxyProtocol = (ProxyProtocolVersion)((flags & Wire.ProxyProtocolMask) >> Wire.ProxyProtocolShift);
         return new Hello(version, pool, (flags & Wire.FlagPlainData) != 0, id,
             (flags & Wire.FlagKeyAuth) != 0, (flags & Wire.FlagMux) != 0, software,
-            proxyProtocol > ProxyProtocolVersion.V2 ? ProxyProtocolVersion.None : proxyProtocol);
+            proxyProtocol > ProxyProtocolVersion.V2 ? ProxyProtocolVersion.None : proxyProtocol,
+            (flags & Wire.FlagCluster) != 0);
     }
 }
 

@@ -36,8 +36,20 @@ public static class Wire
     /// <summary>An ECDSA P-256 signature in IEEE P1363 form (r ‖ s).</summary>
     public const int SignatureBytes = 64;
 
-    /// <summary>Hello flag bits.</summary>
-    public const byte FlagPlainData = 0x01, FlagKeyAuth = 0x02, FlagMux = 0x04;
+    /// <summary>Hello flag bits. FlagCluster: the agent follows a cluster's nodes (ClusterNodes frames).</summary>
+    public const byte FlagPlainData = 0x01, FlagKeyAuth = 0x02, FlagMux = 0x04, FlagCluster = 0x20;
+
+    /// <summary>Most nodes one ClusterNodes frame lists.</summary>
+    public const int MaxClusterNodes = 32;
+
+    /// <summary>Longest advertised node address (host:port), in bytes.</summary>
+    public const int MaxNodeAddressBytes = 128;
+
+    /// <summary>A certificate's SHA-256, in bytes.</summary>
+    public const int FingerprintBytes = 32;
+
+    /// <summary>ClusterNodes flag bits, per node.</summary>
+    public const byte NodeDraining = 0x01;
 
     /// <summary>Hello flag bits 3-4: the PROXY protocol version the agent writes to its service (0: none), for
     /// the relay's listings only.</summary>
@@ -73,6 +85,7 @@ public enum FrameType : byte
     Otps = 0x10,
     Ping = 0x11,
     Pong = 0x12,
+    ClusterNodes = 0x13,
     DataOpen = 0x20,
 }
 

@@ -128,6 +128,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         {
             Software = hello.Software,
             ProxyProtocol = hello.ProxyProtocol,
+            AgentFollowsCluster = hello.Cluster,
         };
         try
         {
@@ -144,6 +145,7 @@ internal sealed class ControlSession(TlsServer listener, RelayContext relay) : T
         // Data port 0: data connections come to this port; client port 0: host names only.
         Send(ControlFrames.Encode(new Welcome(entry.ClientPort ?? 0, separate ? entry.DataPort : 0, hello.PlainData,
             options.PingInterval, options.PingTimeout, mux)));
+        server.SendNodes();
         server.Serve();
         relay.Events.Publish(Events.RelayEventTypes.AgentConnected, entry.Id,
             (RemoteEndPoint as System.Net.IPEndPoint)?.Address);

@@ -79,33 +79,38 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     public PendingSessions Pending { get; } =
         new(options.MaxPendingPerIp, options.EffectiveMaxPending, options.AddressPrefix);
 
-    private readonly ConcurrentDictionary<string, byte> _drained = new();
     private volatile bool _drainAll;
 
     /// <summary>A server's bandwidth limits: set through the API, else from the relay file.</summary>
     public Bandwidth BandwidthFor(string id) =>
         Registry.Find(id)?.BandwidthOverride ?? Options.RulesFor(id).Bandwidth;
 
-    public bool IsDraining(string id) => _drainAll || _drained.ContainsKey(id);
+    /// <summary>This relay refuses new clients of <paramref name="id"/>: the whole relay (or node) is
+    /// drained, or the server is (in the registry, so on every node of a cluster).</summary>
+    public bool IsDraining(string id) => _drainAll || Registry.Find(id)?.Drained == true;
 
-    public bool DrainAll => _drainAll;
+    /// <summary>Every server of this relay (this node of a cluster) is drained.</summary>
+    public bool DrainAll
+    {
+        get => _drainAll;
+        set => _drainAll = value;
+    }
 
+    /// <summary>This relay as a node of a cluster; null when it runs alone.</summary>
+    public ClusterMembership? Cluster { get; set; }
+
+    /// <summary>Drains one server (in the registry), or with null this whole relay.</summary>
     public void Drain(string? id)
     {
         if (id is null) _drainAll = true;
-        else _drained[id] = 0;
+        else Registry.SetDrained(id, true);
     }
 
+    /// <summary>Resumes one server, or with null this relay and every server's drain.</summary>
     public void Resume(string? id)
     {
-        if (id is not null)
-        {
-            _drained.TryRemove(id, out _);
-            return;
-        }
-
-        _drainAll = false;
-        _drained.Clear();
+        if (id is null) _drainAll = false;
+        Registry.SetDrained(id, false);
     }
 
 

@@ -10,6 +10,13 @@ public sealed class RelayOptions
 
     public string DataDir { get; set; } = "./gray-data";
 
+    /// <summary>Where the registry is: null for SQLite in the data directory, <c>sqlite:PATH</c>, or a
+    /// PostgreSQL URL or connection string (a cluster's, decision 0042).</summary>
+    public string? Registry { get; set; }
+
+    /// <summary>This relay as a node of a cluster (cluster.*); needs a PostgreSQL registry. Null: alone.</summary>
+    public ClusterOptions? Cluster { get; set; }
+
     public IPEndPoint Control { get; set; } = new(IPAddress.Any, DefaultControlPort);
 
     public int PortLow { get; set; } = 20000;

@@ -90,12 +90,14 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         HttpControlPlane? http = null;
         HostRouting.SharedPorts? shared = null;
         ConfigReloader? reloader = null;
+        ClusterMember? cluster = null;
         OpenTelemetry.Metrics.MeterProvider? meters = null;
         FileStream? dataDirLock = null;
         try
         {
             int connectionCeiling = OperatingSystem.IsLinux() ? FitConnectionsToDescriptors() : int.MaxValue;
             logs.ApplyConfigured(options.LogLevel);
+            ClusterMember.Check(options);
             string dataDir = DataDirectory.Ensure(options.DataDir);
             dataDirLock = DataDirectory.Lock(dataDir);
             var certificate = RelayCertificate.LoadOrCreate(options, dataDir);
@@ -146,6 +148,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
                 RelayLog.HttpListening(_log, http.Url);
             }
 
+            cluster = ClusterMember.Start(relay, http?.Url);
             // Armed before the ready line: a file changed once the relay said it runs must be reloaded.
             if (configSource is not null)
             {
@@ -175,6 +178,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
                     SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse,
                 };
             meters?.Dispose();
+            if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
             if (shared is not null) await shared.DisposeAsync().ConfigureAwait(false);
             if (http is not null) await http.DisposeAsync().ConfigureAwait(false);
             dataDirLock?.Dispose();
@@ -197,6 +201,7 @@ public sealed class RelayService(RelayOptions options, ILoggerFactory loggerFact
         // Stop: no new agents, then every server (ports released), then the control plane.
         commands.IsStopping = true;
         reloader?.Dispose();
+        if (cluster is not null) await cluster.DisposeAsync().ConfigureAwait(false);
         if (relay.TrustedKeys is { } trustedKeys) await trustedKeys.DisposeAsync().ConfigureAwait(false);
         await control.StopAsync().ConfigureAwait(false);
         await shared.DisposeAsync().ConfigureAwait(false);

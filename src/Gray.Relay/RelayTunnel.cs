@@ -48,6 +48,7 @@ internal sealed partial class RelayTunnel
         _relay = relay;
         _control = control;
         Id = entry.Id;
+        Entry = entry;
         ConnectedAt = relay.Time.GetUtcNow();
         ClientPort = entry.ClientPort;
         Hosts = entry.Hosts;
@@ -81,6 +82,21 @@ internal sealed partial class RelayTunnel
     }
 
     public string Id { get; }
+
+    /// <summary>Its agent follows the cluster's nodes (its Hello said so): it is told when they change.</summary>
+    public bool AgentFollowsCluster { get; init; }
+
+    /// <summary>Tells the agent the cluster's live nodes, if it follows them and this relay is a node.</summary>
+    public void SendNodes()
+    {
+        if (AgentFollowsCluster && _relay.Cluster is { } cluster && _control.IsConnected && !IsShutDown)
+        {
+            _control.Send(ControlFrames.Encode(cluster.AgentView()));
+        }
+    }
+
+    /// <summary>The registry's entry as it was when its agent authenticated.</summary>
+    public ServerEntry Entry { get; }
 
     /// <summary>When its agent authenticated.</summary>
     public DateTimeOffset ConnectedAt { get; }

@@ -34,6 +34,7 @@ public static partial class GrayCommandLine
                 (await admin.GetAsync("/api/v1/relay/fingerprint", ApiJson.Default.FingerprintView, ct)).Fingerprint));
         command.Subcommands.Add(EventsCommand());
         command.Subcommands.Add(TokenCommand());
+        command.Subcommands.Add(MigrateCommand());
         return command;
     }
 

@@ -14,7 +14,12 @@ public static partial class GrayCommandLine
         var relay = new Option<string?>("--relay")
         {
             Description = "the relay: its control port HOST:PORT (tls://HOST:PORT), or a WebSocket on its web port, " +
-                "wss://HOST/gray (or GRAY_RELAY)",
+                "wss://HOST/gray (or GRAY_RELAY); a cluster's nodes as HOST:PORT,HOST:PORT",
+        };
+        var maxNodes = new Option<string?>("--max-nodes")
+        {
+            Description = $"serve on at most this many nodes of a relay cluster (or GRAY_MAX_NODES; default " +
+                $"{AgentOptions.DefaultMaxNodes})",
         };
         var id = new Option<string?>("--id") { Description = "server ID (or GRAY_ID)" };
         var secret = new Option<string?>("--secret")
@@ -71,7 +76,7 @@ public static partial class GrayCommandLine
         };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, id, secret, secretFile, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig,
+            relay, maxNodes, id, secret, secretFile, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig,
             otlp, key, proxy, proxyProtocol,
         };
         command.SetAction(async (result, _) =>
@@ -112,13 +117,16 @@ public static partial class GrayCommandLine
                     ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : null)
                 ?? (required ? throw new ConfigException($"{option.Name} (or {variable}) is required") : null!);
             string? poolText = result.GetValue(pool)?.ToString() ?? Environment.GetEnvironmentVariable("GRAY_POOL");
-            var relayAddress = RelayAddress.Parse(Setting(relay, "GRAY_RELAY"), "--relay");
+            var relayAddress = RelayAddress.ParseList(Setting(relay, "GRAY_RELAY"), "--relay");
             TargetAddress? parsedTarget = null; // read where --target was read before: after --id
             TargetAddress Target() => parsedTarget ??= TargetAddress.Parse(Setting(target, "GRAY_TARGET"), "--target");
             RelayAddress.CheckPlainData(relayAddress.WebSocket, result.GetValue(plainData), "--plain-data");
             var options = new AgentOptions
             {
                 Relay = relayAddress.EndPoint,
+                MoreRelays = relayAddress.More ?? [],
+                MaxNodes = Setting(maxNodes, "GRAY_MAX_NODES", required: false) is { } nodesText
+                    ? AgentConfig.MaxNodes(nodesText, "--max-nodes") : AgentOptions.DefaultMaxNodes,
                 RelayWebSocket = relayAddress.WebSocket,
                 Proxy = ProxyFor(relayAddress.EndPoint.Host, null),
                 Id = Setting(id, "GRAY_ID"),

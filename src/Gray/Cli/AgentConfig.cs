@@ -32,6 +32,7 @@ public static class AgentConfig
         var tunnels = new List<AgentOptions>();
         RelayAddress? relay = null;
         string? fingerprint = null;
+        int maxNodes = AgentOptions.DefaultMaxNodes;
         IPEndPoint? metrics = null;
         Uri? otlp = null;
         LogLevel? level = null;
@@ -43,7 +44,8 @@ public static class AgentConfig
             {
                 switch (key)
                 {
-                    case "relay": relay = RelayAddress.Parse(Required(value, key), "relay"); break;
+                    case "relay": relay = RelayAddress.ParseList(Required(value, key), "relay"); break;
+                    case "max_nodes": maxNodes = MaxNodes(Required(value, key), key); break;
                     case "fingerprint": fingerprint = ConfigDocument.Scalar(value, key); break;
                     case "proxy": proxy = Required(value, key); ProxySettings.Parse(proxy, key); break;
                     case "log_level": level = SettingText.ParseLogLevel(Required(value, key)); break;
@@ -73,7 +75,7 @@ public static class AgentConfig
         {
             file.Try(idNode, () => tunnels.Add(Tunnel(file, id, entry, relay!.Value, fingerprint, knownRelaysPath,
                 (proxyChoice ?? ((host, fromFile) => ProxySettings.Resolve(fromFile, host, _ => null)))(
-                    relay!.Value.EndPoint.Host, proxy))));
+                    relay!.Value.EndPoint.Host, proxy)) with { MaxNodes = maxNodes }));
         }
 
         if (file.Root is null && file.Errors.Count == 0) file.Errors.Add($"{path}:1: relay: HOST:PORT is required");
@@ -126,6 +128,7 @@ public static class AgentConfig
         return new AgentOptions
         {
             Relay = relay.EndPoint,
+            MoreRelays = relay.More ?? [],
             RelayWebSocket = relay.WebSocket,
             Id = id,
             Secret = keyFile is null
@@ -146,6 +149,11 @@ public static class AgentConfig
             Proxy = proxy,
         };
     }
+
+    /// <summary>max_nodes / --max-nodes: how many cluster nodes an agent serves on at most.</summary>
+    public static int MaxNodes(string text, string what) =>
+        int.TryParse(text, out int n) && n is >= 1 and <= Wire.MaxClusterNodes ? n
+            : throw new ConfigException($"{what}: '{RelaySettings.Shorten(text)}' is not 1-{Wire.MaxClusterNodes}");
 
     private static string Required(YamlNode value, string key) =>
         ConfigDocument.Scalar(value, key) ?? throw new ConfigException($"{key}: needs a value");

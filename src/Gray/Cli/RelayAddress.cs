@@ -9,6 +9,24 @@ internal readonly record struct RelayAddress(DnsEndPoint EndPoint, Uri? WebSocke
 {
     private const string Forms = "HOST:PORT, tls://HOST:PORT, wss://HOST[:PORT]/PATH or ws://HOST[:PORT]/PATH";
 
+    /// <summary>More control ports of the same cluster (HOST:PORT,HOST:PORT): a session on each.</summary>
+    public IReadOnlyList<DnsEndPoint>? More { get; init; }
+
+    /// <summary>One relay, or a comma-separated list of a cluster's nodes (control ports only).</summary>
+    public static RelayAddress ParseList(string text, string what)
+    {
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length <= 1) return Parse(text.Trim(), what) with { More = [] };
+        var all = parts.Select(p => Parse(p, what)).ToArray();
+        if (all.Any(a => a.WebSocket is not null))
+        {
+            throw new ConfigException($"{what}: several relays are reached on their control ports " +
+                "(HOST:PORT,HOST:PORT), not by WebSocket");
+        }
+
+        return all[0] with { More = [.. all[1..].Select(a => a.EndPoint)] };
+    }
+
     public static RelayAddress Parse(string text, string what)
     {
         int scheme = text.IndexOf("://", StringComparison.Ordinal);

@@ -18,6 +18,15 @@ internal static class RelaySettings
         new Dictionary<string, Apply>(StringComparer.Ordinal)
     {
         ["data_dir"] = (o, v, dir) => o.DataDir = Path.Combine(dir, v),
+        ["registry"] = (o, v, dir) => o.Registry = v.StartsWith("sqlite:", StringComparison.Ordinal)
+            ? "sqlite:" + Path.Combine(dir, v["sqlite:".Length..]) : v,
+        ["cluster.node_id"] = (o, v, _) => Cluster(o).NodeId = Gray.Protocol.Auth.IsValidId(v) ? v
+            : throw new ConfigException($"cluster.node_id: '{Shorten(v)}' is not 1 to 64 of A-Z a-z 0-9 . _ -"),
+        ["cluster.advertise"] = (o, v, _) => Cluster(o).Advertise = NodeAddress(v),
+        ["cluster.heartbeat"] = (o, v, _) => Cluster(o).HeartbeatInterval =
+            SettingText.ParseDuration(v, "cluster.heartbeat"),
+        ["cluster.node_timeout"] = (o, v, _) => Cluster(o).NodeTimeout =
+            SettingText.ParseDuration(v, "cluster.node_timeout"),
         ["control"] = (o, v, _) => o.Control = SettingText.ParseEndPoint(v, "control"),
         ["ports"] = (o, v, _) => (o.PortLow, o.PortHigh) = ParsePortRange(v),
         ["http_port"] = (o, v, _) => o.HttpPort = v == "off" ? null : Port(v, "http_port"),
@@ -104,6 +113,21 @@ internal static class RelaySettings
                 throw new ConfigException($"environment {name}: {error.Message}");
             }
         }
+    }
+
+    private static ClusterOptions Cluster(RelayOptions options) => options.Cluster ??= new ClusterOptions();
+
+    // host:port, as an agent dials it: a name or an address, and a port.
+    private static string NodeAddress(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out int port) || port is <= 0 or > 65535
+            || System.Text.Encoding.UTF8.GetByteCount(text) > Wire.MaxNodeAddressBytes)
+        {
+            throw new ConfigException($"cluster.advertise: '{Shorten(text)}' is not HOST:PORT (agents dial it)");
+        }
+
+        return text;
     }
 
     /// <summary>The endpoints http.open may leave without a token.</summary>

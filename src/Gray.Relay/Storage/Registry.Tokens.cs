@@ -45,36 +45,17 @@ public sealed partial class Registry
         string token = TokenPrefix + Base64Url(RandomNumberGenerator.GetBytes(TokenBytes));
         string hash = Hash(token);
         var info = new ApiTokenInfo(hash[..TokenIdChars], scope, name, DateTimeOffset.UtcNow);
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "INSERT INTO tokens (hash, id, scope, name, created_at) " +
-                "VALUES ($hash, $id, $scope, $name, $created)";
-            command.Parameters.AddWithValue("$hash", hash);
-            command.Parameters.AddWithValue("$id", info.Id);
-            command.Parameters.AddWithValue("$scope", ScopeName(scope));
-            command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$created", info.CreatedAt.ToString("O"));
-            command.ExecuteNonQuery();
-            LoadTokens();
-        }
+        Write((connection, transaction) => RegistryStore.Execute(connection,
+            "INSERT INTO tokens (hash, id, scope, name, created_at) VALUES (@hash, @id, @scope, @name, @created)",
+            transaction, ("@hash", hash), ("@id", info.Id), ("@scope", ScopeName(scope)), ("@name", name),
+            ("@created", info.CreatedAt.ToString("O"))));
 
         return (info, token);
     }
 
     /// <summary>Removes a token by its ID; false if there is none.</summary>
-    public bool RevokeToken(string id)
-    {
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "DELETE FROM tokens WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            bool revoked = command.ExecuteNonQuery() > 0;
-            LoadTokens();
-            return revoked;
-        }
-    }
+    public bool RevokeToken(string id) => Write((connection, transaction) =>
+        RegistryStore.Execute(connection, "DELETE FROM tokens WHERE id = @id", transaction, ("@id", id)) > 0);
 
     public IReadOnlyList<ApiTokenInfo> ListTokens() => [.. _tokens.Values.OrderBy(t => t.CreatedAt)];
 
@@ -99,31 +80,18 @@ public sealed partial class Registry
     private static string Base64Url(byte[] bytes) =>
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private void CreateTokenTable() => Execute("""
-        CREATE TABLE IF NOT EXISTS tokens (
-            hash TEXT PRIMARY KEY,
-            id TEXT NOT NULL UNIQUE,
-            scope TEXT NOT NULL,
-            name TEXT NOT NULL,
-            created_at TEXT NOT NULL);
-        """);
-
-    private void LoadTokens()
+    private void LoadTokens(System.Data.Common.DbConnection connection)
     {
-        lock (_gate)
+        using var command = RegistryStore.Command(connection, "SELECT hash, id, scope, name, created_at FROM tokens");
+        using var reader = command.ExecuteReader();
+        var tokens = new Dictionary<string, ApiTokenInfo>(StringComparer.Ordinal);
+        while (reader.Read())
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT hash, id, scope, name, created_at FROM tokens";
-            using var reader = command.ExecuteReader();
-            var tokens = new Dictionary<string, ApiTokenInfo>(StringComparer.Ordinal);
-            while (reader.Read())
-            {
-                tokens[reader.GetString(0)] = new ApiTokenInfo(reader.GetString(1),
-                    ParseScope(reader.GetString(2)) ?? ApiScope.Read, reader.GetString(3),
-                    DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            _tokens = tokens;
+            tokens[reader.GetString(0)] = new ApiTokenInfo(reader.GetString(1),
+                ParseScope(reader.GetString(2)) ?? ApiScope.Read, reader.GetString(3),
+                DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture));
         }
+
+        _tokens = tokens;
     }
 }

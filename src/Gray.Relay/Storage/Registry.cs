@@ -1,10 +1,11 @@
-// The registry of servers, persisted in SQLite in the data directory: each ID with its secret and its two
-// ports, allocated from the port range. Reads come from a copy in memory, so that an agent's hello never
-// waits on the database on a socket thread; every write updates the copy after SQLite.
+// The registry of servers: each ID with its secret and its two ports, allocated from the port range, in
+// SQLite in the data directory or in PostgreSQL shared by a cluster (RegistryStore). Reads come from a copy
+// in memory, so that an agent's hello never waits on the database on a socket thread; every write updates
+// the copy after the store, and a cluster node reads it again when another node writes.
+using System.Data.Common;
 using System.Net;
 using System.Net.Sockets;
 using Gray.Protocol;
-using Microsoft.Data.Sqlite;
 
 namespace Gray.Relay;
 
@@ -19,6 +20,12 @@ public sealed record ServerEntry(string Id, string Secret, int? ClientPort, int 
 
     /// <summary>What the client port carries: TCP, UDP, or both on the same number.</summary>
     public ServerProtocols Protocols { get; init; } = ServerProtocols.Tcp;
+
+    /// <summary>New clients are refused (on every node of a cluster); running pairs go on.</summary>
+    public bool Drained { get; init; }
+
+    /// <summary>Registered from the relay file (managed by it, not by `gray admin`).</summary>
+    public bool Declared { get; init; }
 }
 
 /// <summary>What a server's client port carries.</summary>
@@ -51,42 +58,58 @@ public sealed partial class Registry : IDisposable
     public const string FileName = "registry.db";
 
     private readonly object _gate = new();
-    private readonly SqliteConnection _connection;
+    private readonly RegistryStore _store;
     private readonly RelayOptions _options;
     private volatile IReadOnlyDictionary<string, ServerEntry> _entries = new Dictionary<string, ServerEntry>();
 
-    private Registry(SqliteConnection connection, RelayOptions options)
+    private Registry(RegistryStore store, RelayOptions options)
     {
-        _connection = connection;
+        _store = store;
         _options = options;
     }
 
+    /// <summary>Opens the registry <see cref="RelayOptions.Registry"/> names (SQLite in
+    /// <paramref name="dataDir"/> by default) and brings its schema up to date.</summary>
     public static Registry Open(string dataDir, RelayOptions options)
     {
-        SqliteLibrary.EnsureBound();
-        string path = Path.Combine(dataDir, FileName);
-        if (!File.Exists(path)) DataDirectory.WritePrivate(path, "");
-        var connection = new SqliteConnection(
-            new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
-        var registry = new Registry(connection, options);
-        registry.Execute("""
-            PRAGMA journal_mode = DELETE;
-            CREATE TABLE IF NOT EXISTS servers (
-                id TEXT PRIMARY KEY,
-                secret TEXT NOT NULL,
-                client_port INTEGER NOT NULL UNIQUE,
-                data_port INTEGER NOT NULL UNIQUE,
-                created_at TEXT NOT NULL);
-            """);
-        registry.AddDeclaredColumn();
-        registry.AddBandwidthColumn();
-        registry.AddProtocolsColumn();
-        registry.Migrate();
-        registry.CreateTokenTable();
-        registry.LoadEntries();
-        registry.LoadTokens();
-        return registry;
+        var store = RegistryStore.From(options.Registry, dataDir);
+        try
+        {
+            store.Migrate();
+            var registry = new Registry(store, options);
+            registry.Reload();
+            return registry;
+        }
+        catch (DbException error)
+        {
+            store.Dispose();
+            throw new RegistryException($"registry {store.Description}: {error.Message}");
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Where the registry is (no password).</summary>
+    public string Location => _store.Description;
+
+    /// <summary>True when it is shared by the nodes of a cluster (PostgreSQL).</summary>
+    public bool IsShared => _store.IsShared;
+
+    internal RegistryStore Store => _store;
+
+    /// <summary>Reads every server and token again (another node wrote, or the store is back).</summary>
+    /// <exception cref="DbException">The store cannot be read now; the copy in memory stays.</exception>
+    public void Reload()
+    {
+        lock (_gate)
+        {
+            using var connection = _store.Open();
+            LoadEntries(connection);
+            LoadTokens(connection);
+        }
     }
 
     public IReadOnlyList<ServerEntry> List() => [.. _entries.Values.OrderBy(e => e.Id, StringComparer.Ordinal)];
@@ -95,35 +118,61 @@ public sealed partial class Registry : IDisposable
     public ServerEntry? Find(string id) => _entries.GetValueOrDefault(id);
 
     // The copy in memory, read again after every write (writes are rare: admin commands and reloads).
-    private void LoadEntries()
+    private void LoadEntries(DbConnection connection)
     {
-        lock (_gate)
+        var entries = new Dictionary<string, ServerEntry>(StringComparer.Ordinal);
+        using (var command = RegistryStore.Command(connection, "SELECT id, secret, client_port, data_port, " +
+                   "created_at, bandwidth, protocols, drained, declared FROM servers"))
+        using (var reader = command.ExecuteReader())
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText =
-                "SELECT id, secret, client_port, data_port, created_at, bandwidth, protocols FROM servers";
-            using var reader = command.ExecuteReader();
-            var entries = new Dictionary<string, ServerEntry>(StringComparer.Ordinal);
             while (reader.Read())
             {
                 var entry = Read(reader);
                 entries[entry.Id] = entry;
             }
+        }
 
-            var claims = ReadHosts();
-            foreach (var group in claims.GroupBy(c => c.ServerId))
+        var claims = ReadHosts(connection);
+        foreach (var group in claims.GroupBy(c => c.ServerId))
+        {
+            if (entries.TryGetValue(group.Key, out var entry))
             {
-                if (entries.TryGetValue(group.Key, out var entry))
-                {
-                    entries[group.Key] = entry with
-                    {
-                        Hosts = [.. group.Select(c => c.Host).Order(StringComparer.Ordinal)],
-                    };
-                }
+                entries[group.Key] = entry with { Hosts = [.. group.Select(c => c.Host).Order(StringComparer.Ordinal)] };
             }
+        }
 
-            _entries = entries;
-            Hosts = HostRouting.HostTable.From(claims.Where(c => entries.ContainsKey(c.ServerId)));
+        _entries = entries;
+        Hosts = HostRouting.HostTable.From(claims.Where(c => entries.ContainsKey(c.ServerId)));
+    }
+
+    /// <summary>
+    /// One write: in a transaction the store announces to the other nodes, then the copy in memory is read
+    /// again. The store's own errors (PostgreSQL away, a port taken meanwhile by another node) become
+    /// <see cref="RegistryException"/>s.
+    /// </summary>
+    private T Write<T>(Func<DbConnection, DbTransaction, T> write)
+    {
+        lock (_gate)
+        {
+            try
+            {
+                using var connection = _store.Open();
+                T result;
+                using (var transaction = connection.BeginTransaction())
+                {
+                    result = write(connection, transaction);
+                    _store.Announce(connection, transaction);
+                    transaction.Commit();
+                }
+
+                LoadEntries(connection);
+                LoadTokens(connection);
+                return result;
+            }
+            catch (DbException error)
+            {
+                throw new RegistryException($"registry {Location}: {error.Message}");
+            }
         }
     }
 
@@ -133,7 +182,8 @@ public sealed partial class Registry : IDisposable
     /// own (unless it carries UDP): the shared ports reach it by name.
     /// </summary>
     public ServerEntry Add(string id, int? clientPort = null, int? dataPort = null,
-        ServerProtocols protocols = ServerProtocols.Tcp, IReadOnlyCollection<string>? hosts = null)
+        ServerProtocols protocols = ServerProtocols.Tcp, IReadOnlyCollection<string>? hosts = null,
+        string? secret = null, bool declared = false)
     {
         if (!Auth.IsValidId(id))
         {
@@ -152,42 +202,24 @@ public sealed partial class Registry : IDisposable
                 : Allocate(dataPort is { } wanted ? [.. used, wanted] : used);
             used.Add(client ?? 0);
             int data = dataPort is { } d ? Claim(d, used, "data") : Allocate(used);
-            var entry = new ServerEntry(id, Auth.NewSecret(), client, data, DateTimeOffset.UtcNow)
+            var entry = new ServerEntry(id, secret ?? Auth.NewSecret(), client, data, DateTimeOffset.UtcNow);
+            Write((connection, transaction) =>
             {
-                Protocols = protocols,
-                Hosts = claimed,
-            };
-            using var transaction = _connection.BeginTransaction();
-            using var command = _connection.CreateCommand();
-            command.CommandText = "INSERT INTO servers (id, secret, client_port, data_port, created_at, protocols) " +
-                "VALUES ($id, $secret, $client, $data, $created, $protocols)";
-            command.Parameters.AddWithValue("$protocols", (int)protocols);
-            command.Parameters.AddWithValue("$id", entry.Id);
-            command.Parameters.AddWithValue("$secret", entry.Secret);
-            command.Parameters.AddWithValue("$client", (object?)entry.ClientPort ?? DBNull.Value);
-            command.Parameters.AddWithValue("$data", entry.DataPort);
-            command.Parameters.AddWithValue("$created", entry.CreatedAt.ToString("O"));
-            command.ExecuteNonQuery();
-            InsertHosts(id, claimed);
-            transaction.Commit();
-            LoadEntries();
+                RegistryStore.Execute(connection, "INSERT INTO servers (id, secret, client_port, data_port, " +
+                    "created_at, protocols, declared) VALUES (@id, @secret, @client, @data, @created, @protocols, " +
+                    "@declared)", transaction, ("@id", entry.Id), ("@secret", entry.Secret),
+                    ("@client", entry.ClientPort), ("@data", entry.DataPort), ("@created", entry.CreatedAt.ToString("O")),
+                    ("@protocols", (int)protocols), ("@declared", declared ? 1 : 0));
+                InsertHosts(connection, transaction, id, claimed);
+                return true;
+            });
             return Find(id)!;
         }
     }
 
     /// <summary>IDs registered from the config file (they are managed by it, not by `gray admin`).</summary>
-    public IReadOnlySet<string> DeclaredIds()
-    {
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT id FROM servers WHERE declared = 1";
-            using var reader = command.ExecuteReader();
-            var ids = new HashSet<string>();
-            while (reader.Read()) ids.Add(reader.GetString(0));
-            return ids;
-        }
-    }
+    public IReadOnlySet<string> DeclaredIds() =>
+        _entries.Values.Where(e => e.Declared).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Makes a declared server's entry match the file, and says what that took.</summary>
     public DeclareOutcome Declare(DeclaredServer server)
@@ -201,7 +233,7 @@ public sealed partial class Registry : IDisposable
             string[] hosts =
                 [.. server.Hosts.Select(HostRouting.HostName.NormalizeClaim).Order(StringComparer.Ordinal)];
             if (current is not null && sameSecret && samePorts && current.Protocols == server.Protocols
-                && IsDeclared(server.Id))
+                && current.Declared)
             {
                 if (current.Hosts.SequenceEqual(hosts)) return DeclareOutcome.Unchanged;
                 // Names alone changed: the entry and its agent's session stay (unless it needs a port now).
@@ -213,58 +245,30 @@ public sealed partial class Registry : IDisposable
             }
 
             if (current is not null) Delete(server.Id);
-            var added = Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null),
-                server.DataPort ?? (samePorts ? current?.DataPort : null), server.Protocols, server.Hosts);
-            using var command = _connection.CreateCommand();
-            command.CommandText = "UPDATE servers SET secret = $secret, declared = 1 WHERE id = $id";
-            command.Parameters.AddWithValue("$secret", server.Secret);
-            command.Parameters.AddWithValue("$id", added.Id);
-            command.ExecuteNonQuery();
-            LoadEntries();
+            Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null),
+                server.DataPort ?? (samePorts ? current?.DataPort : null), server.Protocols, server.Hosts,
+                server.Secret, declared: true);
             return DeclareOutcome.Registered;
         }
     }
 
-    private bool IsDeclared(string id)
+    public bool Delete(string id) => Write((connection, transaction) =>
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT declared FROM servers WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        return Convert.ToInt64(command.ExecuteScalar() ?? 0L) == 1;
-    }
+        RegistryStore.Execute(connection, "DELETE FROM server_hosts WHERE server_id = @id", transaction, ("@id", id));
+        return RegistryStore.Execute(connection, "DELETE FROM servers WHERE id = @id", transaction, ("@id", id)) > 0;
+    });
 
-    private void AddDeclaredColumn()
-    {
-        using var check = _connection.CreateCommand();
-        check.CommandText = "SELECT COUNT(*) FROM pragma_table_info('servers') WHERE name = 'declared'";
-        if (Convert.ToInt64(check.ExecuteScalar()) == 0)
-        {
-            Execute("ALTER TABLE servers ADD COLUMN declared INTEGER NOT NULL DEFAULT 0");
-        }
-    }
+    public void Dispose() => _store.Dispose();
 
-    public bool Delete(string id)
-    {
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "DELETE FROM server_hosts WHERE server_id = $id; DELETE FROM servers WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            bool deleted = command.ExecuteNonQuery() > 0;
-            LoadEntries();
-            return deleted;
-        }
-    }
-
-    public void Dispose() => _connection.Dispose();
-
-    private static ServerEntry Read(SqliteDataReader reader) =>
+    private static ServerEntry Read(DbDataReader reader) =>
         new(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetInt32(2),
             reader.GetInt32(3),
             DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture))
         {
             BandwidthOverride = reader.IsDBNull(5) ? null : Bandwidth.FromColumn(reader.GetString(5)),
             Protocols = (ServerProtocols)reader.GetInt32(6),
+            Drained = reader.GetInt32(7) != 0,
+            Declared = reader.GetInt32(8) != 0,
         };
 
     private int Claim(int port, HashSet<int> used, string what)
@@ -274,7 +278,8 @@ public sealed partial class Registry : IDisposable
         return port;
     }
 
-    // The lowest port in the range that no entry holds and that nothing else is bound to now.
+    // The lowest port in the range that no entry holds and that nothing else is bound to here now (in a
+    // cluster the registry's unique ports keep two nodes from taking the same one).
     private int Allocate(HashSet<int> used)
     {
         for (int port = _options.PortLow; port <= _options.PortHigh; port++)
@@ -298,12 +303,5 @@ public sealed partial class Registry : IDisposable
         {
             return false;
         }
-    }
-
-    private void Execute(string sql)
-    {
-        using var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 }

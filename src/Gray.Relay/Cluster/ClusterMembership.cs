@@ -1,0 +1,209 @@
+// This relay as a node of a cluster (decision 0042): it writes a heartbeat with its figures into the
+// shared registry's nodes table, reads the others', and tells its agents whenever the live set changes.
+// While PostgreSQL is away the node keeps serving from memory and keeps the last node list.
+using System.Data.Common;
+using Gray.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Gray.Relay;
+
+internal sealed class ClusterMembership : IAsyncDisposable
+{
+    /// <summary>Longest a departing node waits to remove its row: a stop must not hang on the database.</summary>
+    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly RelayContext _relay;
+    private readonly PostgresRegistryStore _store;
+    private readonly ClusterOptions _options;
+    private readonly string? _api;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stopping = new();
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly DateTimeOffset _startedAt;
+    private Task _loop = Task.CompletedTask;
+    private volatile IReadOnlyList<NodeRecord> _nodes = [];
+    private volatile bool _draining;
+    private bool _announced, _reachable = true;
+
+    public ClusterMembership(RelayContext relay, PostgresRegistryStore store, ClusterOptions options, string? api)
+    {
+        _relay = relay;
+        _store = store;
+        _options = options;
+        _api = api;
+        _log = relay.LoggerFactory.CreateLogger<ClusterMembership>();
+        _startedAt = relay.Time.GetUtcNow();
+    }
+
+    public string NodeId => _options.NodeId;
+
+    /// <summary>Every node the table holds, live or gone, as last read.</summary>
+    public IReadOnlyList<NodeRecord> Nodes => _nodes;
+
+    /// <summary>This node refuses new clients and tells its agents to rebalance (drain-node).</summary>
+    public bool Draining => _draining;
+
+    /// <summary>The live nodes changed (one came, went, or began or ended a drain).</summary>
+    public event Action? NodesChanged;
+
+    /// <summary>The first heartbeat (the start fails if the registry cannot take it), then the loop.</summary>
+    public void Start()
+    {
+        Beat();
+        _loop = LoopAsync(_stopping.Token);
+    }
+
+    /// <summary>Reads the nodes again now (another node came, drained or left).</summary>
+    public void Wake() => Volatile.Read(ref _wake).TrySetResult();
+
+    /// <summary>Drains (or resumes) node <paramref name="nodeId"/>, this one or another: the node applies it
+    /// when it reads its row, within a heartbeat. False if the table has no such node.</summary>
+    public bool SetDraining(string nodeId, bool draining)
+    {
+        using var connection = _store.Open();
+        using var transaction = connection.BeginTransaction();
+        int rows = RegistryStore.Execute(connection, "UPDATE nodes SET draining = @draining WHERE node_id = @id",
+            transaction, ("@draining", draining), ("@id", nodeId));
+        RegistryStore.Execute(connection, $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)",
+            transaction, ("@id", nodeId));
+        transaction.Commit();
+        return rows > 0;
+    }
+
+    /// <summary>What agents are told: the live nodes, this one first among equals by ID.</summary>
+    public ClusterNodes AgentView() => new(NodeId, [.. _nodes.Where(n => n.Live).Take(Wire.MaxClusterNodes)
+        .Select(n => new ClusterNode(n.Id, n.Advertise, Convert.FromHexString(n.Fingerprint.Replace(":", "")),
+            n.Draining))]);
+
+    private async Task LoopAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            var wake = Volatile.Read(ref _wake);
+            try
+            {
+                await Task.WhenAny(wake.Task, Task.Delay(_options.HeartbeatInterval, _relay.Time, stopping))
+                    .ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (stopping.IsCancellationRequested) return;
+            if (wake.Task.IsCompleted) Volatile.Write(ref _wake, new(TaskCreationOptions.RunContinuationsAsynchronously));
+
+            try
+            {
+                Beat();
+                if (!_reachable) _log.LogInformation("The registry {Registry} answers again", _relay.Registry.Location);
+                _reachable = true;
+            }
+            catch (Exception error) when (error is DbException or TimeoutException or InvalidOperationException)
+            {
+                if (_reachable)
+                {
+                    _log.LogWarning("The registry {Registry} does not answer ({Reason}): serving the tunnels " +
+                        "this node has, with the last node list", _relay.Registry.Location, error.Message);
+                }
+
+                _reachable = false;
+            }
+        }
+    }
+
+    // One heartbeat: this node's row, then every node's.
+    private void Beat()
+    {
+        var servers = _relay.Manager.All;
+        using var connection = _store.Open();
+        using (var transaction = connection.BeginTransaction())
+        {
+            RegistryStore.Execute(connection, """
+                INSERT INTO nodes (node_id, advertise, fingerprint, api, started_at, heartbeat_at, agents, clients,
+                    pairs, bytes_in, bytes_out)
+                VALUES (@id, @advertise, @fingerprint, @api, @started, now(), @agents, @clients, @pairs, @in, @out)
+                ON CONFLICT (node_id) DO UPDATE SET advertise = EXCLUDED.advertise,
+                    fingerprint = EXCLUDED.fingerprint, api = EXCLUDED.api, started_at = EXCLUDED.started_at,
+                    heartbeat_at = now(), agents = EXCLUDED.agents,
+                    clients = EXCLUDED.clients, pairs = EXCLUDED.pairs, bytes_in = EXCLUDED.bytes_in,
+                    bytes_out = EXCLUDED.bytes_out
+                """, transaction, ("@id", NodeId), ("@advertise", _options.Advertise),
+                ("@fingerprint", _relay.Fingerprint), ("@api", _api), ("@started", _startedAt),
+                ("@agents", servers.Count), ("@clients", _relay.Clients.Current),
+                ("@pairs", servers.Sum(s => s.ActivePairs)), ("@in", servers.Sum(s => s.BytesIn)),
+                ("@out", servers.Sum(s => s.BytesOut)));
+            bool announce = !_announced;
+            if (announce)
+            {
+                RegistryStore.Execute(connection, $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)",
+                    transaction, ("@id", NodeId));
+            }
+
+            transaction.Commit();
+            _announced = true;
+        }
+
+        Read(connection);
+    }
+
+    private void Read(DbConnection connection)
+    {
+        var nodes = new List<NodeRecord>();
+        using (var command = RegistryStore.Command(connection, """
+                   SELECT node_id, advertise, fingerprint, api, started_at, heartbeat_at, draining, agents, clients,
+                       pairs, bytes_in, bytes_out, heartbeat_at > now() - make_interval(secs => @timeout)
+                   FROM nodes ORDER BY node_id
+                   """, null, ("@timeout", _options.NodeTimeout.TotalSeconds)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                nodes.Add(new NodeRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
+                    reader.GetFieldValue<DateTimeOffset>(5), reader.GetBoolean(6), reader.GetInt32(7),
+                    reader.GetInt32(8), reader.GetInt32(9), reader.GetInt64(10), reader.GetInt64(11),
+                    reader.GetBoolean(12)));
+            }
+        }
+
+        var before = _nodes;
+        _nodes = nodes;
+        // A drain of this node, asked for on any node, is its row's: applied here when it changes.
+        bool draining = nodes.FirstOrDefault(n => n.Id == NodeId)?.Draining ?? false;
+        if (draining != _draining)
+        {
+            _draining = draining;
+            _relay.DrainAll = draining;
+            _log.LogInformation(draining ? "This node is draining: new clients are refused, running pairs go on, " +
+                "agents are told to rebalance" : "This node takes new clients again");
+        }
+
+        if (!LiveSet(before).SequenceEqual(LiveSet(nodes))) NodesChanged?.Invoke();
+    }
+
+    private static IEnumerable<(string, string, string, bool)> LiveSet(IEnumerable<NodeRecord> nodes) =>
+        nodes.Where(n => n.Live).Select(n => (n.Id, n.Advertise, n.Fingerprint, n.Draining));
+
+    /// <summary>Stops the heartbeats and removes this node's row, so that the others see it leave at once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        try
+        {
+            await Task.Run(() =>
+            {
+                using var connection = _store.Open();
+                RegistryStore.Execute(connection, "DELETE FROM nodes WHERE node_id = @id; " +
+                    $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)", null, ("@id", NodeId));
+            }).WaitAsync(LeaveTimeout).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is DbException or TimeoutException or InvalidOperationException)
+        {
+            _log.LogWarning("Could not remove this node from the registry: {Reason}", error.Message);
+        }
+
+        _stopping.Dispose();
+    }
+}

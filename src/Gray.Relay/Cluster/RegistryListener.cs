@@ -1,0 +1,103 @@
+// Follows the other nodes' writes (decision 0042): a connection of its own LISTENs on the registry's and
+// the nodes' channels. A registry notification reads the registry again and applies it to the live
+// tunnels; a nodes notification wakes the membership. After a lost connection it reads everything again,
+// since notifications sent meanwhile are gone.
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Gray.Relay;
+
+internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore store, ClusterMembership? membership)
+    : IAsyncDisposable
+{
+    /// <summary>How long to wait before listening again after the connection failed.</summary>
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a quiet connection waits before it proves it is alive (a vanished host sends no FIN).</summary>
+    private static readonly TimeSpan QuietCheck = TimeSpan.FromSeconds(5);
+
+    private readonly ILogger _log = relay.LoggerFactory.CreateLogger<RegistryListener>();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loop = Task.CompletedTask;
+
+    /// <summary>Raised after the registry was read again and applied.</summary>
+    public event Action? Applied;
+
+    public void Start() => _loop = RunAsync(_stopping.Token);
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        bool first = true;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = store.OpenListener();
+                connection.Notification += OnNotification;
+                await using (var listen = new NpgsqlCommand(
+                    $"LISTEN {PostgresRegistryStore.RegistryChannel}; LISTEN {PostgresRegistryStore.NodesChannel}",
+                    connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
+                }
+
+                if (!first) Apply(); // what was written while this node was not listening
+                first = false;
+                while (!stopping.IsCancellationRequested)
+                {
+                    if (await connection.WaitAsync(QuietCheck, stopping).ConfigureAwait(false)) continue;
+                    await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                    await ping.ExecuteScalarAsync(stopping).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error) when (error is NpgsqlException or System.IO.IOException or TimeoutException
+                                              or InvalidOperationException or OperationCanceledException)
+            {
+                _log.LogDebug("Listening for registry changes failed: {Reason}; again in {Seconds} s", error.Message,
+                    RetryDelay.TotalSeconds);
+            }
+
+            try
+            {
+                await Task.Delay(RetryDelay, relay.Time, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs notification)
+    {
+        if (notification.Channel == PostgresRegistryStore.NodesChannel) membership?.Wake();
+        else Apply();
+    }
+
+    private void Apply()
+    {
+        try
+        {
+            relay.Registry.Reload();
+        }
+        catch (Exception error) when (error is System.Data.Common.DbException or TimeoutException)
+        {
+            _log.LogWarning("Reading the registry again failed: {Reason}", error.Message);
+            return;
+        }
+
+        RegistryFollower.Apply(relay, _log);
+        Applied?.Invoke();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+}
