@@ -22,6 +22,8 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly TaskCompletionSource _allEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationToken _stopping;
+    private HashSet<string> _listed = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _gone = new(StringComparer.Ordinal); // listed once, missing since
     private int _worstExitCode;
 
     /// <summary>Runs until cancelled (0) or until every session ended by itself (the worst exit code).</summary>
@@ -94,6 +96,7 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
         var session = new Session(sessionOptions, learned) { NodeId = nodeId };
         var agent = createAgent(sessionOptions);
         agent.NodesLearned = nodes => Follow(session, nodes);
+        session.Agent = agent;
         session.Cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
         _sessions.Add(session);
         session.Task = RunSessionAsync(session, agent);
@@ -143,6 +146,7 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
 
             agent = createAgent(session.Options);
             agent.NodesLearned = nodes => Follow(session, nodes);
+            session.Agent = agent;
         }
     }
 
@@ -162,6 +166,31 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
             {
                 log.LogInformation("Server {ServerId}: node {Node} left the cluster", options.Id, gone.NodeId);
                 gone.Cancellation!.Cancel();
+            }
+
+            // A node back in the list (restarted): a session of ours waiting to reconnect to it tries now, rather
+            // than at the end of its backoff.
+            _gone.UnionWith(_listed.Where(id => !listed.ContainsKey(id)));
+            var back = _gone.Where(listed.ContainsKey).ToHashSet();
+            _gone.ExceptWith(back);
+            _listed = [.. listed.Keys];
+            foreach (var waiting in _sessions.Where(s => s.NodeId is { } id && back.Contains(id)
+                         && s.Agent?.IsConnected == false && !s.Cancellation!.IsCancellationRequested).ToList())
+            {
+                log.LogInformation("Server {ServerId}: node {Node} is back; reconnecting now", options.Id,
+                    waiting.NodeId);
+                Start(waiting.Options, waiting.NodeId, waiting.Learned);
+                waiting.Cancellation!.Cancel();
+            }
+
+            // A learned node that presents another certificate now (rolled): pinned to the new hash.
+            foreach (var stale in _sessions.Where(s => s.Learned && s.NodeId is { } id && listed.TryGetValue(id,
+                         out var node) && s.Options.Fingerprint != Convert.ToHexStringLower(node.Fingerprint)
+                         && !s.Cancellation!.IsCancellationRequested).ToList())
+            {
+                Start(stale.Options with { Fingerprint = Convert.ToHexStringLower(listed[stale.NodeId!].Fingerprint) },
+                    stale.NodeId, learned: true);
+                stale.Cancellation!.Cancel();
             }
 
             if (options.RelayWebSocket is not null) return; // learned nodes are dialled on their control port
@@ -204,6 +233,9 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
         public bool Replaced { get; set; }
 
         public CancellationTokenSource? Cancellation { get; set; }
+
+        /// <summary>The session's agent (a new one after each retry).</summary>
+        public TunnelAgent? Agent { get; set; }
 
         public Task Task { get; set; } = Task.CompletedTask;
     }

@@ -1,5 +1,6 @@
-// Which relay certificate an agent accepts: the pinned --fingerprint, else the one it trusted on first
-// use (kept in the known-relays file), else the first it sees, which it then keeps.
+// Which relay certificate an agent accepts: a pinned --fingerprint (or one of several, while a certificate
+// is rolled), else the one it trusted on first use (kept in the known-relays file), else the first it
+// sees, which it then keeps.
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Gray.Net;
@@ -28,7 +29,13 @@ internal sealed class RelayTrust(AgentOptions options, ILogger logger)
         string actual = Certificates.Sha256Fingerprint(certificate);
         if (options.Fingerprint is { } pinned)
         {
-            if (Certificates.MatchesFingerprint(certificate, pinned)) return Accept(actual);
+            // Several pins (A,B) while a cluster's certificate is rolled: the old and the new one.
+            if (pinned.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Any(pin => Certificates.MatchesFingerprint(certificate, pin)))
+            {
+                return Accept(actual);
+            }
+
             Failure = $"relay {_relay} presented certificate SHA-256 {actual}, which is not the --fingerprint " +
                 $"{pinned}; refusing to connect";
             return false;

@@ -51,6 +51,9 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
 
     internal AgentOptions Options => options;
 
+    /// <summary>A control session is welcomed and serving now (false while it reconnects).</summary>
+    internal bool IsConnected { get; private set; }
+
     /// <summary>Called with each list of a cluster's nodes the relay sends (NodeSessions follows them).</summary>
     internal Action<ClusterNodes>? NodesLearned { get; set; }
 
@@ -210,6 +213,7 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
             if (welcome is not null)
             {
                 connected();
+                IsConnected = true;
                 // Pinned to the certificate this session accepted; TLS sessions resume, so a pool refill is
                 // mostly an abbreviated handshake (the pin still checks every one).
                 var dataTls = welcome.PlainData ? null : TlsClientOptions.Pinned(trust.Accepted!, options.Relay.Host,
@@ -227,7 +231,14 @@ public sealed class TunnelAgent(AgentOptions options, ILoggerFactory loggerFacto
                     $"{where}, forwarding to {options.TargetText}");
             }
 
-            await control.Completion.ConfigureAwait(false);
+            try
+            {
+                await control.Completion.ConfigureAwait(false);
+            }
+            finally
+            {
+                IsConnected = false;
+            }
         }
 
         if (control.Fatal is { } fatal) throw fatal;

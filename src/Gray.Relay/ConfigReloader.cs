@@ -173,6 +173,9 @@ internal sealed class ConfigReloader : IDisposable
             ("ports", $"{live.PortLow}-{live.PortHigh}", $"{fresh.PortLow}-{fresh.PortHigh}"),
             ("public_bind", live.PublicBind, fresh.PublicBind),
             ("http.listen", live.HttpListen, fresh.HttpListen), ("http.tls", live.HttpTls, fresh.HttpTls),
+            ("registry", live.Registry is null ? null : Registry.Redact(live.Registry),
+                fresh.Registry is null ? null : Registry.Redact(fresh.Registry)),
+            ("cluster", ClusterText(live.Cluster), ClusterText(fresh.Cluster)),
         })
         {
             if (!Equals(before, after))
@@ -183,6 +186,10 @@ internal sealed class ConfigReloader : IDisposable
 
         return changes;
     }
+
+    private static string? ClusterText(ClusterOptions? cluster) => cluster is null ? null
+        : $"{cluster.NodeId} at {cluster.Advertise}, heartbeat {cluster.HeartbeatInterval}, " +
+            $"timeout {cluster.NodeTimeout}";
 
     private static bool RulesEqual(RelayOptions a, RelayOptions b) =>
         Same(a.DefaultRules, b.DefaultRules) && a.Servers.Count == b.Servers.Count

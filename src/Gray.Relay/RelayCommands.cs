@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Gray.Relay;
 
-internal sealed class RelayCommands(RelayContext relay, Action requestShutdown)
+internal sealed partial class RelayCommands(RelayContext relay, Action requestShutdown)
 {
     private readonly ILogger _log = relay.LoggerFactory.CreateLogger<RelayCommands>();
 

@@ -291,3 +291,40 @@ public class PrecedenceTests
         }
     }
 }
+
+public class ClusterConfigTests
+{
+    [Fact]
+    public async Task Cluster_settings_read_back_with_the_registry_password_masked()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-config-").FullName;
+        string file = Path.Combine(dir, "relay.yaml");
+        await File.WriteAllTextAsync(file, "registry: postgres://gray:do-not-print-1234@db.internal:5432/gray\n" +
+            "cluster: { node_id: relay-1, advertise: 'relay-1.example.org:44555', heartbeat: 2s }\n");
+        var (exitCode, output) = await Harness.GrayProcess.RunAsync(["config", "show", file]);
+        Assert.Equal(0, exitCode);
+        Assert.DoesNotContain("do-not-print-1234", output);
+        Assert.Contains("registry: postgres://gray:********@db.internal:5432/gray", output);
+        Assert.Contains("cluster: {node_id: relay-1, advertise: 'relay-1.example.org:44555', heartbeat: 2s", output);
+        Assert.Equal("Host=db;Password=********;Database=x", Registry.Redact("Host=db;Password=hunter2;Database=x"));
+    }
+
+    [Theory]
+    [InlineData("cluster:\n  node_id: n1\n  advertise: 'relay:44555'\n", "cluster: needs a shared registry")]
+    [InlineData("registry: postgres://gray@127.0.0.1:1/gray\n", "registry: a PostgreSQL registry is a cluster's")]
+    [InlineData("registry: mysql://x\n", "registry: use sqlite:PATH, postgres://")]
+    [InlineData("cluster: { node_id: 'bad id', advertise: 'r:1' }\n", "cluster.node_id: 'bad id' is not 1 to 64")]
+    [InlineData("cluster: { node_id: n1, advertise: relay }\n", "cluster.advertise: 'relay' is not HOST:PORT")]
+    public async Task A_cluster_without_what_it_needs_is_a_clear_error(string yaml, string expected)
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-config-").FullName;
+        string file = Path.Combine(dir, "relay.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        var (exitCode, output) = await Harness.GrayProcess.RunAsync(["relay", "--config", file, "--data-dir",
+            Path.Combine(dir, "data"), "--control", $"127.0.0.1:{Gray.Testing.Ports.Free()}", "--http", "off",
+            "--no-console"]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains(expected, output);
+        Assert.DoesNotContain("   at ", output); // no stack trace
+    }
+}

@@ -32,7 +32,7 @@ internal static class Api
 
     private static IResult? Refusal(Exception error) => error switch
     {
-        UnknownServerException => TypedResults.NotFound(new ApiError(error.Message)),
+        UnknownServerException or NodeNotFoundException => TypedResults.NotFound(new ApiError(error.Message)),
         RegistryException => TypedResults.Conflict(new ApiError(error.Message)),
         FormatException => TypedResults.BadRequest(new ApiError(error.Message)),
         _ => null,

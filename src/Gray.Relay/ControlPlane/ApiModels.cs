@@ -167,4 +167,5 @@ public sealed record AdminEndpointFile(string Url, string Token, string? Fingerp
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(AdminEndpointFile))]
 [JsonSerializable(typeof(RelayEvent))]
+[JsonSerializable(typeof(NodeListView))]
 public sealed partial class ApiJson : JsonSerializerContext;

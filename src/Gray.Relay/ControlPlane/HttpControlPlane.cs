@@ -97,6 +97,7 @@ internal sealed class HttpControlPlane : IAsyncDisposable
             .WithMetadata(new RequiresScope(ApiScope.Read, openAs: "metrics"));
         RelayEndpoints.Map(app);
         ServerEndpoints.Map(app);
+        NodeEndpoints.Map(app);
         EventEndpoints.Map(app);
         Dashboard.Map(app);
         OpenApiDocument.Map(app);

@@ -56,10 +56,10 @@ internal static class ServerEndpoints
             Api.Run(() => { commands.Resume(id); return TypedResults.NoContent(); }))
             .WithSummary("Accept new clients of one server again");
         admin.MapPost("/drain", ([FromServices] RelayCommands commands) =>
-            { commands.Drain(null); return TypedResults.NoContent(); })
+            Api.Run(() => { commands.Drain(null); return TypedResults.NoContent(); }))
             .WithSummary("Refuse new clients of every server");
         admin.MapPost("/resume", ([FromServices] RelayCommands commands) =>
-            { commands.Resume(null); return TypedResults.NoContent(); })
+            Api.Run(() => { commands.Resume(null); return TypedResults.NoContent(); }))
             .WithSummary("Accept new clients of every server again, undoing every drain");
         admin.MapPut("/servers/{id}/bandwidth", (string id, BandwidthView request,
             [FromServices] RelayCommands commands) =>

@@ -46,6 +46,24 @@ internal static class PostgresLocation
         return builder.ConnectionString;
     }
 
+    /// <summary>The location with its password, if any, masked: for `gray config show` and messages.</summary>
+    public static string Redact(string location)
+    {
+        int start = location.IndexOf("://", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return System.Text.RegularExpressions.Regex.Replace(location, "(?i)(password|pwd)\\s*=[^;]*",
+                "$1=" + Masked);
+        }
+
+        start += 3;
+        int at = location.IndexOf('@', start);
+        int colon = at < 0 ? -1 : location.IndexOf(':', start, at - start);
+        return colon < 0 ? location : location[..(colon + 1)] + Masked + location[at..];
+    }
+
+    private const string Masked = "********";
+
     // postgres://user:password@host:port/database?host=/run/postgresql&sslmode=require
     private static void FromUrl(string location, NpgsqlConnectionStringBuilder builder)
     {

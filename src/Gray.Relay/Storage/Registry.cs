@@ -92,6 +92,17 @@ public sealed partial class Registry : IDisposable
         }
     }
 
+    /// <summary>Checks a registry location (registry:, GRAY_REGISTRY) without connecting.</summary>
+    /// <exception cref="Gray.Hosting.ConfigException">It is none of the forms a registry takes.</exception>
+    public static string CheckLocation(string location)
+    {
+        if (!location.StartsWith("sqlite:", StringComparison.Ordinal)) PostgresLocation.ConnectionString(location);
+        return location;
+    }
+
+    /// <summary>A registry location as settings show it: a password in it masked.</summary>
+    public static string Redact(string location) => PostgresLocation.Redact(location);
+
     /// <summary>Where the registry is (no password).</summary>
     public string Location => _store.Description;
 
@@ -137,7 +148,8 @@ public sealed partial class Registry : IDisposable
         {
             if (entries.TryGetValue(group.Key, out var entry))
             {
-                entries[group.Key] = entry with { Hosts = [.. group.Select(c => c.Host).Order(StringComparer.Ordinal)] };
+                entries[group.Key] =
+                    entry with { Hosts = [.. group.Select(c => c.Host).Order(StringComparer.Ordinal)] };
             }
         }
 
@@ -208,7 +220,8 @@ public sealed partial class Registry : IDisposable
                 RegistryStore.Execute(connection, "INSERT INTO servers (id, secret, client_port, data_port, " +
                     "created_at, protocols, declared) VALUES (@id, @secret, @client, @data, @created, @protocols, " +
                     "@declared)", transaction, ("@id", entry.Id), ("@secret", entry.Secret),
-                    ("@client", entry.ClientPort), ("@data", entry.DataPort), ("@created", entry.CreatedAt.ToString("O")),
+                    ("@client", entry.ClientPort), ("@data", entry.DataPort),
+                    ("@created", entry.CreatedAt.ToString("O")),
                     ("@protocols", (int)protocols), ("@declared", declared ? 1 : 0));
                 InsertHosts(connection, transaction, id, claimed);
                 return true;

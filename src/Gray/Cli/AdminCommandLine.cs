@@ -35,6 +35,9 @@ public static partial class GrayCommandLine
         command.Subcommands.Add(EventsCommand());
         command.Subcommands.Add(TokenCommand());
         command.Subcommands.Add(MigrateCommand());
+        command.Subcommands.Add(NodesCommand());
+        command.Subcommands.Add(NodeDrainCommand(drain: true));
+        command.Subcommands.Add(NodeDrainCommand(drain: false));
         return command;
     }
 

@@ -38,7 +38,8 @@ public static partial class GrayCommandLine
         var pool = new Option<int?>("--pool") { Description = "data connections kept ready (default 8, or GRAY_POOL)" };
         var fingerprint = new Option<string?>("--fingerprint")
         {
-            Description = "the relay certificate's SHA-256 (or GRAY_FINGERPRINT; else trust on first use)",
+            Description = "the relay certificate's SHA-256 (or GRAY_FINGERPRINT; else trust on first use); A,B " +
+                "accepts either, while a certificate is rolled",
         };
         var plainData = new Option<bool>("--plain-data")
         {
@@ -76,8 +77,8 @@ public static partial class GrayCommandLine
         };
         var command = new Command("agent", "Run the agent next to a private service.")
         {
-            relay, maxNodes, id, secret, secretFile, target, pool, fingerprint, plainData, mux, metrics, logFormat, agentConfig,
-            otlp, key, proxy, proxyProtocol,
+            relay, maxNodes, id, secret, secretFile, target, pool, fingerprint, plainData, mux, metrics, logFormat,
+            agentConfig, otlp, key, proxy, proxyProtocol,
         };
         command.SetAction(async (result, _) =>
         {

@@ -16,12 +16,20 @@ internal static class RelayConfigDescription
         var root = new YamlMappingNode
         {
             { "data_dir", o.DataDir },
+            { "registry", o.Registry is { } registry ? Registry.Redact(registry) : "sqlite:" +
+                Path.Combine(o.DataDir, Registry.FileName) },
             { "control", o.Control.ToString() },
             { "ports", $"{o.PortLow}-{o.PortHigh}" },
             { "public_bind", o.EffectivePublicBind.ToString() },
             { "http_port", o.HttpPort is { } httpPort ? Number(httpPort) : new YamlScalarNode("off") },
             { "https_port", o.HttpsPort is { } httpsPort ? Number(httpsPort) : new YamlScalarNode("off") },
         };
+        if (o.Cluster is { } cluster)
+        {
+            root.Add("cluster", Flow(("node_id", cluster.NodeId), ("advertise", cluster.Advertise),
+                ("heartbeat", SettingText.FormatDuration(cluster.HeartbeatInterval)),
+                ("node_timeout", SettingText.FormatDuration(cluster.NodeTimeout))));
+        }
         if (o.CertificatePath is not null)
         {
             root.Add("tls", Flow(("certificate", o.CertificatePath), ("key", o.KeyPath!)));

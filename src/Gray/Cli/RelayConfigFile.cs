@@ -11,7 +11,7 @@ internal static class RelayConfigFile
 {
     /// <summary>Keys whose value is nested settings: their children are "section.child" in RelaySettings.</summary>
     private static readonly HashSet<string> Sections =
-        ["tls", "trusted_keys", "otlp", "metrics", "http", "bandwidth"];
+        ["tls", "trusted_keys", "otlp", "metrics", "http", "bandwidth", "cluster"];
 
     /// <summary>Every error of the file, each with its line; empty when it is valid.</summary>
     public static List<string> Check(string path) => Read(path, new RelayOptions()).Errors;

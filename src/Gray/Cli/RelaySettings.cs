@@ -19,7 +19,7 @@ internal static class RelaySettings
     {
         ["data_dir"] = (o, v, dir) => o.DataDir = Path.Combine(dir, v),
         ["registry"] = (o, v, dir) => o.Registry = v.StartsWith("sqlite:", StringComparison.Ordinal)
-            ? "sqlite:" + Path.Combine(dir, v["sqlite:".Length..]) : v,
+            ? "sqlite:" + Path.Combine(dir, v["sqlite:".Length..]) : Registry.CheckLocation(v),
         ["cluster.node_id"] = (o, v, _) => Cluster(o).NodeId = Gray.Protocol.Auth.IsValidId(v) ? v
             : throw new ConfigException($"cluster.node_id: '{Shorten(v)}' is not 1 to 64 of A-Z a-z 0-9 . _ -"),
         ["cluster.advertise"] = (o, v, _) => Cluster(o).Advertise = NodeAddress(v),

@@ -73,11 +73,18 @@ public class ClusterTests(ITestOutputHelper output)
             return JsonDocument.Parse(text.Trim().Split('\n')[^1]).RootElement;
         }
 
-        GrayProcess StartAgent(JsonElement added, string relay) => net.Start(agentHost, "env",
+        GrayProcess StartAgent(JsonElement added, string relay, int maxNodes = 5) => net.Start(agentHost, "env",
             $"GRAY_SECRET={added.GetProperty("secret").GetString()}",
             $"GRAY_KNOWN_RELAYS={Path.Combine(dir, "known-" + added.GetProperty("id").GetString())}",
-            "dotnet", Gray, "agent", "--relay", relay, "--fingerprint", fingerprint,
+            "dotnet", Gray, "agent", "--relay", relay, "--fingerprint", fingerprint, "--max-nodes", $"{maxNodes}",
             "--id", added.GetProperty("id").GetString()!, "--target", "127.0.0.1:7007", "--pool", "2");
+
+        async Task AdminAsync(int n, params string[] command)
+        {
+            var (exit, text) = await net.RunOnAsync(relayHosts[n - 1], TimeSpan.FromSeconds(60),
+                ["dotnet", Gray, "admin", .. command, "--data-dir", Path.Combine(dir, $"r{n}")]);
+            Assert.True(exit == 0, text);
+        }
 
         async Task<string> EchoAsync(int port, int size, params int[] through)
         {
@@ -125,7 +132,43 @@ public class ClusterTests(ITestOutputHelper output)
         }
         Assert.Equal($"OK {Node(3)}", await EchoAsync(latePort, 64 * 1024, 3));
 
-        // 3. kill -9 node 2 during a transfer through it: the client retries on node 1 and loses nothing, and
+        // 3. Any node's API shows every node; a drain of node 2 asked on node 1 refuses new clients there, lets
+        // its pairs finish, and moves an agent that serves on two nodes at most onto node 3.
+        // Figures come with heartbeats (1 s apart), so the listing catches up within a couple of seconds.
+        await Wait.UntilAsync(async () =>
+        {
+            var (_, listed) = await net.RunOnAsync(relayHosts[1], TimeSpan.FromSeconds(60), "dotnet", Gray, "admin",
+                "nodes", "--json", "--data-dir", Path.Combine(dir, "r2"));
+            var nodeList = JsonDocument.Parse(listed.Trim().Split('\n')[^1]).RootElement;
+            return nodeList.GetProperty("self").GetString() == "n2"
+                && nodeList.GetProperty("total").GetProperty("nodes").GetInt32() == 3
+                && nodeList.GetProperty("nodes").EnumerateArray().All(node =>
+                    node.GetProperty("health").GetString() == "live" && node.GetProperty("agents").GetInt32() == 2);
+        }, "node 2 lists three live nodes with two agents each", TimeSpan.FromSeconds(15));
+
+        var few = await AddAsync(1, "few");
+        int fewPort = few.GetProperty("clientPort").GetInt32();
+        var fewAgent = StartAgent(few, $"{Node(1)}:{ControlPort}", maxNodes: 2);
+        await fewAgent.WaitForLineAsync(l => l.Contains($"is public on relay {Node(2)} "), "few on node 2",
+            TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain($"is public on relay {Node(3)} ", fewAgent.Output);
+        var draining = net.Start(clientHost, "python3", "-c", ClusterScripts.RetryingClient, Node(2),
+            webPort.ToString(), (16 * 1024 * 1024).ToString());
+        await draining.WaitForLineAsync(l => l == $"flowing {Node(2)}", "a transfer through node 2 flowing",
+            TimeSpan.FromSeconds(60));
+        await AdminAsync(1, "drain-node", "n2");
+        await fewAgent.WaitForLineAsync(l => l.Contains($"is public on relay {Node(3)} "), "few moved to node 3",
+            TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(async () => await EchoAsync(webPort, 1024, 2) == "FAIL", "node 2 refuses new clients",
+            TimeSpan.FromSeconds(10));
+        Assert.Equal($"OK {Node(2)}", await draining.WaitForLineAsync(l => l.StartsWith("OK ") || l == "FAIL",
+            "the transfer begun before the drain", TimeSpan.FromSeconds(120)));
+        Assert.Equal($"OK {Node(3)}", await EchoAsync(fewPort, 64 * 1024, 3));
+        await AdminAsync(3, "resume-node", "n2");
+        await Wait.UntilAsync(async () => await EchoAsync(webPort, 1024, 2) == $"OK {Node(2)}",
+            "node 2 takes clients again", TimeSpan.FromSeconds(10));
+
+        // 4. kill -9 node 2 during a transfer through it: the client retries on node 1 and loses nothing, and
         // new connections to the other nodes work at once.
         var transfer = net.Start(clientHost, "python3", "-c", ClusterScripts.RetryingClient,
             $"{Node(2)},{Node(1)}", webPort.ToString(), (48 * 1024 * 1024).ToString());
@@ -146,7 +189,7 @@ public class ClusterTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(30));
         output.WriteLine($"node 2 gone for the agents {clock.Elapsed.TotalSeconds:0.00} s after the kill");
 
-        // 4. Node 2 comes back: agents rejoin it by themselves.
+        // 5. Node 2 comes back: agents rejoin it by themselves.
         clock.Restart();
         nodes[1] = await StartNodeAsync(2);
         double started = clock.Elapsed.TotalSeconds;
@@ -158,7 +201,7 @@ public class ClusterTests(ITestOutputHelper output)
         output.WriteLine($"node 2 restarted in {started:0.00} s; both tunnels served through it again " +
             $"{clock.Elapsed.TotalSeconds - started:0.00} s after it was ready");
 
-        // 5. PostgreSQL restarts: the nodes serve their tunnels meanwhile, and follow the registry when it is back.
+        // 6. PostgreSQL restarts: the nodes serve their tunnels meanwhile, and follow the registry when it is back.
         await postgres.StopAsync();
         for (int n = 1; n <= 3; n++) Assert.Equal($"OK {Node(n)}", await EchoAsync(webPort, 64 * 1024, n));
         var refused = await net.RunOnAsync(relayHosts[0], TimeSpan.FromSeconds(60), "dotnet", Gray, "admin", "add",

@@ -71,6 +71,20 @@ public sealed class InProcessRelay : IAsyncDisposable
             service.SharedHttpEndPoint);
     }
 
+    /// <summary>A node of a cluster on <paramref name="registry"/> (PostgreSQL), on the system clock, its
+    /// ports on <paramref name="bind"/>, heartbeating every 250 ms.</summary>
+    public static Task<InProcessRelay> StartNodeAsync(string registry, string id, string bind, int controlPort = 0) =>
+        StartAsync(options =>
+        {
+            options.Registry = registry;
+            options.Control = new IPEndPoint(IPAddress.Parse(bind), controlPort);
+            options.Cluster = new ClusterOptions
+            {
+                NodeId = id, Advertise = $"{bind}:{(controlPort == 0 ? 44555 : controlPort)}",
+                HeartbeatInterval = TimeSpan.FromMilliseconds(250),
+            };
+        }, TimeProvider.System);
+
     /// <summary>The control plane's URL and the data directory's admin token.</summary>
     public Gray.Relay.ControlPlane.AdminEndpointFile Admin => System.Text.Json.JsonSerializer.Deserialize(
         File.ReadAllText(Path.Combine(Options.DataDir, Gray.Relay.ControlPlane.AdminEndpointFile.FileName)),

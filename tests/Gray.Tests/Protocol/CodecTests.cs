@@ -23,7 +23,22 @@ public class CodecTests
         new Otps([RandomNumberGenerator.GetBytes(Wire.OtpBytes), RandomNumberGenerator.GetBytes(Wire.OtpBytes)]),
         new Ping(ulong.MaxValue),
         new Pong(42),
+        new Hello(Wire.Version, 8, PlainData: false, "clustered", Cluster: true),
+        new ClusterNodes("n1", [new ClusterNode("n1", "10.0.0.1:44555", RandomNumberGenerator.GetBytes(32), false),
+            new ClusterNode("n2", "relay-2.example.org:44555", RandomNumberGenerator.GetBytes(32), Draining: true)]),
+        new ClusterNodes("alone", []),
     };
+
+    [Fact]
+    public void A_node_list_longer_than_the_limit_is_refused()
+    {
+        var node = new ClusterNode("n", "h:1", new byte[Wire.FingerprintBytes], false);
+        Assert.Throws<ArgumentException>(() =>
+            ControlFrames.Encode(new ClusterNodes("n", [.. Enumerable.Repeat(node, Wire.MaxClusterNodes + 1)])));
+        byte[] frame = ControlFrames.Encode(new ClusterNodes("n", [node]));
+        frame[Wire.LengthBytes + 1 + 2 + 1] = Wire.MaxClusterNodes + 1; // the count byte after "n"
+        Assert.Throws<ProtocolException>(() => ControlFrames.Decode(frame.AsSpan(Wire.LengthBytes)));
+    }
 
     [Theory]
     [MemberData(nameof(Messages))]

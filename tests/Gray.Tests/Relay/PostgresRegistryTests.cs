@@ -75,4 +75,45 @@ public class PostgresRegistryTests(PostgresFixture postgres)
         Assert.StartsWith("registry postgres://127.0.0.1:", error.Message);
         Assert.NotNull(server);
     }
+
+    [PostgresFact]
+    public async Task Admin_migrate_copies_a_single_relays_registry_into_an_empty_one_and_only_into_an_empty_one()
+    {
+        string dir = Directory.CreateTempSubdirectory("gray-registry-").FullName;
+        var sqliteOptions = new RelayOptions { PortLow = 44400, PortHigh = 44499 };
+        ServerEntry web, ssh;
+        string token;
+        using (var single = Registry.Open(dir, sqliteOptions))
+        {
+            web = single.Add("web", hosts: ["app.example.org", "*.preview.example.org"]);
+            ssh = single.Add("ssh", clientPort: 44422, protocols: ServerProtocols.Tcp | ServerProtocols.Udp);
+            single.SetBandwidth("ssh", new Bandwidth(In: 5000));
+            single.SetDrained("ssh", true);
+            token = single.CreateToken(ApiScope.Admin, "ops").Token;
+        }
+
+        string url = await postgres.DatabaseAsync();
+        string from = "sqlite:" + Path.Combine(dir, Registry.FileName);
+        var (exitCode, output) = await GrayProcess.RunAsync(["admin", "migrate", "--from", from, "--to", url]);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("copied 2 servers and 1 tokens", output);
+
+        using var cluster = Registry.Open(dir, Options(url, 44400));
+        Assert.Equal((web.Secret, web.ClientPort, web.DataPort), cluster.Find("web") is { } w
+            ? (w.Secret, w.ClientPort, w.DataPort) : default);
+        Assert.Equal(["*.preview.example.org", "app.example.org"], cluster.Find("web")!.Hosts);
+        var sshThere = cluster.Find("ssh")!;
+        Assert.Equal((ssh.Secret, 44422, ServerProtocols.Tcp | ServerProtocols.Udp, true, 5000L),
+            (sshThere.Secret, sshThere.ClientPort!.Value, sshThere.Protocols, sshThere.Drained,
+                sshThere.BandwidthOverride!.In));
+        Assert.Equal("ops", cluster.FindToken(token)!.Name);
+
+        (exitCode, output) = await GrayProcess.RunAsync(["admin", "migrate", "--from", from, "--to", url]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("already holds 3 servers and tokens: migrate into an empty registry", output);
+        (exitCode, output) = await GrayProcess.RunAsync(["admin", "migrate", "--from", "sqlite:/nonexistent/x.db",
+            "--to", url]);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("sqlite:/nonexistent/x.db: no such file", output);
+    }
 }

@@ -92,8 +92,10 @@ function logout(reason) {
 // ---- refresh ----
 
 async function refresh() {
-  const [relay, list] = await Promise.all([api('GET', '/api/v1/relay'), api('GET', '/api/v1/servers')]);
+  const [relay, list, nodes] = await Promise.all([api('GET', '/api/v1/relay'), api('GET', '/api/v1/servers'),
+    api('GET', '/api/v1/nodes')]);
   renderRelay(relay);
+  renderNodes(nodes);
   renderServers(list.servers);
   if (state.selected) await refreshClients();
 }

@@ -155,6 +155,30 @@ public class DashboardTests
         }
     }
 
+    [BrowserAndPostgresFact]
+    public async Task A_cluster_node_shows_every_node_and_drains_another()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        string registry = await postgres.CreateDatabaseAsync("dashboard");
+        await using var a = await InProcessRelay.StartNodeAsync(registry, "node-a", "127.0.0.1");
+        await using var b = await InProcessRelay.StartNodeAsync(registry, "node-b", "127.0.0.2");
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.OpenAsync(a, a.Admin.Token, 1280, 900);
+
+        var rowB = page.Locator("#nodes tr[data-node='node-b']");
+        await Assertions.Expect(page.Locator("#nodes tr[data-node='node-a'] td").First)
+            .ToHaveTextAsync("node-a (this node)", new() { Timeout = ExpectTimeoutMs });
+        await Assertions.Expect(rowB.Locator("td").Nth(1)).ToHaveTextAsync("live", new() { Timeout = ExpectTimeoutMs });
+        await Assertions.Expect(page.Locator("#nodes tr.total td").Nth(1)).ToHaveTextAsync("2 live");
+        await rowB.Locator("button", new() { HasText = "Drain" }).ClickAsync();
+        await Wait.UntilAsync(() => b.Context.DrainAll, "node-b drained from node-a's page");
+        await Assertions.Expect(rowB.Locator("td").Nth(1)).ToHaveTextAsync("draining",
+            new() { Timeout = ExpectTimeoutMs });
+        await Screenshots.SaveAsync(page, "dashboard-cluster.png");
+        await rowB.Locator("button", new() { HasText = "Resume" }).ClickAsync();
+        await Wait.UntilAsync(() => !b.Context.DrainAll, "node-b resumed");
+    }
+
     /// <summary>Chromium from Debian, headless; each page logged in with a token.</summary>
     private sealed class Browser : IAsyncDisposable
     {
@@ -210,5 +234,14 @@ public class DashboardTests
             await page.ScreenshotAsync(new() { Path = path, FullPage = true });
             Assert.True(new FileInfo(path).Length > 10_000, $"{path} is too small to be a screenshot");
         }
+    }
+}
+
+/// <summary>A fact that needs Chromium and PostgreSQL; skipped with the reason otherwise.</summary>
+public sealed class BrowserAndPostgresFactAttribute : FactAttribute
+{
+    public BrowserAndPostgresFactAttribute()
+    {
+        Skip = new BrowserFactAttribute().Skip ?? PostgresServer.Missing();
     }
 }
