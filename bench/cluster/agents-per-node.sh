@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What one relay node holds per agent (docs/scaling.md): its RSS with no agent, then with N agent sessions
 # (one agent process serving N declared servers, its default pool, multiplexed), idle.
-# Usage: bench/cluster/agents-per-node.sh [N] [GRAY]   (defaults: 500, the native binary published into
-# /tmp/gray-native by `dotnet publish src/Gray -c Release -r linux-x64 -o /tmp/gray-native`)
+# Usage: [POOL=P] bench/cluster/agents-per-node.sh [N] [GRAY]   (defaults: 500 agents with the default pool,
+# the native binary published into /tmp/gray-native by `dotnet publish src/Gray -c Release -r linux-x64 -o
+# /tmp/gray-native`)
 set -euo pipefail
 n=${1:-500}
 gray=${2:-/tmp/gray-native/gray}
@@ -28,13 +29,13 @@ fingerprint=$(sed -n 's/.*certificate SHA-256 \([0-9a-f]*\).*/\1/p' "$work/relay
     echo "fingerprint: $fingerprint"
     echo "tunnels:"
     for i in $(seq "$n"); do
-        echo "  s$i: { target: 127.0.0.1:9, secret: 'secret-of-server-number-$i-0123456789abcdef' }"
+        echo "  s$i: { target: 127.0.0.1:9, secret: 'secret-of-server-number-$i-0123456789abcdef'${POOL:+, pool: $POOL} }"
     done
 } >"$work/agent.yaml"
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$relay/status"; }
 sleep 25 # the relay's first memory housekeeping (decision 0040)
 before=$(rss)
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 GRAY_KNOWN_RELAYS="$work/known" "$gray" agent --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
 token=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$work/relay/admin.json")
 for _ in $(seq 300); do
