@@ -11,6 +11,10 @@ public sealed record AgentOptions
     /// <summary>More addresses of the same relay cluster (--relay given again): a session on each.</summary>
     public IReadOnlyList<DnsEndPoint> MoreRelays { get; init; } = [];
 
+    /// <summary>The name known_relays keeps this relay's certificate under, when it is dialled by one of the
+    /// addresses of a name (a cluster behind one DNS name); null: <see cref="RelayText"/>.</summary>
+    public string? TrustName { get; init; }
+
     /// <summary>Most cluster nodes the agent keeps a session and a pool on (draining ones not counted).</summary>
     public int MaxNodes { get; init; } = DefaultMaxNodes;
 

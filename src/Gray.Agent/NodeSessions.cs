@@ -1,8 +1,9 @@
 // One tunnel on every node of a relay cluster (decision 0042): a session and a pool on each address the
 // agent was given (a name with several addresses counts each), and on each live node the relays name, up
-// to max_nodes; draining nodes are not counted, so the agent rebalances onto the others. Each session is
+// to max_nodes, preferring the nodes this server ranks first (rendezvous hashing, so agents spread over a
+// large cluster); draining nodes are not counted, so the agent rebalances onto the others. Each session is
 // a TunnelAgent of its own, pinned to the certificate its node presents: the one given (or trusted on
-// first use) for the addresses given, the one the cluster names for the nodes learned.
+// first use, under the name given) for the addresses given, the one the cluster names for nodes learned.
 using System.Net;
 using System.Net.Sockets;
 using Gray.Hosting;
@@ -14,16 +15,16 @@ namespace Gray.Agent;
 internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, TunnelAgent> createAgent, ILogger log,
     TimeProvider? time = null)
 {
-    /// <summary>Before a session that ended on an error is tried again while other sessions serve.</summary>
-    private static readonly TimeSpan RetryAfterFatal = TimeSpan.FromSeconds(5);
+    /// <summary>Before a session refused by its node is tried again while another node serves.</summary>
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(5), LongestRetry = TimeSpan.FromMinutes(1);
 
     private readonly object _gate = new();
     private readonly List<Session> _sessions = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly TaskCompletionSource _allEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private CancellationToken _stopping;
-    private HashSet<string> _listed = new(StringComparer.Ordinal);
     private readonly HashSet<string> _gone = new(StringComparer.Ordinal); // listed once, missing since
+    private HashSet<string> _listed = new(StringComparer.Ordinal);
+    private CancellationToken _stopping;
     private int _worstExitCode;
 
     /// <summary>Runs until cancelled (0) or until every session ended by itself (the worst exit code).</summary>
@@ -50,13 +51,8 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
         }
     }
 
-    /// <summary>The sessions running now, with the node each is on once known (for tests and listings).</summary>
-    internal IReadOnlyList<(string Relay, string? NodeId)> Running
-    {
-        get { lock (_gate) return [.. _sessions.Select(s => (s.Options.RelayText, s.NodeId))]; }
-    }
-
-    // Every --relay, and each address of a name that has several (a cluster behind one DNS name).
+    // Every --relay, and each address of a name that has several (a cluster behind one DNS name). Such an
+    // address is dialled by number but trusted by the name: known_relays keeps the name's certificate.
     private async Task<List<AgentOptions>> SeedsAsync()
     {
         var seeds = new List<AgentOptions>();
@@ -80,6 +76,7 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
                 seeds.AddRange(addresses.Take(options.MaxNodes).Select(a => options with
                 {
                     Relay = new DnsEndPoint(a.ToString(), relay.Port), MoreRelays = [],
+                    TrustName = $"{relay.Host}:{relay.Port}",
                 }));
             }
             else
@@ -93,79 +90,97 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
 
     private void Start(AgentOptions sessionOptions, string? nodeId, bool learned)
     {
-        var session = new Session(sessionOptions, learned) { NodeId = nodeId };
-        var agent = createAgent(sessionOptions);
-        agent.NodesLearned = nodes => Follow(session, nodes);
-        session.Agent = agent;
-        session.Cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        var session = new Session(sessionOptions, learned,
+            CancellationTokenSource.CreateLinkedTokenSource(_stopping)) { NodeId = nodeId };
+        session.Agent = NewAgent(session);
         _sessions.Add(session);
-        session.Task = RunSessionAsync(session, agent);
+        session.Task = RunSessionAsync(session);
     }
 
-    private async Task RunSessionAsync(Session session, TunnelAgent agent)
+    private TunnelAgent NewAgent(Session session)
+    {
+        var agent = createAgent(session.Options);
+        agent.NodesLearned = nodes => Follow(session, nodes);
+        return agent;
+    }
+
+    private async Task RunSessionAsync(Session session)
     {
         await Task.Yield();
+        var retry = FirstRetry;
         while (true)
         {
-            int exitCode = await agent.RunAsync(session.Cancellation!.Token).ConfigureAwait(false);
-            bool retry;
+            int exitCode = await session.Agent!.RunAsync(session.Cancellation.Token).ConfigureAwait(false);
             lock (_gate)
             {
-                retry = exitCode != ExitCodes.Ok && !session.Cancellation.IsCancellationRequested
-                    && !session.Replaced && _sessions.Count > 1;
-                if (!retry)
+                // Refused by its node (it may learn of this server a moment after another node) while another
+                // session serves: tried again. Anything else (stopped, another agent took over) ends it.
+                bool again = exitCode == ExitCodes.Usage && !session.Cancellation.IsCancellationRequested
+                    && _sessions.Any(s => s != session && s.Agent?.IsConnected == true);
+                if (!again)
                 {
-                    _sessions.Remove(session);
-                    if (!session.Cancellation.IsCancellationRequested && !session.Replaced
-                        && exitCode > _worstExitCode)
-                    {
-                        _worstExitCode = exitCode;
-                    }
-                    if (_sessions.Count == 0) _allEnded.TrySetResult();
+                    // Taken over by our own session on the same node (a name and an address of one node): no
+                    // failure of the tunnel's.
+                    bool twin = session.NodeId is { } node && _sessions.Any(s => s != session && s.NodeId == node);
+                    End(session, session.Cancellation.IsCancellationRequested || twin ? ExitCodes.Ok : exitCode);
                     return;
                 }
             }
 
-            // Other nodes serve: this one may know the server only in a moment (the registry's change is on
-            // its way), so it is tried again rather than given up.
             log.LogInformation("Server {ServerId}: relay {Relay} again in {Seconds} s (other nodes serve meanwhile)",
-                options.Id, session.Options.RelayText, RetryAfterFatal.TotalSeconds);
+                options.Id, session.Options.RelayText, retry.TotalSeconds);
             try
             {
-                await Task.Delay(RetryAfterFatal, _time, session.Cancellation.Token).ConfigureAwait(false);
+                await Task.Delay(retry, _time, session.Cancellation.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                lock (_gate)
-                {
-                    _sessions.Remove(session);
-                    if (_sessions.Count == 0) _allEnded.TrySetResult();
-                }
+                lock (_gate) End(session, ExitCodes.Ok);
                 return;
             }
 
-            agent = createAgent(session.Options);
-            agent.NodesLearned = nodes => Follow(session, nodes);
-            session.Agent = agent;
+            retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, LongestRetry.Ticks));
+            session.Agent = NewAgent(session);
         }
     }
 
+    // Under _gate.
+    private void End(Session session, int exitCode)
+    {
+        _sessions.Remove(session);
+        session.Cancellation.Dispose();
+        if (exitCode > _worstExitCode) _worstExitCode = exitCode;
+        if (_sessions.Count == 0) _allEnded.TrySetResult();
+    }
+
     // A node list from one session's relay: that session learns which node it is on; nodes not yet served get
-    // a session, up to max_nodes taking clients; learned nodes no longer listed lose theirs.
+    // a session, up to max_nodes taking clients; sessions to learned nodes no longer listed end unless they are
+    // connected (a node may miss heartbeats while PostgreSQL is away and still serve). Sessions are cancelled
+    // after the lock: a cancelled session may end at once on this thread.
     private void Follow(Session from, ClusterNodes nodes)
     {
+        var cancel = new List<Session>();
         lock (_gate)
         {
-            from.NodeId = nodes.Self;
-            // Two sessions on one node (an address given and the same node learned): the relay keeps the
-            // newer; the older ends without coming back.
-            foreach (var twin in _sessions.Where(s => s != from && s.NodeId == nodes.Self)) twin.Replaced = true;
             if (_stopping.IsCancellationRequested) return;
+            from.NodeId = nodes.Self;
             var listed = nodes.Nodes.ToDictionary(n => n.Id);
-            foreach (var gone in _sessions.Where(s => s.Learned && s.NodeId is { } id && !listed.ContainsKey(id)))
+            foreach (var session in _sessions.Where(s => !s.Cancellation.IsCancellationRequested).ToList())
             {
-                log.LogInformation("Server {ServerId}: node {Node} left the cluster", options.Id, gone.NodeId);
-                gone.Cancellation!.Cancel();
+                bool connected = session.Agent?.IsConnected == true;
+                if (session.Learned && session.NodeId is { } id && !listed.ContainsKey(id) && !connected)
+                {
+                    log.LogInformation("Server {ServerId}: node {Node} left the cluster", options.Id, id);
+                    cancel.Add(session);
+                }
+                else if (session.Learned && session.NodeId is { } nodeId && listed.TryGetValue(nodeId, out var node)
+                         && session.Options.Fingerprint != Convert.ToHexStringLower(node.Fingerprint))
+                {
+                    // Its node presents another certificate now (rolled): pinned to the new hash.
+                    Start(session.Options with { Fingerprint = Convert.ToHexStringLower(node.Fingerprint) }, nodeId,
+                        learned: true);
+                    cancel.Add(session);
+                }
             }
 
             // A node back in the list (restarted): a session of ours waiting to reconnect to it tries now, rather
@@ -175,39 +190,38 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
             _gone.ExceptWith(back);
             _listed = [.. listed.Keys];
             foreach (var waiting in _sessions.Where(s => s.NodeId is { } id && back.Contains(id)
-                         && s.Agent?.IsConnected == false && !s.Cancellation!.IsCancellationRequested).ToList())
+                         && s.Agent?.IsConnected == false && !cancel.Contains(s)).ToList())
             {
                 log.LogInformation("Server {ServerId}: node {Node} is back; reconnecting now", options.Id,
                     waiting.NodeId);
                 Start(waiting.Options, waiting.NodeId, waiting.Learned);
-                waiting.Cancellation!.Cancel();
+                cancel.Add(waiting);
             }
 
-            // A learned node that presents another certificate now (rolled): pinned to the new hash.
-            foreach (var stale in _sessions.Where(s => s.Learned && s.NodeId is { } id && listed.TryGetValue(id,
-                         out var node) && s.Options.Fingerprint != Convert.ToHexStringLower(node.Fingerprint)
-                         && !s.Cancellation!.IsCancellationRequested).ToList())
-            {
-                Start(stale.Options with { Fingerprint = Convert.ToHexStringLower(listed[stale.NodeId!].Fingerprint) },
-                    stale.NodeId, learned: true);
-                stale.Cancellation!.Cancel();
-            }
+            if (options.RelayWebSocket is null) JoinNodes(nodes, listed, cancel);
+        }
 
-            if (options.RelayWebSocket is not null) return; // learned nodes are dialled on their control port
-            int taking = _sessions.Count(s => s.NodeId is not { } id || listed.GetValueOrDefault(id)?.Draining != true);
-            foreach (var node in nodes.Nodes.Where(n => !n.Draining))
+        foreach (var session in cancel) session.Cancellation.Cancel();
+    }
+
+    // Learned nodes are dialled on their control port, best ranked for this server first.
+    private void JoinNodes(ClusterNodes nodes, Dictionary<string, ClusterNode> listed, List<Session> cancel)
+    {
+        var live = _sessions.Where(s => !cancel.Contains(s)).ToList();
+        int taking = live.Count(s => s.NodeId is not { } id || listed.GetValueOrDefault(id)?.Draining != true);
+        foreach (var node in nodes.Nodes.Where(n => !n.Draining)
+                     .OrderBy(n => ClusterNodes.Rank(options.Id, n.Id)))
+        {
+            if (taking >= options.MaxNodes) break;
+            if (live.Any(s => s.NodeId == node.Id || s.Options.RelayText == node.Address)) continue;
+            if (!TryParseAddress(node.Address, out var address)) continue;
+            log.LogInformation("Server {ServerId}: joining node {Node} at {Address}", options.Id, node.Id,
+                node.Address);
+            Start(options with
             {
-                if (taking >= options.MaxNodes) break;
-                if (_sessions.Any(s => s.NodeId == node.Id || s.Options.RelayText == node.Address)) continue;
-                if (!TryParseAddress(node.Address, out var address)) continue;
-                log.LogInformation("Server {ServerId}: joining node {Node} at {Address}", options.Id, node.Id,
-                    node.Address);
-                Start(options with
-                {
-                    Relay = address, MoreRelays = [], Fingerprint = Convert.ToHexStringLower(node.Fingerprint),
-                }, node.Id, learned: true);
-                taking++;
-            }
+                Relay = address, MoreRelays = [], Fingerprint = Convert.ToHexStringLower(node.Fingerprint),
+            }, node.Id, learned: true);
+            taking++;
         }
     }
 
@@ -220,7 +234,7 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
         return true;
     }
 
-    private sealed class Session(AgentOptions options, bool learned)
+    private sealed class Session(AgentOptions options, bool learned, CancellationTokenSource cancellation)
     {
         public AgentOptions Options { get; } = options;
 
@@ -229,10 +243,7 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
 
         public string? NodeId { get; set; }
 
-        /// <summary>Another session of this agent is on the same node: this one ends for good.</summary>
-        public bool Replaced { get; set; }
-
-        public CancellationTokenSource? Cancellation { get; set; }
+        public CancellationTokenSource Cancellation { get; } = cancellation;
 
         /// <summary>The session's agent (a new one after each retry).</summary>
         public TunnelAgent? Agent { get; set; }

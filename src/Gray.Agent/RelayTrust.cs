@@ -11,7 +11,7 @@ namespace Gray.Agent;
 /// <summary>Fingerprint pinning, or trust on first use with the known-relays file.</summary>
 internal sealed class RelayTrust(AgentOptions options, ILogger logger)
 {
-    private readonly string _relay = options.RelayText;
+    private readonly string _relay = options.TrustName ?? options.RelayText;
     private bool _firstUse;
 
     public string? Accepted { get; private set; }

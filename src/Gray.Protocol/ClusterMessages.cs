@@ -37,6 +37,22 @@ public sealed record ClusterNodes(string Self, IReadOnlyList<ClusterNode> Nodes)
         }
     }
 
+    /// <summary>
+    /// Where node <paramref name="nodeId"/> ranks for server <paramref name="serverId"/> (lowest first):
+    /// rendezvous hashing, so that each server's agents prefer their own few nodes and agents spread over a
+    /// cluster larger than they serve on. FNV-1a 64 of both IDs: stable across processes and versions.
+    /// </summary>
+    public static ulong Rank(string serverId, string nodeId)
+    {
+        ulong hash = 14695981039346656037;
+        foreach (char c in serverId + "\n" + nodeId)
+        {
+            hash = (hash ^ c) * 1099511628211;
+        }
+
+        return hash;
+    }
+
     internal static ClusterNodes Read(ref SpanReader reader)
     {
         string self = reader.Str(Wire.MaxIdBytes);

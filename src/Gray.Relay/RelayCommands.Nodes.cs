@@ -1,6 +1,5 @@
 // The cluster's nodes through the API and `gray admin`: list them, drain one (any node may ask; the node
 // drained applies it at its next heartbeat), resume it.
-using System.Data.Common;
 using Gray.Relay.ControlPlane;
 using Microsoft.Extensions.Logging;
 
@@ -33,17 +32,7 @@ internal sealed partial class RelayCommands
     public void DrainNode(string nodeId, bool drain)
     {
         var cluster = relay.Cluster ?? throw new RegistryException("this relay is not a node of a cluster");
-        bool found;
-        try
-        {
-            found = cluster.SetDraining(nodeId, drain);
-        }
-        catch (DbException error)
-        {
-            throw new RegistryException($"registry {relay.Registry.Location}: {error.Message}");
-        }
-
-        if (!found) throw new NodeNotFoundException(nodeId);
+        if (!cluster.SetDraining(nodeId, drain)) throw new NodeNotFoundException(nodeId);
         _log.LogInformation(drain ? "Node {Node}: draining" : "Node {Node}: resumed", nodeId);
     }
 }

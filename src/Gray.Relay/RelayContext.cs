@@ -99,20 +99,31 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     /// <summary>This relay as a node of a cluster; null when it runs alone.</summary>
     public ClusterMembership? Cluster { get; set; }
 
-    /// <summary>Drains one server (in the registry), or with null this whole relay.</summary>
+    /// <summary>Drains one server (in the registry), or with null this whole relay (in a cluster: this node,
+    /// as drain-node does, so that its agents are told).</summary>
     public void Drain(string? id)
     {
-        if (id is null) _drainAll = true;
-        else Registry.SetDrained(id, true);
+        if (id is not null)
+        {
+            Registry.SetDrained(id, true);
+            return;
+        }
+
+        _drainAll = true;
+        Cluster?.SetDraining(Cluster.NodeId, true);
     }
 
-    /// <summary>Resumes one server, or with null this relay and every server's drain.</summary>
+    /// <summary>Resumes one server, or with null this relay (node) and every server's drain.</summary>
     public void Resume(string? id)
     {
-        if (id is null) _drainAll = false;
+        if (id is null)
+        {
+            _drainAll = false;
+            Cluster?.SetDraining(Cluster.NodeId, false);
+        }
+
         Registry.SetDrained(id, false);
     }
-
 
     /// <summary>Options for the relay's own listeners: Gray.Net's defaults with our deadlines and limits.</summary>
     public TcpServerOptions ListenerOptions(int maxSessions, int maxPerAddress = int.MaxValue,

@@ -91,7 +91,7 @@ internal sealed partial class RelayTunnel
     {
         if (AgentFollowsCluster && _relay.Cluster is { } cluster && _control.IsConnected && !IsShutDown)
         {
-            _control.Send(ControlFrames.Encode(cluster.AgentView()));
+            _control.Send(ControlFrames.Encode(cluster.AgentView(Id)));
         }
     }
 

@@ -307,6 +307,9 @@ public class ClusterConfigTests
         Assert.Contains("registry: postgres://gray:********@db.internal:5432/gray", output);
         Assert.Contains("cluster: {node_id: relay-1, advertise: 'relay-1.example.org:44555', heartbeat: 2s", output);
         Assert.Equal("Host=db;Password=********;Database=x", Registry.Redact("Host=db;Password=hunter2;Database=x"));
+        Assert.Equal("postgres://u:********@db/x?sslmode=require",
+            Registry.Redact("postgres://u:p@ss@db/x?sslmode=require"));
+        Assert.Equal("postgres://db/x", Registry.Redact("postgres://db/x"));
     }
 
     [Theory]

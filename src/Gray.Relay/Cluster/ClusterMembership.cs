@@ -24,6 +24,7 @@ internal sealed class ClusterMembership : IAsyncDisposable
     private volatile IReadOnlyList<NodeRecord> _nodes = [];
     private volatile bool _draining;
     private bool _announced, _reachable = true;
+    private DateTimeOffset _settleUntil;
 
     public ClusterMembership(RelayContext relay, PostgresRegistryStore store, ClusterOptions options, string? api)
     {
@@ -58,22 +59,33 @@ internal sealed class ClusterMembership : IAsyncDisposable
 
     /// <summary>Drains (or resumes) node <paramref name="nodeId"/>, this one or another: the node applies it
     /// when it reads its row, within a heartbeat. False if the table has no such node.</summary>
+    /// <exception cref="RegistryException">The registry cannot be written now.</exception>
     public bool SetDraining(string nodeId, bool draining)
     {
-        using var connection = _store.Open();
-        using var transaction = connection.BeginTransaction();
-        int rows = RegistryStore.Execute(connection, "UPDATE nodes SET draining = @draining WHERE node_id = @id",
-            transaction, ("@draining", draining), ("@id", nodeId));
-        RegistryStore.Execute(connection, $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)",
-            transaction, ("@id", nodeId));
-        transaction.Commit();
-        return rows > 0;
+        try
+        {
+            using var connection = _store.Open();
+            using var transaction = connection.BeginTransaction();
+            int rows = RegistryStore.Execute(connection, "UPDATE nodes SET draining = @draining WHERE node_id = @id",
+                transaction, ("@draining", draining), ("@id", nodeId));
+            RegistryStore.Execute(connection, $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)",
+                transaction, ("@id", nodeId));
+            transaction.Commit();
+            return rows > 0;
+        }
+        catch (DbException error)
+        {
+            throw new RegistryException($"registry {_relay.Registry.Location}: {error.Message}");
+        }
     }
 
-    /// <summary>What agents are told: the live nodes, this one first among equals by ID.</summary>
-    public ClusterNodes AgentView() => new(NodeId, [.. _nodes.Where(n => n.Live).Take(Wire.MaxClusterNodes)
-        .Select(n => new ClusterNode(n.Id, n.Advertise, Convert.FromHexString(n.Fingerprint.Replace(":", "")),
-            n.Draining))]);
+    /// <summary>What <paramref name="serverId"/>'s agent is told: this node and the live others, as many as a
+    /// frame holds, those the server ranks first (ClusterNodes.Rank) first.</summary>
+    public ClusterNodes AgentView(string serverId) => new(NodeId, [.. _nodes
+        .Where(n => n.Live && n.Fingerprint.Length == 2 * Wire.FingerprintBytes)
+        .OrderBy(n => n.Id == NodeId ? 0 : 1).ThenBy(n => ClusterNodes.Rank(serverId, n.Id))
+        .Take(Wire.MaxClusterNodes)
+        .Select(n => new ClusterNode(n.Id, n.Advertise, Convert.FromHexString(n.Fingerprint), n.Draining))]);
 
     private async Task LoopAsync(CancellationToken stopping)
     {
@@ -91,16 +103,33 @@ internal sealed class ClusterMembership : IAsyncDisposable
             }
 
             if (stopping.IsCancellationRequested) return;
-            if (wake.Task.IsCompleted) Volatile.Write(ref _wake, new(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (wake.Task.IsCompleted)
+            {
+                Volatile.Write(ref _wake, new(TaskCreationOptions.RunContinuationsAsynchronously));
+            }
 
             try
             {
+                if (!_reachable)
+                {
+                    // Back after an outage: the others' heartbeats are old too. Until they had a node timeout
+                    // to write again, nodes live before stay live (agents would leave them for nothing).
+                    _settleUntil = _relay.Time.GetUtcNow() + _options.NodeTimeout;
+                }
+
                 Beat();
                 if (!_reachable) _log.LogInformation("The registry {Registry} answers again", _relay.Registry.Location);
                 _reachable = true;
             }
-            catch (Exception error) when (error is DbException or TimeoutException or InvalidOperationException)
+            catch (Exception error) when (error is not (DbException or TimeoutException))
             {
+                if (stopping.IsCancellationRequested) return;
+                _log.LogError(error, "A heartbeat failed; the next one is tried in {Seconds} s",
+                    _options.HeartbeatInterval.TotalSeconds);
+            }
+            catch (Exception error)
+            {
+                if (stopping.IsCancellationRequested) return;
                 if (_reachable)
                 {
                     _log.LogWarning("The registry {Registry} does not answer ({Reason}): serving the tunnels " +
@@ -168,6 +197,12 @@ internal sealed class ClusterMembership : IAsyncDisposable
         }
 
         var before = _nodes;
+        if (_relay.Time.GetUtcNow() < _settleUntil)
+        {
+            var wasLive = before.Where(n => n.Live).Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+            nodes = [.. nodes.Select(n => n.Live || !wasLive.Contains(n.Id) ? n : n with { Live = true })];
+        }
+
         _nodes = nodes;
         // A drain of this node, asked for on any node, is its row's: applied here when it changes.
         bool draining = nodes.FirstOrDefault(n => n.Id == NodeId)?.Draining ?? false;
@@ -179,27 +214,37 @@ internal sealed class ClusterMembership : IAsyncDisposable
                 "agents are told to rebalance" : "This node takes new clients again");
         }
 
-        if (!LiveSet(before).SequenceEqual(LiveSet(nodes))) NodesChanged?.Invoke();
+        if (LiveSet(before).SequenceEqual(LiveSet(nodes))) return;
+        try
+        {
+            NodesChanged?.Invoke();
+        }
+        catch (Exception error)
+        {
+            _log.LogError(error, "Telling agents of the cluster's nodes failed");
+        }
     }
 
     private static IEnumerable<(string, string, string, bool)> LiveSet(IEnumerable<NodeRecord> nodes) =>
         nodes.Where(n => n.Live).Select(n => (n.Id, n.Advertise, n.Fingerprint, n.Draining));
 
-    /// <summary>Stops the heartbeats and removes this node's row, so that the others see it leave at once.</summary>
+    /// <summary>Stops the heartbeats and removes this node's row, so that the others see it leave at once;
+    /// a registry that does not answer holds the stop for at most <see cref="LeaveTimeout"/> each.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
         try
         {
-            await Task.Run(() =>
-            {
-                using var connection = _store.Open();
-                RegistryStore.Execute(connection, "DELETE FROM nodes WHERE node_id = @id; " +
-                    $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)", null, ("@id", NodeId));
-            }).WaitAsync(LeaveTimeout).ConfigureAwait(false);
+            await _loop.WaitAsync(LeaveTimeout).ConfigureAwait(false); // a heartbeat may be under way
+            using var leave = new CancellationTokenSource(LeaveTimeout);
+            await using var connection = await _store.OpenAsync(leave.Token).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM nodes WHERE node_id = @id; " +
+                $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)";
+            command.Parameters.AddWithValue("id", NodeId);
+            await command.ExecuteNonQueryAsync(leave.Token).ConfigureAwait(false);
         }
-        catch (Exception error) when (error is DbException or TimeoutException or InvalidOperationException)
+        catch (Exception error) when (error is DbException or TimeoutException or OperationCanceledException)
         {
             _log.LogWarning("Could not remove this node from the registry: {Reason}", error.Message);
         }

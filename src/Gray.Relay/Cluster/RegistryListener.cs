@@ -13,7 +13,8 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
     /// <summary>How long to wait before listening again after the connection failed.</summary>
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a quiet connection waits before it proves it is alive (a vanished host sends no FIN).</summary>
+    /// <summary>How long a quiet connection waits before it proves it is alive (a vanished host sends no
+    /// FIN).</summary>
     private static readonly TimeSpan QuietCheck = TimeSpan.FromSeconds(5);
 
     private readonly ILogger _log = relay.LoggerFactory.CreateLogger<RegistryListener>();
@@ -27,7 +28,6 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        bool first = true;
         while (!stopping.IsCancellationRequested)
         {
             try
@@ -41,8 +41,7 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
                     await listen.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
                 }
 
-                if (!first) Apply(); // what was written while this node was not listening
-                first = false;
+                Apply(); // what was written before this node listened (at start, or while the connection was lost)
                 while (!stopping.IsCancellationRequested)
                 {
                     if (await connection.WaitAsync(QuietCheck, stopping).ConfigureAwait(false)) continue;

@@ -57,7 +57,9 @@ internal static class PostgresLocation
         }
 
         start += 3;
-        int at = location.IndexOf('@', start);
+        int end = location.IndexOfAny(['/', '?'], start);
+        int at = location.LastIndexOf('@', end < 0 ? location.Length - 1 : end - 1); // user:pa@ss@host
+        if (at < start) at = -1;
         int colon = at < 0 ? -1 : location.IndexOf(':', start, at - start);
         return colon < 0 ? location : location[..(colon + 1)] + Masked + location[at..];
     }

@@ -35,6 +35,9 @@ internal sealed class PostgresRegistryStore : RegistryStore
 
     public override DbConnection Open() => _dataSource.OpenConnection();
 
+    public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
+        _dataSource.OpenConnectionAsync(cancellationToken);
+
     /// <summary>A connection of its own, outside the pool's reuse: a listener keeps it.</summary>
     public NpgsqlConnection OpenListener()
     {

@@ -3,6 +3,7 @@
 // cluster survives losing a node and its database for a while (decision 0042).
 using System.Diagnostics;
 using System.Text.Json;
+using Gray.Protocol;
 using Gray.Tests.Harness;
 using Xunit.Abstractions;
 
@@ -132,8 +133,8 @@ public class ClusterTests(ITestOutputHelper output)
         }
         Assert.Equal($"OK {Node(3)}", await EchoAsync(latePort, 64 * 1024, 3));
 
-        // 3. Any node's API shows every node; a drain of node 2 asked on node 1 refuses new clients there, lets
-        // its pairs finish, and moves an agent that serves on two nodes at most onto node 3.
+        // 3. Any node's API shows every node; a drain asked on node 1 refuses new clients on the node drained,
+        // lets its pairs finish, and moves an agent that serves on two nodes at most onto the third.
         // Figures come with heartbeats (1 s apart), so the listing catches up within a couple of seconds.
         await Wait.UntilAsync(async () =>
         {
@@ -149,24 +150,27 @@ public class ClusterTests(ITestOutputHelper output)
         var few = await AddAsync(1, "few");
         int fewPort = few.GetProperty("clientPort").GetInt32();
         var fewAgent = StartAgent(few, $"{Node(1)}:{ControlPort}", maxNodes: 2);
-        await fewAgent.WaitForLineAsync(l => l.Contains($"is public on relay {Node(2)} "), "few on node 2",
-            TimeSpan.FromSeconds(60));
-        Assert.DoesNotContain($"is public on relay {Node(3)} ", fewAgent.Output);
-        var draining = net.Start(clientHost, "python3", "-c", ClusterScripts.RetryingClient, Node(2),
+        // Besides node 1 (given), the node "few" ranks first of the two others; the drain moves it to the other.
+        int joined = ClusterNodes.Rank("few", "n2") < ClusterNodes.Rank("few", "n3") ? 2 : 3;
+        int spare = 5 - joined;
+        await fewAgent.WaitForLineAsync(l => l.Contains($"is public on relay {Node(joined)} "),
+            $"few on node {joined}", TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain($"is public on relay {Node(spare)} ", fewAgent.Output);
+        var draining = net.Start(clientHost, "python3", "-c", ClusterScripts.RetryingClient, Node(joined),
             webPort.ToString(), (16 * 1024 * 1024).ToString());
-        await draining.WaitForLineAsync(l => l == $"flowing {Node(2)}", "a transfer through node 2 flowing",
-            TimeSpan.FromSeconds(60));
-        await AdminAsync(1, "drain-node", "n2");
-        await fewAgent.WaitForLineAsync(l => l.Contains($"is public on relay {Node(3)} "), "few moved to node 3",
-            TimeSpan.FromSeconds(30));
-        await Wait.UntilAsync(async () => await EchoAsync(webPort, 1024, 2) == "FAIL", "node 2 refuses new clients",
-            TimeSpan.FromSeconds(10));
-        Assert.Equal($"OK {Node(2)}", await draining.WaitForLineAsync(l => l.StartsWith("OK ") || l == "FAIL",
+        await draining.WaitForLineAsync(l => l == $"flowing {Node(joined)}",
+            $"a transfer through node {joined} flowing", TimeSpan.FromSeconds(60));
+        await AdminAsync(1, "drain-node", $"n{joined}");
+        await fewAgent.WaitForLineAsync(l => l.Contains($"is public on relay {Node(spare)} "),
+            $"few moved to node {spare}", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(async () => await EchoAsync(webPort, 1024, joined) == "FAIL",
+            $"node {joined} refuses new clients", TimeSpan.FromSeconds(10));
+        Assert.Equal($"OK {Node(joined)}", await draining.WaitForLineAsync(l => l.StartsWith("OK ") || l == "FAIL",
             "the transfer begun before the drain", TimeSpan.FromSeconds(120)));
-        Assert.Equal($"OK {Node(3)}", await EchoAsync(fewPort, 64 * 1024, 3));
-        await AdminAsync(3, "resume-node", "n2");
-        await Wait.UntilAsync(async () => await EchoAsync(webPort, 1024, 2) == $"OK {Node(2)}",
-            "node 2 takes clients again", TimeSpan.FromSeconds(10));
+        Assert.Equal($"OK {Node(spare)}", await EchoAsync(fewPort, 64 * 1024, spare));
+        await AdminAsync(spare, "resume-node", $"n{joined}");
+        await Wait.UntilAsync(async () => await EchoAsync(webPort, 1024, joined) == $"OK {Node(joined)}",
+            $"node {joined} takes clients again", TimeSpan.FromSeconds(10));
 
         // 4. kill -9 node 2 during a transfer through it: the client retries on node 1 and loses nothing, and
         // new connections to the other nodes work at once.
@@ -202,12 +206,17 @@ public class ClusterTests(ITestOutputHelper output)
             $"{clock.Elapsed.TotalSeconds - started:0.00} s after it was ready");
 
         // 6. PostgreSQL restarts: the nodes serve their tunnels meanwhile, and follow the registry when it is back.
+        int leftBefore = lateAgent.Output.Split('\n').Count(l => l.Contains("left the cluster"));
+        var outage = Stopwatch.StartNew();
         await postgres.StopAsync();
         for (int n = 1; n <= 3; n++) Assert.Equal($"OK {Node(n)}", await EchoAsync(webPort, 64 * 1024, n));
         var refused = await net.RunOnAsync(relayHosts[0], TimeSpan.FromSeconds(60), "dotnet", Gray, "admin", "add",
             "during", "--data-dir", Path.Combine(dir, "r1"));
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("registry postgres://", refused.Output);
+        // The outage outlasts the node timeout (3 s): when it ends, every heartbeat in the table is old.
+        var outlast = TimeSpan.FromSeconds(4) - outage.Elapsed;
+        if (outlast > TimeSpan.Zero) await Task.Delay(outlast);
         await postgres.StartAgainAsync();
         var afterPoller = net.Start(relayHosts[2], "python3", "-c", ClusterScripts.ServerPoller,
             Path.Combine(dir, "r3", "admin.json"), "after", "60");
@@ -217,5 +226,16 @@ public class ClusterTests(ITestOutputHelper output)
         Assert.StartsWith("seen ", await afterPoller.WaitForLineAsync(l => l.StartsWith("seen ") || l == "not seen",
             "node 3 sees the server added after the restart", TimeSpan.FromSeconds(70)));
         for (int n = 1; n <= 3; n++) Assert.Equal($"OK {Node(n)}", await EchoAsync(webPort, 64 * 1024, n));
+        Assert.Equal(3, await LiveNodesAsync(3));
+        // No agent left a node for the outage: the nodes kept each other live until all had written again.
+        Assert.Equal(leftBefore, lateAgent.Output.Split('\n').Count(l => l.Contains("left the cluster")));
+
+        async Task<int> LiveNodesAsync(int n)
+        {
+            var (_, listed) = await net.RunOnAsync(relayHosts[n - 1], TimeSpan.FromSeconds(60), "dotnet", Gray,
+                "admin", "nodes", "--json", "--data-dir", Path.Combine(dir, $"r{n}"));
+            return JsonDocument.Parse(listed.Trim().Split('\n')[^1]).RootElement.GetProperty("total")
+                .GetProperty("nodes").GetInt32();
+        }
     }
 }

@@ -74,6 +74,34 @@ public class ClusterApiTests(PostgresFixture postgres)
             TimeSpan.FromSeconds(1.5));
     }
 
+    [PostgresFact]
+    public async Task Limits_drains_and_deletes_on_one_node_reach_the_other_within_a_second()
+    {
+        string registry = await postgres.DatabaseAsync();
+        await using var a = await InProcessRelay.StartNodeAsync(registry, "a", "127.0.0.2");
+        await using var b = await InProcessRelay.StartNodeAsync(registry, "b", "127.0.0.1");
+        var second = TimeSpan.FromSeconds(1);
+        var web = a.Context.Registry.Add("web");
+        await Wait.UntilAsync(() => b.Context.Registry.Find("web") is not null, "b knows web", second);
+        await using var echo = new EchoService();
+        echo.Start();
+        await b.StartAgentAsync(new AddedServer("web", web.ClientPort!.Value, web.DataPort, web.Secret),
+            echo.EndPoint, pool: 1, mux: true);
+
+        a.Context.Registry.SetBandwidth("web", new Bandwidth(In: 1000));
+        await Wait.UntilAsync(() => b.Context.BandwidthFor("web").In == 1000, "b takes web's limits", second);
+        a.Context.Registry.SetDrained("web", true);
+        await Wait.UntilAsync(() => b.Context.IsDraining("web"), "b drains web", second);
+        a.Context.Registry.SetDrained("web", false);
+        await Wait.UntilAsync(() => !b.Context.IsDraining("web"), "b resumes web", second);
+
+        // Deleted on a: b drops the agent it holds for it.
+        Assert.NotNull(b.Context.Manager.Find("web"));
+        Assert.True(a.Context.Registry.Delete("web"));
+        await Wait.UntilAsync(() => b.Context.Manager.Find("web") is null && b.Context.Registry.Find("web") is null,
+            "b drops web's agent", second);
+    }
+
     [Fact]
     public async Task A_relay_alone_lists_no_nodes()
     {
