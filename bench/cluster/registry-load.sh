@@ -42,6 +42,7 @@ INSERT INTO nodes (node_id, advertise, fingerprint, api, started_at, heartbeat_a
 VALUES ('n' || :node, '10.0.0.1:44555', 'ff', NULL, now(), now(), 100, 1000, 1000, 1, 2)
 ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now(), agents = EXCLUDED.agents, clients = EXCLUDED.clients,
     pairs = EXCLUDED.pairs, bytes_in = EXCLUDED.bytes_in, bytes_out = EXCLUDED.bytes_out;
+DELETE FROM nodes WHERE heartbeat_at < now() - interval '1 day';
 COMMIT;
 SELECT node_id, advertise, fingerprint, api, started_at, heartbeat_at, draining, agents, clients, pairs, bytes_in,
     bytes_out, heartbeat_at > now() - make_interval(secs => 5) FROM nodes ORDER BY node_id;

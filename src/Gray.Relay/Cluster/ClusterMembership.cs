@@ -162,6 +162,9 @@ internal sealed class ClusterMembership : IAsyncDisposable
                 ("@agents", servers.Count), ("@clients", _relay.Clients.Current),
                 ("@pairs", servers.Sum(s => s.ActivePairs)), ("@in", servers.Sum(s => s.BytesIn)),
                 ("@out", servers.Sum(s => s.BytesOut)));
+            // A node gone for a day is forgotten (listed as gone until then, for the operator to see).
+            RegistryStore.Execute(connection, "DELETE FROM nodes WHERE heartbeat_at < now() - interval '1 day'",
+                transaction);
             bool announce = !_announced;
             if (announce)
             {

@@ -30,6 +30,11 @@ public class PostgresRegistryTests(PostgresFixture postgres)
         Assert.False(File.Exists(Path.Combine(dir, Registry.FileName))); // no SQLite beside it
 
         Assert.Null(two.Find("web")); // the copy in memory, until read again
+        // A connection string names the same registry as the URL.
+        var url2 = new Uri(url);
+        using var three = Registry.Open(dir, Options($"Host={url2.Host};Port={url2.Port};Username=" +
+            $"{PostgresServer.User};Database={url2.AbsolutePath.Trim('/')}", 44100));
+        Assert.Equal(web.Secret, three.Find("web")!.Secret);
         two.Reload();
         Assert.Equal(web.Secret, two.Find("web")!.Secret);
         Assert.Equal("web", two.Hosts.Find("app.example.org"));
