@@ -194,8 +194,12 @@ public sealed partial class Registry : IDisposable
     /// own (unless it carries UDP): the shared ports reach it by name.
     /// </summary>
     public ServerEntry Add(string id, int? clientPort = null, int? dataPort = null,
-        ServerProtocols protocols = ServerProtocols.Tcp, IReadOnlyCollection<string>? hosts = null,
-        string? secret = null, bool declared = false)
+        ServerProtocols protocols = ServerProtocols.Tcp, IReadOnlyCollection<string>? hosts = null) =>
+        Register(id, clientPort, dataPort, protocols, hosts, secret: null, declared: false, replace: false);
+
+    // With replace, an entry of that ID goes in the same transaction: other nodes never see it missing.
+    private ServerEntry Register(string id, int? clientPort, int? dataPort, ServerProtocols protocols,
+        IReadOnlyCollection<string>? hosts, string? secret, bool declared, bool replace)
     {
         if (!Auth.IsValidId(id))
         {
@@ -203,9 +207,10 @@ public sealed partial class Registry : IDisposable
         }
         lock (_gate)
         {
-            if (Find(id) is not null) throw new RegistryException($"server '{id}' already exists");
+            if (!replace && Find(id) is not null) throw new RegistryException($"server '{id}' already exists");
             string[] claimed = CheckClaims(id, hosts ?? []);
-            var used = List().SelectMany(e => new[] { e.ClientPort ?? 0, e.DataPort }).ToHashSet();
+            var used = List().Where(e => e.Id != id).SelectMany(e => new[] { e.ClientPort ?? 0, e.DataPort })
+                .ToHashSet();
             used.Add(_options.Control.Port);
             bool byNameOnly = claimed.Length > 0 && clientPort is null && !protocols.HasFlag(ServerProtocols.Udp);
             // An allocated client port must not take the data port asked for (a declared server keeps its own).
@@ -217,6 +222,7 @@ public sealed partial class Registry : IDisposable
             var entry = new ServerEntry(id, secret ?? Auth.NewSecret(), client, data, DateTimeOffset.UtcNow);
             Write((connection, transaction) =>
             {
+                if (replace) DeleteRows(connection, transaction, id);
                 RegistryStore.Execute(connection, "INSERT INTO servers (id, secret, client_port, data_port, " +
                     "created_at, protocols, declared) VALUES (@id, @secret, @client, @data, @created, @protocols, " +
                     "@declared)", transaction, ("@id", entry.Id), ("@secret", entry.Secret),
@@ -230,46 +236,13 @@ public sealed partial class Registry : IDisposable
         }
     }
 
-    /// <summary>IDs registered from the config file (they are managed by it, not by `gray admin`).</summary>
-    public IReadOnlySet<string> DeclaredIds() =>
-        _entries.Values.Where(e => e.Declared).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+    public bool Delete(string id) => Write((connection, transaction) => DeleteRows(connection, transaction, id));
 
-    /// <summary>Makes a declared server's entry match the file, and says what that took.</summary>
-    public DeclareOutcome Declare(DeclaredServer server)
-    {
-        lock (_gate)
-        {
-            var current = Find(server.Id);
-            bool sameSecret = current?.Secret == server.Secret;
-            bool samePorts = current is not null && (server.ClientPort ?? current.ClientPort) == current.ClientPort
-                && (server.DataPort ?? current.DataPort) == current.DataPort;
-            string[] hosts =
-                [.. server.Hosts.Select(HostRouting.HostName.NormalizeClaim).Order(StringComparer.Ordinal)];
-            if (current is not null && sameSecret && samePorts && current.Protocols == server.Protocols
-                && current.Declared)
-            {
-                if (current.Hosts.SequenceEqual(hosts)) return DeclareOutcome.Unchanged;
-                // Names alone changed: the entry and its agent's session stay (unless it needs a port now).
-                if (hosts.Length > 0 || current.ClientPort is not null)
-                {
-                    SetHosts(server.Id, hosts);
-                    return DeclareOutcome.HostsChanged;
-                }
-            }
-
-            if (current is not null) Delete(server.Id);
-            Add(server.Id, server.ClientPort ?? (samePorts ? current?.ClientPort : null),
-                server.DataPort ?? (samePorts ? current?.DataPort : null), server.Protocols, server.Hosts,
-                server.Secret, declared: true);
-            return DeclareOutcome.Registered;
-        }
-    }
-
-    public bool Delete(string id) => Write((connection, transaction) =>
+    private static bool DeleteRows(DbConnection connection, DbTransaction transaction, string id)
     {
         RegistryStore.Execute(connection, "DELETE FROM server_hosts WHERE server_id = @id", transaction, ("@id", id));
         return RegistryStore.Execute(connection, "DELETE FROM servers WHERE id = @id", transaction, ("@id", id)) > 0;
-    });
+    }
 
     public void Dispose() => _store.Dispose();
 
