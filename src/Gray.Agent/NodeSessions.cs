@@ -18,6 +18,9 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
     /// <summary>Before a session refused by its node is tried again while another node serves.</summary>
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(5), LongestRetry = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often sessions to nodes no longer listed are looked for.</summary>
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromSeconds(30);
+
     private readonly object _gate = new();
     private readonly List<Session> _sessions = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -37,6 +40,8 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
             foreach (var seed in seeds) Start(seed, nodeId: null, learned: false);
         }
 
+        using var pruning = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var prune = PruneAsync(pruning.Token);
         try
         {
             await _allEnded.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -48,6 +53,11 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
             lock (_gate) running = [.. _sessions.Select(s => s.Task)];
             await Task.WhenAll(running).ConfigureAwait(false);
             return ExitCodes.Ok;
+        }
+        finally
+        {
+            await pruning.CancelAsync().ConfigureAwait(false);
+            await prune.ConfigureAwait(false);
         }
     }
 
@@ -165,15 +175,15 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
             if (_stopping.IsCancellationRequested) return;
             from.NodeId = nodes.Self;
             var listed = nodes.Nodes.ToDictionary(n => n.Id);
+            foreach (var gone in Unlisted(listed.Keys.ToHashSet(StringComparer.Ordinal)))
+            {
+                log.LogInformation("Server {ServerId}: node {Node} left the cluster", options.Id, gone.NodeId);
+                cancel.Add(gone);
+            }
+
             foreach (var session in _sessions.Where(s => !s.Cancellation.IsCancellationRequested).ToList())
             {
-                bool connected = session.Agent?.IsConnected == true;
-                if (session.Learned && session.NodeId is { } id && !listed.ContainsKey(id) && !connected)
-                {
-                    log.LogInformation("Server {ServerId}: node {Node} left the cluster", options.Id, id);
-                    cancel.Add(session);
-                }
-                else if (session.Learned && session.NodeId is { } nodeId && listed.TryGetValue(nodeId, out var node)
+                if (session.Learned && session.NodeId is { } nodeId && listed.TryGetValue(nodeId, out var node)
                          && session.Options.Fingerprint != Convert.ToHexStringLower(node.Fingerprint))
                 {
                     // Its node presents another certificate now (rolled): pinned to the new hash.
@@ -201,14 +211,64 @@ internal sealed class NodeSessions(AgentOptions options, Func<AgentOptions, Tunn
             if (options.RelayWebSocket is null) JoinNodes(nodes, listed, cancel);
         }
 
-        foreach (var session in cancel) session.Cancellation.Cancel();
+        Cancel(cancel);
+    }
+
+    // Outside _gate. A session may have ended (and disposed its token source) since it was picked.
+    private static void Cancel(List<Session> sessions)
+    {
+        foreach (var session in sessions)
+        {
+            try
+            {
+                session.Cancellation.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    // Under _gate: sessions to learned nodes the last list did not name and that are not connected. A list
+    // that leaves a node out ends them at once; one still running after the node died ends at the next prune.
+    private List<Session> Unlisted(IReadOnlySet<string> listed) =>
+        [.. _sessions.Where(s => s.Learned && s.NodeId is { } id && !listed.Contains(id)
+            && s.Agent?.IsConnected != true && !s.Cancellation.IsCancellationRequested)];
+
+    /// <summary>Every <see cref="PruneInterval"/>: learned sessions that lost their node (no list came to say
+    /// so, because the live set did not change again) end.</summary>
+    private async Task PruneAsync(CancellationToken stopping)
+    {
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(PruneInterval, _time, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            List<Session> stale;
+            lock (_gate) stale = _listed.Count == 0 ? [] : Unlisted(_listed);
+            foreach (var session in stale)
+            {
+                log.LogInformation("Server {ServerId}: node {Node} is no longer in the cluster", options.Id,
+                    session.NodeId);
+            }
+
+            Cancel(stale);
+        }
     }
 
     // Learned nodes are dialled on their control port, best ranked for this server first.
     private void JoinNodes(ClusterNodes nodes, Dictionary<string, ClusterNode> listed, List<Session> cancel)
     {
         var live = _sessions.Where(s => !cancel.Contains(s)).ToList();
-        int taking = live.Count(s => s.NodeId is not { } id || listed.GetValueOrDefault(id)?.Draining != true);
+        // Taking clients: sessions on listed nodes that do not drain, and those whose node is not known yet.
+        int taking = live.Count(s => s.NodeId is not { } id
+            || (listed.TryGetValue(id, out var node) && !node.Draining));
         foreach (var node in nodes.Nodes.Where(n => !n.Draining)
                      .OrderBy(n => ClusterNodes.Rank(options.Id, n.Id)))
         {

@@ -109,8 +109,9 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
             return;
         }
 
-        _drainAll = true;
+        // In a cluster the node's row says first (so that agents are told); a failed write changes nothing.
         Cluster?.SetDraining(Cluster.NodeId, true);
+        _drainAll = true;
     }
 
     /// <summary>Resumes one server, or with null this relay (node) and every server's drain.</summary>
@@ -118,8 +119,8 @@ internal sealed class RelayContext(RelayOptions options, ILoggerFactory loggerFa
     {
         if (id is null)
         {
-            _drainAll = false;
             Cluster?.SetDraining(Cluster.NodeId, false);
+            _drainAll = false;
         }
 
         Registry.SetDrained(id, false);

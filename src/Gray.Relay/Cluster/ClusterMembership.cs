@@ -207,14 +207,16 @@ internal sealed class ClusterMembership : IAsyncDisposable
         }
 
         _nodes = nodes;
-        // A drain of this node, asked for on any node, is its row's: applied here when it changes.
-        bool draining = nodes.FirstOrDefault(n => n.Id == NodeId)?.Draining ?? false;
-        if (draining != _draining)
+        // A drain of this node, asked for on any node, is its row's: the row decides at every read.
+        if (nodes.FirstOrDefault(n => n.Id == NodeId) is { } self)
         {
-            _draining = draining;
-            _relay.DrainAll = draining;
-            _log.LogInformation(draining ? "This node is draining: new clients are refused, running pairs go on, " +
-                "agents are told to rebalance" : "This node takes new clients again");
+            _relay.DrainAll = self.Draining;
+            if (self.Draining != _draining)
+            {
+                _draining = self.Draining;
+                _log.LogInformation(self.Draining ? "This node is draining: new clients are refused, running " +
+                    "pairs go on, agents are told to rebalance" : "This node takes new clients again");
+            }
         }
 
         if (LiveSet(before).SequenceEqual(LiveSet(nodes))) return;

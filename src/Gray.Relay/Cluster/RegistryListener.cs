@@ -17,6 +17,9 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
     /// FIN).</summary>
     private static readonly TimeSpan QuietCheck = TimeSpan.FromSeconds(5);
 
+    /// <summary>Longest a stop waits for the listening loop.</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(2);
+
     private readonly ILogger _log = relay.LoggerFactory.CreateLogger<RegistryListener>();
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
@@ -93,10 +96,19 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
         Applied?.Invoke();
     }
 
+    /// <summary>Stops listening; a registry that does not answer holds the stop for at most
+    /// <see cref="StopTimeout"/> (a connect or a read may be under way).</summary>
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
-        _stopping.Dispose();
+        try
+        {
+            await _loop.WaitAsync(StopTimeout).ConfigureAwait(false);
+            _stopping.Dispose();
+        }
+        catch (TimeoutException)
+        {
+            _log.LogDebug("Stopped without waiting for the registry");
+        }
     }
 }

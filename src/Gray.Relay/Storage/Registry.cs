@@ -197,10 +197,12 @@ public sealed partial class Registry : IDisposable
         ServerProtocols protocols = ServerProtocols.Tcp, IReadOnlyCollection<string>? hosts = null) =>
         Register(id, clientPort, dataPort, protocols, hosts, secret: null, declared: false, replace: false);
 
-    // With replace, an entry of that ID goes in the same transaction: other nodes never see it missing.
+    // With replace, an entry of that ID goes in the same transaction (other nodes never see it missing), and
+    // its limits set through the API and its drain stay.
     private ServerEntry Register(string id, int? clientPort, int? dataPort, ServerProtocols protocols,
         IReadOnlyCollection<string>? hosts, string? secret, bool declared, bool replace)
     {
+        var replaced = replace ? Find(id) : null;
         if (!Auth.IsValidId(id))
         {
             throw new RegistryException($"invalid id '{id}': use 1 to {Wire.MaxIdBytes} of A-Z a-z 0-9 . _ -");
@@ -224,11 +226,12 @@ public sealed partial class Registry : IDisposable
             {
                 if (replace) DeleteRows(connection, transaction, id);
                 RegistryStore.Execute(connection, "INSERT INTO servers (id, secret, client_port, data_port, " +
-                    "created_at, protocols, declared) VALUES (@id, @secret, @client, @data, @created, @protocols, " +
-                    "@declared)", transaction, ("@id", entry.Id), ("@secret", entry.Secret),
-                    ("@client", entry.ClientPort), ("@data", entry.DataPort),
-                    ("@created", entry.CreatedAt.ToString("O")),
-                    ("@protocols", (int)protocols), ("@declared", declared ? 1 : 0));
+                    "created_at, protocols, declared, bandwidth, drained) VALUES (@id, @secret, @client, @data, " +
+                    "@created, @protocols, @declared, @bandwidth, @drained)", transaction, ("@id", entry.Id),
+                    ("@secret", entry.Secret), ("@client", entry.ClientPort), ("@data", entry.DataPort),
+                    ("@created", entry.CreatedAt.ToString("O")), ("@protocols", (int)protocols),
+                    ("@declared", declared ? 1 : 0), ("@bandwidth", replaced?.BandwidthOverride?.ToColumn()),
+                    ("@drained", replaced?.Drained == true ? 1 : 0));
                 InsertHosts(connection, transaction, id, claimed);
                 return true;
             });

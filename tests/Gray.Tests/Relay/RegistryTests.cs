@@ -155,5 +155,17 @@ public class DeclaredHostTests
         // No names and no port: it needs a port now, so it is registered again.
         Assert.Equal(DeclareOutcome.Registered, registry.Declare(web with { Hosts = [] }));
         Assert.NotNull(registry.Find("web")!.ClientPort);
+
+        // Registered again with a new secret: its API limits and its drain stay, its ports too.
+        registry.SetBandwidth("web", new Bandwidth(Out: 4096));
+        registry.SetDrained("web", true);
+        var before = registry.Find("web")!;
+        Assert.Equal(DeclareOutcome.Registered, registry.Declare(web with
+        {
+            Secret = "another-secret-of-enough-length-0123", Hosts = [],
+        }));
+        var after = registry.Find("web")!;
+        Assert.Equal(("another-secret-of-enough-length-0123", before.ClientPort, before.DataPort, 4096L, true),
+            (after.Secret, after.ClientPort, after.DataPort, after.BandwidthOverride!.Out, after.Drained));
     }
 }
