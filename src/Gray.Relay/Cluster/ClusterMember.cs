@@ -20,7 +20,7 @@ internal sealed class ClusterMember : IAsyncDisposable
     /// <exception cref="ConfigException">A cluster without its settings, or settings without a cluster.</exception>
     public static void Check(RelayOptions options)
     {
-        bool shared = options.Registry is { } registry && !registry.StartsWith("sqlite:", StringComparison.Ordinal);
+        bool shared = RegistryStore.NamesPostgres(options.Registry);
         if (options.Cluster is { } cluster)
         {
             if (!shared) throw new ConfigException("cluster: needs a shared registry (registry: postgres://…)");
@@ -63,7 +63,7 @@ internal sealed class ClusterMember : IAsyncDisposable
         catch (DbException error)
         {
             relay.Cluster = null;
-            throw new RegistryException($"registry {relay.Registry.Location}: {error.Message}");
+            throw RegistryException.From(relay.Registry.Location, error);
         }
 
         var listener = new RegistryListener(relay, store, membership);

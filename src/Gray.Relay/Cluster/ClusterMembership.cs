@@ -23,7 +23,7 @@ internal sealed class ClusterMembership : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private volatile IReadOnlyList<NodeRecord> _nodes = [];
     private volatile bool _draining;
-    private bool _announced, _reachable = true;
+    private bool _reachable = true;
     private DateTimeOffset _settleUntil;
 
     public ClusterMembership(RelayContext relay, PostgresRegistryStore store, ClusterOptions options, string? api)
@@ -41,16 +41,13 @@ internal sealed class ClusterMembership : IAsyncDisposable
     /// <summary>Every node the table holds, live or gone, as last read.</summary>
     public IReadOnlyList<NodeRecord> Nodes => _nodes;
 
-    /// <summary>This node refuses new clients and tells its agents to rebalance (drain-node).</summary>
-    public bool Draining => _draining;
-
     /// <summary>The live nodes changed (one came, went, or began or ended a drain).</summary>
     public event Action? NodesChanged;
 
     /// <summary>The first heartbeat (the start fails if the registry cannot take it), then the loop.</summary>
     public void Start()
     {
-        Beat();
+        Beat(announce: true);
         _loop = LoopAsync(_stopping.Token);
     }
 
@@ -68,14 +65,13 @@ internal sealed class ClusterMembership : IAsyncDisposable
             using var transaction = connection.BeginTransaction();
             int rows = RegistryStore.Execute(connection, "UPDATE nodes SET draining = @draining WHERE node_id = @id",
                 transaction, ("@draining", draining), ("@id", nodeId));
-            RegistryStore.Execute(connection, $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)",
-                transaction, ("@id", nodeId));
+            RegistryStore.Execute(connection, PostgresRegistryStore.NotifyNodeSql, transaction, ("@id", nodeId));
             transaction.Commit();
             return rows > 0;
         }
         catch (DbException error)
         {
-            throw new RegistryException($"registry {_relay.Registry.Location}: {error.Message}");
+            throw RegistryException.From(_relay.Registry.Location, error);
         }
     }
 
@@ -92,16 +88,8 @@ internal sealed class ClusterMembership : IAsyncDisposable
         while (!stopping.IsCancellationRequested)
         {
             var wake = Volatile.Read(ref _wake);
-            try
-            {
-                await Task.WhenAny(wake.Task, Task.Delay(_options.HeartbeatInterval, _relay.Time, stopping))
-                    .ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
+            await Task.WhenAny(wake.Task, Task.Delay(_options.HeartbeatInterval, _relay.Time, stopping))
+                .ConfigureAwait(false);
             if (stopping.IsCancellationRequested) return;
             if (wake.Task.IsCompleted)
             {
@@ -117,7 +105,7 @@ internal sealed class ClusterMembership : IAsyncDisposable
                     _settleUntil = _relay.Time.GetUtcNow() + _options.NodeTimeout;
                 }
 
-                Beat();
+                Beat(announce: false);
                 if (!_reachable) _log.LogInformation("The registry {Registry} answers again", _relay.Registry.Location);
                 _reachable = true;
             }
@@ -141,8 +129,8 @@ internal sealed class ClusterMembership : IAsyncDisposable
         }
     }
 
-    // One heartbeat: this node's row, then every node's.
-    private void Beat()
+    // One heartbeat: this node's row, then every node's. The first tells the others it came.
+    private void Beat(bool announce)
     {
         var servers = _relay.Manager.All;
         using var connection = _store.Open();
@@ -165,15 +153,12 @@ internal sealed class ClusterMembership : IAsyncDisposable
             // A node gone for a day is forgotten (listed as gone until then, for the operator to see).
             RegistryStore.Execute(connection, "DELETE FROM nodes WHERE heartbeat_at < now() - interval '1 day'",
                 transaction);
-            bool announce = !_announced;
             if (announce)
             {
-                RegistryStore.Execute(connection, $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)",
-                    transaction, ("@id", NodeId));
+                RegistryStore.Execute(connection, PostgresRegistryStore.NotifyNodeSql, transaction, ("@id", NodeId));
             }
 
             transaction.Commit();
-            _announced = true;
         }
 
         Read(connection);
@@ -244,8 +229,7 @@ internal sealed class ClusterMembership : IAsyncDisposable
             using var leave = new CancellationTokenSource(LeaveTimeout);
             await using var connection = await _store.OpenAsync(leave.Token).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM nodes WHERE node_id = @id; " +
-                $"SELECT pg_notify('{PostgresRegistryStore.NodesChannel}', @id)";
+            command.CommandText = "DELETE FROM nodes WHERE node_id = @id; " + PostgresRegistryStore.NotifyNodeSql;
             command.Parameters.AddWithValue("id", NodeId);
             await command.ExecuteNonQueryAsync(leave.Token).ConfigureAwait(false);
         }

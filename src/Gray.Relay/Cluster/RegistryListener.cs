@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace Gray.Relay;
 
-internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore store, ClusterMembership? membership)
+internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore store, ClusterMembership membership)
     : IAsyncDisposable
 {
     /// <summary>How long to wait before listening again after the connection failed.</summary>
@@ -24,9 +24,6 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
 
-    /// <summary>Raised after the registry was read again and applied.</summary>
-    public event Action? Applied;
-
     public void Start() => _loop = RunAsync(_stopping.Token);
 
     private async Task RunAsync(CancellationToken stopping)
@@ -35,7 +32,7 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
         {
             try
             {
-                await using var connection = store.OpenListener();
+                await using var connection = await store.OpenListenerAsync(stopping).ConfigureAwait(false);
                 connection.Notification += OnNotification;
                 await using (var listen = new NpgsqlCommand(
                     $"LISTEN {PostgresRegistryStore.RegistryChannel}; LISTEN {PostgresRegistryStore.NodesChannel}",
@@ -76,7 +73,7 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs notification)
     {
-        if (notification.Channel == PostgresRegistryStore.NodesChannel) membership?.Wake();
+        if (notification.Channel == PostgresRegistryStore.NodesChannel) membership.Wake();
         else Apply();
     }
 
@@ -93,7 +90,6 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
         }
 
         RegistryFollower.Apply(relay, _log);
-        Applied?.Invoke();
     }
 
     /// <summary>Stops listening; a registry that does not answer holds the stop for at most

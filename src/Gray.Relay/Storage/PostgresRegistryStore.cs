@@ -29,8 +29,6 @@ internal sealed class PostgresRegistryStore : RegistryStore
 
     public string ConnectionString { get; }
 
-    public override bool IsShared => true;
-
     public override string Description { get; }
 
     public override DbConnection Open() => _dataSource.OpenConnection();
@@ -39,12 +37,24 @@ internal sealed class PostgresRegistryStore : RegistryStore
         _dataSource.OpenConnectionAsync(cancellationToken);
 
     /// <summary>A connection of its own, outside the pool's reuse: a listener keeps it.</summary>
-    public NpgsqlConnection OpenListener()
+    public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
     {
         var connection = new NpgsqlConnection(ConnectionString);
-        connection.Open();
-        return connection;
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
+
+    /// <summary>Tells every node that node @id came, drained or left (they read the nodes table at once).
+    /// </summary>
+    public const string NotifyNodeSql = $"SELECT pg_notify('{NodesChannel}', @id)";
 
     public override void Announce(DbConnection connection, DbTransaction transaction) =>
         Execute(connection, $"SELECT pg_notify('{RegistryChannel}', '')", transaction);

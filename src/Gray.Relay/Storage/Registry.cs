@@ -36,7 +36,13 @@ public enum ServerProtocols
     Udp = 2,
 }
 
-public class RegistryException(string message) : Exception(message);
+public class RegistryException(string message) : Exception(message)
+{
+    /// <summary>The store at <paramref name="location"/> failed (away, or a constraint another node hit first).
+    /// </summary>
+    public static RegistryException From(string location, Exception error) =>
+        new($"registry {location}: {error.Message}");
+}
 
 /// <summary>What making a declared server match its file took.</summary>
 public enum DeclareOutcome
@@ -80,14 +86,10 @@ public sealed partial class Registry : IDisposable
             registry.Reload();
             return registry;
         }
-        catch (DbException error)
+        catch (Exception error)
         {
             store.Dispose();
-            throw new RegistryException($"registry {store.Description}: {error.Message}");
-        }
-        catch
-        {
-            store.Dispose();
+            if (error is DbException) throw RegistryException.From(store.Description, error);
             throw;
         }
     }
@@ -96,7 +98,7 @@ public sealed partial class Registry : IDisposable
     /// <exception cref="Gray.Hosting.ConfigException">It is none of the forms a registry takes.</exception>
     public static string CheckLocation(string location)
     {
-        if (!location.StartsWith("sqlite:", StringComparison.Ordinal)) PostgresLocation.ConnectionString(location);
+        if (RegistryStore.NamesPostgres(location)) PostgresLocation.ConnectionString(location);
         return location;
     }
 
@@ -107,7 +109,7 @@ public sealed partial class Registry : IDisposable
     public string Location => _store.Description;
 
     /// <summary>True when it is shared by the nodes of a cluster (PostgreSQL).</summary>
-    public bool IsShared => _store.IsShared;
+    public bool IsShared => _store is PostgresRegistryStore;
 
     internal RegistryStore Store => _store;
 
@@ -183,7 +185,7 @@ public sealed partial class Registry : IDisposable
             }
             catch (DbException error)
             {
-                throw new RegistryException($"registry {Location}: {error.Message}");
+                throw RegistryException.From(Location, error);
             }
         }
     }

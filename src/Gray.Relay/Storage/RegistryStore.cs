@@ -11,9 +11,6 @@ internal abstract class RegistryStore : IDisposable
     /// <summary>The schema this build writes (both stores): each migration moves a registry one version up.</summary>
     public const int SchemaVersion = 2;
 
-    /// <summary>True when other relays share it (PostgreSQL): their writes arrive as notifications.</summary>
-    public abstract bool IsShared { get; }
-
     /// <summary>Where it is, for logs and errors: never a password.</summary>
     public abstract string Description { get; }
 
@@ -41,7 +38,7 @@ internal abstract class RegistryStore : IDisposable
     public static RegistryStore From(string? location, string dataDir)
     {
         if (location is null or "") return new SqliteRegistryStore(Path.Combine(dataDir, Registry.FileName));
-        if (location.StartsWith("sqlite:", StringComparison.Ordinal))
+        if (!NamesPostgres(location))
         {
             string path = location["sqlite:".Length..];
             if (path.Length == 0) throw new ConfigException("registry: sqlite: needs a path (sqlite:PATH)");
@@ -50,6 +47,11 @@ internal abstract class RegistryStore : IDisposable
 
         return new PostgresRegistryStore(PostgresLocation.ConnectionString(location));
     }
+
+    /// <summary>A location other than SQLite's: a PostgreSQL URL or connection string (checked when opened).
+    /// </summary>
+    public static bool NamesPostgres(string? location) =>
+        location is { Length: > 0 } && !location.StartsWith("sqlite:", StringComparison.Ordinal);
 
     /// <summary>A command on <paramref name="connection"/> with <c>@name</c> parameters.</summary>
     public static DbCommand Command(DbConnection connection, string text, DbTransaction? transaction = null,

@@ -19,8 +19,6 @@ internal sealed class SqliteRegistryStore : RegistryStore
 
     public string Path { get; }
 
-    public override bool IsShared => false;
-
     public override string Description => $"sqlite:{Path}";
 
     public override DbConnection Open()
