@@ -106,7 +106,12 @@ internal sealed class ClusterMembership : IAsyncDisposable
                 }
 
                 Beat(announce: false);
-                if (!_reachable) _log.LogInformation("The registry {Registry} answers again", _relay.Registry.Location);
+                if (!_reachable)
+                {
+                    _store.ClearPool(); // connections made before a restart of PostgreSQL are dead
+                    _log.LogInformation("The registry {Registry} answers again", _relay.Registry.Location);
+                }
+
                 _reachable = true;
             }
             catch (Exception error) when (error is not (DbException or TimeoutException))

@@ -24,6 +24,9 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
 
+    // The last read of the registry failed (a dead pooled connection, say): a change may be unapplied.
+    private volatile bool _missed;
+
     public void Start() => _loop = RunAsync(_stopping.Token);
 
     private async Task RunAsync(CancellationToken stopping)
@@ -44,7 +47,9 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
                 Apply(); // what was written before this node listened (at start, or while the connection was lost)
                 while (!stopping.IsCancellationRequested)
                 {
-                    if (await connection.WaitAsync(QuietCheck, stopping).ConfigureAwait(false)) continue;
+                    bool notified = await connection.WaitAsync(QuietCheck, stopping).ConfigureAwait(false);
+                    if (_missed) Apply(); // a read that failed is tried again until one succeeds
+                    if (notified) continue;
                     await using var ping = new NpgsqlCommand("SELECT 1", connection);
                     await ping.ExecuteScalarAsync(stopping).ConfigureAwait(false);
                 }
@@ -85,9 +90,12 @@ internal sealed class RegistryListener(RelayContext relay, PostgresRegistryStore
         }
         catch (Exception error) when (error is System.Data.Common.DbException or TimeoutException)
         {
-            _log.LogWarning("Reading the registry again failed: {Reason}", error.Message);
+            if (!_missed) _log.LogWarning("Reading the registry again failed: {Reason}", error.Message);
+            _missed = true;
             return;
         }
+
+        _missed = false;
 
         RegistryFollower.Apply(relay, _log);
     }

@@ -36,6 +36,10 @@ internal sealed class PostgresRegistryStore : RegistryStore
     public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
         _dataSource.OpenConnectionAsync(cancellationToken);
 
+    /// <summary>Drops the pool's idle connections: after PostgreSQL restarted they are dead, and the pool would
+    /// hand each out once more before finding out.</summary>
+    public void ClearPool() => _dataSource.Clear();
+
     /// <summary>A connection of its own, outside the pool's reuse: a listener keeps it.</summary>
     public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
     {
